@@ -1,0 +1,182 @@
+# The one build entry point.  Plain GNU make (Redis style): objects go to
+# $(O)/, V=1 shows commands, SANITIZE=address,undefined adds sanitizers,
+# WERROR=0 is the escape hatch for other compilers.
+
+O        ?= build
+CC       ?= cc
+PREFIX   ?= /usr/local
+WERROR   ?= 1
+SANITIZE ?=
+PYTHON   ?= python3
+FUZZ_TIME ?= 20
+
+VERSION := 0.1.0
+BOTS_ALL := pingbot snmpbot netflowbot apibot
+# A bot directory joins the build once it has a main.c.
+BOTS := $(foreach b,$(BOTS_ALL),$(if $(wildcard $(b)/main.c),$(b)))
+
+PKG_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+
+WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
+	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \
+	-Wformat=2 -Wsign-compare -Wvla
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+CFLAGS ?= -g -O2
+ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"$(VERSION)"' \
+	$(WARN) $(CFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS)
+ifneq ($(SANITIZE),)
+ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+else
+ALL_CFLAGS  += -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+ALL_LDFLAGS += -pie -Wl,-z,relro,-z,now
+endif
+
+# Libraries each bot links besides common.
+pingbot_LIBS    := -loping -lpthread -lm
+snmpbot_LIBS    := $(shell net-snmp-config --libs 2>/dev/null) -lm
+netflowbot_LIBS := -lpcap -lm
+apibot_LIBS     := -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC := $(sort $(wildcard common/*.c))
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+LIB        := $(O)/libbotcommon.a
+
+# Every bot's objects except main.o, so unit tests can link them.
+bot_src  = $(sort $(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+bot_objs = $(patsubst %.c,$(O)/%.o,$(call bot_src,$(1)))
+
+UNIT_SRC := $(sort $(wildcard tests/unit/t_*.c)) tests/unit/t_main.c
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+UNIT_BIN := $(O)/tests/unit_tests
+UNIT_LIBS := $(foreach b,$(BOTS),$($(b)_LIBS))
+UNIT_BOT_OBJ := $(foreach b,$(BOTS),$(call bot_objs,$(b)))
+
+TOOL_BIN := $(O)/tests/testbot
+
+.PHONY: all test check unit integration demo deps asan valgrind fuzz \
+	fuzz-build bench lint format install clean hdrcheck check-banned
+
+all: $(LIB) $(BOTS:%=$(O)/%)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define bot_rule
+$(O)/$(1): $(O)/$(1)/main.o $(call bot_objs,$(1)) $(LIB)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $(PKG_LIBS) $$($(1)_LIBS)
+endef
+$(foreach b,$(BOTS),$(eval $(call bot_rule,$(b))))
+
+$(UNIT_BIN): $(UNIT_OBJ) $(UNIT_BOT_OBJ) $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(UNIT_LIBS) -lm
+
+$(TOOL_BIN): $(O)/tests/integration/testbot.o $(LIB)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+deps:
+	@sh scripts/deps.sh
+
+test check: deps
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) integration
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+integration: all $(TOOL_BIN)
+	$(PYTHON) -m unittest discover -s tests/fake -p 'test_*.py'
+	BUILD_DIR=$(abspath $(O)) $(PYTHON) tests/integration/run.py
+
+demo: deps all
+	@sh scripts/demo.sh $(O)
+
+asan: deps
+	$(MAKE) O=build-asan SANITIZE=address,undefined CFLAGS='-g -O1' unit
+	$(MAKE) O=build-asan SANITIZE=address,undefined CFLAGS='-g -O1' \
+		integration
+
+valgrind: deps $(UNIT_BIN)
+	valgrind --quiet --leak-check=full --error-exitcode=1 $(UNIT_BIN)
+
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
+FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"fuzz"' \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-Icommon $(PKG_CFLAGS)
+
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+	@mkdir -p build-fuzz
+	clang $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) \
+		$(wildcard $(shell sed -n 's,^// fuzz-sources: ,,p' $<)) \
+		$(PKG_LIBS) -lm
+
+fuzz-build: deps $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do \
+		n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
+		mkdir -p build-fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -timeout=2 -rss_limit_mb=512 \
+		  -max_len=65535 -print_final_stats=0 \
+		  build-fuzz/corpus-$$n $$c 2>build-fuzz/$$n.log || \
+		  { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
+	done
+
+bench: deps all
+	@sh scripts/bench.sh $(O)
+
+SRC_ALL = $(wildcard common/*.[ch] $(addsuffix /*.[ch],$(BOTS_ALL)) \
+	tests/unit/*.[ch] tests/fuzz/*.c tests/integration/*.c)
+
+lint: check-banned hdrcheck
+	clang-format --dry-run --Werror $(SRC_ALL)
+	cppcheck --quiet --error-exitcode=1 --inline-suppr \
+		--enable=warning,portability,performance \
+		--suppress=missingIncludeSystem -Icommon \
+		-D__GNUC__ -DBOT_VERSION='"lint"' common $(BOTS)
+
+check-banned:
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strncpy|strtok|gets|atoi|atol|atof)[[:space:]]*\(' \
+		$(SRC_ALL) || { echo "banned function used" >&2; exit 1; }
+
+hdrcheck:
+	@for h in $(wildcard common/*.h); do \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MMD -MF /dev/null \
+		  -x c -fsyntax-only - || exit 1; \
+	done
+
+format:
+	clang-format -i $(SRC_ALL)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BOTS:%=$(O)/%) $(DESTDIR)$(PREFIX)/bin
+
+clean:
+	rm -rf build build-*
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

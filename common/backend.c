@@ -1,0 +1,319 @@
+/*
+ * Backend address, token and readiness.  The token travels only as the
+ * "b" query parameter (an Authorization header would be taken for a user
+ * JWT), so every URL built here is a secret and is logged only through
+ * log_redact.  Start-up waits for status/info to report a migrated
+ * database with a user, then asks profile/ for our own bot id.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "backend.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "timer.h"
+#include "xmalloc.h"
+
+struct backend {
+	struct loop *loop;
+	struct http *http;
+	char *url; /* without trailing slashes */
+	char *token;
+	int64_t bot_id;
+	/* readiness */
+	struct timer retry;
+	int64_t retry_ms;
+	backend_ready_cb *ready_cb;
+	void *ready_arg;
+	char last_state[BOT_ERRLEN];
+};
+
+int
+backend_check_url(const char *url, char *err, size_t errlen)
+{
+	size_t len = strlen(url);
+
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0) {
+		snprintf(err, errlen,
+		    "must start with http:// or https:// "
+		    "(for example http://grafolean/api)");
+		return -1;
+	}
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	if (len < 4 || strncmp(url + len - 4, "/api", 4) != 0) {
+		snprintf(err, errlen, "must end with /api (for example "
+				      "http://grafolean/api)");
+		return -1;
+	}
+	if (strchr(url, '?') != NULL || strchr(url, '#') != NULL) {
+		snprintf(err, errlen, "must not contain '?' or '#'");
+		return -1;
+	}
+	return 0;
+}
+
+int
+backend_check_token(const char *token, char *err, size_t errlen)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+	const char *p = token;
+	size_t g;
+	int k;
+
+	for (g = 0; g < 5; g++) {
+		for (k = 0; k < groups[g]; k++, p++) {
+			if (!isxdigit((unsigned char)*p))
+				goto bad;
+		}
+		if (g < 4 && *p++ != '-')
+			goto bad;
+	}
+	if (*p == '\0')
+		return 0;
+bad:
+	snprintf(err, errlen, "is not a UUID (8-4-4-4-12 hex digits, "
+			      "as Grafolean shows for the bot)");
+	return -1;
+}
+
+struct backend *
+backend_new(struct loop *l, struct http *h, const char *url,
+    const char *token)
+{
+	struct backend *b;
+	size_t len = strlen(url);
+
+	b = xcalloc(1, sizeof(*b));
+	b->loop = l;
+	b->http = h;
+	while (len > 0 && url[len - 1] == '/')
+		len--;
+	b->url = xstrndup(url, len);
+	b->token = xstrdup(token ? token : "");
+	b->bot_id = -1;
+	timer_init(&b->retry, NULL, b);
+	return b;
+}
+
+void
+backend_free(struct backend *b)
+{
+	if (b == NULL)
+		return;
+	loop_timer_stop(b->loop, &b->retry);
+	free(b->url);
+	/* Do not leave the secret in freed memory. */
+	memset(b->token, 0, strlen(b->token));
+	free(b->token);
+	free(b);
+}
+
+char *
+backend_url(const struct backend *b, const char *path)
+{
+	if (b->token[0] == '\0')
+		return xasprintf("%s/%s", b->url, path);
+	return xasprintf("%s/%s%sb=%s", b->url, path,
+	    strchr(path, '?') ? "&" : "?", b->token);
+}
+
+struct http *
+backend_http(const struct backend *b)
+{
+	return b->http;
+}
+
+struct loop *
+backend_loop(const struct backend *b)
+{
+	return b->loop;
+}
+
+int64_t
+backend_bot_id(const struct backend *b)
+{
+	return b->bot_id;
+}
+
+/* Copies the start of a body as one printable line. */
+static void
+backend_snippet(const char *body, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len && o + 1 < outlen && o < 160; i++)
+		out[o++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
+	out[o] = '\0';
+}
+
+int
+backend_json(const struct http_response *res, struct json_object **out,
+    char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *obj;
+	char snip[200];
+	int rc = -1;
+
+	*out = NULL;
+	if (res->error != NULL) {
+		snprintf(err, errlen, "%s", res->error);
+		return -1;
+	}
+	if (res->status != 200) {
+		backend_snippet(res->body, res->body_len, snip, sizeof(snip));
+		if (res->status == 401)
+			snprintf(err, errlen, "HTTP 401: the backend rejected "
+					      "the bot token");
+		else
+			snprintf(err, errlen, "HTTP %ld: %s", res->status,
+			    snip);
+		return -1;
+	}
+	tok = json_tokener_new_ex(64);
+	if (tok == NULL)
+		fatalx("json_tokener_new_ex failed");
+	obj = json_tokener_parse_ex(tok, res->body, (int)res->body_len);
+	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) < res->body_len) {
+		backend_snippet(res->body, res->body_len, snip, sizeof(snip));
+		snprintf(err, errlen, "answer is not valid JSON: %s", snip);
+		json_object_put(obj);
+		goto out;
+	}
+	*out = obj;
+	rc = 0;
+out:
+	json_tokener_free(tok);
+	return rc;
+}
+
+static void backend_ready_step(struct timer *t, void *arg);
+
+/* Logs a readiness state once, when it differs from the last one. */
+static void
+backend_state(struct backend *b, const char *state)
+{
+	if (strcmp(b->last_state, state) == 0)
+		return;
+	snprintf(b->last_state, sizeof(b->last_state), "%s", state);
+	log_warnx("backend %s: %s; retrying every %lld s", b->url, state,
+	    (long long)(b->retry_ms / 1000));
+}
+
+static void
+backend_on_profile(const struct http_response *res, void *arg)
+{
+	struct backend *b = arg;
+	struct json_object *obj = NULL, *v;
+	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 32];
+
+	if (backend_json(res, &obj, err, sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "profile/ failed: %s", err);
+		goto retry;
+	}
+	if (!json_object_object_get_ex(obj, "user_id", &v) ||
+	    !json_object_is_type(v, json_type_int)) {
+		snprintf(msg, sizeof(msg), "profile/ has no user_id");
+		goto retry;
+	}
+	b->bot_id = json_object_get_int64(v);
+	json_object_put(obj);
+	log_info("backend %s: ready, we are bot %lld", b->url,
+	    (long long)b->bot_id);
+	b->ready_cb(b->bot_id, b->ready_arg);
+	return;
+retry:
+	json_object_put(obj);
+	backend_state(b, msg);
+	loop_timer_start(b->loop, &b->retry, b->retry_ms);
+}
+
+static int
+backend_flag(struct json_object *obj, const char *key, int *out)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
+
+static void
+backend_on_status(const struct http_response *res, void *arg)
+{
+	struct backend *b = arg;
+	struct json_object *obj = NULL;
+	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64], *url;
+	int migrate, user;
+
+	if (backend_json(res, &obj, err, sizeof(err)) == -1 ||
+	    !json_object_is_type(obj, json_type_object) ||
+	    backend_flag(obj, "db_migration_needed", &migrate) == -1 ||
+	    backend_flag(obj, "user_exists", &user) == -1) {
+		if (res->error != NULL)
+			snprintf(msg, sizeof(msg), "not reachable: %s", err);
+		else
+			snprintf(msg, sizeof(msg),
+			    "status/info did not answer Grafolean's JSON "
+			    "(HTTP %ld); BACKEND_URL must end with /api",
+			    res->status);
+		goto retry;
+	}
+	if (migrate || !user) {
+		snprintf(msg, sizeof(msg), "not ready yet (%s)",
+		    migrate ? "database migration needed" : "no user exists");
+		goto retry;
+	}
+	json_object_put(obj);
+	url = backend_url(b, "profile/");
+	if (http_request(b->http, "GET", url, NULL, 0, NULL,
+		backend_on_profile, b) == -1) {
+		free(url);
+		snprintf(msg, sizeof(msg), "cannot start a request");
+		backend_state(b, msg);
+		loop_timer_start(b->loop, &b->retry, b->retry_ms);
+		return;
+	}
+	free(url);
+	return;
+retry:
+	json_object_put(obj);
+	backend_state(b, msg);
+	loop_timer_start(b->loop, &b->retry, b->retry_ms);
+}
+
+static void
+backend_ready_step(struct timer *t, void *arg)
+{
+	struct backend *b = arg;
+	char *url;
+
+	(void)t;
+	url = xasprintf("%s/status/info", b->url);
+	if (http_request(b->http, "GET", url, NULL, 0, NULL,
+		backend_on_status, b) == -1)
+		loop_timer_start(b->loop, &b->retry, b->retry_ms);
+	free(url);
+}
+
+void
+backend_wait_ready(struct backend *b, int64_t retry_ms,
+    backend_ready_cb *cb, void *arg)
+{
+	b->retry_ms = retry_ms;
+	b->ready_cb = cb;
+	b->ready_arg = arg;
+	b->last_state[0] = '\0';
+	timer_init(&b->retry, backend_ready_step, b);
+	loop_timer_start(b->loop, &b->retry, 0);
+}

@@ -1,0 +1,54 @@
+/*
+ * The Grafolean backend's address and credentials: URL building with the
+ * token as "?b=", the start-up readiness check (status/info, then
+ * profile/ for our own bot id).
+ */
+#ifndef BOT_BACKEND_H
+#define BOT_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attrs.h"
+
+struct http;
+struct loop;
+struct backend;
+
+/* 0 when url looks like a backend URL ending in /api, else -1 with err. */
+int backend_check_url(const char *url, char *err, size_t errlen) BOT_WUR;
+/* 0 when token is a UUID (8-4-4-4-12 hex digits), else -1 with err. */
+int backend_check_token(const char *token, char *err, size_t errlen) BOT_WUR;
+
+/* Creates the client; url and token are copied, h and l borrowed. */
+struct backend *backend_new(struct loop *l, struct http *h, const char *url,
+    const char *token);
+void backend_free(struct backend *b);
+
+/* Returns BACKEND_URL + "/" + path + "?b=token" (path has no leading
+ * slash and may hold a query: then "&b=" is used).  Owned by the caller;
+ * it contains the secret, so never log it unredacted. */
+char *backend_url(const struct backend *b, const char *path);
+
+struct http *backend_http(const struct backend *b);
+struct loop *backend_loop(const struct backend *b);
+int64_t backend_bot_id(const struct backend *b);
+
+struct http_response;
+struct json_object;
+
+/* Checks that res is a 200 answer with a complete JSON body and parses
+ * it into *out (owned by the caller).  -1 with a one-line reason in err
+ * (transport error, status with the start of the body, or bad JSON). */
+int backend_json(const struct http_response *res, struct json_object **out,
+    char *err, size_t errlen) BOT_WUR;
+
+typedef void backend_ready_cb(int64_t bot_id, void *arg);
+
+/* Polls status/info until the backend is migrated and has a user, then
+ * reads profile/; retries every retry_ms with one log line per state
+ * change.  cb runs once, from the loop, with our bot id. */
+void backend_wait_ready(struct backend *b, int64_t retry_ms,
+    backend_ready_cb *cb, void *arg);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * libcurl multi-socket glued to loop.c (curl's ephiperfifo pattern):
+ * curl tells us which sockets to watch and when its one timeout is due; we
+ * tell curl when a socket is ready or the timer fired.  Completed
+ * transfers are collected with curl_multi_info_read and handed to their
+ * callbacks.  Bodies are capped, redirects are off, errors are redacted.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "xmalloc.h"
+
+struct http_xfer {
+	struct http *h;
+	CURL *easy;
+	struct buf body;
+	struct curl_slist *headers;
+	char *retry_after;
+	int too_big;
+	http_cb *cb;
+	void *arg;
+	char errbuf[CURL_ERROR_SIZE];
+	struct http_xfer *prev, *next;
+};
+
+struct http {
+	struct loop *loop;
+	CURLM *multi;
+	struct timer timer;
+	struct http_config cfg;
+	struct http_xfer *xfers;
+	size_t pending;
+};
+
+static int http_global_refs;
+
+void
+http_config_defaults(struct http_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->connect_timeout_ms = 10000;
+	c->total_timeout_ms = 30000;
+	c->low_speed_bps = 10;
+	c->low_speed_time_s = 15;
+	c->max_body = 16 * 1024 * 1024;
+	c->user_agent = "grafolean-bot";
+}
+
+static void
+http_check_done(struct http *h)
+{
+	struct http_response res;
+	struct http_xfer *x;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+		char clean[CURL_ERROR_SIZE];
+		char *priv = NULL;
+		CURLcode code;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		code = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		x = (struct http_xfer *)priv;
+		memset(&res, 0, sizeof(res));
+		if (code == CURLE_OK) {
+			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE,
+			    &res.status);
+		} else {
+			const char *e = x->errbuf[0] ? x->errbuf
+						     : curl_easy_strerror(code);
+
+			if (x->too_big)
+				snprintf(x->errbuf, sizeof(x->errbuf),
+				    "response body over %zu bytes",
+				    h->cfg.max_body);
+			else if (e != x->errbuf)
+				snprintf(x->errbuf, sizeof(x->errbuf), "%s", e);
+			log_redact(x->errbuf, clean, sizeof(clean));
+			memcpy(x->errbuf, clean, sizeof(clean));
+			res.error = x->errbuf;
+		}
+		curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME, &res.elapsed_s);
+		res.body = x->body.data ? x->body.data : "";
+		res.body_len = x->body.len;
+		res.retry_after = x->retry_after;
+
+		curl_multi_remove_handle(h->multi, x->easy);
+		if (x->prev != NULL)
+			x->prev->next = x->next;
+		else
+			h->xfers = x->next;
+		if (x->next != NULL)
+			x->next->prev = x->prev;
+		h->pending--;
+		x->cb(&res, x->arg);
+		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->headers);
+		buf_release(&x->body);
+		free(x->retry_after);
+		free(x);
+	}
+}
+
+static void
+http_on_fd(int fd, int revents, void *arg)
+{
+	struct http *h = arg;
+	int flags = 0, running;
+
+	if (revents & (POLLIN | POLLHUP))
+		flags |= CURL_CSELECT_IN;
+	if (revents & POLLOUT)
+		flags |= CURL_CSELECT_OUT;
+	if (revents & (POLLERR | POLLNVAL))
+		flags |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(h->multi, fd, flags, &running);
+	http_check_done(h);
+}
+
+static void
+http_on_timer(struct timer *t, void *arg)
+{
+	struct http *h = arg;
+	int running;
+
+	(void)t;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	http_check_done(h);
+}
+
+static int
+http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
+    void *socketp)
+{
+	struct http *h = userp;
+	int events = 0;
+
+	(void)easy;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		loop_unwatch(h->loop, s);
+		return 0;
+	}
+	if (what & CURL_POLL_IN)
+		events |= POLLIN;
+	if (what & CURL_POLL_OUT)
+		events |= POLLOUT;
+	loop_watch(h->loop, s, events, http_on_fd, h);
+	return 0;
+}
+
+static int
+http_timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+
+	(void)multi;
+	if (timeout_ms < 0)
+		loop_timer_stop(h->loop, &h->timer);
+	else
+		loop_timer_start(h->loop, &h->timer, timeout_ms);
+	return 0;
+}
+
+struct http *
+http_new(struct loop *l, const struct http_config *c)
+{
+	struct http *h;
+
+	if (http_global_refs++ == 0 &&
+	    curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+	h = xcalloc(1, sizeof(*h));
+	h->loop = l;
+	h->cfg = *c;
+	timer_init(&h->timer, http_on_timer, h);
+	h->multi = curl_multi_init();
+	if (h->multi == NULL)
+		fatalx("curl_multi_init failed");
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	/* A few kept-alive connections per host; curl queues the rest. */
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 16L);
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	struct http_xfer *x, *next;
+
+	if (h == NULL)
+		return;
+	for (x = h->xfers; x != NULL; x = next) {
+		next = x->next;
+		curl_multi_remove_handle(h->multi, x->easy);
+		curl_easy_cleanup(x->easy);
+		curl_slist_free_all(x->headers);
+		buf_release(&x->body);
+		free(x->retry_after);
+		free(x);
+	}
+	loop_timer_stop(h->loop, &h->timer);
+	curl_multi_cleanup(h->multi);
+	free(h);
+	if (--http_global_refs == 0)
+		curl_global_cleanup();
+}
+
+static size_t
+http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_xfer *x = userdata;
+	size_t len = size * nmemb;
+
+	if (buf_append(&x->body, ptr, len) == -1) {
+		x->too_big = 1;
+		return 0; /* makes curl fail the transfer */
+	}
+	return len;
+}
+
+static size_t
+http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
+{
+	struct http_xfer *x = userdata;
+	size_t len = size * nitems;
+	static const char name[] = "retry-after:";
+
+	if (len > sizeof(name) - 1 && len < 256 &&
+	    strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+		size_t start = sizeof(name) - 1, end = len;
+
+		while (start < end && (ptr[start] == ' ' || ptr[start] == '\t'))
+			start++;
+		while (end > start && (ptr[end - 1] == '\r' ||
+					  ptr[end - 1] == '\n' ||
+					  ptr[end - 1] == ' '))
+			end--;
+		free(x->retry_after);
+		x->retry_after = xstrndup(ptr + start, end - start);
+	}
+	return len;
+}
+
+int
+http_request(struct http *h, const char *method, const char *url,
+    const char *body, size_t body_len, const char *content_type, http_cb *cb,
+    void *arg)
+{
+	struct http_xfer *x;
+	char ct[128];
+	CURL *e;
+
+	e = curl_easy_init();
+	if (e == NULL) {
+		log_warnx("http: curl_easy_init failed");
+		return -1;
+	}
+	x = xcalloc(1, sizeof(*x));
+	x->h = h;
+	x->easy = e;
+	x->cb = cb;
+	x->arg = arg;
+	buf_init(&x->body, h->cfg.max_body);
+
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)x);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+	    h->cfg.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->cfg.total_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, h->cfg.low_speed_bps);
+	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->cfg.low_speed_time_s);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (h->cfg.ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, h->cfg.ca_file);
+	if (h->cfg.user_agent != NULL)
+		curl_easy_setopt(e, CURLOPT_USERAGENT, h->cfg.user_agent);
+
+	/* No 100-continue round trip before every batch. */
+	x->headers = curl_slist_append(x->headers, "Expect:");
+	if (body != NULL) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+		    content_type ? content_type : "application/json");
+		x->headers = curl_slist_append(x->headers, ct);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)body_len);
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	else if (strcmp(method, "POST") != 0 || body == NULL)
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+
+	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		log_warnx("http: cannot start a %s request", method);
+		curl_easy_cleanup(e);
+		curl_slist_free_all(x->headers);
+		buf_release(&x->body);
+		free(x);
+		return -1;
+	}
+	x->next = h->xfers;
+	if (h->xfers != NULL)
+		h->xfers->prev = x;
+	h->xfers = x;
+	h->pending++;
+	return 0;
+}
+
+size_t
+http_pending(const struct http *h)
+{
+	return h->pending;
+}

@@ -1,0 +1,25 @@
+/*
+ * One refresh of job configs from the backend: accounts, then each
+ * account's entity list (which carries protocols), then every distinct
+ * credential and sensor the protocol's entities need, all concurrently.
+ * A failed request only affects the entities that need it: the update
+ * tells the scheduler to keep their previous jobs.
+ */
+#ifndef BOT_JOBFETCH_H
+#define BOT_JOBFETCH_H
+
+#include "attrs.h"
+
+struct backend;
+struct job_update;
+
+/* Receives the finished update (owned by the callee: apply or release). */
+typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
+
+/* Starts a refresh for protocol (copied).  cb runs once, later, with ok=0
+ * when nothing could be fetched (then u keeps everything).  -1 if a
+ * refresh is already running (cb is not called). */
+int jobfetch_start(struct backend *b, const char *protocol, jobfetch_cb *cb,
+    void *arg) BOT_WUR;
+
+#endif

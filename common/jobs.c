@@ -1,0 +1,559 @@
+/*
+ * Job configs from resolved entity JSON.  The parser is strict about types
+ * (a wrong type makes the entity or sensor unusable, never crashes) and
+ * lenient about absence (missing details are empty).  A job's fingerprint
+ * is the canonical text of everything that shapes its runs, so the
+ * scheduler can tell unchanged jobs from changed ones by comparing text.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "jobs.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define JOBS_MAX_DEPTH     64
+#define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
+
+/* Reads an id: a JSON integer in 1..2^53.  -1 when absent or not one. */
+static int
+jobs_get_id(struct json_object *obj, const char *key, int64_t *out)
+{
+	struct json_object *v;
+	int64_t id;
+
+	if (!json_object_object_get_ex(obj, key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	id = json_object_get_int64(v);
+	if (id <= 0 || id > (INT64_C(1) << 53))
+		return -1;
+	*out = id;
+	return 0;
+}
+
+/* Reads an interval that may be null (returns 0, *out = 0). */
+static int
+jobs_get_interval(struct json_object *obj, const char *key, int *out,
+    char *err, size_t errlen)
+{
+	struct json_object *v;
+	int64_t n;
+
+	*out = 0;
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_int)) {
+		snprintf(err, errlen, "%s is not a whole number", key);
+		return -1;
+	}
+	n = json_object_get_int64(v);
+	if (n < 1 || n > JOBS_MAX_INTERVAL_S) {
+		snprintf(err, errlen, "%s %lld is outside 1..%d", key,
+		    (long long)n, JOBS_MAX_INTERVAL_S);
+		return -1;
+	}
+	*out = (int)n;
+	return 0;
+}
+
+int
+jobs_get_number(struct json_object *obj, const char *key, double def,
+    double *out)
+{
+	struct json_object *v;
+	const char *s;
+	char *end;
+	double d;
+
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    v == NULL) {
+		*out = def;
+		return 0;
+	}
+	switch (json_object_get_type(v)) {
+	case json_type_int:
+	case json_type_double:
+		d = json_object_get_double(v);
+		break;
+	case json_type_string:
+		s = json_object_get_string(v);
+		errno = 0;
+		d = strtod(s, &end);
+		if (end == s || *end != '\0' || errno == ERANGE)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	if (!isfinite(d))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+/* Returns obj[key] when it is an object, an empty object when absent or
+ * null, and NULL when it has another type.  New reference. */
+static struct json_object *
+jobs_get_object(struct json_object *obj, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
+		return json_object_new_object();
+	if (!json_object_is_type(v, json_type_object))
+		return NULL;
+	return json_object_get(v);
+}
+
+static void
+jobs_free(struct job *job)
+{
+	size_t i;
+
+	if (job->priv_free != NULL)
+		job->priv_free(job->priv);
+	for (i = 0; i < job->n_sensors; i++)
+		json_object_put(job->sensors[i].details);
+	free(job->sensors);
+	free(job->intervals_s);
+	json_object_put(job->details);
+	json_object_put(job->credential);
+	free(job->name);
+	free(job->fingerprint);
+	free(job->warnings);
+	free(job);
+}
+
+struct job *
+job_ref(struct job *job)
+{
+	job->refs++;
+	return job;
+}
+
+void
+job_unref(struct job *job)
+{
+	if (job == NULL)
+		return;
+	if (--job->refs == 0)
+		jobs_free(job);
+}
+
+int
+job_sensor_due(const struct job_sensor *s, const int *due_s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (due_s[i] == s->interval_s)
+			return 1;
+	return 0;
+}
+
+static void
+jobs_add_interval(struct job *job, int interval_s)
+{
+	size_t i, k;
+
+	for (i = 0; i < job->n_intervals; i++) {
+		if (job->intervals_s[i] == interval_s)
+			return;
+		if (job->intervals_s[i] > interval_s)
+			break;
+	}
+	job->intervals_s = xreallocarray(job->intervals_s,
+	    job->n_intervals + 1, sizeof(int));
+	for (k = job->n_intervals; k > i; k--)
+		job->intervals_s[k] = job->intervals_s[k - 1];
+	job->intervals_s[i] = interval_s;
+	job->n_intervals++;
+}
+
+static void
+jobs_warn(struct job *job, const char *msg)
+{
+	char *w;
+
+	if (job->warnings == NULL) {
+		job->warnings = xstrdup(msg);
+		return;
+	}
+	w = xasprintf("%s; %s", job->warnings, msg);
+	free(job->warnings);
+	job->warnings = w;
+}
+
+/* Adds the sensors of proto to job; a broken sensor only warns. */
+static void
+jobs_add_sensors(struct job *job, struct json_object *list)
+{
+	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
+	size_t i, n = json_object_array_length(list);
+
+	job->sensors = xcalloc(n ? n : 1, sizeof(*job->sensors));
+	for (i = 0; i < n; i++) {
+		struct json_object *item = json_object_array_get_idx(list, i);
+		struct json_object *sensor, *details;
+		int interval = 0, def = 0;
+		int64_t sid = 0;
+
+		err[0] = '\0';
+		if (!json_object_is_type(item, json_type_object) ||
+		    !json_object_object_get_ex(item, "sensor", &sensor) ||
+		    !json_object_is_type(sensor, json_type_object) ||
+		    jobs_get_id(sensor, "id", &sid) == -1) {
+			snprintf(msg, sizeof(msg),
+			    "sensor #%zu skipped: not a resolved sensor record",
+			    i);
+			jobs_warn(job, msg);
+			continue;
+		}
+		if (jobs_get_interval(item, "interval", &interval, err,
+			sizeof(err)) == -1 ||
+		    jobs_get_interval(sensor, "default_interval", &def, err,
+			sizeof(err)) == -1) {
+			snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
+			    (long long)sid, err);
+			jobs_warn(job, msg);
+			continue;
+		}
+		if (interval == 0)
+			interval = def;
+		if (interval == 0) {
+			snprintf(msg, sizeof(msg),
+			    "sensor %lld skipped: no interval on the entity "
+			    "and no default interval",
+			    (long long)sid);
+			jobs_warn(job, msg);
+			continue;
+		}
+		details = jobs_get_object(sensor, "details");
+		if (details == NULL) {
+			snprintf(msg, sizeof(msg),
+			    "sensor %lld skipped: details is not an object",
+			    (long long)sid);
+			jobs_warn(job, msg);
+			continue;
+		}
+		job->sensors[job->n_sensors].id = sid;
+		job->sensors[job->n_sensors].interval_s = interval;
+		job->sensors[job->n_sensors].details = details;
+		job->n_sensors++;
+		jobs_add_interval(job, interval);
+	}
+}
+
+static void
+jobs_fingerprint(struct job *job)
+{
+	struct json_object *fp, *sensors;
+	size_t i;
+
+	fp = json_object_new_object();
+	json_object_object_add(fp, "name", json_object_new_string(job->name));
+	json_object_object_add(fp, "details", json_object_get(job->details));
+	json_object_object_add(fp, "credential",
+	    json_object_get(job->credential));
+	sensors = json_object_new_array();
+	for (i = 0; i < job->n_sensors; i++) {
+		struct json_object *s = json_object_new_array();
+
+		json_object_array_add(s,
+		    json_object_new_int64(job->sensors[i].id));
+		json_object_array_add(s,
+		    json_object_new_int(job->sensors[i].interval_s));
+		json_object_array_add(s,
+		    json_object_get(job->sensors[i].details));
+		json_object_array_add(sensors, s);
+	}
+	json_object_object_add(fp, "sensors", sensors);
+	job->fingerprint = xstrdup(
+	    json_object_to_json_string_ext(fp, JSON_C_TO_STRING_PLAIN));
+	json_object_put(fp);
+}
+
+enum jobs_verdict
+jobs_from_entity(struct json_object *entity, int64_t account_id,
+    const char *protocol, int64_t bot_id, struct job **out, char *err,
+    size_t errlen)
+{
+	struct json_object *v, *protocols, *proto, *cred, *sensors;
+	struct job *job = NULL;
+	int64_t id, assigned;
+
+	*out = NULL;
+	if (!json_object_is_type(entity, json_type_object)) {
+		snprintf(err, errlen, "entity is not a JSON object");
+		return JOBS_INVALID;
+	}
+	if (jobs_get_id(entity, "id", &id) == -1) {
+		snprintf(err, errlen, "entity has no valid id");
+		return JOBS_INVALID;
+	}
+	if (!json_object_object_get_ex(entity, "entity_type", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    strcmp(json_object_get_string(v), "device") != 0)
+		return JOBS_SKIP;
+	if (!json_object_object_get_ex(entity, "protocols", &protocols) ||
+	    !json_object_is_type(protocols, json_type_object) ||
+	    !json_object_object_get_ex(protocols, protocol, &proto) ||
+	    proto == NULL)
+		return JOBS_SKIP;
+	if (!json_object_is_type(proto, json_type_object)) {
+		snprintf(err, errlen, "protocols.%s is not an object",
+		    protocol);
+		return JOBS_INVALID;
+	}
+	if (json_object_object_get_ex(proto, "bot", &v) && v != NULL) {
+		if (jobs_get_id(proto, "bot", &assigned) == -1) {
+			snprintf(err, errlen, "protocols.%s.bot is not an id",
+			    protocol);
+			return JOBS_INVALID;
+		}
+		if (bot_id >= 0 && assigned != bot_id)
+			return JOBS_SKIP;
+	}
+	if (!json_object_object_get_ex(proto, "credential", &cred) ||
+	    cred == NULL) {
+		snprintf(err, errlen, "no %s credential is set", protocol);
+		return JOBS_INVALID;
+	}
+	if (!json_object_is_type(cred, json_type_object)) {
+		snprintf(err, errlen, "credential is not a resolved record");
+		return JOBS_INVALID;
+	}
+	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
+	    !json_object_is_type(sensors, json_type_array) ||
+	    json_object_array_length(sensors) == 0) {
+		snprintf(err, errlen, "no %s sensors are set", protocol);
+		return JOBS_INVALID;
+	}
+
+	job = xcalloc(1, sizeof(*job));
+	job->refs = 1;
+	job->id = id;
+	job->account_id = account_id;
+	if (json_object_object_get_ex(entity, "name", &v) &&
+	    json_object_is_type(v, json_type_string))
+		job->name = xstrdup(json_object_get_string(v));
+	else
+		job->name = xstrdup("");
+	job->details = jobs_get_object(entity, "details");
+	job->credential = jobs_get_object(cred, "details");
+	if (job->details == NULL || job->credential == NULL) {
+		snprintf(err, errlen, "%s is not an object",
+		    job->details == NULL ? "details" : "credential details");
+		goto fail;
+	}
+	jobs_add_sensors(job, sensors);
+	if (job->n_sensors == 0) {
+		snprintf(err, errlen, "no usable sensors (%s)",
+		    job->warnings ? job->warnings : "none");
+		goto fail;
+	}
+	jobs_fingerprint(job);
+	*out = job;
+	return JOBS_OK;
+fail:
+	job_unref(job);
+	return JOBS_INVALID;
+}
+
+void
+job_update_init(struct job_update *u)
+{
+	memset(u, 0, sizeof(*u));
+}
+
+void
+job_update_release(struct job_update *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n_jobs; i++)
+		job_unref(u->jobs[i]);
+	free(u->jobs);
+	free(u->keep_entities);
+	free(u->keep_accounts);
+	job_update_init(u);
+}
+
+void
+job_update_add(struct job_update *u, struct job *job)
+{
+	if (u->n_jobs == u->cap_jobs) {
+		u->cap_jobs = u->cap_jobs ? u->cap_jobs * 2 : 16;
+		u->jobs = xreallocarray(u->jobs, u->cap_jobs,
+		    sizeof(*u->jobs));
+	}
+	u->jobs[u->n_jobs++] = job;
+}
+
+void
+job_update_keep_entity(struct job_update *u, int64_t entity_id)
+{
+	u->keep_entities = xreallocarray(u->keep_entities,
+	    u->n_keep_entities + 1, sizeof(int64_t));
+	u->keep_entities[u->n_keep_entities++] = entity_id;
+}
+
+void
+job_update_keep_account(struct job_update *u, int64_t account_id)
+{
+	u->keep_accounts = xreallocarray(u->keep_accounts,
+	    u->n_keep_accounts + 1, sizeof(int64_t));
+	u->keep_accounts[u->n_keep_accounts++] = account_id;
+}
+
+int
+job_update_keeps(const struct job_update *u, const struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < u->n_keep_accounts; i++)
+		if (u->keep_accounts[i] == job->account_id)
+			return 1;
+	for (i = 0; i < u->n_keep_entities; i++)
+		if (u->keep_entities[i] == job->id)
+			return 1;
+	return 0;
+}
+
+static int
+jobs_have(const struct job_update *u, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < u->n_jobs; i++)
+		if (u->jobs[i]->id == id)
+			return 1;
+	return 0;
+}
+
+int
+jobs_load_text(const char *text, size_t len, const char *protocol,
+    struct job_update *out, char *err, size_t errlen)
+{
+	struct json_object *root = NULL, *list = NULL;
+	struct json_tokener *tok;
+	enum json_tokener_error jerr;
+	size_t i, n;
+	int rc = -1;
+
+	tok = json_tokener_new_ex(JOBS_MAX_DEPTH);
+	if (tok == NULL)
+		fatalx("json_tokener_new_ex failed");
+	root = json_tokener_parse_ex(tok, text, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (root == NULL || jerr != json_tokener_success) {
+		snprintf(err, errlen, "not valid JSON: %s",
+		    jerr == json_tokener_continue
+			? "unexpected end of input"
+			: json_tokener_error_desc(jerr));
+		goto out;
+	}
+	if (json_tokener_get_parse_end(tok) < len) {
+		snprintf(err, errlen, "not valid JSON: trailing data at byte "
+				      "%zu",
+		    json_tokener_get_parse_end(tok));
+		goto out;
+	}
+	if (json_object_is_type(root, json_type_array))
+		list = root;
+	else if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "entities", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		snprintf(err, errlen, "expected a list of entities or "
+				      "{\"entities\": [...]}");
+		goto out;
+	}
+	n = json_object_array_length(list);
+	for (i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+		char why[BOT_ERRLEN];
+		int64_t account = 1;
+		struct json_object *acc;
+		struct job *job;
+
+		if (json_object_is_type(e, json_type_object) &&
+		    json_object_object_get_ex(e, "account", &acc) &&
+		    jobs_get_id(e, "account", &account) == -1) {
+			log_warnx("job file: entity #%zu skipped: account is "
+				  "not an id",
+			    i);
+			continue;
+		}
+		switch (jobs_from_entity(e, account, protocol, -1, &job, why,
+		    sizeof(why))) {
+		case JOBS_OK:
+			if (jobs_have(out, job->id)) {
+				log_warnx("job file: entity %lld appears "
+					  "twice, the second is skipped",
+				    (long long)job->id);
+				job_unref(job);
+				break;
+			}
+			if (job->warnings != NULL)
+				log_warnx("job %lld (%s): %s",
+				    (long long)job->id, job->name,
+				    job->warnings);
+			job_update_add(out, job);
+			break;
+		case JOBS_INVALID:
+			log_warnx("job file: entity #%zu skipped: %s", i, why);
+			break;
+		case JOBS_SKIP:
+			break;
+		}
+	}
+	rc = 0;
+out:
+	json_object_put(root);
+	json_tokener_free(tok);
+	return rc;
+}
+
+int
+jobs_load_file(const char *path, const char *protocol,
+    struct job_update *out, char *err, size_t errlen)
+{
+	struct buf b;
+	char chunk[65536];
+	size_t n;
+	FILE *f;
+	int rc = -1;
+
+	buf_init(&b, JOBS_MAX_FILE_SIZE);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		goto out;
+	}
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&b, chunk, n) == -1) {
+			snprintf(err, errlen, "%s is larger than %d bytes",
+			    path, JOBS_MAX_FILE_SIZE);
+			goto out;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(err, errlen, "cannot read %s", path);
+		goto out;
+	}
+	rc = jobs_load_text(b.data ? b.data : "", b.len, protocol, out, err,
+	    errlen);
+out:
+	if (f != NULL)
+		fclose(f);
+	buf_release(&b);
+	return rc;
+}

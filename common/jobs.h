@@ -1,0 +1,103 @@
+/*
+ * Job configs: one job per device entity of our protocol, built from the
+ * "resolved" entity JSON, in which protocols[P].credential and each
+ * sensors[i].sensor hold the fetched records instead of ids.  The backend
+ * fetcher produces that shape and so do standalone job files, so both go
+ * through the same parser.  Jobs are reference-counted: the scheduler holds
+ * one reference and a run in progress another.
+ */
+#ifndef BOT_JOBS_H
+#define BOT_JOBS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "attrs.h"
+
+struct json_object;
+
+/* The longest interval we accept: 31 days. */
+#define JOBS_MAX_INTERVAL_S (31 * 24 * 3600)
+
+struct job_sensor {
+	int64_t id;
+	int interval_s;
+	struct json_object *details; /* own reference; never NULL */
+};
+
+struct job {
+	int64_t id; /* entity id */
+	int64_t account_id;
+	char *name;
+	struct json_object *details;    /* entity details; own reference */
+	struct json_object *credential; /* credential details; own ref */
+	struct job_sensor *sensors;
+	size_t n_sensors;
+	int *intervals_s; /* distinct intervals, ascending */
+	size_t n_intervals;
+	char *fingerprint; /* canonical text; equal text = unchanged job */
+	char *warnings;    /* skipped sensors, "; "-joined, or NULL */
+	void *priv;        /* the bot's parsed form of the job */
+	void (*priv_free)(void *priv);
+	void *sched_entry; /* owned by sched.c */
+	int refs;
+};
+
+enum jobs_verdict {
+	JOBS_INVALID = -1, /* for us but unusable: err says why */
+	JOBS_SKIP = 0,     /* not for this bot */
+	JOBS_OK = 1,
+};
+
+/* Builds the job of a resolved entity (borrowed) for protocol P and bot
+ * bot_id (-1 accepts any assigned bot).  On JOBS_OK *out is a new job with
+ * one reference, owned by the caller. */
+enum jobs_verdict jobs_from_entity(struct json_object *entity,
+    int64_t account_id, const char *protocol, int64_t bot_id,
+    struct job **out, char *err, size_t errlen) BOT_WUR;
+
+struct job *job_ref(struct job *job);
+/* Drops a reference; the last one frees the job (calling priv_free). */
+void job_unref(struct job *job);
+
+/* True when the job has a sensor of the given interval. */
+int job_sensor_due(const struct job_sensor *s, const int *due_s, size_t n);
+
+/* A new set of jobs handed to the scheduler. */
+struct job_update {
+	struct job **jobs; /* one owned reference each */
+	size_t n_jobs;
+	size_t cap_jobs;
+	int64_t *keep_entities; /* keep the previous job of these entities */
+	size_t n_keep_entities;
+	int64_t *keep_accounts; /* keep every previous job of these accounts */
+	size_t n_keep_accounts;
+};
+
+void job_update_init(struct job_update *u);
+/* Drops the remaining job references and frees the arrays. */
+void job_update_release(struct job_update *u);
+/* Takes ownership of job's reference. */
+void job_update_add(struct job_update *u, struct job *job);
+void job_update_keep_entity(struct job_update *u, int64_t entity_id);
+void job_update_keep_account(struct job_update *u, int64_t account_id);
+int job_update_keeps(const struct job_update *u, const struct job *job);
+
+/* Loads a standalone job file: a JSON list of resolved entities, or an
+ * object {"entities": [...]}.  An entity may carry "account" (default 1).
+ * Broken entities are logged and skipped.  -1 with err when the file
+ * cannot be read or is not JSON of that shape. */
+int jobs_load_file(const char *path, const char *protocol,
+    struct job_update *out, char *err, size_t errlen) BOT_WUR;
+
+/* Parses a whole job file held in memory (the fuzzing entry point). */
+int jobs_load_text(const char *text, size_t len, const char *protocol,
+    struct job_update *out, char *err, size_t errlen) BOT_WUR;
+
+/* Reads a number that may be given as a JSON number or numeric string
+ * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1
+ * when the member is present but not a finite number; def when absent. */
+int jobs_get_number(struct json_object *obj, const char *key, double def,
+    double *out) BOT_WUR;
+
+#endif
