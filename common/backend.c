@@ -236,13 +236,20 @@ retry:
 	loop_timer_start(b->loop, &b->retry, b->retry_ms);
 }
 
+/* Reads a boolean member; null counts as false (the backend reports
+ * user_exists as null while a migration is pending). */
 static int
 backend_flag(struct json_object *obj, const char *key, int *out)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_boolean))
+	if (!json_object_object_get_ex(obj, key, &v))
+		return -1;
+	if (v == NULL) {
+		*out = 0;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_boolean))
 		return -1;
 	*out = json_object_get_boolean(v);
 	return 0;
