@@ -51,15 +51,15 @@ Q := @
 endif
 
 COMMON_SRC := $(sort $(wildcard common/*.c))
-COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(O)/obj/%.o)
 LIB        := $(O)/libbotcommon.a
 
 # Every bot's objects except main.o, so unit tests can link them.
 bot_src  = $(sort $(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
-bot_objs = $(patsubst %.c,$(O)/%.o,$(call bot_src,$(1)))
+bot_objs = $(patsubst %.c,$(O)/obj/%.o,$(call bot_src,$(1)))
 
 UNIT_SRC := $(sort $(wildcard tests/unit/t_*.c)) tests/unit/t_main.c
-UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/obj/%.o)
 UNIT_BIN := $(O)/tests/unit_tests
 UNIT_LIBS := $(foreach b,$(BOTS),$($(b)_LIBS))
 UNIT_BOT_OBJ := $(foreach b,$(BOTS),$(call bot_objs,$(b)))
@@ -71,7 +71,7 @@ TOOL_BIN := $(O)/tests/testbot
 
 all: $(LIB) $(BOTS:%=$(O)/%)
 
-$(O)/%.o: %.c
+$(O)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -81,17 +81,19 @@ $(LIB): $(COMMON_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 define bot_rule
-$(O)/$(1): $(O)/$(1)/main.o $(call bot_objs,$(1)) $(LIB)
+$(O)/$(1): $(O)/obj/$(1)/main.o $(call bot_objs,$(1)) $(LIB)
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $(PKG_LIBS) $$($(1)_LIBS)
 endef
 $(foreach b,$(BOTS),$(eval $(call bot_rule,$(b))))
 
 $(UNIT_BIN): $(UNIT_OBJ) $(UNIT_BOT_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(UNIT_LIBS) -lm
 
-$(TOOL_BIN): $(O)/tests/integration/testbot.o $(LIB)
+$(TOOL_BIN): $(O)/obj/tests/integration/testbot.o $(LIB)
+	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
@@ -140,13 +142,23 @@ fuzz: fuzz-build
 		n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
 		mkdir -p build-fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
+		d=tests/fuzz/$${n#fuzz_}.dict; \
 		$$f -max_total_time=$(FUZZ_TIME) -timeout=2 -rss_limit_mb=512 \
 		  -max_len=65535 -print_final_stats=0 \
+		  $$( [ -f $$d ] && echo -dict=$$d ) \
 		  build-fuzz/corpus-$$n $$c 2>build-fuzz/$$n.log || \
 		  { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
 	done
 
-bench: deps all
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(O)/tests/%)
+
+$(O)/tests/bench_%: $(O)/obj/tests/bench/bench_%.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+bench: deps all $(BENCH_BIN)
 	@sh scripts/bench.sh $(O)
 
 SRC_ALL = $(wildcard common/*.[ch] $(addsuffix /*.[ch],$(BOTS_ALL)) \

@@ -5,14 +5,14 @@
  * log_redact.  Start-up waits for status/info to report a migrated
  * database with a user, then asks profile/ for our own bot id.
  */
+#include "backend.h"
+
 #include <ctype.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
-#include "backend.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
@@ -48,8 +48,9 @@ backend_check_url(const char *url, char *err, size_t errlen)
 	while (len > 0 && url[len - 1] == '/')
 		len--;
 	if (len < 4 || strncmp(url + len - 4, "/api", 4) != 0) {
-		snprintf(err, errlen, "must end with /api (for example "
-				      "http://grafolean/api)");
+		snprintf(err, errlen,
+		    "must end with /api (for example "
+		    "http://grafolean/api)");
 		return -1;
 	}
 	if (strchr(url, '?') != NULL || strchr(url, '#') != NULL) {
@@ -78,14 +79,14 @@ backend_check_token(const char *token, char *err, size_t errlen)
 	if (*p == '\0')
 		return 0;
 bad:
-	snprintf(err, errlen, "is not a UUID (8-4-4-4-12 hex digits, "
-			      "as Grafolean shows for the bot)");
+	snprintf(err, errlen,
+	    "is not a UUID (8-4-4-4-12 hex digits, "
+	    "as Grafolean shows for the bot)");
 	return -1;
 }
 
 struct backend *
-backend_new(struct loop *l, struct http *h, const char *url,
-    const char *token)
+backend_new(struct loop *l, struct http *h, const char *url, const char *token)
 {
 	struct backend *b;
 	size_t len = strlen(url);
@@ -170,18 +171,20 @@ backend_json(const struct http_response *res, struct json_object **out,
 	if (res->status != 200) {
 		backend_snippet(res->body, res->body_len, snip, sizeof(snip));
 		if (res->status == 401)
-			snprintf(err, errlen, "HTTP 401: the backend rejected "
-					      "the bot token");
+			snprintf(err, errlen,
+			    "HTTP 401: the backend rejected "
+			    "the bot token");
 		else
-			snprintf(err, errlen, "HTTP %ld: %s", res->status,
-			    snip);
+			snprintf(
+			    err, errlen, "HTTP %ld: %s", res->status, snip);
 		return -1;
 	}
 	tok = json_tokener_new_ex(64);
 	if (tok == NULL)
 		fatalx("json_tokener_new_ex failed");
 	obj = json_tokener_parse_ex(tok, res->body, (int)res->body_len);
-	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	if (obj == NULL ||
+	    json_tokener_get_error(tok) != json_tokener_success ||
 	    json_tokener_get_parse_end(tok) < res->body_len) {
 		backend_snippet(res->body, res->body_len, snip, sizeof(snip));
 		snprintf(err, errlen, "answer is not valid JSON: %s", snip);
@@ -226,8 +229,8 @@ backend_on_profile(const struct http_response *res, void *arg)
 	}
 	b->bot_id = json_object_get_int64(v);
 	json_object_put(obj);
-	log_info("backend %s: ready, we are bot %lld", b->url,
-	    (long long)b->bot_id);
+	log_info(
+	    "backend %s: ready, we are bot %lld", b->url, (long long)b->bot_id);
 	b->ready_cb(b->bot_id, b->ready_arg);
 	return;
 retry:
@@ -283,8 +286,8 @@ backend_on_status(const struct http_response *res, void *arg)
 	}
 	json_object_put(obj);
 	url = backend_url(b, "profile/");
-	if (http_request(b->http, "GET", url, NULL, 0, NULL,
-		backend_on_profile, b) == -1) {
+	if (http_request(b->http, "GET", url, NULL, 0, NULL, backend_on_profile,
+	        b) == -1) {
 		free(url);
 		snprintf(msg, sizeof(msg), "cannot start a request");
 		backend_state(b, msg);
@@ -307,15 +310,15 @@ backend_ready_step(struct timer *t, void *arg)
 
 	(void)t;
 	url = xasprintf("%s/status/info", b->url);
-	if (http_request(b->http, "GET", url, NULL, 0, NULL,
-		backend_on_status, b) == -1)
+	if (http_request(
+	        b->http, "GET", url, NULL, 0, NULL, backend_on_status, b) == -1)
 		loop_timer_start(b->loop, &b->retry, b->retry_ms);
 	free(url);
 }
 
 void
-backend_wait_ready(struct backend *b, int64_t retry_ms,
-    backend_ready_cb *cb, void *arg)
+backend_wait_ready(
+    struct backend *b, int64_t retry_ms, backend_ready_cb *cb, void *arg)
 {
 	b->retry_ms = retry_ms;
 	b->ready_cb = cb;

@@ -21,8 +21,8 @@ int backend_check_url(const char *url, char *err, size_t errlen) BOT_WUR;
 int backend_check_token(const char *token, char *err, size_t errlen) BOT_WUR;
 
 /* Creates the client; url and token are copied, h and l borrowed. */
-struct backend *backend_new(struct loop *l, struct http *h, const char *url,
-    const char *token);
+struct backend *backend_new(
+    struct loop *l, struct http *h, const char *url, const char *token);
 void backend_free(struct backend *b);
 
 /* Returns BACKEND_URL + "/" + path + "?b=token" (path has no leading
@@ -48,7 +48,7 @@ typedef void backend_ready_cb(int64_t bot_id, void *arg);
 /* Polls status/info until the backend is migrated and has a user, then
  * reads profile/; retries every retry_ms with one log line per state
  * change.  cb runs once, from the loop, with our bot id. */
-void backend_wait_ready(struct backend *b, int64_t retry_ms,
-    backend_ready_cb *cb, void *arg);
+void backend_wait_ready(
+    struct backend *b, int64_t retry_ms, backend_ready_cb *cb, void *arg);
 
 #endif

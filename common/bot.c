@@ -7,6 +7,8 @@
  * Shutdown stops new runs, lets runs in progress finish, flushes the
  * sender within a deadline and exits 0.
  */
+#include "bot.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -16,7 +18,6 @@
 #include <strings.h>
 
 #include "backend.h"
-#include "bot.h"
 #include "env.h"
 #include "http.h"
 #include "jobfetch.h"
@@ -89,11 +90,14 @@ bot_usage(FILE *f)
 	    "\n"
 	    "Options:\n"
 	    "  --jobs FILE       read job configs from FILE (a JSON list of\n"
-	    "                    entities with credential and sensors resolved,\n"
+	    "                    entities with credential and sensors "
+	    "resolved,\n"
 	    "                    see examples/) instead of the backend;\n"
 	    "                    SIGHUP re-reads it\n"
-	    "  --output MODE     'backend' (default) sends values to Grafolean;\n"
-	    "                    'stdout' prints \"path value timestamp\" lines\n"
+	    "  --output MODE     'backend' (default) sends values to "
+	    "Grafolean;\n"
+	    "                    'stdout' prints \"path value timestamp\" "
+	    "lines\n"
 	    "                    (Graphite plaintext); the default is stdout\n"
 	    "                    with --jobs when BACKEND_URL is not set\n"
 	    "  --once            run every job once, deliver the values, exit\n"
@@ -105,7 +109,8 @@ bot_usage(FILE *f)
 	    "                         (e.g. http://grafolean/api); required\n"
 	    "                         unless --jobs with --output stdout\n"
 	    "  BOT_TOKEN              the bot's token (a UUID from Grafolean)\n"
-	    "  BOT_TOKEN_FROM_FILE    file holding the token; waited for while\n"
+	    "  BOT_TOKEN_FROM_FILE    file holding the token; waited for "
+	    "while\n"
 	    "                         it does not exist\n"
 	    "  JOBS_REFRESH_INTERVAL  seconds between job refreshes (120)\n"
 	    "  JOBS_FIRST_RUN_SPREAD_MS  new jobs start at a random offset up\n"
@@ -113,7 +118,8 @@ bot_usage(FILE *f)
 	    "  BACKEND_WAIT_INTERVAL  seconds between readiness checks (10)\n"
 	    "  BACKEND_TIMEOUT        seconds a backend request may take (30)\n"
 	    "  BACKEND_CA_FILE        CA bundle for an https backend\n"
-	    "  SHUTDOWN_FLUSH_TIMEOUT seconds to deliver values on SIGTERM (8)\n"
+	    "  SHUTDOWN_FLUSH_TIMEOUT seconds to deliver values on SIGTERM "
+	    "(8)\n"
 	    "  LOG_LEVEL              warn, info (default) or debug\n"
 	    "  DEBUG                  1 is the same as LOG_LEVEL=debug\n"
 	    "%s"
@@ -204,8 +210,8 @@ bot_read_env(void)
 	int need_backend = !bot.cfg.to_stdout || bot.cfg.jobs_file == NULL;
 
 	bot.cfg.refresh_s = env_int("JOBS_REFRESH_INTERVAL", 120, 1, 86400);
-	bot.cfg.spread_ms = env_int("JOBS_FIRST_RUN_SPREAD_MS", 5000, 0,
-	    3600000);
+	bot.cfg.spread_ms =
+	    env_int("JOBS_FIRST_RUN_SPREAD_MS", 5000, 0, 3600000);
 	bot.cfg.wait_s = env_int("BACKEND_WAIT_INTERVAL", 10, 1, 3600);
 	bot.cfg.timeout_s = env_int("BACKEND_TIMEOUT", 30, 1, 3600);
 	bot.cfg.flush_s = env_int("SHUTDOWN_FLUSH_TIMEOUT", 8, 0, 3600);
@@ -363,8 +369,8 @@ bot_prepare_jobs(struct job_update *u)
 		    (long long)job->id, job->name, err);
 		if (!bot_prep_seen(bot.prep_prev, bot.n_prep_prev, msg))
 			log_warnx("%s", msg);
-		bot.prep_cur = xreallocarray(bot.prep_cur, bot.n_prep_cur + 1,
-		    sizeof(char *));
+		bot.prep_cur = xreallocarray(
+		    bot.prep_cur, bot.n_prep_cur + 1, sizeof(char *));
 		bot.prep_cur[bot.n_prep_cur++] = msg;
 		job_unref(job);
 	}
@@ -413,7 +419,7 @@ bot_apply(struct job_update *u)
 	sched_apply(bot.sched, u, &st);
 	if (st.added || st.changed || st.removed || !bot.ready)
 		log_info("jobs: %zu %s job%s (%zu new, %zu changed, %zu "
-			 "removed)",
+		         "removed)",
 		    sched_job_count(bot.sched), bot.ops->protocol,
 		    sched_job_count(bot.sched) == 1 ? "" : "s", st.added,
 		    st.changed, st.removed);
@@ -451,7 +457,7 @@ bot_load_file(void)
 
 	job_update_init(&u);
 	if (jobs_load_file(bot.cfg.jobs_file, bot.ops->protocol, &u, err,
-		sizeof(err)) == -1) {
+	        sizeof(err)) == -1) {
 		if (!bot.ready)
 			fatalx("--jobs: %s", err);
 		log_warnx("--jobs: %s; keeping the current jobs", err);
@@ -472,8 +478,8 @@ bot_refresh(void)
 	}
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
-	if (jobfetch_start(bot.backend, bot.ops->protocol, bot_on_fetched,
-		NULL) == -1)
+	if (jobfetch_start(
+	        bot.backend, bot.ops->protocol, bot_on_fetched, NULL) == -1)
 		bot.refresh_again = 1;
 }
 
@@ -503,7 +509,8 @@ bot_start_once(void)
 		log_warnx("--once: no %s jobs found", bot.ops->protocol);
 		bot.exit_code = 1;
 	} else {
-		log_info("--once: running %zu jobs", sched_job_count(bot.sched));
+		log_info(
+		    "--once: running %zu jobs", sched_job_count(bot.sched));
 		sched_run_all_once(bot.sched);
 	}
 	bot.stopping = 1;
@@ -525,7 +532,7 @@ bot_on_stop_timer(struct timer *t, void *arg)
 	(void)arg;
 	if (bot.runs_active > 0)
 		log_warnx("stopping: %zu runs still in progress at the "
-			  "deadline",
+		          "deadline",
 		    bot.runs_active);
 	bot.runs_active = 0;
 	bot_shutdown_step();
@@ -537,8 +544,8 @@ bot_shutdown_step(void)
 {
 	if (bot.runs_active > 0) {
 		if (!timer_armed(&bot.stop_timer))
-			loop_timer_at(bot.loop, &bot.stop_timer,
-			    bot.stop_deadline_ms);
+			loop_timer_at(
+			    bot.loop, &bot.stop_timer, bot.stop_deadline_ms);
 		return;
 	}
 	loop_timer_stop(bot.loop, &bot.stop_timer);
@@ -555,7 +562,7 @@ bot_on_stop(int signo, void *arg)
 		return;
 	}
 	log_info("stopping: signal %d; delivering queued values (up to %lld "
-		 "s)",
+	         "s)",
 	    signo, (long long)bot.cfg.flush_s);
 	bot.stopping = 1;
 	bot.cfg.once = 0;
@@ -584,8 +591,8 @@ bot_setup(void)
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
 	timer_init(&bot.stop_timer, bot_on_stop_timer, NULL);
-	bot.sched = sched_new(bot.loop, bot_run_job, NULL,
-	    bot.cfg.once ? 0 : bot.cfg.spread_ms);
+	bot.sched = sched_new(
+	    bot.loop, bot_run_job, NULL, bot.cfg.once ? 0 : bot.cfg.spread_ms);
 	if (bot.cfg.backend_url != NULL &&
 	    (!bot.cfg.to_stdout || bot.cfg.jobs_file == NULL)) {
 		http_config_defaults(&hc);
@@ -593,8 +600,8 @@ bot_setup(void)
 		hc.ca_file = bot.cfg.ca_file;
 		hc.user_agent = bot.ops->name;
 		bot.http = http_new(bot.loop, &hc);
-		bot.backend = backend_new(bot.loop, bot.http,
-		    bot.cfg.backend_url, bot.cfg.token);
+		bot.backend = backend_new(
+		    bot.loop, bot.http, bot.cfg.backend_url, bot.cfg.token);
 	}
 	if (bot.cfg.to_stdout) {
 		bot.sender = sender_stdout_new(stdout);
@@ -620,7 +627,7 @@ bot_teardown(void)
 	sched_get_counters(bot.sched, &sc);
 	pending = sender_pending(bot.sender);
 	log_info("exiting: %llu runs, %llu skipped; values %llu measured, "
-		 "%llu delivered, %llu dropped, %zu undelivered",
+	         "%llu delivered, %llu dropped, %zu undelivered",
 	    (unsigned long long)sc.runs, (unsigned long long)sc.skipped,
 	    (unsigned long long)c.queued, (unsigned long long)c.sent,
 	    (unsigned long long)c.dropped, pending);
@@ -664,8 +671,8 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	if (bot.cfg.jobs_file != NULL)
 		loop_timer_start(bot.loop, &bot.refresh_timer, 0);
 	else
-		backend_wait_ready(bot.backend, bot.cfg.wait_s * 1000,
-		    bot_on_ready, NULL);
+		backend_wait_ready(
+		    bot.backend, bot.cfg.wait_s * 1000, bot_on_ready, NULL);
 	if (loop_run(bot.loop) == -1)
 		bot.exit_code = 1;
 out:

@@ -18,10 +18,10 @@ struct job_sensor;
 
 /* One run of a job.  Owned by the runtime; valid until run_done. */
 struct run {
-	struct job *job;     /* borrowed; the run holds a reference */
-	int *due_s;          /* the intervals that caused this run */
+	struct job *job; /* borrowed; the run holds a reference */
+	int *due_s;      /* the intervals that caused this run */
 	size_t n_due;
-	void *values;        /* struct values, private to the runtime */
+	void *values; /* struct values, private to the runtime */
 };
 
 struct bot_ops {

@@ -3,12 +3,13 @@
  * ceiling given at init, so a hostile peer cannot make us allocate more
  * than the caller decided to accept.
  */
+#include "buf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
 #include "xmalloc.h"
 
 void

@@ -3,6 +3,8 @@
  * bot with one line that names the variable, so an operator never has to
  * read the source to find out what was wrong.
  */
+#include "env.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +13,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include "env.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -24,8 +25,8 @@ env_str(const char *name, const char *def)
 }
 
 int
-env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out,
-    char *err, size_t errlen)
+env_parse_int(const char *s, int64_t min, int64_t max, int64_t *out, char *err,
+    size_t errlen)
 {
 	char *end;
 	long long v;
@@ -139,14 +140,14 @@ env_secret(const char *name, int retry_ms, volatile sig_atomic_t *stop)
 			fatal("%s: cannot read %s", fname, path);
 		if (!warned) {
 			log_info("%s: %s does not exist yet, waiting for it "
-				 "(checking every %d ms)",
+			         "(checking every %d ms)",
 			    fname, path, retry_ms);
 			warned = 1;
 		}
 		if (stop != NULL && *stop)
 			return NULL;
-		struct timespec ts = {retry_ms / 1000,
-		    (long)(retry_ms % 1000) * 1000000L};
+		struct timespec ts = {
+		    retry_ms / 1000, (long)(retry_ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 		if (stop != NULL && *stop)
 			return NULL;

@@ -5,15 +5,15 @@
  * transfers are collected with curl_multi_info_read and handed to their
  * callbacks.  Bodies are capped, redirects are off, errors are redacted.
  */
+#include "http.h"
+
+#include <curl/curl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
-
 #include "buf.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "xmalloc.h"
@@ -74,11 +74,11 @@ http_check_done(struct http *h)
 		x = (struct http_xfer *)priv;
 		memset(&res, 0, sizeof(res));
 		if (code == CURLE_OK) {
-			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE,
-			    &res.status);
+			curl_easy_getinfo(
+			    x->easy, CURLINFO_RESPONSE_CODE, &res.status);
 		} else {
-			const char *e = x->errbuf[0] ? x->errbuf
-						     : curl_easy_strerror(code);
+			const char *e =
+			    x->errbuf[0] ? x->errbuf : curl_easy_strerror(code);
 
 			if (x->too_big)
 				snprintf(x->errbuf, sizeof(x->errbuf),
@@ -140,8 +140,8 @@ http_on_timer(struct timer *t, void *arg)
 }
 
 static int
-http_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
+http_socket_cb(
+    CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
 {
 	struct http *h = userp;
 	int events = 0;
@@ -247,9 +247,9 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 
 		while (start < end && (ptr[start] == ' ' || ptr[start] == '\t'))
 			start++;
-		while (end > start && (ptr[end - 1] == '\r' ||
-					  ptr[end - 1] == '\n' ||
-					  ptr[end - 1] == ' '))
+		while (end > start &&
+		    (ptr[end - 1] == '\r' || ptr[end - 1] == '\n' ||
+		        ptr[end - 1] == ' '))
 			end--;
 		free(x->retry_after);
 		x->retry_after = xstrndup(ptr + start, end - start);
@@ -288,8 +288,8 @@ http_request(struct http *h, const char *method, const char *url,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-	    h->cfg.connect_timeout_ms);
+	curl_easy_setopt(
+	    e, CURLOPT_CONNECTTIMEOUT_MS, h->cfg.connect_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, h->cfg.total_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, h->cfg.low_speed_bps);
 	curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, h->cfg.low_speed_time_s);
@@ -307,8 +307,8 @@ http_request(struct http *h, const char *method, const char *url,
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
 		    content_type ? content_type : "application/json");
 		x->headers = curl_slist_append(x->headers, ct);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-		    (curl_off_t)body_len);
+		curl_easy_setopt(
+		    e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
 		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body);
 	}
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);

@@ -26,9 +26,9 @@ struct http_config {
 };
 
 struct http_response {
-	long status;         /* 0 when the transfer failed */
-	const char *error;   /* redacted transport error text, NULL if none */
-	const char *body;    /* NUL-terminated, borrowed for the callback */
+	long status;       /* 0 when the transfer failed */
+	const char *error; /* redacted transport error text, NULL if none */
+	const char *body;  /* NUL-terminated, borrowed for the callback */
 	size_t body_len;
 	const char *retry_after; /* Retry-After header value or NULL */
 	double elapsed_s;

@@ -8,16 +8,16 @@
  * the entities that use it.  Problems with entities are logged once, when
  * they first appear, not on every refresh.
  */
+#include "jobfetch.h"
+
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "backend.h"
 #include "http.h"
-#include "jobfetch.h"
 #include "jobs.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -66,8 +66,7 @@ static struct jf *jf_active;
 static char **jf_prev, **jf_cur;
 static size_t jf_nprev, jf_ncur;
 
-static void
-jf_note(const char *fmt, ...) BOT_PRINTF(1, 2);
+static void jf_note(const char *fmt, ...) BOT_PRINTF(1, 2);
 
 static void
 jf_note(const char *fmt, ...)
@@ -119,7 +118,7 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
 	r->index = index;
 	url = backend_url(jf->b, path);
 	if (http_request(backend_http(jf->b), "GET", url, NULL, 0, NULL,
-		jf_on_answer, r) == -1) {
+	        jf_on_answer, r) == -1) {
 		free(url);
 		free(r);
 		if (kind == JF_ACCOUNTS)
@@ -151,7 +150,7 @@ jf_candidate(struct jf *jf, struct json_object *e)
 		return NULL;
 	if (json_object_object_get_ex(proto, "bot", &v) && v != NULL &&
 	    (!json_object_is_type(v, json_type_int) ||
-		json_object_get_int64(v) != jf->bot_id))
+	        json_object_get_int64(v) != jf->bot_id))
 		return NULL;
 	return proto;
 }
@@ -188,8 +187,7 @@ jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 		return;
 	if (jf->n_rec == jf->cap_rec) {
 		jf->cap_rec = jf->cap_rec ? jf->cap_rec * 2 : 16;
-		jf->rec = xreallocarray(jf->rec, jf->cap_rec,
-		    sizeof(*jf->rec));
+		jf->rec = xreallocarray(jf->rec, jf->cap_rec, sizeof(*jf->rec));
 	}
 	r = &jf->rec[jf->n_rec++];
 	memset(r, 0, sizeof(*r));
@@ -219,22 +217,22 @@ jf_fetch_records(struct jf *jf)
 				continue;
 			jf_want(jf, JF_CREDENTIAL, acc->id,
 			    jf_int(proto, "credential"));
-			if (!json_object_object_get_ex(proto, "sensors",
-				&sensors) ||
+			if (!json_object_object_get_ex(
+			        proto, "sensors", &sensors) ||
 			    !json_object_is_type(sensors, json_type_array))
 				continue;
 			for (k = 0; k < json_object_array_length(sensors); k++)
 				jf_want(jf, JF_SENSOR, acc->id,
-				    jf_int(json_object_array_get_idx(sensors,
-					       k),
-					"sensor"));
+				    jf_int(
+				        json_object_array_get_idx(sensors, k),
+				        "sensor"));
 		}
 	}
 	for (i = 0; i < jf->n_rec; i++) {
 		snprintf(path, sizeof(path), "accounts/%lld/%s/%lld",
 		    (long long)jf->rec[i].account,
 		    jf->rec[i].kind == JF_CREDENTIAL ? "credentials"
-						     : "sensors",
+		                                     : "sensors",
 		    (long long)jf->rec[i].id);
 		jf_get(jf, jf->rec[i].kind, i, path);
 	}
@@ -255,8 +253,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 	out = json_object_new_object();
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (json_object_object_get_ex(e, keys[i], &v))
-			json_object_object_add(out, keys[i],
-			    json_object_get(v));
+			json_object_object_add(
+			    out, keys[i], json_object_get(v));
 	p = json_object_new_object();
 	protocols = json_object_new_object();
 	json_object_object_add(protocols, jf->protocol, p);
@@ -298,8 +296,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 		ri = json_object_new_object();
 		json_object_object_add(ri, "sensor", json_object_get(r->obj));
 		if (json_object_object_get_ex(item, "interval", &v))
-			json_object_object_add(ri, "interval",
-			    json_object_get(v));
+			json_object_object_add(
+			    ri, "interval", json_object_get(v));
 		json_object_array_add(list, ri);
 	}
 	return out;
@@ -337,8 +335,7 @@ jf_build(struct jf *jf)
 				continue;
 			}
 			switch (jobs_from_entity(resolved, acc->id,
-			    jf->protocol, jf->bot_id, &job, err,
-			    sizeof(err))) {
+			    jf->protocol, jf->bot_id, &job, err, sizeof(err))) {
 			case JOBS_OK:
 				if (job->warnings != NULL)
 					jf_note("job %lld (%s): %s",
@@ -438,7 +435,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 	case JF_ACCOUNTS:
 		if (rc == -1) {
 			log_warnx("job refresh: accounts/ failed: %s; keeping "
-				  "all current jobs",
+			          "all current jobs",
 			    err);
 			jf->failed_all = 1;
 		} else {
@@ -455,7 +452,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 			acc->state = JF_OK;
 		} else {
 			log_warnx("job refresh: account %lld: entity list "
-				  "failed: %s; keeping its current jobs",
+			          "failed: %s; keeping its current jobs",
 			    (long long)acc->id,
 			    rc == -1 ? err : "answer has no list");
 			acc->state = JF_FAILED;
@@ -465,8 +462,8 @@ jf_on_answer(const struct http_response *res, void *arg)
 	case JF_CREDENTIAL:
 	case JF_SENSOR: {
 		struct jf_record *rec = &jf->rec[r->index];
-		const char *what = r->kind == JF_SENSOR ? "sensor"
-							: "credential";
+		const char *what =
+		    r->kind == JF_SENSOR ? "sensor" : "credential";
 
 		if (rc == 0 && json_object_is_type(obj, json_type_object)) {
 			rec->obj = json_object_get(obj);
@@ -475,7 +472,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 			rec->state = JF_MISSING;
 		} else {
 			log_warnx("job refresh: account %lld: %s %lld "
-				  "failed: %s; its entities keep their jobs",
+			          "failed: %s; its entities keep their jobs",
 			    (long long)rec->account, what, (long long)rec->id,
 			    rc == -1 ? err : "answer is not an object");
 			rec->state = JF_FAILED;
@@ -501,8 +498,8 @@ jf_on_answer(const struct http_response *res, void *arg)
 }
 
 int
-jobfetch_start(struct backend *b, const char *protocol, jobfetch_cb *cb,
-    void *arg)
+jobfetch_start(
+    struct backend *b, const char *protocol, jobfetch_cb *cb, void *arg)
 {
 	struct jf *jf;
 

@@ -5,16 +5,16 @@
  * is the canonical text of everything that shapes its runs, so the
  * scheduler can tell unchanged jobs from changed ones by comparing text.
  */
+#include "jobs.h"
+
 #include <errno.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <json-c/json.h>
-
 #include "buf.h"
-#include "jobs.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -40,8 +40,8 @@ jobs_get_id(struct json_object *obj, const char *key, int64_t *out)
 
 /* Reads an interval that may be null (returns 0, *out = 0). */
 static int
-jobs_get_interval(struct json_object *obj, const char *key, int *out,
-    char *err, size_t errlen)
+jobs_get_interval(struct json_object *obj, const char *key, int *out, char *err,
+    size_t errlen)
 {
 	struct json_object *v;
 	int64_t n;
@@ -64,8 +64,8 @@ jobs_get_interval(struct json_object *obj, const char *key, int *out,
 }
 
 int
-jobs_get_number(struct json_object *obj, const char *key, double def,
-    double *out)
+jobs_get_number(
+    struct json_object *obj, const char *key, double def, double *out)
 {
 	struct json_object *v;
 	const char *s;
@@ -169,8 +169,8 @@ jobs_add_interval(struct job *job, int interval_s)
 		if (job->intervals_s[i] > interval_s)
 			break;
 	}
-	job->intervals_s = xreallocarray(job->intervals_s,
-	    job->n_intervals + 1, sizeof(int));
+	job->intervals_s =
+	    xreallocarray(job->intervals_s, job->n_intervals + 1, sizeof(int));
 	for (k = job->n_intervals; k > i; k--)
 		job->intervals_s[k] = job->intervals_s[k - 1];
 	job->intervals_s[i] = interval_s;
@@ -216,10 +216,10 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 			jobs_warn(job, msg);
 			continue;
 		}
-		if (jobs_get_interval(item, "interval", &interval, err,
-			sizeof(err)) == -1 ||
+		if (jobs_get_interval(
+		        item, "interval", &interval, err, sizeof(err)) == -1 ||
 		    jobs_get_interval(sensor, "default_interval", &def, err,
-			sizeof(err)) == -1) {
+		        sizeof(err)) == -1) {
 			snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
 			    (long long)sid, err);
 			jobs_warn(job, msg);
@@ -260,23 +260,23 @@ jobs_fingerprint(struct job *job)
 	fp = json_object_new_object();
 	json_object_object_add(fp, "name", json_object_new_string(job->name));
 	json_object_object_add(fp, "details", json_object_get(job->details));
-	json_object_object_add(fp, "credential",
-	    json_object_get(job->credential));
+	json_object_object_add(
+	    fp, "credential", json_object_get(job->credential));
 	sensors = json_object_new_array();
 	for (i = 0; i < job->n_sensors; i++) {
 		struct json_object *s = json_object_new_array();
 
-		json_object_array_add(s,
-		    json_object_new_int64(job->sensors[i].id));
-		json_object_array_add(s,
-		    json_object_new_int(job->sensors[i].interval_s));
-		json_object_array_add(s,
-		    json_object_get(job->sensors[i].details));
+		json_object_array_add(
+		    s, json_object_new_int64(job->sensors[i].id));
+		json_object_array_add(
+		    s, json_object_new_int(job->sensors[i].interval_s));
+		json_object_array_add(
+		    s, json_object_get(job->sensors[i].details));
 		json_object_array_add(sensors, s);
 	}
 	json_object_object_add(fp, "sensors", sensors);
-	job->fingerprint = xstrdup(
-	    json_object_to_json_string_ext(fp, JSON_C_TO_STRING_PLAIN));
+	job->fingerprint =
+	    xstrdup(json_object_to_json_string_ext(fp, JSON_C_TO_STRING_PLAIN));
 	json_object_put(fp);
 }
 
@@ -308,8 +308,8 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 	    proto == NULL)
 		return JOBS_SKIP;
 	if (!json_object_is_type(proto, json_type_object)) {
-		snprintf(err, errlen, "protocols.%s is not an object",
-		    protocol);
+		snprintf(
+		    err, errlen, "protocols.%s is not an object", protocol);
 		return JOBS_INVALID;
 	}
 	if (json_object_object_get_ex(proto, "bot", &v) && v != NULL) {
@@ -391,8 +391,7 @@ job_update_add(struct job_update *u, struct job *job)
 {
 	if (u->n_jobs == u->cap_jobs) {
 		u->cap_jobs = u->cap_jobs ? u->cap_jobs * 2 : 16;
-		u->jobs = xreallocarray(u->jobs, u->cap_jobs,
-		    sizeof(*u->jobs));
+		u->jobs = xreallocarray(u->jobs, u->cap_jobs, sizeof(*u->jobs));
 	}
 	u->jobs[u->n_jobs++] = job;
 }
@@ -400,16 +399,16 @@ job_update_add(struct job_update *u, struct job *job)
 void
 job_update_keep_entity(struct job_update *u, int64_t entity_id)
 {
-	u->keep_entities = xreallocarray(u->keep_entities,
-	    u->n_keep_entities + 1, sizeof(int64_t));
+	u->keep_entities = xreallocarray(
+	    u->keep_entities, u->n_keep_entities + 1, sizeof(int64_t));
 	u->keep_entities[u->n_keep_entities++] = entity_id;
 }
 
 void
 job_update_keep_account(struct job_update *u, int64_t account_id)
 {
-	u->keep_accounts = xreallocarray(u->keep_accounts,
-	    u->n_keep_accounts + 1, sizeof(int64_t));
+	u->keep_accounts = xreallocarray(
+	    u->keep_accounts, u->n_keep_accounts + 1, sizeof(int64_t));
 	u->keep_accounts[u->n_keep_accounts++] = account_id;
 }
 
@@ -456,13 +455,14 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	if (root == NULL || jerr != json_tokener_success) {
 		snprintf(err, errlen, "not valid JSON: %s",
 		    jerr == json_tokener_continue
-			? "unexpected end of input"
-			: json_tokener_error_desc(jerr));
+		        ? "unexpected end of input"
+		        : json_tokener_error_desc(jerr));
 		goto out;
 	}
 	if (json_tokener_get_parse_end(tok) < len) {
-		snprintf(err, errlen, "not valid JSON: trailing data at byte "
-				      "%zu",
+		snprintf(err, errlen,
+		    "not valid JSON: trailing data at byte "
+		    "%zu",
 		    json_tokener_get_parse_end(tok));
 		goto out;
 	}
@@ -471,8 +471,9 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	else if (!json_object_is_type(root, json_type_object) ||
 	    !json_object_object_get_ex(root, "entities", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
-		snprintf(err, errlen, "expected a list of entities or "
-				      "{\"entities\": [...]}");
+		snprintf(err, errlen,
+		    "expected a list of entities or "
+		    "{\"entities\": [...]}");
 		goto out;
 	}
 	n = json_object_array_length(list);
@@ -487,16 +488,16 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		    json_object_object_get_ex(e, "account", &acc) &&
 		    jobs_get_id(e, "account", &account) == -1) {
 			log_warnx("job file: entity #%zu skipped: account is "
-				  "not an id",
+			          "not an id",
 			    i);
 			continue;
 		}
-		switch (jobs_from_entity(e, account, protocol, -1, &job, why,
-		    sizeof(why))) {
+		switch (jobs_from_entity(
+		    e, account, protocol, -1, &job, why, sizeof(why))) {
 		case JOBS_OK:
 			if (jobs_have(out, job->id)) {
 				log_warnx("job file: entity %lld appears "
-					  "twice, the second is skipped",
+				          "twice, the second is skipped",
 				    (long long)job->id);
 				job_unref(job);
 				break;
@@ -522,8 +523,8 @@ out:
 }
 
 int
-jobs_load_file(const char *path, const char *protocol,
-    struct job_update *out, char *err, size_t errlen)
+jobs_load_file(const char *path, const char *protocol, struct job_update *out,
+    char *err, size_t errlen)
 {
 	struct buf b;
 	char chunk[65536];
@@ -534,8 +535,8 @@ jobs_load_file(const char *path, const char *protocol,
 	buf_init(&b, JOBS_MAX_FILE_SIZE);
 	f = fopen(path, "r");
 	if (f == NULL) {
-		snprintf(err, errlen, "cannot open %s: %s", path,
-		    strerror(errno));
+		snprintf(
+		    err, errlen, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -549,8 +550,8 @@ jobs_load_file(const char *path, const char *protocol,
 		snprintf(err, errlen, "cannot read %s", path);
 		goto out;
 	}
-	rc = jobs_load_text(b.data ? b.data : "", b.len, protocol, out, err,
-	    errlen);
+	rc = jobs_load_text(
+	    b.data ? b.data : "", b.len, protocol, out, err, errlen);
 out:
 	if (f != NULL)
 		fclose(f);

@@ -53,8 +53,8 @@ enum jobs_verdict {
  * bot_id (-1 accepts any assigned bot).  On JOBS_OK *out is a new job with
  * one reference, owned by the caller. */
 enum jobs_verdict jobs_from_entity(struct json_object *entity,
-    int64_t account_id, const char *protocol, int64_t bot_id,
-    struct job **out, char *err, size_t errlen) BOT_WUR;
+    int64_t account_id, const char *protocol, int64_t bot_id, struct job **out,
+    char *err, size_t errlen) BOT_WUR;
 
 struct job *job_ref(struct job *job);
 /* Drops a reference; the last one frees the job (calling priv_free). */
@@ -97,7 +97,7 @@ int jobs_load_text(const char *text, size_t len, const char *protocol,
 /* Reads a number that may be given as a JSON number or numeric string
  * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1
  * when the member is present but not a finite number; def when absent. */
-int jobs_get_number(struct json_object *obj, const char *key, double def,
-    double *out) BOT_WUR;
+int jobs_get_number(
+    struct json_object *obj, const char *key, double def, double *out) BOT_WUR;
 
 #endif

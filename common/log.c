@@ -4,6 +4,8 @@
  * registered secret and any "b=" URL parameter value), then written with a
  * single write so lines from different threads do not interleave.
  */
+#include "log.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
 #include "timer.h"
 
 #define LOG_LINE_MAX 2048
@@ -49,7 +50,7 @@ log_is_param(const char *in, size_t i)
 {
 	return in[i] == 'b' && in[i + 1] == '=' &&
 	    (i == 0 || in[i - 1] == '?' || in[i - 1] == '&' ||
-		in[i - 1] == ' ' || in[i - 1] == ';');
+	        in[i - 1] == ' ' || in[i - 1] == ';');
 }
 
 size_t
@@ -100,17 +101,16 @@ log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 	if (errnum != 0) {
 		size_t len = strlen(msg);
 
-		snprintf(msg + len, sizeof(msg) - len, ": %s",
-		    strerror(errnum));
+		snprintf(
+		    msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
 	}
 	log_redact(msg, clean, sizeof(clean));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
 	    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level, log_progname,
-	    clean);
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000000, level, log_progname, clean);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(line)) {
@@ -128,6 +128,8 @@ log_warn(const char *fmt, ...)
 	int saved = errno;
 	va_list ap;
 
+	if (log_level < LOG_LEVEL_WARN)
+		return;
 	va_start(ap, fmt);
 	log_vwrite("WARN", fmt, ap, saved);
 	va_end(ap);
@@ -139,6 +141,8 @@ log_warnx(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (log_level < LOG_LEVEL_WARN)
+		return;
 	va_start(ap, fmt);
 	log_vwrite("WARN", fmt, ap, 0);
 	va_end(ap);
@@ -192,8 +196,8 @@ fatalx(const char *fmt, ...)
 }
 
 void
-log_warnx_limited(struct log_limit *lim, int64_t interval_ms,
-    const char *fmt, ...)
+log_warnx_limited(
+    struct log_limit *lim, int64_t interval_ms, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX];
 	int64_t now = timer_now_ms();

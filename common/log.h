@@ -12,6 +12,7 @@
 #include "attrs.h"
 
 enum log_level {
+	LOG_LEVEL_NONE = -1, /* only fatal lines: for fuzzing and benchmarks */
 	LOG_LEVEL_WARN = 0,
 	LOG_LEVEL_INFO = 1,
 	LOG_LEVEL_DEBUG = 2,

@@ -4,6 +4,8 @@
  * is enough.  Signals reach the loop through a self-pipe: the handler only
  * sets a flag and writes one byte, and the loop calls the handlers.
  */
+#include "loop.h"
+
 #include <sys/types.h>
 
 #include <errno.h>
@@ -15,7 +17,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "loop.h"
 #include "xmalloc.h"
 
 struct loop_watcher {
@@ -166,8 +167,8 @@ loop_timer_stop(struct loop *l, struct timer *t)
 }
 
 void
-loop_on_signals(struct loop *l, loop_signal_cb *on_stop,
-    loop_signal_cb *on_hup, void *arg)
+loop_on_signals(
+    struct loop *l, loop_signal_cb *on_stop, loop_signal_cb *on_hup, void *arg)
 {
 	l->on_stop = on_stop;
 	l->on_hup = on_hup;
@@ -233,8 +234,8 @@ loop_run(struct loop *l)
 		n = l->nw + 1;
 		if (n > l->cap_pfd) {
 			l->cap_pfd = n * 2;
-			l->pfd = xreallocarray(l->pfd, l->cap_pfd,
-			    sizeof(*l->pfd));
+			l->pfd =
+			    xreallocarray(l->pfd, l->cap_pfd, sizeof(*l->pfd));
 		}
 		l->pfd[0].fd = l->sigpipe[0];
 		l->pfd[0].events = POLLIN;

@@ -25,8 +25,7 @@ void loop_free(struct loop *l);
 
 /* Watches fd for events (POLLIN | POLLOUT); watching an fd again replaces
  * its events and callback.  cb and arg are borrowed. */
-void loop_watch(struct loop *l, int fd, int events, loop_fd_cb *cb,
-    void *arg);
+void loop_watch(struct loop *l, int fd, int events, loop_fd_cb *cb, void *arg);
 void loop_unwatch(struct loop *l, int fd);
 
 /* Arms t to fire delay_ms from now / at deadline_ms on the monotonic clock. */
@@ -36,8 +35,8 @@ void loop_timer_stop(struct loop *l, struct timer *t);
 
 /* Called on the loop thread after SIGTERM/SIGINT (on_stop) or SIGHUP
  * (on_hup).  Either may be NULL. */
-void loop_on_signals(struct loop *l, loop_signal_cb *on_stop,
-    loop_signal_cb *on_hup, void *arg);
+void loop_on_signals(
+    struct loop *l, loop_signal_cb *on_stop, loop_signal_cb *on_hup, void *arg);
 
 /* Fires the timers due now without polling.  For tests with a fake clock. */
 size_t loop_run_timers(struct loop *l);

@@ -3,9 +3,9 @@
  * regular expression ^([a-zA-Z0-9_-]|%2e|%3a)+(\.([a-zA-Z0-9_-]|%2e|%3a)+)*$
  * so that nothing we send can make it reject a batch.
  */
-#include <string.h>
-
 #include "path.h"
+
+#include <string.h>
 
 static int
 path_plain(char c)
@@ -29,7 +29,7 @@ path_valid(const char *path)
 			seg++;
 		} else if (path[i] == '%' &&
 		    (strncmp(path + i, "%2e", 3) == 0 ||
-			strncmp(path + i, "%3a", 3) == 0)) {
+		        strncmp(path + i, "%3a", 3) == 0)) {
 			i += 3;
 			seg++;
 		} else if (path[i] == '.' && seg > 0) {

@@ -6,6 +6,8 @@
  * Fixed rate: a late tick is not made up in a burst; the missed ticks are
  * counted and the phase is kept.
  */
+#include "sched.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,6 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
-#include "sched.h"
 #include "xmalloc.h"
 
 struct sched_entry {
@@ -220,12 +221,12 @@ sched_keeps(const struct job_update *u, const struct job *job)
 			return 1;
 	return u->n_keep_entities > 0 &&
 	    bsearch(&job->id, u->keep_entities, u->n_keep_entities,
-		sizeof(int64_t), sched_cmp_id) != NULL;
+	        sizeof(int64_t), sched_cmp_id) != NULL;
 }
 
 static void
-sched_push(struct sched_entry ***arr, size_t *n, size_t *cap,
-    struct sched_entry *en)
+sched_push(
+    struct sched_entry ***arr, size_t *n, size_t *cap, struct sched_entry *en)
 {
 	if (*n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
@@ -275,15 +276,15 @@ sched_apply(struct sched *s, struct job_update *u, struct sched_stats *stats)
 			j++;
 		} else {
 			if (strcmp(old->job->fingerprint, nj->fingerprint) ==
-				0 &&
+			        0 &&
 			    old->job->account_id == nj->account_id) {
 				sched_push(&out, &n, &cap, old);
 				job_unref(nj);
 				st.kept++;
 			} else {
 				sched_entry_free(old);
-				sched_push(&out, &n, &cap,
-				    sched_entry_new(s, nj));
+				sched_push(
+				    &out, &n, &cap, sched_entry_new(s, nj));
 				st.changed++;
 			}
 			i++;
@@ -348,8 +349,8 @@ sched_run_all_once(struct sched *s)
 
 		loop_timer_stop(s->loop, &en->timer);
 		if (!en->running)
-			sched_start_run(en, en->job->intervals_s,
-			    en->job->n_intervals);
+			sched_start_run(
+			    en, en->job->intervals_s, en->job->n_intervals);
 	}
 }
 

@@ -19,8 +19,8 @@ struct sched;
 
 /* Starts one run of job for the due intervals (borrowed for the call).
  * The bot must call sched_done(s, job) exactly once when it finishes. */
-typedef void sched_run_cb(struct job *job, const int *due_s, size_t n_due,
-    void *arg);
+typedef void sched_run_cb(
+    struct job *job, const int *due_s, size_t n_due, void *arg);
 
 struct sched_stats {
 	size_t added, changed, removed, kept;
@@ -34,16 +34,16 @@ struct sched_counters {
 
 /* spread_ms: new jobs first run at a random offset in [0, min(spread_ms,
  * smallest interval)).  run and arg are borrowed. */
-struct sched *sched_new(struct loop *l, sched_run_cb *run, void *arg,
-    int64_t spread_ms);
+struct sched *sched_new(
+    struct loop *l, sched_run_cb *run, void *arg, int64_t spread_ms);
 /* Cancels every job (runs in progress keep their job reference). */
 void sched_free(struct sched *s);
 
 /* Replaces the job set: unchanged jobs (same fingerprint) keep their phase,
  * changed ones are rescheduled, jobs absent from u are cancelled unless u
  * keeps them.  Takes the job references out of u.  stats may be NULL. */
-void sched_apply(struct sched *s, struct job_update *u,
-    struct sched_stats *stats);
+void sched_apply(
+    struct sched *s, struct job_update *u, struct sched_stats *stats);
 
 /* Marks the run of job finished. */
 void sched_done(struct sched *s, struct job *job);

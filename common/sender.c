@@ -7,6 +7,8 @@
  * back to their queue and are retried after a pause; sending happens on
  * the loop, so polling never waits for it.
  */
+#include "sender.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,6 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
-#include "sender.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
@@ -130,8 +131,8 @@ sender_queue(struct sender *s, int64_t account_id)
 	for (i = 0; i < s->n_queues; i++)
 		if (s->queues[i].account_id == account_id)
 			return &s->queues[i];
-	s->queues = xreallocarray(s->queues, s->n_queues + 1,
-	    sizeof(*s->queues));
+	s->queues =
+	    xreallocarray(s->queues, s->n_queues + 1, sizeof(*s->queues));
 	values_init(&s->queues[s->n_queues], account_id);
 	return &s->queues[s->n_queues++];
 }
@@ -225,7 +226,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 		/* The backend refused the batch itself: resending it as is
 		 * cannot succeed. */
 		log_warnx("values: account %lld: HTTP %ld, %zu values "
-			  "dropped: %s",
+		          "dropped: %s",
 		    (long long)bt->vs.account_id, res->status, bt->vs.len,
 		    snip);
 		s->c.dropped += bt->vs.len;
@@ -262,8 +263,8 @@ sender_start_batch(struct sender *s, struct values *q)
 
 	values_dedup(q);
 	buf_init(&body, s->cfg.max_batch_bytes + 16);
-	n = values_encode(q, 0, s->cfg.max_batch_values,
-	    s->cfg.max_batch_bytes, 1, &body);
+	n = values_encode(
+	    q, 0, s->cfg.max_batch_values, s->cfg.max_batch_bytes, 1, &body);
 	if (n == 0) {
 		buf_release(&body);
 		return -1;
@@ -272,14 +273,14 @@ sender_start_batch(struct sender *s, struct values *q)
 	bt->s = s;
 	values_init(&bt->vs, q->account_id);
 	for (i = 0; i < n; i++)
-		values_add(&bt->vs, q->items[i].path, q->items[i].v,
-		    q->items[i].t);
+		values_add(
+		    &bt->vs, q->items[i].path, q->items[i].v, q->items[i].t);
 	values_shift(q, n);
 	snprintf(path, sizeof(path), "accounts/%lld/values/",
 	    (long long)q->account_id);
 	url = backend_url(s->b, path);
 	if (http_request(backend_http(s->b), "PUT", url, body.data, body.len,
-		"application/json", sender_on_answer, bt) == -1) {
+	        "application/json", sender_on_answer, bt) == -1) {
 		values_move(q, &bt->vs);
 		free(bt);
 		free(url);
@@ -306,8 +307,8 @@ sender_send(struct sender *s)
 	}
 	while (progress && s->in_flight < s->cfg.max_in_flight) {
 		progress = 0;
-		for (i = 0; i < s->n_queues &&
-		     s->in_flight < s->cfg.max_in_flight;
+		for (i = 0;
+		     i < s->n_queues && s->in_flight < s->cfg.max_in_flight;
 		     i++) {
 			if (s->queues[i].len == 0)
 				continue;
@@ -337,8 +338,8 @@ sender_on_deadline(struct timer *t, void *arg)
 }
 
 void
-sender_flush(struct sender *s, int64_t deadline_ms, sender_flushed_cb *cb,
-    void *arg)
+sender_flush(
+    struct sender *s, int64_t deadline_ms, sender_flushed_cb *cb, void *arg)
 {
 	s->flushed_cb = cb;
 	s->flushed_arg = arg;

@@ -26,8 +26,8 @@ struct sender_config {
 void sender_config_defaults(struct sender_config *c);
 
 /* Sends to the backend b (borrowed); c is copied. */
-struct sender *sender_backend_new(struct backend *b,
-    const struct sender_config *c);
+struct sender *sender_backend_new(
+    struct backend *b, const struct sender_config *c);
 /* Prints to out (borrowed). */
 struct sender *sender_stdout_new(FILE *out);
 void sender_free(struct sender *s);
@@ -38,8 +38,8 @@ void sender_put(struct sender *s, struct values *vs);
 typedef void sender_flushed_cb(void *arg);
 /* Sends everything queued as soon as possible and calls cb once when the
  * queue is empty or at deadline_ms (monotonic), whichever is first. */
-void sender_flush(struct sender *s, int64_t deadline_ms, sender_flushed_cb *cb,
-    void *arg);
+void sender_flush(
+    struct sender *s, int64_t deadline_ms, sender_flushed_cb *cb, void *arg);
 
 struct sender_counters {
 	uint64_t queued;  /* values accepted */

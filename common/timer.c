@@ -3,11 +3,12 @@
  * sequence keeps timers with equal deadlines firing in the order they were
  * armed.  Each timer remembers its slot so removal needs no search.
  */
+#include "timer.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "timer.h"
 #include "xmalloc.h"
 
 static int64_t (*timer_clock)(void);

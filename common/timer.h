@@ -45,8 +45,7 @@ void timer_heap_init(struct timer_heap *h);
 void timer_heap_release(struct timer_heap *h);
 
 /* Arms t at deadline_ms (re-arming moves it). */
-void timer_heap_add(struct timer_heap *h, struct timer *t,
-    int64_t deadline_ms);
+void timer_heap_add(struct timer_heap *h, struct timer *t, int64_t deadline_ms);
 /* Disarms t; a no-op when it is not armed. */
 void timer_heap_remove(struct timer_heap *h, struct timer *t);
 /* The earliest armed timer, or NULL. */

@@ -4,13 +4,14 @@
  * backend stores; equal (path, t) pairs collapse before sending because
  * one duplicate makes the backend refuse the whole request.
  */
+#include "values.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
-#include "values.h"
 #include "xmalloc.h"
 
 void
@@ -136,7 +137,8 @@ values_dedup(struct values *vs)
 	values_sort(vs->items, tmp, vs->len);
 	free(tmp);
 	for (i = 0; i < vs->len; i++) {
-		if (o > 0 && values_cmp(&vs->items[o - 1], &vs->items[i]) == 0) {
+		if (o > 0 &&
+		    values_cmp(&vs->items[o - 1], &vs->items[i]) == 0) {
 			free(vs->items[o - 1].path);
 			vs->items[o - 1] = vs->items[i];
 			continue;
@@ -174,16 +176,16 @@ values_format(const struct value *v, int with_t, char *out, size_t outlen)
 		n = snprintf(out, outlen, "{\"p\":\"%s\",\"v\":%s,\"t\":%.6f}",
 		    v->path, num, v->t);
 	else
-		n = snprintf(out, outlen, "{\"p\":\"%s\",\"v\":%s}", v->path,
-		    num);
+		n = snprintf(
+		    out, outlen, "{\"p\":\"%s\",\"v\":%s}", v->path, num);
 	if (n < 0 || (size_t)n >= outlen)
 		return -1;
 	return n;
 }
 
 size_t
-values_encode(const struct values *vs, size_t start, size_t n,
-    size_t max_bytes, int with_t, struct buf *out)
+values_encode(const struct values *vs, size_t start, size_t n, size_t max_bytes,
+    int with_t, struct buf *out)
 {
 	char item[512];
 	size_t i, done = 0, used = 2;

@@ -2,6 +2,8 @@
  * Allocation that cannot fail from the caller's point of view: on OOM the
  * process logs and exits, and the supervisor restarts it.
  */
+#include "xmalloc.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "xmalloc.h"
 
 void *
 xmalloc(size_t size)

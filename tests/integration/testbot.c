@@ -98,8 +98,8 @@ static struct bot_ops testbot_ops = {
     .protocol = "ping",
     .summary = "Emits counters for every run: a test bot for the runtime.",
     .env_help = "  TESTBOT_PROTOCOL       protocol to serve (ping)\n"
-		"  TESTBOT_RUN_MS         how long each run takes (0)\n"
-		"  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n",
+                "  TESTBOT_RUN_MS         how long each run takes (0)\n"
+                "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n",
     .job_prepare = testbot_prepare,
     .job_run = testbot_run,
 };

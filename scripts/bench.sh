@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs every benchmark: the common microbenchmarks, then each bot's
+# side-by-side comparison (scripts/bench_<bot>.sh) when that bot is built.
+# Results go to stdout; BENCHMARKS.md records them with this command.
+set -eu
+O=${1:-build}
+echo "== common microbenchmarks"
+for b in "$O"/tests/bench_*; do
+	[ -x "$b" ] && "$b"
+done
+for s in scripts/bench_*.sh; do
+	[ -f "$s" ] || continue
+	bot=$(basename "$s" .sh)
+	bot=${bot#bench_}bot
+	if [ -x "$O/$bot" ]; then
+		echo "== $bot"
+		sh "$s" "$O"
+	fi
+done

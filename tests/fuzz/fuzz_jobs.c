@@ -1,0 +1,40 @@
+/*
+ * libFuzzer target for job configs: the same parser reads standalone job
+ * files and the resolved entities built from the backend's answers, so
+ * arbitrary bytes must never crash it, leak or loop.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobs.h"
+#include "log.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *protocols[] = {"ping", "snmp", "netflow", "api"};
+	char err[BOT_ERRLEN];
+	struct job_update u;
+	size_t i;
+
+	log_init("fuzz", LOG_LEVEL_NONE);
+	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
+		job_update_init(&u);
+		if (jobs_load_text((const char *)data, size, protocols[i], &u,
+		        err, sizeof(err)) == 0) {
+			size_t k;
+
+			for (k = 0; k < u.n_jobs; k++) {
+				double d;
+
+				if (jobs_get_number(u.jobs[k]->credential,
+				        "n_packets", 3, &d) == -1)
+					continue;
+			}
+		}
+		job_update_release(&u);
+	}
+	return 0;
+}
