@@ -87,8 +87,8 @@ main(int argc, char **argv)
 {
 	size_t i, passed = 0, failed = 0;
 
-	log_init("unit", getenv("T_VERBOSE") ? LOG_LEVEL_DEBUG
-					      : LOG_LEVEL_WARN);
+	log_init(
+	    "unit", getenv("T_VERBOSE") ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN);
 	qsort(t_cases, t_ncases, sizeof(t_cases[0]), t_cmp);
 	for (i = 0; i < t_ncases; i++) {
 		if (!t_selected(t_cases[i].name, argc, argv))
