@@ -244,9 +244,11 @@ sched_apply(struct sched *s, struct job_update *u, struct sched_stats *stats)
 	struct sched_stats st;
 
 	memset(&st, 0, sizeof(st));
-	qsort(u->jobs, u->n_jobs, sizeof(*u->jobs), sched_cmp_job);
-	qsort(u->keep_entities, u->n_keep_entities, sizeof(int64_t),
-	    sched_cmp_id);
+	if (u->n_jobs > 1)
+		qsort(u->jobs, u->n_jobs, sizeof(*u->jobs), sched_cmp_job);
+	if (u->n_keep_entities > 1)
+		qsort(u->keep_entities, u->n_keep_entities, sizeof(int64_t),
+		    sched_cmp_id);
 	while (i < s->n || j < u->n_jobs) {
 		struct sched_entry *old = i < s->n ? s->e[i] : NULL;
 		struct job *nj = j < u->n_jobs ? u->jobs[j] : NULL;

@@ -60,7 +60,9 @@ values_add(struct values *vs, const char *path, double v, double t)
 void
 values_move(struct values *dst, struct values *src)
 {
-	if (dst->len == 0 && dst->items == NULL) {
+	if (src->len == 0) {
+		free(src->items); /* nothing to move; dst stays as it is */
+	} else if (dst->len == 0 && dst->items == NULL) {
 		dst->items = src->items;
 		dst->len = src->len;
 		dst->cap = src->cap;
@@ -83,6 +85,8 @@ values_shift(struct values *vs, size_t n)
 
 	if (n > vs->len)
 		n = vs->len;
+	if (n == 0)
+		return;
 	for (i = 0; i < n; i++)
 		free(vs->items[i].path);
 	memmove(vs->items, vs->items + n, (vs->len - n) * sizeof(*vs->items));

@@ -32,9 +32,12 @@ def main():
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result,
                                      stream=sys.stdout)
     result = runner.run(unittest.TestSuite(tests))
-    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
-    skipped = len(result.skipped)
-    passed = result.testsRun - failed - skipped
+    # A test that fails and then errors in tearDown counts once.
+    bad = {t.id() for t, _ in result.failures + result.errors}
+    bad |= {t.id() for t in result.unexpectedSuccesses}
+    failed = len(bad)
+    skipped = len({t.id() for t, _ in result.skipped} - bad)
+    passed = max(result.testsRun - failed - skipped, 0)
     print("integration: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
     if failed or passed == 0:
         sys.exit(1)
