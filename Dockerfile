@@ -10,7 +10,10 @@ RUN make clean && make -j2 all && make install PREFIX=/opt/bots
 FROM debian:12-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
         libcurl4 libjson-c5 libsnmp40 libpcap0.8 liboping0 ca-certificates \
-    && rm -rf /var/lib/apt/lists/*
+        libcap2-bin && rm -rf /var/lib/apt/lists/*
 COPY --from=build /opt/bots/bin/ /usr/local/bin/
-# Unprivileged by default; pingbot gets CAP_NET_RAW through cap_add.
+# Unprivileged by default: pingbot carries CAP_NET_RAW as a file capability,
+# which works when the container is given NET_RAW (cap_add).
+RUN if [ -x /usr/local/bin/pingbot ]; then \
+        setcap cap_net_raw=ep /usr/local/bin/pingbot; fi
 USER nobody
