@@ -67,7 +67,8 @@ UNIT_BOT_OBJ := $(foreach b,$(BOTS),$(call bot_objs,$(b)))
 TOOL_BIN := $(O)/tests/testbot
 
 .PHONY: all test check unit integration demo deps asan valgrind fuzz \
-	fuzz-build bench lint format install clean hdrcheck check-banned
+	fuzz-build bench lint format install clean hdrcheck check-banned \
+	bench-ping
 
 all: $(LIB) $(BOTS:%=$(O)/%)
 
@@ -158,8 +159,15 @@ $(O)/tests/bench_%: $(O)/obj/tests/bench/bench_%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+BENCH_DEPS := fping collectd-core
+
 bench: deps all $(BENCH_BIN)
+	@DEPS_PACKAGES="$(BENCH_DEPS)" sh scripts/deps.sh
 	@sh scripts/bench.sh $(O)
+
+bench-%: deps all
+	@DEPS_PACKAGES="$(BENCH_DEPS)" sh scripts/deps.sh
+	@sh scripts/bench_$*.sh $(O)
 
 SRC_ALL = $(wildcard common/*.[ch] $(addsuffix /*.[ch],$(BOTS_ALL)) \
 	tests/unit/*.[ch] tests/fuzz/*.c tests/integration/*.c)
@@ -176,7 +184,7 @@ check-banned:
 		$(SRC_ALL) || { echo "banned function used" >&2; exit 1; }
 
 hdrcheck:
-	@for h in $(wildcard common/*.h); do \
+	@for h in $(wildcard common/*.h $(addsuffix /*.h,$(BOTS))); do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MMD -MF /dev/null \
 		  -x c -fsyntax-only - || exit 1; \
 	done

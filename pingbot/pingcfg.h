@@ -1,0 +1,68 @@
+/*
+ * Ping job configuration: the credential's packet parameters and the
+ * target taken from the entity's details.
+ */
+#ifndef BOT_PINGCFG_H
+#define BOT_PINGCFG_H
+
+#include <stddef.h>
+
+#include "attrs.h"
+
+struct json_object;
+
+/* The official bot's fallbacks when a credential key is absent. */
+#define PINGCFG_DEF_N_PACKETS 3
+#define PINGCFG_DEF_SLEEP_S   1.0
+#define PINGCFG_DEF_TIMEOUT_S 2.0
+#define PINGCFG_DEF_RETRY     0
+
+#define PINGCFG_MAX_PACKETS 100
+#define PINGCFG_MAX_SLEEP_S 60.0
+#define PINGCFG_MIN_TIMEOUT 0.01
+#define PINGCFG_MAX_TIMEOUT 60.0
+#define PINGCFG_MAX_RETRY   10
+
+/* A numeric address with an optional "%zone": 45 + 1 + 16 bytes. */
+#define PINGCFG_ADDRLEN 64
+/* A host name (253 characters) or any accepted target text. */
+#define PINGCFG_TEXTLEN 256
+
+struct pingcfg {
+	int n_packets;    /* packets (rounds) per run, 1..100 */
+	double sleep_s;   /* from one round's start to the next, 0..60 */
+	double timeout_s; /* per round, split over the attempts, 0.01..60 */
+	int retry;        /* extra attempts for unanswered packets, 0..10 */
+};
+
+struct pingcfg_target {
+	char text[PINGCFG_TEXTLEN]; /* as configured, for log lines */
+	const char *key;            /* details key it came from (static) */
+	int is_name;                /* 1: text is a host name to resolve */
+	int want_family;            /* AF_INET/AF_INET6/AF_UNSPEC for names */
+	int family;                 /* AF_INET or AF_INET6 once addr is set */
+	char addr[PINGCFG_ADDRLEN]; /* canonical numeric address, or "" */
+};
+
+/* Reads n_packets, sleep_packets, timeout and retry from a credential's
+ * details (borrowed; NULL means all defaults).  Values may be JSON numbers
+ * or numeric strings; an absent, null or blank value takes the default.
+ * Returns 0, or -1 with err filled when a value is malformed or out of
+ * range. */
+int pingcfg_parse(struct json_object *cred, struct pingcfg *cfg, char *err,
+    size_t errlen) BOT_WUR;
+
+/* Picks the target from entity details (borrowed): "ipv4", else "ipv6",
+ * else "host", else "hostname".  A numeric address is checked and stored
+ * in canonical form; a host name is only syntax-checked (is_name = 1, addr
+ * empty) and left for pingcfg_resolve.  Returns 0, or -1 with err when
+ * there is no usable target. */
+int pingcfg_target_parse(struct json_object *details, struct pingcfg_target *t,
+    char *err, size_t errlen) BOT_WUR;
+
+/* Resolves a host-name target with getaddrinfo (this blocks: call it at
+ * job refresh, never per ping) and stores the first usable address.
+ * A no-op returning 0 for numeric targets.  -1 with err on failure. */
+int pingcfg_resolve(struct pingcfg_target *t, char *err, size_t errlen) BOT_WUR;
+
+#endif

@@ -1,0 +1,552 @@
+/*
+ * Unit tests for pingbot's pure parts: the credential's packet parameters,
+ * picking and checking the target, and turning packet results into value
+ * paths and statistics.  Nothing here sends ICMP; the engine is covered by
+ * tests/integration/test_pingbot.py.
+ */
+#include <sys/socket.h>
+
+#include <json-c/json.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../pingbot/pingbot.h"
+#include "../../pingbot/pingcfg.h"
+#include "../../pingbot/pingval.h"
+#include "jobs.h"
+#include "path.h"
+#include "t.h"
+
+static struct json_object *
+t_ping_json(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	if (o == NULL) {
+		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
+		exit(2);
+	}
+	return o;
+}
+
+/* Parses a credential; returns the parser's result, cfg and err filled. */
+static int
+t_ping_cred(const char *text, struct pingcfg *cfg, char *err, size_t errlen)
+{
+	struct json_object *o = t_ping_json(text);
+	int rc;
+
+	err[0] = '\0';
+	rc = pingcfg_parse(o, cfg, err, errlen);
+	json_object_put(o);
+	return rc;
+}
+
+static int
+t_ping_target(
+    const char *text, struct pingcfg_target *t, char *err, size_t errlen)
+{
+	struct json_object *o = t_ping_json(text);
+	int rc;
+
+	err[0] = '\0';
+	rc = pingcfg_target_parse(o, t, err, errlen);
+	json_object_put(o);
+	return rc;
+}
+
+T_TEST(t_ping_cfg_defaults)
+{
+	struct pingcfg cfg;
+	char err[BOT_ERRLEN];
+
+	T_EQ_INT(pingcfg_parse(NULL, &cfg, err, sizeof(err)), 0);
+	T_EQ_INT(cfg.n_packets, 3);
+	T_EQ_DBL(cfg.sleep_s, 1.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 2.0, 1e-12);
+	T_EQ_INT(cfg.retry, 0);
+
+	T_EQ_INT(t_ping_cred("{}", &cfg, err, sizeof(err)), 0);
+	T_EQ_INT(cfg.n_packets, 3);
+	T_EQ_DBL(cfg.sleep_s, 1.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 2.0, 1e-12);
+	T_EQ_INT(cfg.retry, 0);
+}
+
+T_TEST(t_ping_cfg_strings)
+{
+	struct pingcfg cfg;
+	char err[BOT_ERRLEN];
+
+	/* The shape of the backend's default ping credential. */
+	T_EQ_INT(t_ping_cred("{\"n_packets\": \"3\", \"sleep_packets\": "
+	                     "\"1.0\", \"timeout\": \"1.0\", \"retry\": \"0\"}",
+	             &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_INT(cfg.n_packets, 3);
+	T_EQ_DBL(cfg.sleep_s, 1.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 1.0, 1e-12);
+	T_EQ_INT(cfg.retry, 0);
+
+	T_EQ_INT(
+	    t_ping_cred("{\"n_packets\": \"10\", \"sleep_packets\": "
+	                "\"0.25\", \"timeout\": \"0.5\", \"retry\": \"2\"}",
+	        &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_INT(cfg.n_packets, 10);
+	T_EQ_DBL(cfg.sleep_s, 0.25, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 0.5, 1e-12);
+	T_EQ_INT(cfg.retry, 2);
+}
+
+T_TEST(t_ping_cfg_numbers)
+{
+	struct pingcfg cfg;
+	char err[BOT_ERRLEN];
+
+	T_EQ_INT(t_ping_cred("{\"n_packets\": 5, \"sleep_packets\": 0, "
+	                     "\"timeout\": 0.01, \"retry\": 10}",
+	             &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_INT(cfg.n_packets, 5);
+	T_EQ_DBL(cfg.sleep_s, 0.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 0.01, 1e-12);
+	T_EQ_INT(cfg.retry, 10);
+
+	/* Upper bounds are inclusive; 4.0 is a whole number. */
+	T_EQ_INT(t_ping_cred("{\"n_packets\": 100, \"sleep_packets\": 60, "
+	                     "\"timeout\": 60, \"retry\": 4.0}",
+	             &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_INT(cfg.n_packets, 100);
+	T_EQ_DBL(cfg.sleep_s, 60.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 60.0, 1e-12);
+	T_EQ_INT(cfg.retry, 4);
+}
+
+T_TEST(t_ping_cfg_missing_and_blank)
+{
+	struct pingcfg cfg;
+	char err[BOT_ERRLEN];
+
+	/* Only some keys: the others fall back; "" and null count as
+	 * absent, as the UI stores empty fields. */
+	T_EQ_INT(t_ping_cred("{\"n_packets\": \"7\", \"timeout\": \"\", "
+	                     "\"retry\": null, \"other\": \"x\"}",
+	             &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_INT(cfg.n_packets, 7);
+	T_EQ_DBL(cfg.sleep_s, 1.0, 1e-12);
+	T_EQ_DBL(cfg.timeout_s, 2.0, 1e-12);
+	T_EQ_INT(cfg.retry, 0);
+
+	T_EQ_INT(
+	    t_ping_cred("{\"sleep_packets\": \"  \"}", &cfg, err, sizeof(err)),
+	    0);
+	T_EQ_DBL(cfg.sleep_s, 1.0, 1e-12);
+}
+
+T_TEST(t_ping_cfg_bad_values)
+{
+	static const struct {
+		const char *json;
+		const char *msg;
+	} cases[] = {
+	    {"{\"n_packets\": \"abc\"}",
+	        "credential: n_packets must be a number, got \"abc\""},
+	    {"{\"n_packets\": \"3x\"}",
+	        "credential: n_packets must be a number, got \"3x\""},
+	    {"{\"timeout\": [1]}",
+	        "credential: timeout must be a number, got [1]"},
+	    {"{\"retry\": true}",
+	        "credential: retry must be a number, got true"},
+	    {"{\"n_packets\": 0}",
+	        "credential: n_packets must be a whole "
+	        "number from 1 to 100, got 0"},
+	    {"{\"n_packets\": \"101\"}",
+	        "credential: n_packets must be a whole number from 1 to "
+	        "100, got 101"},
+	    {"{\"n_packets\": 2.5}",
+	        "credential: n_packets must be a "
+	        "whole number from 1 to 100, got "
+	        "2.5"},
+	    {"{\"sleep_packets\": -1}",
+	        "credential: sleep_packets must be a number from 0 to 60, "
+	        "got -1"},
+	    {"{\"sleep_packets\": \"61\"}",
+	        "credential: sleep_packets must be a number from 0 to 60, "
+	        "got 61"},
+	    {"{\"timeout\": 0}",
+	        "credential: timeout must be a number "
+	        "from 0.01 to 60, got 0"},
+	    {"{\"timeout\": \"0.001\"}",
+	        "credential: timeout must be a number from 0.01 to 60, "
+	        "got 0.001"},
+	    {"{\"timeout\": 61}",
+	        "credential: timeout must be a number "
+	        "from 0.01 to 60, got 61"},
+	    {"{\"retry\": -1}",
+	        "credential: retry must be a whole number "
+	        "from 0 to 10, got -1"},
+	    {"{\"retry\": \"11\"}",
+	        "credential: retry must be a whole "
+	        "number from 0 to 10, got 11"},
+	    {"[1, 2]", "credential details are not an object"},
+	};
+	struct pingcfg cfg;
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		T_EQ_INT(
+		    t_ping_cred(cases[i].json, &cfg, err, sizeof(err)), -1);
+		T_EQ_STR(err, cases[i].msg);
+	}
+}
+
+T_TEST(t_ping_target_numeric)
+{
+	struct pingcfg_target t;
+	char err[BOT_ERRLEN];
+
+	T_EQ_INT(
+	    t_ping_target("{\"ipv4\": \"10.0.0.5\"}", &t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "10.0.0.5");
+	T_EQ_STR(t.text, "10.0.0.5");
+	T_EQ_STR(t.key, "ipv4");
+	T_EQ_INT(t.family, AF_INET);
+	T_EQ_INT(t.is_name, 0);
+
+	/* IPv6 is stored in canonical form, so equal addresses compare
+	 * equal whatever way they were written. */
+	T_EQ_INT(t_ping_target(
+	             "{\"ipv6\": \"2001:DB8:0:0::1\"}", &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.addr, "2001:db8::1");
+	T_EQ_STR(t.key, "ipv6");
+	T_EQ_INT(t.family, AF_INET6);
+
+	T_EQ_INT(
+	    t_ping_target("{\"ipv6\": \"0:0::1\"}", &t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "::1");
+
+	/* IPv4-mapped IPv6 is pinged over IPv4. */
+	T_EQ_INT(t_ping_target(
+	             "{\"ipv6\": \"::ffff:192.0.2.7\"}", &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.addr, "192.0.2.7");
+	T_EQ_INT(t.family, AF_INET);
+
+	/* A numeric address under another key is still numeric. */
+	T_EQ_INT(
+	    t_ping_target("{\"host\": \"127.0.0.2\"}", &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.addr, "127.0.0.2");
+	T_EQ_INT(t.is_name, 0);
+}
+
+T_TEST(t_ping_target_priority)
+{
+	struct pingcfg_target t;
+	char err[BOT_ERRLEN];
+
+	T_EQ_INT(t_ping_target("{\"host\": \"h.example\", \"ipv6\": \"::1\", "
+	                       "\"ipv4\": \"127.0.0.1\"}",
+	             &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.key, "ipv4");
+	T_EQ_STR(t.addr, "127.0.0.1");
+
+	T_EQ_INT(t_ping_target("{\"host\": \"h.example\", \"ipv6\": \"::1\"}",
+	             &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.key, "ipv6");
+	T_EQ_STR(t.addr, "::1");
+
+	/* An empty ipv4 (as the UI may store it) does not hide the rest. */
+	T_EQ_INT(t_ping_target("{\"ipv4\": \"\", \"hostname\": \"h.example\"}",
+	             &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.key, "hostname");
+	T_EQ_STR(t.text, "h.example");
+	T_EQ_INT(t.is_name, 1);
+	T_EQ_STR(t.addr, "");
+
+	T_EQ_INT(t_ping_target("{\"host\": \"H-1.example.\", \"hostname\": "
+	                       "\"other\"}",
+	             &t, err, sizeof(err)),
+	    0);
+	T_EQ_STR(t.key, "host");
+	T_EQ_STR(t.text, "H-1.example.");
+	T_EQ_INT(t.want_family, AF_UNSPEC);
+
+	/* The official bot resolves whatever is in ipv4; so do we, but
+	 * only for IPv4 addresses. */
+	T_EQ_INT(
+	    t_ping_target("{\"ipv4\": \"router1.lan\"}", &t, err, sizeof(err)),
+	    0);
+	T_EQ_INT(t.is_name, 1);
+	T_EQ_INT(t.want_family, AF_INET);
+}
+
+T_TEST(t_ping_target_bad)
+{
+	static const struct {
+		const char *json;
+		const char *msg;
+	} cases[] = {
+	    {"{}", "entity details have no ipv4, ipv6 or host to ping"},
+	    {"{\"ipv4\": \"\", \"snmp_index\": \"3\"}",
+	        "entity details have no ipv4, ipv6 or host to ping"},
+	    {"[]", "entity details are not an object"},
+	    {"{\"ipv4\": 167772165}", "details.ipv4 must be a string"},
+	    {"{\"ipv4\": \"10.0.0.5 ; rm\"}",
+	        "details.ipv4: \"10.0.0.5 ; rm\" is neither an IP address "
+	        "nor a host name"},
+	    {"{\"host\": \"-bad.example\"}",
+	        "details.host: \"-bad.example\" is neither an IP address "
+	        "nor a host name"},
+	    {"{\"host\": \"a..b\"}",
+	        "details.host: \"a..b\" is neither an "
+	        "IP address nor a host name"},
+	    {"{\"ipv4\": \"224.0.0.1\"}",
+	        "details.ipv4: 224.0.0.1 is a multicast address, whose "
+	        "replies would come from other addresses"},
+	    {"{\"ipv4\": \"255.255.255.255\"}",
+	        "details.ipv4: 255.255.255.255 is the broadcast address, "
+	        "whose replies would come from other addresses"},
+	    {"{\"ipv4\": \"0.0.0.0\"}",
+	        "details.ipv4: 0.0.0.0 is in 0.0.0.0/8, whose replies would "
+	        "come from other addresses"},
+	    {"{\"ipv6\": \"ff02::1\"}",
+	        "details.ipv6: ff02::1 is a multicast address, whose "
+	        "replies would come from other addresses"},
+	    {"{\"ipv6\": \"::\"}",
+	        "details.ipv6: :: is the unspecified address, whose "
+	        "replies would come from other addresses"},
+	};
+	struct pingcfg_target t;
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		T_EQ_INT(
+		    t_ping_target(cases[i].json, &t, err, sizeof(err)), -1);
+		T_EQ_STR(err, cases[i].msg);
+	}
+	T_EQ_INT(pingcfg_target_parse(NULL, &t, err, sizeof(err)), -1);
+}
+
+T_TEST(t_ping_target_resolve)
+{
+	struct pingcfg_target t;
+	char err[BOT_ERRLEN];
+
+	/* localhost comes from /etc/hosts: no DNS needed. */
+	T_EQ_INT(
+	    t_ping_target("{\"ipv4\": \"localhost\"}", &t, err, sizeof(err)),
+	    0);
+	T_EQ_INT(pingcfg_resolve(&t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "127.0.0.1");
+	T_EQ_INT(t.family, AF_INET);
+
+	/* Numeric targets are already resolved. */
+	T_EQ_INT(t_ping_target("{\"ipv6\": \"::1\"}", &t, err, sizeof(err)), 0);
+	T_EQ_INT(pingcfg_resolve(&t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "::1");
+}
+
+T_TEST(t_ping_prepare)
+{
+	struct job job;
+	char err[BOT_ERRLEN];
+
+	memset(&job, 0, sizeof(job));
+	job.id = 42;
+	job.details = t_ping_json("{\"ipv4\": \"127.0.0.1\"}");
+	job.credential = t_ping_json("{\"n_packets\": \"2\"}");
+	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), 0);
+	T_ASSERT(job.priv != NULL && job.priv_free != NULL);
+	job.priv_free(job.priv);
+	job.priv = NULL;
+
+	/* A name that does not resolve keeps the job (it is reported down
+	 * each run); RFC 6761 reserves .invalid for exactly this. */
+	json_object_put(job.details);
+	job.details = t_ping_json("{\"host\": \"no-such-host.invalid\"}");
+	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), 0);
+	T_ASSERT(job.priv != NULL);
+	job.priv_free(job.priv);
+	job.priv = NULL;
+
+	/* A bad credential drops the job, with the reason. */
+	json_object_put(job.credential);
+	job.credential = t_ping_json("{\"timeout\": \"soon\"}");
+	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), -1);
+	T_EQ_STR(err, "credential: timeout must be a number, got \"soon\"");
+	T_ASSERT(job.priv == NULL);
+	json_object_put(job.details);
+	json_object_put(job.credential);
+
+	T_EQ_STR(pingbot_ops.protocol, "ping");
+	T_EQ_STR(pingbot_ops.name, "pingbot");
+}
+
+static void
+t_ping_packets(struct pingval_packet *pk, size_t n, const double *rtt)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pk[i].ok = rtt[i] >= 0;
+		pk[i].rtt_s = rtt[i] >= 0 ? rtt[i] : 0;
+		pk[i].t = 1700000000.5 + (double)i;
+	}
+}
+
+T_TEST(t_ping_values_all_answered)
+{
+	static const double rtt[] = {0.001, 0.002, 0.003};
+	static const char *const paths[] = {
+	    "entity.53709761.ping.p0.ok",
+	    "entity.53709761.ping.p0.rtt",
+	    "entity.53709761.ping.p1.ok",
+	    "entity.53709761.ping.p1.rtt",
+	    "entity.53709761.ping.p2.ok",
+	    "entity.53709761.ping.p2.rtt",
+	    "entity.53709761.ping.success",
+	    "entity.53709761.ping.rtt.min",
+	    "entity.53709761.ping.rtt.avg",
+	    "entity.53709761.ping.rtt.max",
+	    "entity.53709761.ping.rtt.stddev",
+	};
+	struct pingval_packet pk[3];
+	struct pingval out[PINGVAL_MAX(3)];
+	size_t n, i;
+
+	t_ping_packets(pk, 3, rtt);
+	n = pingval_build(53709761, pk, 3, out);
+	T_EQ_INT(n, 11);
+	for (i = 0; i < n; i++) {
+		T_EQ_STR(out[i].path, paths[i]);
+		T_ASSERT(path_valid(out[i].path));
+	}
+	T_EQ_DBL(out[0].v, 1, 0);
+	T_EQ_DBL(out[1].v, 0.001, 1e-12);
+	T_EQ_DBL(out[3].v, 0.002, 1e-12);
+	T_EQ_DBL(out[5].v, 0.003, 1e-12);
+	T_EQ_DBL(out[6].v, 1.0, 1e-12);
+	T_EQ_DBL(out[7].v, 0.001, 1e-12);
+	T_EQ_DBL(out[8].v, 0.002, 1e-12);
+	T_EQ_DBL(out[9].v, 0.003, 1e-12);
+	/* Population stddev of {1, 2, 3} ms: sqrt(2/3) ms. */
+	T_EQ_DBL(out[10].v, sqrt(2.0 / 3.0) * 0.001, 1e-12);
+	/* Packet values carry their round's time, the summary the first. */
+	T_EQ_DBL(out[0].t, 1700000000.5, 1e-6);
+	T_EQ_DBL(out[1].t, 1700000000.5, 1e-6);
+	T_EQ_DBL(out[4].t, 1700000002.5, 1e-6);
+	T_EQ_DBL(out[5].t, 1700000002.5, 1e-6);
+	for (i = 6; i < n; i++)
+		T_EQ_DBL(out[i].t, 1700000000.5, 1e-6);
+}
+
+T_TEST(t_ping_values_none_answered)
+{
+	static const double rtt[] = {-1, -1, -1, -1};
+	struct pingval_packet pk[4];
+	struct pingval out[PINGVAL_MAX(4)];
+	size_t n;
+
+	t_ping_packets(pk, 4, rtt);
+	n = pingval_build(7, pk, 4, out);
+	/* p<i>.ok = 0 and success = 0; no rtt values of any kind. */
+	T_EQ_INT(n, 5);
+	T_EQ_STR(out[0].path, "entity.7.ping.p0.ok");
+	T_EQ_STR(out[1].path, "entity.7.ping.p1.ok");
+	T_EQ_STR(out[2].path, "entity.7.ping.p2.ok");
+	T_EQ_STR(out[3].path, "entity.7.ping.p3.ok");
+	T_EQ_STR(out[4].path, "entity.7.ping.success");
+	T_EQ_DBL(out[0].v, 0, 0);
+	T_EQ_DBL(out[3].v, 0, 0);
+	T_EQ_DBL(out[4].v, 0, 0);
+	T_EQ_DBL(out[3].t, 1700000003.5, 1e-6);
+}
+
+T_TEST(t_ping_values_partial)
+{
+	static const double rtt[] = {0.010, -1, 0.030, -1, -1};
+	struct pingval_packet pk[5];
+	struct pingval out[PINGVAL_MAX(5)];
+	struct pingval_stats st;
+	size_t n;
+
+	t_ping_packets(pk, 5, rtt);
+	n = pingval_build(2147483647, pk, 5, out);
+	T_EQ_INT(n, 12);
+	T_EQ_STR(out[0].path, "entity.2147483647.ping.p0.ok");
+	T_EQ_STR(out[1].path, "entity.2147483647.ping.p0.rtt");
+	T_EQ_STR(out[2].path, "entity.2147483647.ping.p1.ok");
+	T_EQ_DBL(out[2].v, 0, 0);
+	T_EQ_STR(out[3].path, "entity.2147483647.ping.p2.ok");
+	T_EQ_STR(out[4].path, "entity.2147483647.ping.p2.rtt");
+	T_EQ_DBL(out[4].v, 0.030, 1e-12);
+	T_EQ_DBL(out[4].t, 1700000002.5, 1e-6);
+	T_EQ_STR(out[5].path, "entity.2147483647.ping.p3.ok");
+	T_EQ_STR(out[6].path, "entity.2147483647.ping.p4.ok");
+	T_EQ_STR(out[7].path, "entity.2147483647.ping.success");
+	T_EQ_DBL(out[7].v, 0.4, 1e-12);
+	T_EQ_STR(out[8].path, "entity.2147483647.ping.rtt.min");
+	T_EQ_DBL(out[8].v, 0.010, 1e-12);
+	T_EQ_STR(out[9].path, "entity.2147483647.ping.rtt.avg");
+	T_EQ_DBL(out[9].v, 0.020, 1e-12);
+	T_EQ_STR(out[10].path, "entity.2147483647.ping.rtt.max");
+	T_EQ_DBL(out[10].v, 0.030, 1e-12);
+	T_EQ_STR(out[11].path, "entity.2147483647.ping.rtt.stddev");
+	T_EQ_DBL(out[11].v, 0.010, 1e-12);
+
+	pingval_stats(pk, 5, &st);
+	T_EQ_INT(st.sent, 5);
+	T_EQ_INT(st.answered, 2);
+}
+
+T_TEST(t_ping_values_single)
+{
+	static const double rtt[] = {0.0004};
+	struct pingval_packet pk[1];
+	struct pingval out[PINGVAL_MAX(1)];
+	size_t n;
+
+	t_ping_packets(pk, 1, rtt);
+	n = pingval_build(1, pk, 1, out);
+	T_EQ_INT(n, 7);
+	T_EQ_STR(out[2].path, "entity.1.ping.success");
+	T_EQ_DBL(out[2].v, 1, 0);
+	T_EQ_DBL(out[3].v, 0.0004, 1e-12);
+	T_EQ_DBL(out[4].v, 0.0004, 1e-12);
+	T_EQ_DBL(out[5].v, 0.0004, 1e-12);
+	T_EQ_STR(out[6].path, "entity.1.ping.rtt.stddev");
+	T_EQ_DBL(out[6].v, 0, 0);
+	T_EQ_INT(pingval_build(1, pk, 0, out), 0);
+}
+
+T_TEST(t_ping_values_max_packets)
+{
+	struct pingval_packet pk[PINGCFG_MAX_PACKETS];
+	struct pingval out[PINGVAL_MAX(PINGCFG_MAX_PACKETS)];
+	size_t i, n;
+
+	for (i = 0; i < PINGCFG_MAX_PACKETS; i++) {
+		pk[i].ok = 1;
+		pk[i].rtt_s = 0.001 * (double)(i + 1);
+		pk[i].t = 1700000000 + (double)i;
+	}
+	n = pingval_build(9223372036854775807LL, pk, PINGCFG_MAX_PACKETS, out);
+	T_EQ_INT(n, PINGVAL_MAX(PINGCFG_MAX_PACKETS));
+	T_EQ_STR(out[199].path, "entity.9223372036854775807.ping.p99.rtt");
+	T_EQ_DBL(out[201].v, 0.001, 1e-12);  /* min */
+	T_EQ_DBL(out[202].v, 0.0505, 1e-12); /* avg */
+	T_EQ_DBL(out[203].v, 0.1, 1e-12);    /* max */
+	for (i = 0; i < n; i++)
+		T_ASSERT(path_valid(out[i].path));
+}
