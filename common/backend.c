@@ -37,6 +37,7 @@ int
 backend_check_url(const char *url, char *err, size_t errlen)
 {
 	size_t len = strlen(url);
+	const char *host;
 
 	if (strncmp(url, "http://", 7) != 0 &&
 	    strncmp(url, "https://", 8) != 0) {
@@ -45,9 +46,11 @@ backend_check_url(const char *url, char *err, size_t errlen)
 		    "(for example http://grafolean/api)");
 		return -1;
 	}
+	host = url + (url[4] == 's' ? 8 : 7);
 	while (len > 0 && url[len - 1] == '/')
 		len--;
-	if (len < 4 || strncmp(url + len - 4, "/api", 4) != 0) {
+	if (len < 4 || url + len - 4 <= host ||
+	    strncmp(url + len - 4, "/api", 4) != 0) {
 		snprintf(err, errlen,
 		    "must end with /api (for example "
 		    "http://grafolean/api)");
@@ -108,7 +111,8 @@ backend_free(struct backend *b)
 {
 	if (b == NULL)
 		return;
-	loop_timer_stop(b->loop, &b->retry);
+	if (b->loop != NULL) /* a client made without a loop (tests) */
+		loop_timer_stop(b->loop, &b->retry);
 	free(b->url);
 	/* Do not leave the secret in freed memory. */
 	memset(b->token, 0, strlen(b->token));

@@ -52,7 +52,7 @@ buf_grow(struct buf *b, size_t len)
 	cap = b->cap ? b->cap : 64;
 	while (cap < need)
 		cap *= 2;
-	if (cap > b->max + 1)
+	if (cap - 1 > b->max) /* not max + 1: that wraps for SIZE_MAX */
 		cap = b->max + 1;
 	b->data = xreallocarray(b->data, cap, 1);
 	b->cap = cap;

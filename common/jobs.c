@@ -444,7 +444,7 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	struct json_object *root = NULL, *list = NULL;
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
-	size_t i, n;
+	size_t i, n, end;
 	int rc = -1;
 
 	tok = json_tokener_new_ex(JOBS_MAX_DEPTH);
@@ -452,6 +452,19 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		fatalx("json_tokener_new_ex failed");
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (jerr == json_tokener_continue) {
+		/* A bare number or literal at the very end of the text is
+		 * only complete once the parser sees the end of input. */
+		root = json_tokener_parse_ex(tok, "", 1);
+		jerr = json_tokener_get_error(tok);
+		end = len;
+	}
+	if (root == NULL && jerr == json_tokener_success) {
+		snprintf(err, errlen, "expected a list of entities or "
+				      "{\"entities\": [...]}");
+		goto out;
+	}
 	if (root == NULL || jerr != json_tokener_success) {
 		snprintf(err, errlen, "not valid JSON: %s",
 		    jerr == json_tokener_continue
@@ -459,11 +472,9 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		        : json_tokener_error_desc(jerr));
 		goto out;
 	}
-	if (json_tokener_get_parse_end(tok) < len) {
-		snprintf(err, errlen,
-		    "not valid JSON: trailing data at byte "
-		    "%zu",
-		    json_tokener_get_parse_end(tok));
+	if (end < len) {
+		snprintf(err, errlen, "not valid JSON: trailing data at byte %zu",
+		    end);
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array))

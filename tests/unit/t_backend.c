@@ -1,0 +1,240 @@
+/*
+ * Unit tests for backend.c without a network: BACKEND_URL and token
+ * checks, URL building with the token as "b", and the checks on an
+ * answer before its JSON is used (fed as canned http_response structs).
+ */
+#include <json-c/json.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "http.h"
+#include "t.h"
+
+T_TEST(backend_check_url_accepts)
+{
+	static const char *ok[] = {
+	    "http://grafolean/api",
+	    "http://grafolean/api/",
+	    "http://grafolean/api//",
+	    "https://grafolean.example.com/api",
+	    "http://192.0.2.1:8080/api",
+	    "http://[2001:db8::1]:80/api",
+	    "http://grafolean/grafolean/api",
+	};
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (backend_check_url(ok[i], err, sizeof(err)) != 0)
+			t_fail(__FILE__, __LINE__, "\"%s\" rejected: %s", ok[i],
+			    err);
+		T_ASSERT(!t_failed);
+	}
+}
+
+T_TEST(backend_check_url_rejects)
+{
+	static const struct {
+		const char *url, *why;
+	} bad[] = {
+	    {"grafolean/api", "http://"},
+	    {"ftp://grafolean/api", "http://"},
+	    {"//grafolean/api", "http://"},
+	    {"", "http://"},
+	    {"http://grafolean", "/api"},
+	    {"http://grafolean/", "/api"},
+	    {"http://grafolean/api/v1", "/api"},
+	    {"http://grafolean/apix", "/api"},
+	    {"http://grafolean/api?x=1", NULL},
+	    {"http://grafolean/x?y=/api", "'?'"},
+	    {"http://grafolean/x#/api", "'#'"},
+	};
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (backend_check_url(bad[i].url, err, sizeof(err)) != -1 ||
+		    err[0] == '\0' ||
+		    (bad[i].why != NULL && strstr(err, bad[i].why) == NULL))
+			t_fail(__FILE__, __LINE__,
+			    "\"%s\": not rejected as expected (err \"%s\")",
+			    bad[i].url, err);
+		T_ASSERT(!t_failed);
+	}
+}
+
+T_TEST(backend_check_url_needs_api_path)
+{
+	char err[BOT_ERRLEN];
+
+	/* "/api" must be the path, not the end of the host name: here the
+	 * host is "api" and the path is empty. */
+	T_EQ_INT(backend_check_url("http://api", err, sizeof(err)), -1);
+	T_EQ_INT(backend_check_url("https://api/", err, sizeof(err)), -1);
+}
+
+T_TEST(backend_check_token_uuid)
+{
+	static const char *ok[] = {
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+	    "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0",
+	    "00000000-0000-0000-0000-000000000000",
+	};
+	static const char *bad[] = {
+	    "",
+	    "0f1e2d3c",
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f",   /* short */
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f00", /* extra digit */
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0 ", /* extra space */
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n",
+	    " 0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+	    "0f1e2d3g-4b5a-6978-8796-a5b4c3d2e1f0", /* g is not hex */
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fz",
+	    "0f1e2d3c4b5a69788796a5b4c3d2e1f0",     /* no dashes */
+	    "0f1e2d3c-4b5a6-978-8796-a5b4c3d2e1f0", /* dash misplaced */
+	    "0f1e2d3c_4b5a_6978_8796_a5b4c3d2e1f0",
+	    "{0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0}",
+	    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-0",
+	};
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		T_EQ_INT(backend_check_token(ok[i], err, sizeof(err)), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (backend_check_token(bad[i], err, sizeof(err)) != -1)
+			t_fail(__FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+		T_ASSERT(!t_failed);
+		T_ASSERT(strstr(err, "UUID") != NULL);
+	}
+}
+
+T_TEST(backend_url_appends_token)
+{
+	static const char tok[] = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+	struct backend *b;
+	char *u;
+
+	b = backend_new(NULL, NULL, "http://grafolean/api", tok);
+	T_ASSERT(b != NULL);
+	T_ASSERT(backend_loop(b) == NULL);
+	T_ASSERT(backend_http(b) == NULL);
+	T_EQ_INT(backend_bot_id(b), -1);
+	u = backend_url(b, "accounts/");
+	T_EQ_STR(u,
+	    "http://grafolean/api/accounts/"
+	    "?b=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	free(u);
+	u = backend_url(b, "accounts/1/entities/?x=1");
+	T_EQ_STR(u,
+	    "http://grafolean/api/accounts/1/entities/?x=1"
+	    "&b=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	free(u);
+	u = backend_url(b, "profile/");
+	T_EQ_STR(u,
+	    "http://grafolean/api/profile/"
+	    "?b=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	free(u);
+	backend_free(b);
+
+	/* Trailing slashes of BACKEND_URL do not double up. */
+	b = backend_new(NULL, NULL, "http://grafolean/api//", tok);
+	u = backend_url(b, "status/info");
+	T_EQ_STR(u,
+	    "http://grafolean/api/status/info"
+	    "?b=0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0");
+	free(u);
+	backend_free(b);
+
+	/* Without a token, no b at all. */
+	b = backend_new(NULL, NULL, "http://grafolean/api", NULL);
+	u = backend_url(b, "status/info");
+	T_EQ_STR(u, "http://grafolean/api/status/info");
+	free(u);
+	backend_free(b);
+	backend_free(NULL);
+}
+
+/* A canned answer. */
+static struct http_response
+answer(long status, const char *error, const char *body)
+{
+	struct http_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.error = error;
+	r.body = body;
+	r.body_len = strlen(body);
+	return r;
+}
+
+T_TEST(backend_json_checks_answer)
+{
+	struct json_object *o;
+	struct http_response r;
+	char err[BOT_ERRLEN];
+
+	r = answer(200, NULL, "{\"user_id\": 5}");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), 0);
+	T_ASSERT(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	r = answer(200, NULL, "[1, 2]\n");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), 0);
+	json_object_put(o);
+
+	r = answer(0, "Connection refused", "");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(o == NULL);
+	T_EQ_STR(err, "Connection refused");
+
+	r = answer(401, NULL, "Access denied");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "401") != NULL);
+	T_ASSERT(strstr(err, "token") != NULL);
+
+	r = answer(403, NULL, "Forbidden\r\nline two");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_EQ_STR(err, "HTTP 403: Forbidden  line two");
+
+	r = answer(404, NULL, "{\"detail\": \"No such entity\"}");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "HTTP 404") != NULL);
+	T_ASSERT(strstr(err, "No such entity") != NULL);
+
+	/* A 302 is not followed and not taken for an answer. */
+	r = answer(302, NULL, "");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "HTTP 302") != NULL);
+
+	r = answer(200, NULL, "{\"user_id\": ");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(o == NULL);
+	T_ASSERT(strstr(err, "not valid JSON") != NULL);
+	r = answer(200, NULL, "<html>grafolean</html>");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "<html>") != NULL);
+	r = answer(200, NULL, "{} trailing");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	r = answer(200, NULL, "");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(o == NULL);
+}
+
+T_TEST(backend_json_long_body_snippet)
+{
+	struct json_object *o;
+	struct http_response r;
+	char err[BOT_ERRLEN], body[4096];
+
+	memset(body, 'x', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	r = answer(500, NULL, body);
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	/* One short line, not the whole body. */
+	T_ASSERT(strlen(err) < 200);
+	T_ASSERT(strchr(err, '\n') == NULL);
+}
