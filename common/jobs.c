@@ -461,8 +461,9 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		end = len;
 	}
 	if (root == NULL && jerr == json_tokener_success) {
-		snprintf(err, errlen, "expected a list of entities or "
-				      "{\"entities\": [...]}");
+		snprintf(err, errlen,
+		    "expected a list of entities or "
+		    "{\"entities\": [...]}");
 		goto out;
 	}
 	if (root == NULL || jerr != json_tokener_success) {
@@ -473,8 +474,8 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		goto out;
 	}
 	if (end < len) {
-		snprintf(err, errlen, "not valid JSON: trailing data at byte %zu",
-		    end);
+		snprintf(err, errlen,
+		    "not valid JSON: trailing data at byte %zu", end);
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array))
