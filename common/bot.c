@@ -46,7 +46,11 @@ struct bot_config {
 	int64_t wait_s;
 	int64_t flush_s;
 	int64_t timeout_s;
+	int64_t connect_timeout_s;
+	int64_t low_speed_bps;
+	int64_t low_speed_time_s;
 	const char *ca_file;
+	struct sender_config send;
 };
 
 struct bot {
@@ -117,9 +121,31 @@ bot_usage(FILE *f)
 	    "                         to this many ms (5000; 0 = at once)\n"
 	    "  BACKEND_WAIT_INTERVAL  seconds between readiness checks (10)\n"
 	    "  BACKEND_TIMEOUT        seconds a backend request may take (30)\n"
+	    "  BACKEND_CONNECT_TIMEOUT  seconds to resolve and connect (10)\n"
+	    "  BACKEND_LOW_SPEED_LIMIT  a transfer slower than this many\n"
+	    "                         bytes/s (10) ...\n"
+	    "  BACKEND_LOW_SPEED_TIME   ... for this many seconds (15) is\n"
+	    "                         aborted\n"
 	    "  BACKEND_CA_FILE        CA bundle for an https backend\n"
 	    "  SHUTDOWN_FLUSH_TIMEOUT seconds to deliver values on SIGTERM "
 	    "(8)\n"
+	    "  SEND_BUFFER_MAX_BYTES  memory for values waiting to be sent\n"
+	    "                         (67108864); the oldest are dropped\n"
+	    "  SEND_BUFFER_MAX_VALUES the same bound as a count (0 = none)\n"
+	    "  SEND_BUFFER_MAX_AGE    seconds a value may wait (86400)\n"
+	    "  SEND_RETRY_MIN_MS      first retry delay and the floor (1000)\n"
+	    "  SEND_RETRY_MAX_MS      longest retry delay (60000); delays\n"
+	    "                         double, with jitter, in between\n"
+	    "  SEND_RETRY_AFTER_MAX   longest Retry-After obeyed, s (3600)\n"
+	    "  SEND_POST_MAX_AGE      when PUT is refused (403), values go by\n"
+	    "                         POST, which cannot carry their time:\n"
+	    "                         older ones are dropped, s (30)\n"
+	    "  SEND_STATS_INTERVAL    seconds between counter lines (60),\n"
+	    "                         0 turns them off\n"
+	    "  SEND_SPOOL_DIR         also keep waiting values in this\n"
+	    "                         directory, so that a restart loses\n"
+	    "                         none (unset: no spool)\n"
+	    "  SEND_SPOOL_MAX_BYTES   disk bound of the spool (268435456)\n"
 	    "  LOG_LEVEL              warn, info (default) or debug\n"
 	    "  DEBUG                  1 is the same as LOG_LEVEL=debug\n"
 	    "%s"
@@ -203,6 +229,31 @@ bot_parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* The sender's bounds, retry timing and spool (see --help). */
+static void
+bot_read_send_env(struct sender_config *sc)
+{
+	sender_config_defaults(sc);
+	sc->max_buffer_bytes = (size_t)env_int("SEND_BUFFER_MAX_BYTES",
+	    (int64_t)sc->max_buffer_bytes, 65536, INT64_C(1) << 40);
+	sc->max_buffer_values =
+	    (size_t)env_int("SEND_BUFFER_MAX_VALUES", 0, 0, INT64_C(1) << 32);
+	sc->max_age_ms =
+	    1000 * env_int("SEND_BUFFER_MAX_AGE", 86400, 1, 365 * 86400);
+	sc->retry_min_ms =
+	    env_int("SEND_RETRY_MIN_MS", sc->retry_min_ms, 100, 3600000);
+	sc->retry_max_ms = env_int(
+	    "SEND_RETRY_MAX_MS", sc->retry_max_ms, sc->retry_min_ms, 86400000);
+	sc->retry_after_max_ms =
+	    1000 * env_int("SEND_RETRY_AFTER_MAX", 3600, 0, 86400);
+	sc->post_max_age_ms = 1000 * env_int("SEND_POST_MAX_AGE", 30, 1, 86400);
+	sc->stats_interval_ms =
+	    1000 * env_int("SEND_STATS_INTERVAL", 60, 0, 86400);
+	sc->spool_dir = env_str("SEND_SPOOL_DIR", NULL);
+	sc->spool_max_bytes = (uint64_t)env_int("SEND_SPOOL_MAX_BYTES",
+	    (int64_t)sc->spool_max_bytes, 1048576, INT64_C(1) << 44);
+}
+
 static void
 bot_read_env(void)
 {
@@ -214,6 +265,13 @@ bot_read_env(void)
 	    env_int("JOBS_FIRST_RUN_SPREAD_MS", 5000, 0, 3600000);
 	bot.cfg.wait_s = env_int("BACKEND_WAIT_INTERVAL", 10, 1, 3600);
 	bot.cfg.timeout_s = env_int("BACKEND_TIMEOUT", 30, 1, 3600);
+	bot.cfg.connect_timeout_s =
+	    env_int("BACKEND_CONNECT_TIMEOUT", 10, 1, 3600);
+	bot.cfg.low_speed_bps =
+	    env_int("BACKEND_LOW_SPEED_LIMIT", 10, 0, 1000000000);
+	bot.cfg.low_speed_time_s =
+	    env_int("BACKEND_LOW_SPEED_TIME", 15, 1, 3600);
+	bot_read_send_env(&bot.cfg.send);
 	bot.cfg.flush_s = env_int("SHUTDOWN_FLUSH_TIMEOUT", 8, 0, 3600);
 	bot.cfg.ca_file = env_str("BACKEND_CA_FILE", NULL);
 	if (!need_backend)
@@ -585,7 +643,6 @@ static void
 bot_setup(void)
 {
 	struct http_config hc;
-	struct sender_config sc;
 
 	bot.loop = loop_new();
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
@@ -597,6 +654,9 @@ bot_setup(void)
 	    (!bot.cfg.to_stdout || bot.cfg.jobs_file == NULL)) {
 		http_config_defaults(&hc);
 		hc.total_timeout_ms = bot.cfg.timeout_s * 1000;
+		hc.connect_timeout_ms = bot.cfg.connect_timeout_s * 1000;
+		hc.low_speed_bps = bot.cfg.low_speed_bps;
+		hc.low_speed_time_s = bot.cfg.low_speed_time_s;
 		hc.ca_file = bot.cfg.ca_file;
 		hc.user_agent = bot.ops->name;
 		bot.http = http_new(bot.loop, &hc);
@@ -606,31 +666,25 @@ bot_setup(void)
 	if (bot.cfg.to_stdout) {
 		bot.sender = sender_stdout_new(stdout);
 	} else {
-		sender_config_defaults(&sc);
-		bot.sender = sender_backend_new(bot.backend, &sc);
+		bot.sender = sender_backend_new(bot.backend, &bot.cfg.send);
 	}
 }
 
 static void
 bot_teardown(void)
 {
-	struct sender_counters c;
 	struct sched_counters sc;
-	size_t pending;
 
 	bot.loop_done = 1;
 	/* The bot ends its unfinished runs here; their values count as
 	 * undelivered below. */
 	if (bot.ops->shutdown != NULL)
 		bot.ops->shutdown();
-	sender_get_counters(bot.sender, &c);
 	sched_get_counters(bot.sched, &sc);
-	pending = sender_pending(bot.sender);
-	log_info("exiting: %llu runs, %llu skipped; values %llu measured, "
-	         "%llu delivered, %llu dropped, %zu undelivered",
-	    (unsigned long long)sc.runs, (unsigned long long)sc.skipped,
-	    (unsigned long long)c.queued, (unsigned long long)c.sent,
-	    (unsigned long long)c.dropped, pending);
+	log_info("exiting: %llu runs, %llu skipped",
+	    (unsigned long long)sc.runs, (unsigned long long)sc.skipped);
+	/* One line with every delivery counter, "N undelivered" last. */
+	sender_log_totals(bot.sender);
 	sched_free(bot.sched);
 	bot.sched = NULL;
 	sender_free(bot.sender);

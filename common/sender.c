@@ -1,62 +1,398 @@
 /*
- * Value delivery.  Values wait in one queue per account; a short flush
- * delay gathers the values of a tick into few requests.  Each request is a
- * PUT with the measurement time of every value, so the backend upserts on
- * (path, t) and a resend can never store a value twice.  Batches are
- * de-duplicated and kept under the 1 MiB body limit.  Failed batches go
- * back to their queue and are retried after a pause; sending happens on
- * the loop, so polling never waits for it.
+ * Value delivery.  Each account has a FIFO ring of values, oldest first;
+ * a short delay gathers the values of a tick into few requests.  Every
+ * request is a PUT carrying each value's measurement time, so the backend
+ * upserts on (path, t): resending after a lost answer is harmless.
+ *
+ * The sender is a small state machine with one gate:
+ *   OPEN     up to max_in_flight batches at a time;
+ *   BACKOFF  after a transport error, 5xx or 429: one probe batch when the
+ *            retry time comes (exponential backoff with jitter, or the
+ *            server's Retry-After), so a dead backend sees at most one
+ *            request per retry_min_ms;
+ *   CHECK    after 401/403: GET profile/ tells a revoked token (both fail)
+ *            from a refused PUT or account (profile/ works);
+ *   AUTH     the token is refused: sending pauses, the buffer is kept,
+ *            profile/ is asked again on the backoff schedule.
+ * Requests carry the gate's epoch; only the answer to a request sent in
+ * the current epoch may move the gate, so four requests failing together
+ * count as one failure.  One loop timer serves both gathering and retries.
+ *
+ * The buffer (queued + bisecting + in flight) is bounded in bytes, values
+ * and age; the oldest queued values are dropped first and counted.  A 400
+ * batch is bisected: its first half is sent alone; if it is refused it is
+ * the suspect and the second half rejoins the queue, otherwise the second
+ * half is; a suspect of one value is dropped and logged with the backend's
+ * answer.  With a spool, every queued value is also on disk until it is
+ * delivered or dropped.
  */
 #include "sender.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
+#include "backoff.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "retry_after.h"
+#include "spool.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
 
-#define SENDER_RETRY_MS 5000
+#define SENDER_LOG_MS          60000
+#define SENDER_PUT_RETRY_MS    (10 * 60 * 1000)
+#define SENDER_MIN_BATCH_BYTES 4096
+#define SENDER_BODY_LOG_MAX    1000
+
+struct sq_item {
+	char *path;
+	double v;
+	double t;       /* measurement time, Unix seconds */
+	int64_t enq_ms; /* when it was queued (monotonic), for the age bound */
+	uint32_t seg;   /* spool segment holding it, 0 if none */
+};
+
+/* One account's values: a ring, oldest at head. */
+struct sq {
+	int64_t account_id;
+	struct sq_item *ring;
+	size_t cap, head, len;
+	int64_t hold_until_ms; /* account refused while the token works */
+	struct log_limit hold_limit;
+};
+
+/* Values known to hold at least one the backend refuses (it answered 400
+ * for them), waiting to be bisected. */
+struct sender_suspect {
+	struct sender_suspect *next;
+	int64_t account_id;
+	struct sq_item *items;
+	size_t n;
+	char *reason; /* the backend's answer, printable */
+};
+
+struct sender_batch {
+	struct sender *s;
+	struct sender_batch *prev, *next; /* in flight */
+	int64_t account_id;
+	struct sq_item *items; /* what was sent */
+	size_t n;
+	struct sq_item *rest; /* bisection: the half not sent */
+	size_t n_rest;
+	char *reason; /* bisection: why the parent is suspect */
+	uint64_t epoch;
+	int bisect;
+	int post;
+	int probe;
+	int put_trial;
+};
+
+enum sender_gate { GATE_OPEN, GATE_BACKOFF, GATE_CHECK, GATE_AUTH };
+enum sender_why { WHY_PUT_FORBIDDEN, WHY_REFUSED, WHY_AUTH };
+enum sender_verdict { V_OK, V_RETRY, V_AUTH, V_BAD, V_TOO_BIG, V_REFUSED };
 
 struct sender {
 	FILE *out; /* stdout mode when set */
 	struct backend *b;
 	struct loop *loop;
 	struct sender_config cfg;
-	struct values *queues; /* one per account */
-	size_t n_queues;
+	sender_request_fn *request;
+	void *request_arg;
+
+	struct sq *queues;
+	size_t n_queues, rr;
+	struct sender_suspect *suspects;
+	struct sender_batch *batches; /* in flight */
 	size_t in_flight;
-	struct timer flush_timer;
-	struct timer deadline_timer;
+	size_t n_values, n_bytes; /* everything buffered */
+
+	enum sender_gate gate;
+	uint64_t epoch;
+	struct backoff bo;
+	int probe_busy;
 	int64_t retry_at_ms;
+	int64_t ra_until_ms; /* Retry-After: nothing before this */
+	int64_t outage_ms;   /* when the gate closed */
+	enum sender_why check_why;
+	long check_status;
+	int64_t check_account;
+
+	int put_forbidden; /* PUT refused with 403: POST fresh values */
+	int post_logged;
+	int trial_busy;
+	int64_t put_retry_at_ms;
+	size_t batch_bytes; /* shrinks after a 413 */
+
+	struct timer timer; /* gathering and retries: the only retry timer */
+	struct timer deadline_timer;
+	struct timer stats_timer;
+	int flushing;
 	sender_flushed_cb *flushed_cb;
 	void *flushed_arg;
-	struct sender_counters c;
-	struct log_limit fail_limit;
-};
 
-struct sender_batch {
-	struct sender *s;
-	struct values vs;
+	struct spool *spool;
+	struct sender_counters c, c_last;
+	int64_t recovered_log_ms; /* the recovery note's rate limit */
+	struct log_limit fail_limit, auth_limit, full_limit, old_limit,
+	    bad_limit, refused_limit, stale_limit, big_limit, nan_limit;
 };
 
 void
 sender_config_defaults(struct sender_config *c)
 {
+	memset(c, 0, sizeof(*c));
 	c->max_batch_values = 1000;
 	c->max_batch_bytes = 1000000;
 	c->flush_delay_ms = 200;
 	c->max_in_flight = 4;
+	c->max_buffer_bytes = 64 * 1024 * 1024;
+	c->max_buffer_values = 0;
+	c->max_age_ms = 24LL * 3600 * 1000;
+	c->retry_min_ms = 1000;
+	c->retry_max_ms = 60000;
+	c->retry_after_max_ms = 3600 * 1000;
+	c->post_max_age_ms = 30000;
+	c->stats_interval_ms = 60000;
+	c->spool_dir = NULL;
+	c->spool_max_bytes = 256 * 1024 * 1024;
 }
 
-static void sender_on_flush_timer(struct timer *t, void *arg);
+static void sender_on_timer(struct timer *t, void *arg);
 static void sender_on_deadline(struct timer *t, void *arg);
+static void sender_on_stats(struct timer *t, void *arg);
+static void sender_send(struct sender *s);
+
+/* --- the queues ------------------------------------------------------ */
+
+static size_t
+sender_item_cost(const struct sq_item *it)
+{
+	/* The item, its path and malloc's bookkeeping: what it really
+	 * takes in memory, so the byte bound means something. */
+	return sizeof(*it) + strlen(it->path) + 1 + 16;
+}
+
+static struct sq_item *
+sq_at(struct sq *q, size_t i)
+{
+	return &q->ring[(q->head + i) % q->cap];
+}
+
+static void
+sq_grow(struct sq *q)
+{
+	size_t ncap = q->cap ? q->cap * 2 : 64, i;
+	struct sq_item *n;
+
+	n = xreallocarray(NULL, ncap, sizeof(*n));
+	for (i = 0; i < q->len; i++)
+		n[i] = *sq_at(q, i);
+	free(q->ring);
+	q->ring = n;
+	q->cap = ncap;
+	q->head = 0;
+}
+
+static void
+sq_push_back(struct sq *q, const struct sq_item *it)
+{
+	if (q->len == q->cap)
+		sq_grow(q);
+	q->ring[(q->head + q->len) % q->cap] = *it;
+	q->len++;
+}
+
+static void
+sq_push_front(struct sq *q, const struct sq_item *it)
+{
+	if (q->len == q->cap)
+		sq_grow(q);
+	q->head = (q->head + q->cap - 1) % q->cap;
+	q->ring[q->head] = *it;
+	q->len++;
+}
+
+static void
+sq_pop_front(struct sq *q, struct sq_item *out)
+{
+	*out = q->ring[q->head];
+	q->head = (q->head + 1) % q->cap;
+	q->len--;
+	if (q->len == 0 && q->cap > 1024) {
+		/* Give a drained backlog's memory back. */
+		free(q->ring);
+		q->ring = NULL;
+		q->cap = 0;
+		q->head = 0;
+	}
+}
+
+static struct sq *
+sender_queue(struct sender *s, int64_t account_id)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_queues; i++)
+		if (s->queues[i].account_id == account_id)
+			return &s->queues[i];
+	s->queues =
+	    xreallocarray(s->queues, s->n_queues + 1, sizeof(*s->queues));
+	memset(&s->queues[s->n_queues], 0, sizeof(*s->queues));
+	s->queues[s->n_queues].account_id = account_id;
+	return &s->queues[s->n_queues++];
+}
+
+/* --- accounting ------------------------------------------------------ */
+
+static void
+sender_account_add(struct sender *s, const struct sq_item *it)
+{
+	s->n_values++;
+	s->n_bytes += sender_item_cost(it);
+}
+
+/* Values leave the buffer for good (delivered or dropped): release their
+ * spool records, runs of the same segment at a time, and free them. */
+static void
+sender_items_done(struct sender *s, struct sq_item *items, size_t n)
+{
+	size_t i, run = 0;
+	uint32_t seg = 0;
+
+	for (i = 0; i < n; i++) {
+		size_t cost = sender_item_cost(&items[i]);
+
+		s->n_values--;
+		s->n_bytes -= cost < s->n_bytes ? cost : s->n_bytes;
+		if (items[i].seg != seg) {
+			spool_release(s->spool, seg, run);
+			seg = items[i].seg;
+			run = 0;
+		}
+		run++;
+		free(items[i].path);
+		items[i].path = NULL;
+	}
+	spool_release(s->spool, seg, run);
+}
+
+enum sender_drop { DROP_FULL, DROP_OLD, DROP_REFUSED, DROP_STALE };
+
+static void
+sender_drop(
+    struct sender *s, struct sq_item *items, size_t n, enum sender_drop why)
+{
+	s->c.dropped += n;
+	switch (why) {
+	case DROP_FULL:
+		s->c.dropped_full += n;
+		break;
+	case DROP_OLD:
+		s->c.dropped_old += n;
+		break;
+	case DROP_REFUSED:
+		s->c.dropped_refused += n;
+		break;
+	case DROP_STALE:
+		s->c.dropped_stale += n;
+		break;
+	}
+	sender_items_done(s, items, n);
+}
+
+static int
+sender_over_limits(const struct sender *s)
+{
+	return (s->cfg.max_buffer_values > 0 &&
+	           s->n_values > s->cfg.max_buffer_values) ||
+	    (s->cfg.max_buffer_bytes > 0 &&
+	        s->n_bytes > s->cfg.max_buffer_bytes);
+}
+
+/* Drops the oldest queued values while the buffer is over its bounds.
+ * Values in flight or being bisected cannot be dropped, so with a full
+ * buffer a request's worth of older values may survive newer ones. */
+static void
+sender_enforce_limits(struct sender *s)
+{
+	struct sq_item it;
+	size_t n = 0, i;
+
+	while (sender_over_limits(s)) {
+		struct sq *oldest = NULL;
+
+		for (i = 0; i < s->n_queues; i++) {
+			struct sq *q = &s->queues[i];
+
+			if (q->len > 0 &&
+			    (oldest == NULL ||
+			        sq_at(q, 0)->enq_ms < sq_at(oldest, 0)->enq_ms))
+				oldest = q;
+		}
+		if (oldest == NULL)
+			break;
+		sq_pop_front(oldest, &it);
+		sender_drop(s, &it, 1, DROP_FULL);
+		n++;
+	}
+	if (n > 0)
+		log_warnx_limited(&s->full_limit, SENDER_LOG_MS,
+		    "values: buffer full (%zu values, %zu bytes); the oldest "
+		    "are dropped (%llu so far)",
+		    s->n_values, s->n_bytes,
+		    (unsigned long long)s->c.dropped_full);
+}
+
+/* Drops queued values older than max_age_ms (queues are oldest first). */
+static void
+sender_expire(struct sender *s, int64_t now)
+{
+	struct sq_item it;
+	size_t i, n = 0;
+
+	if (s->cfg.max_age_ms <= 0)
+		return;
+	for (i = 0; i < s->n_queues; i++) {
+		struct sq *q = &s->queues[i];
+
+		while (q->len > 0 &&
+		    now - sq_at(q, 0)->enq_ms > s->cfg.max_age_ms) {
+			sq_pop_front(q, &it);
+			sender_drop(s, &it, 1, DROP_OLD);
+			n++;
+		}
+	}
+	if (n > 0)
+		log_warnx_limited(&s->old_limit, SENDER_LOG_MS,
+		    "values: %zu values buffered longer than %lld s dropped "
+		    "(%llu so far)",
+		    n, (long long)(s->cfg.max_age_ms / 1000),
+		    (unsigned long long)s->c.dropped_old);
+}
+
+/* --- construction ---------------------------------------------------- */
+
+static int
+sender_http_request(void *arg, const char *method, const char *path,
+    const char *body, size_t body_len, http_cb *cb, void *cb_arg)
+{
+	struct backend *b = arg;
+	char *url = backend_url(b, path);
+	int rc;
+
+	rc = http_request(backend_http(b), method, url, body, body_len,
+	    body != NULL ? "application/json" : NULL, cb, cb_arg);
+	/* The URL holds the token: do not leave it in freed memory. */
+	memset(url, 0, strlen(url));
+	free(url);
+	return rc;
+}
 
 static struct sender *
 sender_alloc(void)
@@ -65,19 +401,68 @@ sender_alloc(void)
 
 	s = xcalloc(1, sizeof(*s));
 	sender_config_defaults(&s->cfg);
-	timer_init(&s->flush_timer, sender_on_flush_timer, s);
+	timer_init(&s->timer, sender_on_timer, s);
 	timer_init(&s->deadline_timer, sender_on_deadline, s);
+	timer_init(&s->stats_timer, sender_on_stats, s);
 	return s;
+}
+
+static void
+sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
+{
+	struct sender *s = arg;
+	struct sq_item it;
+	double age_s = timer_wall_s() - r->t;
+
+	if (age_s < 0)
+		age_s = 0;
+	if (age_s > 1e9)
+		age_s = 1e9;
+	it.path = xstrdup(r->path);
+	it.v = r->v;
+	it.t = r->t;
+	it.enq_ms = timer_now_ms() - (int64_t)(age_s * 1000);
+	it.seg = seg;
+	sq_push_back(sender_queue(s, r->account_id), &it);
+	sender_account_add(s, &it);
+	s->c.queued++;
+	s->c.spooled_in++;
 }
 
 struct sender *
 sender_backend_new(struct backend *b, const struct sender_config *c)
 {
 	struct sender *s = sender_alloc();
+	char err[BOT_ERRLEN];
 
 	s->b = b;
 	s->loop = backend_loop(b);
 	s->cfg = *c;
+	s->cfg.spool_dir = NULL;
+	if (s->cfg.max_batch_values < 1)
+		s->cfg.max_batch_values = 1;
+	if (s->cfg.max_in_flight < 1)
+		s->cfg.max_in_flight = 1;
+	if (s->cfg.max_batch_bytes < SENDER_MIN_BATCH_BYTES)
+		s->cfg.max_batch_bytes = SENDER_MIN_BATCH_BYTES;
+	s->batch_bytes = s->cfg.max_batch_bytes;
+	s->request = sender_http_request;
+	s->request_arg = b;
+	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
+	if (c->spool_dir != NULL) {
+		s->spool = spool_open(c->spool_dir, c->spool_max_bytes,
+		    sender_on_spool_record, s, err, sizeof(err));
+		if (s->spool == NULL)
+			fatalx("spool: %s", err);
+		if (s->n_values > 0) {
+			sender_expire(s, timer_now_ms());
+			sender_enforce_limits(s);
+			loop_timer_start(s->loop, &s->timer, 0);
+		}
+	}
+	if (s->cfg.stats_interval_ms > 0)
+		loop_timer_start(
+		    s->loop, &s->stats_timer, s->cfg.stats_interval_ms);
 	return s;
 }
 
@@ -91,30 +476,73 @@ sender_stdout_new(FILE *out)
 }
 
 void
-sender_free(struct sender *s)
+sender_set_transport(struct sender *s, sender_request_fn *fn, void *arg)
+{
+	s->request = fn;
+	s->request_arg = arg;
+}
+
+static void
+sender_free_items(struct sq_item *items, size_t n)
 {
 	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(items[i].path);
+	free(items);
+}
+
+static void
+sender_batch_free(struct sender_batch *bt)
+{
+	sender_free_items(bt->items, bt->n);
+	sender_free_items(bt->rest, bt->n_rest);
+	free(bt->reason);
+	free(bt);
+}
+
+void
+sender_free(struct sender *s)
+{
+	struct sender_suspect *sus;
+	struct sender_batch *bt;
+	size_t i, k;
 
 	if (s == NULL)
 		return;
 	if (s->loop != NULL) {
-		loop_timer_stop(s->loop, &s->flush_timer);
+		loop_timer_stop(s->loop, &s->timer);
 		loop_timer_stop(s->loop, &s->deadline_timer);
+		loop_timer_stop(s->loop, &s->stats_timer);
 	}
-	for (i = 0; i < s->n_queues; i++)
-		values_release(&s->queues[i]);
+	/* Nothing here is released from the spool: what was not delivered
+	 * stays there for the next start. */
+	for (i = 0; i < s->n_queues; i++) {
+		struct sq *q = &s->queues[i];
+
+		for (k = 0; k < q->len; k++)
+			free(sq_at(q, k)->path);
+		free(q->ring);
+	}
 	free(s->queues);
+	while ((sus = s->suspects) != NULL) {
+		s->suspects = sus->next;
+		sender_free_items(sus->items, sus->n);
+		free(sus->reason);
+		free(sus);
+	}
+	while ((bt = s->batches) != NULL) {
+		s->batches = bt->next;
+		sender_batch_free(bt);
+	}
+	spool_close(s->spool);
 	free(s);
 }
 
 size_t
 sender_pending(const struct sender *s)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < s->n_queues; i++)
-		n += s->queues[i].len;
-	return n;
+	return s->n_values;
 }
 
 void
@@ -123,19 +551,7 @@ sender_get_counters(const struct sender *s, struct sender_counters *c)
 	*c = s->c;
 }
 
-static struct values *
-sender_queue(struct sender *s, int64_t account_id)
-{
-	size_t i;
-
-	for (i = 0; i < s->n_queues; i++)
-		if (s->queues[i].account_id == account_id)
-			return &s->queues[i];
-	s->queues =
-	    xreallocarray(s->queues, s->n_queues + 1, sizeof(*s->queues));
-	values_init(&s->queues[s->n_queues], account_id);
-	return &s->queues[s->n_queues++];
-}
+/* --- putting values in ----------------------------------------------- */
 
 static void
 sender_print(struct sender *s, struct values *vs)
@@ -154,33 +570,25 @@ sender_print(struct sender *s, struct values *vs)
 	values_release(vs);
 }
 
+/* Arms the one timer for at_ms unless it already fires earlier. */
 static void
-sender_check_flushed(struct sender *s)
-{
-	sender_flushed_cb *cb = s->flushed_cb;
-
-	if (cb == NULL || s->in_flight > 0 || sender_pending(s) > 0)
-		return;
-	s->flushed_cb = NULL;
-	loop_timer_stop(s->loop, &s->deadline_timer);
-	cb(s->flushed_arg);
-}
-
-static void
-sender_kick(struct sender *s, int64_t delay_ms)
+sender_wake(struct sender *s, int64_t at_ms)
 {
 	if (s->loop == NULL)
 		return;
-	if (timer_armed(&s->flush_timer) &&
-	    s->flush_timer.deadline_ms <= timer_now_ms() + delay_ms)
+	if (timer_armed(&s->timer) && s->timer.deadline_ms <= at_ms)
 		return;
-	loop_timer_start(s->loop, &s->flush_timer, delay_ms);
+	loop_timer_at(s->loop, &s->timer, at_ms);
 }
 
 void
 sender_put(struct sender *s, struct values *vs)
 {
-	struct values *q;
+	struct sq_item it;
+	struct sq *q;
+	int64_t now;
+	uint32_t seg = 0;
+	size_t i;
 
 	if (vs->len == 0)
 		return;
@@ -188,138 +596,888 @@ sender_put(struct sender *s, struct values *vs)
 		sender_print(s, vs);
 		return;
 	}
-	s->c.queued += vs->len;
+	now = timer_now_ms();
 	q = sender_queue(s, vs->account_id);
-	values_move(q, vs);
-	sender_kick(s, s->cfg.flush_delay_ms);
+	if (s->spool != NULL) {
+		for (i = 0; i < vs->len; i++)
+			if (isfinite(vs->items[i].v))
+				spool_add(s->spool, vs->account_id,
+				    vs->items[i].path, vs->items[i].v,
+				    vs->items[i].t);
+		seg = spool_commit(s->spool);
+	}
+	for (i = 0; i < vs->len; i++) {
+		/* The path moves into the queue: no copy. */
+		it.path = vs->items[i].path;
+		it.v = vs->items[i].v;
+		it.t = vs->items[i].t;
+		it.enq_ms = now;
+		it.seg = seg;
+		s->c.queued++;
+		if (!isfinite(it.v)) {
+			/* JSON cannot carry it; run_emit refuses these, so
+			 * this is a bug in the caller. */
+			log_warnx_limited(&s->nan_limit, SENDER_LOG_MS,
+			    "values: %s: not a finite number; dropped",
+			    it.path);
+			it.seg = 0;
+			sender_account_add(s, &it);
+			sender_drop(s, &it, 1, DROP_REFUSED);
+			continue;
+		}
+		sq_push_back(q, &it);
+		sender_account_add(s, &it);
+	}
+	free(vs->items);
+	vs->items = NULL;
+	vs->len = 0;
+	vs->cap = 0;
+	sender_enforce_limits(s);
+	if (s->gate == GATE_OPEN)
+		sender_wake(s, s->flushing ? now : now + s->cfg.flush_delay_ms);
+	else if (s->gate != GATE_CHECK && !s->probe_busy)
+		sender_wake(s, s->retry_at_ms > now ? s->retry_at_ms : now);
 }
 
-static void sender_send(struct sender *s);
+/* --- encoding -------------------------------------------------------- */
+
+/* Appends one value as JSON; paths are validated upstream, but a bad one
+ * must still give valid JSON so that the backend can say what is wrong. */
+static int
+sender_encode_item(struct buf *out, const struct sq_item *it, int with_t)
+{
+	char num[40];
+	const char *p;
+
+	if (buf_append_str(out, "{\"p\":\"") == -1)
+		return -1;
+	for (p = it->path; *p != '\0';) {
+		unsigned char ch;
+		size_t n = 0;
+		int rc;
+
+		/* Copy the run of plain characters in one go. */
+		while (p[n] != '\0' && p[n] != '"' && p[n] != '\\' &&
+		    (unsigned char)p[n] >= 0x20)
+			n++;
+		if (n > 0 && buf_append(out, p, n) == -1)
+			return -1;
+		p += n;
+		if (*p == '\0')
+			break;
+		ch = (unsigned char)*p++;
+		if (ch == '"' || ch == '\\')
+			rc = buf_printf(out, "\\%c", ch);
+		else
+			rc = buf_printf(out, "\\u%04x", ch);
+		if (rc == -1)
+			return -1;
+	}
+	values_format_number(it->v, num, sizeof(num));
+	if (with_t)
+		return buf_printf(out, "\",\"v\":%s,\"t\":%.6f}", num, it->t);
+	return buf_printf(out, "\",\"v\":%s}", num);
+}
+
+static int
+sender_encode(
+    const struct sq_item *items, size_t n, int with_t, struct buf *out)
+{
+	size_t i;
+
+	if (buf_append_str(out, "[") == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (i > 0 && buf_append_str(out, ",") == -1)
+			return -1;
+		if (sender_encode_item(out, &items[i], with_t) == -1)
+			return -1;
+	}
+	return buf_append_str(out, "]");
+}
+
+/* Duplicates within one request: the backend rejects a whole PUT that
+ * repeats a (path, t), and for POST (stamped on arrival) a repeated path
+ * would do the same.  A small open-addressing set over the batch. */
+struct sender_dupset {
+	uint32_t *slot; /* index + 1 into items, 0 = empty */
+	size_t mask;
+};
+
+static uint64_t
+sender_hash(const struct sq_item *it, int with_t)
+{
+	uint64_t h = 1469598103934665603ULL, tb;
+	const char *p;
+
+	for (p = it->path; *p != '\0'; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
+	}
+	if (with_t) {
+		memcpy(&tb, &it->t, sizeof(tb));
+		h ^= tb + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	}
+	return h;
+}
+
+/* Returns 1 if it duplicates an item already in the set, else adds it. */
+static int
+sender_dupset_check(struct sender_dupset *d, const struct sq_item *items,
+    size_t idx, const struct sq_item *it, int with_t)
+{
+	size_t i = (size_t)sender_hash(it, with_t) & d->mask;
+
+	while (d->slot[i] != 0) {
+		const struct sq_item *o = &items[d->slot[i] - 1];
+
+		if (strcmp(o->path, it->path) == 0 &&
+		    (!with_t || o->t == it->t))
+			return 1;
+		i = (i + 1) & d->mask;
+	}
+	d->slot[i] = (uint32_t)idx + 1;
+	return 0;
+}
+
+/* --- requests -------------------------------------------------------- */
+
+static void sender_on_answer(const struct http_response *res, void *arg);
+static void sender_note_failure(struct sender *s, uint64_t epoch,
+    const struct http_response *res, const char *why);
+
+static void
+sender_link(struct sender *s, struct sender_batch *bt)
+{
+	bt->prev = NULL;
+	bt->next = s->batches;
+	if (s->batches != NULL)
+		s->batches->prev = bt;
+	s->batches = bt;
+	s->in_flight++;
+}
+
+static void
+sender_unlink(struct sender *s, struct sender_batch *bt)
+{
+	if (bt->prev != NULL)
+		bt->prev->next = bt->next;
+	else
+		s->batches = bt->next;
+	if (bt->next != NULL)
+		bt->next->prev = bt->prev;
+	s->in_flight--;
+}
+
+static void
+sender_suspect_push(struct sender *s, int64_t account_id, struct sq_item *items,
+    size_t n, const char *reason)
+{
+	struct sender_suspect *sus;
+
+	sus = xcalloc(1, sizeof(*sus));
+	sus->account_id = account_id;
+	sus->items = items;
+	sus->n = n;
+	sus->reason = xstrdup(reason ? reason : "");
+	/* Depth first: finish one bisection before starting another. */
+	sus->next = s->suspects;
+	s->suspects = sus;
+}
+
+/* Puts a batch's values back where they came from, for another try. */
+static void
+sender_requeue(struct sender *s, struct sender_batch *bt)
+{
+	struct sq *q;
+	size_t i;
+
+	s->c.retried += bt->n;
+	if (bt->bisect) {
+		struct sq_item *all;
+
+		all = xreallocarray(NULL, bt->n + bt->n_rest, sizeof(*all));
+		memcpy(all, bt->items, bt->n * sizeof(*all));
+		memcpy(all + bt->n, bt->rest, bt->n_rest * sizeof(*all));
+		sender_suspect_push(
+		    s, bt->account_id, all, bt->n + bt->n_rest, bt->reason);
+		free(bt->rest);
+		bt->rest = NULL;
+		bt->n_rest = 0;
+	} else {
+		q = sender_queue(s, bt->account_id);
+		for (i = bt->n; i > 0; i--)
+			sq_push_front(q, &bt->items[i - 1]);
+	}
+	free(bt->items);
+	bt->items = NULL;
+	bt->n = 0;
+}
+
+/* Starts the request for bt with body; -1 (bt's values back in place,
+ * failure noted) when the transport cannot start it. */
+static int
+sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
+{
+	char path[64];
+	const char *method = bt->post ? "POST" : "PUT";
+
+	snprintf(path, sizeof(path), "accounts/%lld/values/",
+	    (long long)bt->account_id);
+	bt->s = s;
+	bt->epoch = s->epoch;
+	if (s->request(s->request_arg, method, path, body->data, body->len,
+	        sender_on_answer, bt) == -1) {
+		sender_requeue(s, bt);
+		sender_batch_free(bt);
+		sender_note_failure(
+		    s, s->epoch, NULL, "cannot start a request");
+		return -1;
+	}
+	if (bt->probe)
+		s->probe_busy = 1;
+	if (bt->put_trial)
+		s->trial_busy = 1;
+	s->c.batches++;
+	sender_link(s, bt);
+	log_debug("values: %s of %zu values to account %lld%s", method, bt->n,
+	    (long long)bt->account_id,
+	    bt->bisect ? " (bisecting a refused batch)" : "");
+	return 0;
+}
+
+static void
+sender_log_refused_value(struct sender *s, int64_t account_id,
+    const struct sq_item *it, const char *reason)
+{
+	char num[40];
+
+	values_format_number(it->v, num, sizeof(num));
+	log_warnx_limited(&s->bad_limit, SENDER_LOG_MS,
+	    "values: account %lld: the backend refused %s = %s at %.6f, "
+	    "value dropped: %s",
+	    (long long)account_id, it->path, num, it->t, reason);
+}
+
+/* Sends the first half of a suspect; the other half waits in the batch
+ * for the answer. */
+static int
+sender_start_bisect(struct sender *s, int probe)
+{
+	struct sender_suspect *sus = s->suspects;
+	struct sender_batch *bt;
+	struct buf body;
+	size_t half;
+	int rc;
+
+	s->suspects = sus->next;
+	bt = xcalloc(1, sizeof(*bt));
+	half = sus->n / 2;
+	bt->account_id = sus->account_id;
+	bt->bisect = 1;
+	bt->probe = probe;
+	bt->post = s->put_forbidden;
+	bt->reason = sus->reason;
+	bt->n = half;
+	bt->items = xreallocarray(NULL, half, sizeof(*bt->items));
+	memcpy(bt->items, sus->items, half * sizeof(*bt->items));
+	bt->n_rest = sus->n - half;
+	bt->rest = xreallocarray(NULL, bt->n_rest, sizeof(*bt->rest));
+	memcpy(bt->rest, sus->items + half, bt->n_rest * sizeof(*bt->rest));
+	free(sus->items);
+	free(sus);
+	buf_init(&body, SIZE_MAX / 2);
+	if (sender_encode(bt->items, bt->n, !bt->post, &body) == -1)
+		fatalx("values: cannot encode a batch");
+	rc = sender_start(s, bt, &body);
+	buf_release(&body);
+	return rc;
+}
+
+/* Takes the next batch of q (oldest first) and starts it. */
+static int
+sender_start_queue(struct sender *s, struct sq *q, int64_t now, int probe)
+{
+	struct sender_batch *bt;
+	struct sender_dupset dup;
+	struct buf body, item;
+	struct sq_item it;
+	size_t cap = s->cfg.max_batch_values, stale = 0, tbl = 16;
+	double wall = timer_wall_s();
+	int with_t, rc;
+
+	bt = xcalloc(1, sizeof(*bt));
+	bt->account_id = q->account_id;
+	bt->probe = probe;
+	if (s->put_forbidden && !s->trial_busy && now >= s->put_retry_at_ms)
+		bt->put_trial = 1; /* see whether PUT works again */
+	bt->post = s->put_forbidden && !bt->put_trial;
+	with_t = !bt->post;
+	while (tbl < cap * 2)
+		tbl *= 2;
+	dup.slot = xcalloc(tbl, sizeof(*dup.slot));
+	dup.mask = tbl - 1;
+	bt->items =
+	    xreallocarray(NULL, cap < 64 ? cap : 64, sizeof(*bt->items));
+	buf_init(&body, SIZE_MAX / 2);
+	buf_init(&item, SIZE_MAX / 2);
+	if (buf_append_str(&body, "[") == -1)
+		fatalx("values: cannot encode a batch");
+	while (bt->n < cap && q->len > 0) {
+		const struct sq_item *head = sq_at(q, 0);
+
+		if (bt->post &&
+		    wall - head->t > (double)s->cfg.post_max_age_ms / 1000.0) {
+			sq_pop_front(q, &it);
+			sender_drop(s, &it, 1, DROP_STALE);
+			stale++;
+			continue;
+		}
+		if (sender_dupset_check(&dup, bt->items, bt->n, head, with_t))
+			break; /* the next request takes it */
+		buf_reset(&item);
+		if (sender_encode_item(&item, head, with_t) == -1)
+			fatalx("values: cannot encode a value");
+		if (body.len + item.len + 2 > s->batch_bytes) {
+			if (bt->n > 0)
+				break;
+			sq_pop_front(q, &it);
+			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
+			    "values: %.100s: one value is larger than a "
+			    "request may be (%zu bytes); dropped",
+			    it.path, s->batch_bytes);
+			sender_drop(s, &it, 1, DROP_REFUSED);
+			memset(dup.slot, 0, tbl * sizeof(*dup.slot));
+			continue;
+		}
+		if ((bt->n > 0 && buf_append_str(&body, ",") == -1) ||
+		    buf_append(&body, item.data, item.len) == -1)
+			fatalx("values: cannot encode a batch");
+		if ((bt->n & (bt->n - 1)) == 0 && bt->n >= 64)
+			bt->items = xreallocarray(
+			    bt->items, bt->n * 2, sizeof(*bt->items));
+		sq_pop_front(q, &bt->items[bt->n++]);
+	}
+	if (buf_append_str(&body, "]") == -1)
+		fatalx("values: cannot encode a batch");
+	free(dup.slot);
+	buf_release(&item);
+	if (stale > 0)
+		log_warnx_limited(&s->stale_limit, SENDER_LOG_MS,
+		    "values: account %lld: %zu values older than %lld s "
+		    "dropped: POST cannot carry their measurement time",
+		    (long long)q->account_id, stale,
+		    (long long)(s->cfg.post_max_age_ms / 1000));
+	if (bt->n == 0) {
+		buf_release(&body);
+		sender_batch_free(bt);
+		return -1;
+	}
+	rc = sender_start(s, bt, &body);
+	buf_release(&body);
+	return rc;
+}
+
+/* True while a batch of the account is being bisected. */
+static int
+sender_bisecting(const struct sender *s, int64_t account_id)
+{
+	const struct sender_suspect *sus;
+	const struct sender_batch *bt;
+
+	for (sus = s->suspects; sus != NULL; sus = sus->next)
+		if (sus->account_id == account_id)
+			return 1;
+	for (bt = s->batches; bt != NULL; bt = bt->next)
+		if (bt->bisect && bt->account_id == account_id)
+			return 1;
+	return 0;
+}
+
+/* Starts one request: a suspect's half first, else the next account's
+ * batch.  -1 when there is nothing to send or it could not start. */
+static int
+sender_start_one(struct sender *s, int64_t now, int probe)
+{
+	struct sender_suspect *sus;
+	size_t i;
+
+	/* A suspect of one value is the refused value: no need to ask. */
+	while ((sus = s->suspects) != NULL && sus->n == 1) {
+		s->suspects = sus->next;
+		sender_log_refused_value(
+		    s, sus->account_id, &sus->items[0], sus->reason);
+		sender_drop(s, sus->items, 1, DROP_REFUSED);
+		free(sus->items);
+		free(sus->reason);
+		free(sus);
+	}
+	if (s->suspects != NULL)
+		return sender_start_bisect(s, probe);
+	for (i = 0; i < s->n_queues; i++) {
+		struct sq *q = &s->queues[(s->rr + i) % s->n_queues];
+
+		if (q->len == 0 || q->hold_until_ms > now)
+			continue;
+		/* The halves a bisection clears come back to the queue one
+		 * by one: let them gather into one request, unless a full
+		 * batch is waiting anyway. */
+		if (q->len < s->cfg.max_batch_values &&
+		    sender_bisecting(s, q->account_id))
+			continue;
+		s->rr = (s->rr + i + 1) % s->n_queues;
+		return sender_start_queue(s, q, now, probe);
+	}
+	return -1;
+}
+
+/* --- the gate -------------------------------------------------------- */
+
+/* Opens the gate.  The warnings' rate limits carry over from one outage
+ * to the next, so a flapping backend still gets at most a line a minute of
+ * each kind, and so does this note. */
+static void
+sender_open(struct sender *s)
+{
+	int64_t now = timer_now_ms();
+
+	if (s->gate != GATE_OPEN && s->bo.failures > 0 &&
+	    now >= s->recovered_log_ms) {
+		log_info("values: the backend takes values again after %u "
+		         "failed attempts in %.0f s; %zu values to deliver",
+		    s->bo.failures, (double)(now - s->outage_ms) / 1000.0,
+		    s->n_values);
+		s->recovered_log_ms = now + SENDER_LOG_MS;
+	}
+	s->gate = GATE_OPEN;
+	s->epoch++;
+	backoff_reset(&s->bo);
+}
+
+/* Closes the gate (or keeps it closed) until the next retry time. */
+static int64_t
+sender_close(
+    struct sender *s, enum sender_gate gate, const struct http_response *res)
+{
+	int64_t now = timer_now_ms(), delay, ra = -1;
+
+	if (res != NULL && res->retry_after != NULL &&
+	    retry_after_parse(res->retry_after, timer_wall_s(), &ra) == 0) {
+		if (ra > s->cfg.retry_after_max_ms)
+			ra = s->cfg.retry_after_max_ms;
+		if (now + ra > s->ra_until_ms)
+			s->ra_until_ms = now + ra;
+	}
+	if (s->gate == GATE_OPEN)
+		s->outage_ms = now;
+	/* While flushing for shutdown, keep trying at the floor rate. */
+	delay = backoff_next(&s->bo);
+	if (s->flushing)
+		delay = s->cfg.retry_min_ms < 1000 ? s->cfg.retry_min_ms : 1000;
+	if (s->gate != gate || gate != GATE_BACKOFF)
+		s->epoch++;
+	s->gate = gate;
+	s->retry_at_ms = now + delay;
+	if (s->retry_at_ms < s->ra_until_ms)
+		s->retry_at_ms = s->ra_until_ms;
+	return s->retry_at_ms - now;
+}
+
+static void
+sender_describe(
+    const struct http_response *res, const char *why, char *out, size_t outlen)
+{
+	if (why != NULL)
+		snprintf(out, outlen, "%s", why);
+	else if (res->error != NULL)
+		snprintf(out, outlen, "%s", res->error);
+	else if (res->retry_after != NULL)
+		snprintf(out, outlen, "HTTP %ld, Retry-After: %.40s",
+		    res->status, res->retry_after);
+	else
+		snprintf(out, outlen, "HTTP %ld", res->status);
+}
+
+/* A transport error, 5xx or 429 for a request of the given epoch. */
+static void
+sender_note_failure(struct sender *s, uint64_t epoch,
+    const struct http_response *res, const char *why)
+{
+	char reason[300];
+	int64_t delay, ra;
+
+	sender_describe(res, why, reason, sizeof(reason));
+	if (epoch != s->epoch) {
+		/* Sent before the gate last moved: it says nothing new,
+		 * except that a Retry-After still binds. */
+		if (res != NULL && res->retry_after != NULL &&
+		    retry_after_parse(res->retry_after, timer_wall_s(), &ra) ==
+		        0) {
+			int64_t until = timer_now_ms() +
+			    (ra < s->cfg.retry_after_max_ms
+			            ? ra
+			            : s->cfg.retry_after_max_ms);
+
+			if (until > s->ra_until_ms)
+				s->ra_until_ms = until;
+			if (s->gate != GATE_OPEN && s->retry_at_ms < until)
+				s->retry_at_ms = until;
+		}
+		log_debug("values: an older request failed (%s)", reason);
+		return;
+	}
+	delay = sender_close(s, GATE_BACKOFF, res);
+	log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
+	    "values: sending failed (%s); %zu values buffered, next attempt "
+	    "in %.1f s",
+	    reason, s->n_values, (double)delay / 1000.0);
+	log_debug("values: attempt %u failed (%s); next in %lld ms",
+	    s->bo.failures, reason, (long long)delay);
+}
+
+static void sender_on_check(const struct http_response *res, void *arg);
+
+/* Asks GET profile/ whether the token still works. */
+static void
+sender_start_check(
+    struct sender *s, enum sender_why why, long status, int64_t account_id)
+{
+	if (s->gate == GATE_OPEN)
+		s->outage_ms = timer_now_ms();
+	s->gate = GATE_CHECK;
+	s->epoch++;
+	s->check_why = why;
+	s->check_status = status;
+	s->check_account = account_id;
+	s->probe_busy = 1;
+	log_debug(
+	    "values: HTTP %ld; checking the bot token with profile/", status);
+	if (s->request(s->request_arg, "GET", "profile/", NULL, 0,
+	        sender_on_check, s) == -1) {
+		s->probe_busy = 0;
+		sender_note_failure(
+		    s, s->epoch, NULL, "cannot start a request");
+	}
+}
+
+static void
+sender_on_check(const struct http_response *res, void *arg)
+{
+	struct sender *s = arg;
+	int64_t delay, now = timer_now_ms();
+	struct sq *q;
+	char reason[300];
+
+	s->probe_busy = 0;
+	if (res->error == NULL && res->status >= 200 && res->status < 300) {
+		switch (s->check_why) {
+		case WHY_PUT_FORBIDDEN:
+			s->put_forbidden = 1;
+			s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
+			if (!s->post_logged)
+				log_warnx("values: the backend refuses PUT "
+				          "(HTTP 403) but accepts the bot "
+				          "token; falling back to POST, "
+				          "which cannot carry the "
+				          "measurement time: values older "
+				          "than %lld s are dropped, newer "
+				          "ones are stamped on arrival",
+				    (long long)(s->cfg.post_max_age_ms / 1000));
+			s->post_logged = 1;
+			break;
+		case WHY_REFUSED:
+			q = sender_queue(s, s->check_account);
+			q->hold_until_ms = now + s->cfg.retry_max_ms;
+			log_warnx_limited(&q->hold_limit, SENDER_LOG_MS,
+			    "values: account %lld: the backend refuses its "
+			    "values (HTTP %ld) although the bot token works; "
+			    "%zu values kept, retrying every %lld s",
+			    (long long)q->account_id, s->check_status, q->len,
+			    (long long)(s->cfg.retry_max_ms / 1000));
+			break;
+		case WHY_AUTH:
+			if (now >= s->recovered_log_ms)
+				log_info("values: the backend accepts the bot "
+				         "token again");
+			break;
+		}
+		sender_open(s);
+	} else if (res->error == NULL &&
+	    (res->status == 401 || res->status == 403)) {
+		delay = sender_close(s, GATE_AUTH, NULL);
+		log_warnx_limited(&s->auth_limit, SENDER_LOG_MS,
+		    "values: backend rejected bot token (HTTP %ld); sending "
+		    "paused with %zu values kept, checking again in %.0f s",
+		    res->status, s->n_values, (double)delay / 1000.0);
+	} else {
+		/* The backend itself is failing: an ordinary outage. */
+		sender_describe(res, NULL, reason, sizeof(reason));
+		delay = sender_close(s,
+		    s->check_why == WHY_AUTH ? GATE_AUTH : GATE_BACKOFF, res);
+		log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
+		    "values: sending failed (profile/: %s); %zu values "
+		    "buffered, next attempt in %.1f s",
+		    reason, s->n_values, (double)delay / 1000.0);
+	}
+	sender_send(s);
+}
+
+/* --- answers --------------------------------------------------------- */
+
+static enum sender_verdict
+sender_classify(const struct http_response *res)
+{
+	long st = res->status;
+
+	if (res->error != NULL || st == 0)
+		return V_RETRY;
+	if (st >= 200 && st < 300)
+		return V_OK;
+	if (st == 401 || st == 403)
+		return V_AUTH;
+	if (st == 400)
+		return V_BAD;
+	if (st == 413)
+		return V_TOO_BIG;
+	if (st == 408 || st == 425 || st == 429 || st >= 500 || st < 400)
+		return V_RETRY;
+	return V_REFUSED; /* 404, 405, 409, 422...: resending cannot help */
+}
+
+/* The answer body as one printable line, kept verbatim otherwise. */
+static char *
+sender_body_text(const struct http_response *res)
+{
+	struct buf b;
+	size_t i, n = res->body_len;
+
+	buf_init(&b, SIZE_MAX / 2);
+	if (buf_printf(&b, "HTTP %ld: ", res->status) == -1)
+		fatalx("values: out of buffer");
+	if (n > SENDER_BODY_LOG_MAX)
+		n = SENDER_BODY_LOG_MAX;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)res->body[i];
+		int rc;
+
+		if (ch == '\n')
+			rc = buf_append_str(&b, "\\n");
+		else if (ch == '\r')
+			rc = buf_append_str(&b, "\\r");
+		else if (ch < 0x20 || ch == 0x7f)
+			rc = buf_printf(&b, "\\x%02x", ch);
+		else
+			rc = buf_append(&b, &res->body[i], 1);
+		if (rc == -1)
+			fatalx("values: out of buffer");
+	}
+	if (n < res->body_len && buf_append_str(&b, "...") == -1)
+		fatalx("values: out of buffer");
+	return buf_detach(&b);
+}
+
+/* 400: the batch holds a value the backend refuses. */
+static void
+sender_on_bad(
+    struct sender *s, struct sender_batch *bt, const struct http_response *res)
+{
+	char *body = sender_body_text(res);
+	struct sq *q;
+	size_t i;
+
+	if (bt->n == 1) {
+		sender_log_refused_value(
+		    s, bt->account_id, &bt->items[0], body);
+		sender_drop(s, bt->items, 1, DROP_REFUSED);
+	} else {
+		log_debug("values: account %lld: %zu values refused (%s); "
+		          "bisecting",
+		    (long long)bt->account_id, bt->n, body);
+		sender_suspect_push(s, bt->account_id, bt->items, bt->n, body);
+		bt->items = NULL;
+	}
+	bt->n = 0;
+	if (bt->bisect) {
+		/* The other half is innocent until it fails on its own. */
+		q = sender_queue(s, bt->account_id);
+		for (i = bt->n_rest; i > 0; i--)
+			sq_push_front(q, &bt->rest[i - 1]);
+		free(bt->rest);
+		bt->rest = NULL;
+		bt->n_rest = 0;
+	}
+	free(body);
+}
 
 static void
 sender_on_answer(const struct http_response *res, void *arg)
 {
 	struct sender_batch *bt = arg;
 	struct sender *s = bt->s;
-	char snip[160];
-	size_t i;
+	enum sender_verdict v = sender_classify(res);
+	int current = bt->epoch == s->epoch;
+	int64_t now = timer_now_ms();
+	char *body;
 
-	s->in_flight--;
-	if (res->error == NULL && res->status >= 200 && res->status < 300) {
-		s->c.sent += bt->vs.len;
-		log_debug("sent %zu values to account %lld", bt->vs.len,
-		    (long long)bt->vs.account_id);
-		values_release(&bt->vs);
-		free(bt);
-		sender_send(s);
-		sender_check_flushed(s);
-		return;
+	sender_unlink(s, bt);
+	if (bt->probe)
+		s->probe_busy = 0;
+	if (v != V_OK)
+		s->c.failed++;
+	if (bt->put_trial) {
+		s->trial_busy = 0;
+		s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
+		if (v == V_OK) {
+			s->put_forbidden = 0;
+			log_info(
+			    "values: the backend accepts PUT again; values "
+			    "carry their measurement time again");
+		} else if (v == V_AUTH && res->status == 403) {
+			sender_requeue(s, bt);
+			goto out;
+		}
 	}
-	s->c.failed++;
-	for (i = 0; i < res->body_len && i + 1 < sizeof(snip); i++)
-		snip[i] = (res->body[i] >= 32 && res->body[i] < 127)
-		    ? res->body[i]
-		    : ' ';
-	snip[i] = '\0';
-	if (res->error == NULL && res->status >= 400 && res->status < 500 &&
-	    res->status != 429 && res->status != 401 && res->status != 403) {
-		/* The backend refused the batch itself: resending it as is
-		 * cannot succeed. */
-		log_warnx("values: account %lld: HTTP %ld, %zu values "
-		          "dropped: %s",
-		    (long long)bt->vs.account_id, res->status, bt->vs.len,
-		    snip);
-		s->c.dropped += bt->vs.len;
-		values_release(&bt->vs);
-	} else {
-		char reason[256];
-
-		if (res->error != NULL)
-			snprintf(reason, sizeof(reason), "%s", res->error);
-		else
-			snprintf(reason, sizeof(reason), "HTTP %ld: %s",
-			    res->status, snip);
-		log_warnx_limited(&s->fail_limit, 60000,
-		    "values: account %lld: sending %zu values failed (%s); "
-		    "retrying in %d s",
-		    (long long)bt->vs.account_id, bt->vs.len, reason,
-		    SENDER_RETRY_MS / 1000);
-		values_move(sender_queue(s, bt->vs.account_id), &bt->vs);
-		s->retry_at_ms = timer_now_ms() + SENDER_RETRY_MS;
+	switch (v) {
+	case V_OK:
+		s->c.sent += bt->n;
+		sender_items_done(s, bt->items, bt->n);
+		if (bt->bisect) {
+			/* The sent half was clean: the other one holds the
+			 * refused value. */
+			sender_suspect_push(s, bt->account_id, bt->rest,
+			    bt->n_rest, bt->reason);
+			bt->rest = NULL;
+			bt->n_rest = 0;
+		}
+		if (s->gate != GATE_OPEN && current)
+			sender_open(s);
+		break;
+	case V_RETRY:
+		sender_requeue(s, bt);
+		sender_note_failure(s, bt->epoch, res, NULL);
+		break;
+	case V_AUTH:
+		sender_requeue(s, bt);
+		if (current)
+			sender_start_check(s,
+			    !bt->post && res->status == 403 ? WHY_PUT_FORBIDDEN
+			                                    : WHY_REFUSED,
+			    res->status, bt->account_id);
+		break;
+	case V_BAD:
+		sender_on_bad(s, bt, res);
+		if (s->gate == GATE_BACKOFF && current)
+			sender_open(s);
+		break;
+	case V_TOO_BIG:
+		if (bt->n + bt->n_rest == 1) {
+			body = sender_body_text(res);
+			sender_log_refused_value(
+			    s, bt->account_id, &bt->items[0], body);
+			free(body);
+			sender_drop(s, bt->items, bt->n, DROP_REFUSED);
+			bt->n = 0;
+		} else {
+			if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES)
+				s->batch_bytes /= 2;
+			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
+			    "values: HTTP 413, the backend takes smaller "
+			    "requests; now at most %zu bytes",
+			    s->batch_bytes);
+			sender_requeue(s, bt);
+		}
+		if (s->gate == GATE_BACKOFF && current)
+			sender_open(s);
+		break;
+	case V_REFUSED:
+		body = sender_body_text(res);
+		log_warnx_limited(&s->refused_limit, SENDER_LOG_MS,
+		    "values: account %lld: %zu values refused (%s); dropped",
+		    (long long)bt->account_id, bt->n, body);
+		free(body);
+		sender_drop(s, bt->items, bt->n, DROP_REFUSED);
+		bt->n = 0;
+		if (bt->bisect) {
+			sender_suspect_push(s, bt->account_id, bt->rest,
+			    bt->n_rest, bt->reason);
+			bt->rest = NULL;
+			bt->n_rest = 0;
+		}
+		break;
 	}
-	free(bt);
+out:
+	sender_batch_free(bt);
 	sender_send(s);
-	sender_check_flushed(s);
 }
 
-/* Starts one PUT from queue q; -1 when nothing could be started. */
-static int
-sender_start_batch(struct sender *s, struct values *q)
-{
-	struct sender_batch *bt;
-	struct buf body;
-	size_t n, i;
-	char path[64], *url;
+/* --- the pump -------------------------------------------------------- */
 
-	values_dedup(q);
-	buf_init(&body, s->cfg.max_batch_bytes + 16);
-	n = values_encode(
-	    q, 0, s->cfg.max_batch_values, s->cfg.max_batch_bytes, 1, &body);
-	if (n == 0) {
-		buf_release(&body);
-		return -1;
+static void
+sender_check_flushed(struct sender *s)
+{
+	sender_flushed_cb *cb = s->flushed_cb;
+
+	if (cb == NULL || s->n_values > 0)
+		return;
+	s->flushed_cb = NULL;
+	loop_timer_stop(s->loop, &s->deadline_timer);
+	log_info("values: shutdown: everything delivered");
+	cb(s->flushed_arg);
+}
+
+/* Arms the timer for the next thing that waits on time. */
+static void
+sender_rearm(struct sender *s, int64_t now)
+{
+	int64_t at = INT64_MAX;
+	size_t i;
+
+	if (s->gate == GATE_OPEN) {
+		for (i = 0; i < s->n_queues; i++)
+			if (s->queues[i].len > 0 &&
+			    s->queues[i].hold_until_ms > now &&
+			    s->queues[i].hold_until_ms < at)
+				at = s->queues[i].hold_until_ms;
+	} else if (s->gate != GATE_CHECK && !s->probe_busy && s->n_values > 0) {
+		at = s->retry_at_ms > now ? s->retry_at_ms : now;
 	}
-	bt = xcalloc(1, sizeof(*bt));
-	bt->s = s;
-	values_init(&bt->vs, q->account_id);
-	for (i = 0; i < n; i++)
-		values_add(
-		    &bt->vs, q->items[i].path, q->items[i].v, q->items[i].t);
-	values_shift(q, n);
-	snprintf(path, sizeof(path), "accounts/%lld/values/",
-	    (long long)q->account_id);
-	url = backend_url(s->b, path);
-	if (http_request(backend_http(s->b), "PUT", url, body.data, body.len,
-	        "application/json", sender_on_answer, bt) == -1) {
-		values_move(q, &bt->vs);
-		free(bt);
-		free(url);
-		buf_release(&body);
-		return -1;
-	}
-	s->c.batches++;
-	s->in_flight++;
-	free(url);
-	buf_release(&body);
-	return 0;
+	if (at != INT64_MAX)
+		sender_wake(s, at);
 }
 
 static void
 sender_send(struct sender *s)
 {
 	int64_t now = timer_now_ms();
-	size_t i;
-	int progress = 1;
 
-	if (s->retry_at_ms > now) {
-		sender_kick(s, s->retry_at_ms - now);
+	if (s->loop == NULL)
 		return;
+	sender_expire(s, now);
+	switch (s->gate) {
+	case GATE_OPEN:
+		while (s->gate == GATE_OPEN &&
+		    s->in_flight < s->cfg.max_in_flight &&
+		    sender_start_one(s, now, 0) == 0)
+			;
+		break;
+	case GATE_BACKOFF:
+		/* One probe at a time, and only when its time has come. */
+		if (!s->probe_busy && now >= s->retry_at_ms)
+			(void)sender_start_one(s, now, 1);
+		break;
+	case GATE_AUTH:
+		if (!s->probe_busy && now >= s->retry_at_ms && s->n_values > 0)
+			sender_start_check(s, WHY_AUTH, 0, 0);
+		break;
+	case GATE_CHECK:
+		break;
 	}
-	while (progress && s->in_flight < s->cfg.max_in_flight) {
-		progress = 0;
-		for (i = 0;
-		     i < s->n_queues && s->in_flight < s->cfg.max_in_flight;
-		     i++) {
-			if (s->queues[i].len == 0)
-				continue;
-			if (sender_start_batch(s, &s->queues[i]) == 0)
-				progress = 1;
-		}
-	}
+	sender_rearm(s, now);
+	sender_check_flushed(s);
 }
 
 static void
-sender_on_flush_timer(struct timer *t, void *arg)
+sender_on_timer(struct timer *t, void *arg)
 {
 	(void)t;
 	sender_send(arg);
@@ -333,6 +1491,17 @@ sender_on_deadline(struct timer *t, void *arg)
 
 	(void)t;
 	s->flushed_cb = NULL;
+	if (s->n_values > 0) {
+		if (s->spool != NULL)
+			log_warnx("values: shutdown: %zu values not delivered "
+			          "in time; they stay in the spool %s for the "
+			          "next start",
+			    s->n_values, spool_dir(s->spool));
+		else
+			log_warnx("values: shutdown: %zu values not delivered "
+			          "in time; they are lost",
+			    s->n_values);
+	}
 	if (cb != NULL)
 		cb(s->flushed_arg);
 }
@@ -341,6 +1510,9 @@ void
 sender_flush(
     struct sender *s, int64_t deadline_ms, sender_flushed_cb *cb, void *arg)
 {
+	int64_t now;
+	size_t i;
+
 	s->flushed_cb = cb;
 	s->flushed_arg = arg;
 	if (s->loop == NULL) {
@@ -348,8 +1520,63 @@ sender_flush(
 		cb(arg);
 		return;
 	}
+	now = timer_now_ms();
+	s->flushing = 1;
 	loop_timer_at(s->loop, &s->deadline_timer, deadline_ms);
-	s->retry_at_ms = 0;
+	for (i = 0; i < s->n_queues; i++)
+		s->queues[i].hold_until_ms = 0;
+	/* Cut a backoff wait short; a Retry-After still binds. */
+	if (s->gate == GATE_BACKOFF || s->gate == GATE_AUTH)
+		s->retry_at_ms = s->ra_until_ms > now ? s->ra_until_ms : now;
 	sender_send(s);
-	sender_check_flushed(s);
+}
+
+/* --- counters -------------------------------------------------------- */
+
+static void
+sender_on_stats(struct timer *t, void *arg)
+{
+	struct sender *s = arg;
+	struct sender_counters d, *c = &s->c, *l = &s->c_last;
+
+	d.queued = c->queued - l->queued;
+	d.sent = c->sent - l->sent;
+	d.retried = c->retried - l->retried;
+	d.dropped = c->dropped - l->dropped;
+	d.failed = c->failed - l->failed;
+	d.batches = c->batches - l->batches;
+	if (d.queued || d.sent || d.retried || d.dropped || d.failed ||
+	    d.batches)
+		log_info("values: last %lld s: %llu measured, %llu delivered, "
+		         "%llu retried, %llu dropped, %llu of %llu requests "
+		         "failed; %zu buffered (%zu bytes)",
+		    (long long)(s->cfg.stats_interval_ms / 1000),
+		    (unsigned long long)d.queued, (unsigned long long)d.sent,
+		    (unsigned long long)d.retried,
+		    (unsigned long long)d.dropped, (unsigned long long)d.failed,
+		    (unsigned long long)d.batches, s->n_values, s->n_bytes);
+	s->c_last = s->c;
+	loop_timer_start(s->loop, t, s->cfg.stats_interval_ms);
+}
+
+void
+sender_log_totals(const struct sender *s)
+{
+	const struct sender_counters *c = &s->c;
+	char where[300] = "";
+
+	if (s->spool != NULL && s->n_values > 0)
+		snprintf(where, sizeof(where), " (kept in the spool %s)",
+		    spool_dir(s->spool));
+	log_info("values: %llu measured, %llu delivered, %llu dropped (%llu "
+	         "buffer full, %llu too old, %llu refused, %llu too old for "
+	         "POST), %llu retried, %llu of %llu requests failed, %zu "
+	         "undelivered%s",
+	    (unsigned long long)c->queued, (unsigned long long)c->sent,
+	    (unsigned long long)c->dropped, (unsigned long long)c->dropped_full,
+	    (unsigned long long)c->dropped_old,
+	    (unsigned long long)c->dropped_refused,
+	    (unsigned long long)c->dropped_stale,
+	    (unsigned long long)c->retried, (unsigned long long)c->failed,
+	    (unsigned long long)c->batches, s->n_values, where);
 }

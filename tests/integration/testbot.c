@@ -4,7 +4,13 @@
  * interval, entity.<id>.test.due.<interval> = 1.  TESTBOT_PROTOCOL picks the
  * protocol it serves (default "ping"), TESTBOT_RUN_MS makes each run take
  * that long (on a loop timer, not blocking), TESTBOT_BAD_VALUES=1 adds an
- * invalid path and a NaN that the runtime must drop.
+ * invalid path and a NaN that the runtime must drop.  For delivery tests:
+ * TESTBOT_VALUES=K adds entity.<id>.test.v.<i> = run count (i < K), all
+ * stamped with one time per run; TESTBOT_MAX_RUNS=N makes runs after the
+ * N-th emit nothing (and logs "testbot: job <id>: N runs done");
+ * TESTBOT_INJECT_BAD_RUN=R puts system.injected.<id> into run R of every
+ * job (or of job TESTBOT_INJECT_BAD_JOB only) behind run_emit's back, so
+ * that only the backend can refuse it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -13,7 +19,10 @@
 #include "bot.h"
 #include "env.h"
 #include "jobs.h"
+#include "log.h"
 #include "loop.h"
+#include "timer.h"
+#include "values.h"
 #include "xmalloc.h"
 
 struct testbot_job {
@@ -27,6 +36,10 @@ struct testbot_run {
 
 static int64_t testbot_run_ms;
 static int testbot_bad;
+static int64_t testbot_values;
+static int64_t testbot_max_runs;
+static int64_t testbot_inject_run;
+static int64_t testbot_inject_job;
 
 static int
 testbot_prepare(struct job *job, char *err, size_t errlen)
@@ -44,8 +57,14 @@ testbot_finish(struct run *run)
 	struct testbot_job *tj = run->job->priv;
 	char path[128];
 	size_t i;
+	int64_t k;
+	double t;
 
 	tj->runs++;
+	if (testbot_max_runs > 0 && tj->runs > testbot_max_runs) {
+		run_done(run);
+		return;
+	}
 	for (i = 0; i < run->job->n_sensors; i++) {
 		if (!run_sensor_due(run, &run->job->sensors[i]))
 			continue;
@@ -65,6 +84,21 @@ testbot_finish(struct run *run)
 		    (long long)run->job->id);
 		run_emit(run, path, NAN);
 	}
+	t = timer_wall_s();
+	for (k = 0; k < testbot_values; k++) {
+		snprintf(path, sizeof(path), "entity.%lld.test.v.%lld",
+		    (long long)run->job->id, (long long)k);
+		run_emit_at(run, path, (double)tj->runs, t);
+	}
+	if (tj->runs == testbot_inject_run &&
+	    (testbot_inject_job == 0 || testbot_inject_job == run->job->id)) {
+		snprintf(path, sizeof(path), "system.injected.%lld",
+		    (long long)run->job->id);
+		values_add(run->values, path, 1, t);
+	}
+	if (testbot_max_runs > 0 && tj->runs == testbot_max_runs)
+		log_info("testbot: job %lld: %ld runs done",
+		    (long long)run->job->id, tj->runs);
 	run_done(run);
 }
 
@@ -99,7 +133,11 @@ static struct bot_ops testbot_ops = {
     .summary = "Emits counters for every run: a test bot for the runtime.",
     .env_help = "  TESTBOT_PROTOCOL       protocol to serve (ping)\n"
                 "  TESTBOT_RUN_MS         how long each run takes (0)\n"
-                "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n",
+                "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n"
+                "  TESTBOT_VALUES         extra values per run, one time (0)\n"
+                "  TESTBOT_MAX_RUNS       runs that emit values (0 = all)\n"
+                "  TESTBOT_INJECT_BAD_RUN run that adds an unchecked bad path\n"
+                "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n",
     .job_prepare = testbot_prepare,
     .job_run = testbot_run,
 };
@@ -110,5 +148,9 @@ main(int argc, char **argv)
 	testbot_ops.protocol = env_str("TESTBOT_PROTOCOL", "ping");
 	testbot_run_ms = env_int("TESTBOT_RUN_MS", 0, 0, 3600000);
 	testbot_bad = env_bool("TESTBOT_BAD_VALUES", 0);
+	testbot_values = env_int("TESTBOT_VALUES", 0, 0, 1000);
+	testbot_max_runs = env_int("TESTBOT_MAX_RUNS", 0, 0, 1000000);
+	testbot_inject_run = env_int("TESTBOT_INJECT_BAD_RUN", 0, 0, 1000000);
+	testbot_inject_job = env_int("TESTBOT_INJECT_BAD_JOB", 0, 0, INT64_MAX);
 	return bot_main(argc, argv, &testbot_ops);
 }
