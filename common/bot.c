@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "backend.h"
+#include "backoff.h"
 #include "env.h"
 #include "http.h"
 #include "jobfetch.h"
@@ -62,6 +63,7 @@ struct bot {
 	struct sched *sched;
 	struct sender *sender;
 	struct timer refresh_timer;
+	struct backoff refresh_backoff;
 	struct timer stop_timer;
 	size_t runs_active;
 	int ready;
@@ -415,6 +417,8 @@ bot_prepare_jobs(struct job_update *u)
 		if (old != NULL && old->account_id == job->account_id &&
 		    strcmp(old->fingerprint, job->fingerprint) == 0) {
 			u->jobs[o++] = job; /* unchanged: sched keeps old */
+			if (bot.ops->job_refresh != NULL)
+				bot.ops->job_refresh(old);
 			continue;
 		}
 		err[0] = '\0';
@@ -488,10 +492,36 @@ bot_apply(struct job_update *u)
 
 static void bot_refresh(void);
 
+/* After a refresh that failed in whole or in part, the next one comes
+ * sooner than JOBS_REFRESH_INTERVAL: 5 s, doubling (with jitter) up to the
+ * interval; a complete refresh resets the delay. */
+static void
+bot_schedule_retry(int failed)
+{
+	int64_t delay, next;
+
+	if (!failed) {
+		backoff_reset(&bot.refresh_backoff);
+		return;
+	}
+	if (bot.stopping || bot.cfg.once)
+		return;
+	delay = backoff_next(&bot.refresh_backoff);
+	next = timer_now_ms() + delay;
+	if (!timer_armed(&bot.refresh_timer) ||
+	    next < bot.refresh_timer.deadline_ms) {
+		log_info("jobs: refresh incomplete; trying again in %lld s",
+		    (long long)(delay + 999) / 1000);
+		loop_timer_at(bot.loop, &bot.refresh_timer, next);
+	}
+}
+
 static void
 bot_on_fetched(struct job_update *u, int ok, void *arg)
 {
 	(void)arg;
+	bot_schedule_retry(
+	    !ok || u->n_keep_accounts > 0 || u->n_keep_entities > 0);
 	if (!bot.stopping && ok)
 		bot_apply(u);
 	else if (!ok && bot.cfg.once && !bot.ready) {
@@ -647,6 +677,7 @@ bot_setup(void)
 	bot.loop = loop_new();
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
+	backoff_init(&bot.refresh_backoff, 5000, bot.cfg.refresh_s * 1000, 0);
 	timer_init(&bot.stop_timer, bot_on_stop_timer, NULL);
 	bot.sched = sched_new(
 	    bot.loop, bot_run_job, NULL, bot.cfg.once ? 0 : bot.cfg.spread_ms);

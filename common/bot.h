@@ -35,6 +35,10 @@ struct bot_ops {
 	/* Parses job->details / credential / sensors into job->priv (set
 	 * priv_free too).  -1 with err: the job is skipped and logged. */
 	int (*job_prepare)(struct job *job, char *err, size_t errlen);
+	/* Called at every job refresh for a job whose config did not change
+	 * (on the loop thread), e.g. to resolve a host name again; may be
+	 * NULL. */
+	void (*job_refresh)(struct job *job);
 	/* Starts a run; the bot emits values and calls run_done(run) once. */
 	void (*job_run)(struct run *run);
 	/* Stops the bot's own work and frees its resources; may be NULL. */

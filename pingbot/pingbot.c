@@ -55,6 +55,7 @@ struct pingjob {
 	struct pingcfg cfg;
 	struct pingcfg_target target;
 	int resolved;         /* target.addr is usable */
+	int stale;            /* the name stopped resolving; addr is old */
 	char why[BOT_ERRLEN]; /* why it is not */
 	struct log_limit lim; /* this job's repeated warnings */
 };
@@ -508,6 +509,38 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 	return 0;
 }
 
+/* Names are resolved again at every refresh, so a DNS change (or a name
+ * that did not resolve before) takes effect without editing the entity.
+ * A name that stops resolving keeps its last address. */
+static void
+pingbot_job_refresh(struct job *job)
+{
+	struct pingjob *pj = job->priv;
+	struct pingcfg_target t;
+	char why[BOT_ERRLEN];
+
+	if (pj == NULL || !pj->target.is_name)
+		return;
+	t = pj->target;
+	if (pingcfg_resolve(&t, why, sizeof(why)) == -1) {
+		if (pj->resolved && !pj->stale)
+			log_warnx("job %lld (%s): %s; still pinging %s",
+			    (long long)job->id, pj->target.text, why,
+			    pj->target.addr);
+		if (pj->resolved)
+			pj->stale = 1;
+		else
+			snprintf(pj->why, sizeof(pj->why), "%s", why);
+		return;
+	}
+	if (!pj->resolved || strcmp(t.addr, pj->target.addr) != 0)
+		log_info("job %lld (%s): now resolves to %s",
+		    (long long)job->id, t.text, t.addr);
+	pj->target = t;
+	pj->resolved = 1;
+	pj->stale = 0;
+}
+
 static void
 pingbot_job_run(struct run *run)
 {
@@ -601,6 +634,7 @@ const struct bot_ops pingbot_ops = {
                 "                         batch (8192; at most 30000)\n",
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
+    .job_refresh = pingbot_job_refresh,
     .job_run = pingbot_job_run,
     .shutdown = pingbot_shutdown,
 };

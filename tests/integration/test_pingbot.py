@@ -8,12 +8,13 @@ CAP_NET_RAW.  Paths and value ranges are asserted exactly."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import unittest
 
-from lib import ACCOUNT, Bot, BotTestCase, binary
+from lib import ACCOUNT, Bot, BotTestCase, binary, wait_until
 
 N_LOOPBACK = 60
 # Documentation prefixes, routed into our own namespace only.
@@ -453,6 +454,48 @@ class PingbotTest(BotTestCase):
         self.assertIn("cap_add: [NET_RAW]", err)
         self.assertNotIn("Operation not permitted", err)
         self.assertEqual(bot.stdout(), "")
+
+    def test_names_are_resolved_again_at_refresh(self):
+        """The bot runs in a mount namespace whose /etc/hosts is a file the
+        test edits: a name that did not resolve starts working, then moves
+        to another address, each after a refresh (SIGHUP)."""
+        unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or unshare is None:
+            raise unittest.SkipTest("needs root and unshare")
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        hosts = os.path.join(d, "hosts")
+
+        def write_hosts(text):
+            # In place: the bind mount follows the inode, not the name.
+            with open(hosts, "w") as f:
+                f.write("127.0.0.1 localhost\n" + text)
+
+        write_hosts("")
+        acc = self.load([entity("named", {"hostname": "pingtest.invalid"})])
+        eid = acc["entities"]["named"]
+        env = {"BACKEND_URL": self.fake.api_url,
+               "JOBS_REFRESH_INTERVAL": "3600",
+               "JOBS_FIRST_RUN_SPREAD_MS": "0"}
+        bot = Bot(unshare, ["-m", "sh", "-c",
+                            'mount --bind "$0" /etc/hosts && exec "$1"',
+                            hosts, binary("pingbot")], env)
+        self.bots.append(bot)
+        self.wait_values("entity.%d.ping.success" % eid, 1)
+        self.assertEqual(self.values("entity.%d.ping.success" % eid)[0]["v"], 0)
+        write_hosts("127.3.0.5 pingtest.invalid\n")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("job %d (pingtest.invalid): now resolves to 127.3.0.5"
+                     % eid)
+        wait_until(lambda: any(v["v"] == 1 for v in self.values(
+            "entity.%d.ping.success" % eid)), what="an answered run")
+        write_hosts("127.3.0.6 pingtest.invalid\n")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("now resolves to 127.3.0.6")
+        write_hosts("")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("still pinging 127.3.0.6")
+        self.assertEqual(bot.stop(), 0)
 
 
 if __name__ == "__main__":

@@ -231,3 +231,14 @@ class RuntimeTest(BotTestCase):
             p, v, t = l.split()
             self.assertEqual(float(v), 1.0)
             self.assertGreater(float(t), 1.6e9)
+
+    def test_failed_refresh_is_retried_before_the_interval(self):
+        acc = self.load([ping_entity("a")])
+        self.fake.add_fault(mode="status", code=503, method="GET",
+                            path_re="entities", count=1)
+        bot = self.start_bot("tests/testbot", env={"JOBS_REFRESH_INTERVAL": "3600"})
+        bot.wait_log("refresh incomplete; trying again in 5 s")
+        # no SIGHUP, and the interval is an hour: only the retry can do it
+        self.wait_values("entity.%d.test" % acc["entities"]["a"], 1, timeout=30)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual(len(self.requests("GET", "/entities")), 2)
