@@ -1,8 +1,11 @@
 /*
- * Value delivery.  Each account has a FIFO ring of values, oldest first;
- * a short delay gathers the values of a tick into few requests.  Every
- * request is a PUT carrying each value's measurement time, so the backend
- * upserts on (path, t): resending after a lost answer is harmless.
+ * Value delivery: the orchestrator.  The buffer is sendq.c (per-account
+ * queues, bounds, drop counts), request bodies are built by batch.c and
+ * the 400 isolation is bisect.c; this file sends the requests and reacts
+ * to the answers.  Every request is a PUT carrying each value's
+ * measurement time, so the backend upserts on (path, t): resending after a
+ * lost answer is harmless.  A short delay gathers the values of a tick
+ * into few requests.
  *
  * The sender is a small state machine with one gate:
  *   OPEN     up to max_in_flight batches at a time;
@@ -18,13 +21,9 @@
  * the current epoch may move the gate, so four requests failing together
  * count as one failure.  One loop timer serves both gathering and retries.
  *
- * The buffer (queued + bisecting + in flight) is bounded in bytes, values
- * and age; the oldest queued values are dropped first and counted.  A 400
- * batch is bisected: its first half is sent alone; if it is refused it is
- * the suspect and the second half rejoins the queue, otherwise the second
- * half is; a suspect of one value is dropped and logged with the backend's
- * answer.  With a spool, every queued value is also on disk until it is
- * delivered or dropped.
+ * A 413 halves the request size; a 400 batch is bisected (bisect.h).  With
+ * a spool, every queued value is also on disk until it is delivered or
+ * dropped.
  */
 #include "sender.h"
 
@@ -35,11 +34,14 @@
 
 #include "backend.h"
 #include "backoff.h"
+#include "batch.h"
+#include "bisect.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "retry_after.h"
+#include "sendq.h"
 #include "spool.h"
 #include "timer.h"
 #include "values.h"
@@ -50,42 +52,19 @@
 #define SENDER_MIN_BATCH_BYTES 4096
 #define SENDER_BODY_LOG_MAX    1000
 
-struct sq_item {
-	char *path;
-	double v;
-	double t;       /* measurement time, Unix seconds */
-	int64_t enq_ms; /* when it was queued (monotonic), for the age bound */
-	uint32_t seg;   /* spool segment holding it, 0 if none */
-};
-
-/* One account's values: a ring, oldest at head. */
-struct sq {
-	int64_t account_id;
-	struct sq_item *ring;
-	size_t cap, head, len;
-	int64_t hold_until_ms; /* account refused while the token works */
-	struct log_limit hold_limit;
-};
-
-/* Values known to hold at least one the backend refuses (it answered 400
- * for them), waiting to be bisected. */
-struct sender_suspect {
-	struct sender_suspect *next;
-	int64_t account_id;
-	struct sq_item *items;
-	size_t n;
-	char *reason; /* the backend's answer, printable */
+/* An account refused while the token works waits; by sendq index. */
+struct sender_hold {
+	int64_t until_ms;
+	struct log_limit limit;
 };
 
 struct sender_batch {
 	struct sender *s;
 	struct sender_batch *prev, *next; /* in flight */
 	int64_t account_id;
-	struct sq_item *items; /* what was sent */
+	struct sendq_item *items; /* what was sent */
 	size_t n;
-	struct sq_item *rest; /* bisection: the half not sent */
-	size_t n_rest;
-	char *reason; /* bisection: why the parent is suspect */
+	struct bisect_half half; /* bisection: the half not sent, and why */
 	uint64_t epoch;
 	int bisect;
 	int post;
@@ -105,12 +84,13 @@ struct sender {
 	sender_request_fn *request;
 	void *request_arg;
 
-	struct sq *queues;
-	size_t n_queues, rr;
-	struct sender_suspect *suspects;
+	struct sendq *q; /* everything buffered */
+	size_t rr;
+	struct sender_hold *holds;
+	size_t n_holds;
+	struct bisect *bis;
 	struct sender_batch *batches; /* in flight */
 	size_t in_flight;
-	size_t n_values, n_bytes; /* everything buffered */
 
 	enum sender_gate gate;
 	uint64_t epoch;
@@ -137,10 +117,10 @@ struct sender {
 	void *flushed_arg;
 
 	struct spool *spool;
-	struct sender_counters c, c_last;
-	int64_t recovered_log_ms; /* the recovery note's rate limit */
-	struct log_limit fail_limit, auth_limit, full_limit, old_limit,
-	    bad_limit, refused_limit, stale_limit, big_limit, nan_limit;
+	struct sender_counters c, c_last; /* c's drop counts live in q */
+	int64_t recovered_log_ms;         /* the recovery note's rate limit */
+	struct log_limit fail_limit, auth_limit, bad_limit, refused_limit,
+	    stale_limit, big_limit, nan_limit;
 };
 
 void
@@ -168,212 +148,40 @@ static void sender_on_deadline(struct timer *t, void *arg);
 static void sender_on_stats(struct timer *t, void *arg);
 static void sender_send(struct sender *s);
 
-/* --- the queues ------------------------------------------------------ */
+/* --- holds ----------------------------------------------------------- */
 
-static size_t
-sender_item_cost(const struct sq_item *it)
+/* The hold of account index i, created (not holding) if missing. */
+static struct sender_hold *
+sender_hold(struct sender *s, size_t i)
 {
-	/* The item, its path and malloc's bookkeeping: what it really
-	 * takes in memory, so the byte bound means something. */
-	return sizeof(*it) + strlen(it->path) + 1 + 16;
-}
-
-static struct sq_item *
-sq_at(struct sq *q, size_t i)
-{
-	return &q->ring[(q->head + i) % q->cap];
-}
-
-static void
-sq_grow(struct sq *q)
-{
-	size_t ncap = q->cap ? q->cap * 2 : 64, i;
-	struct sq_item *n;
-
-	n = xreallocarray(NULL, ncap, sizeof(*n));
-	for (i = 0; i < q->len; i++)
-		n[i] = *sq_at(q, i);
-	free(q->ring);
-	q->ring = n;
-	q->cap = ncap;
-	q->head = 0;
-}
-
-static void
-sq_push_back(struct sq *q, const struct sq_item *it)
-{
-	if (q->len == q->cap)
-		sq_grow(q);
-	q->ring[(q->head + q->len) % q->cap] = *it;
-	q->len++;
-}
-
-static void
-sq_push_front(struct sq *q, const struct sq_item *it)
-{
-	if (q->len == q->cap)
-		sq_grow(q);
-	q->head = (q->head + q->cap - 1) % q->cap;
-	q->ring[q->head] = *it;
-	q->len++;
-}
-
-static void
-sq_pop_front(struct sq *q, struct sq_item *out)
-{
-	*out = q->ring[q->head];
-	q->head = (q->head + 1) % q->cap;
-	q->len--;
-	if (q->len == 0 && q->cap > 1024) {
-		/* Give a drained backlog's memory back. */
-		free(q->ring);
-		q->ring = NULL;
-		q->cap = 0;
-		q->head = 0;
+	if (i >= s->n_holds) {
+		s->holds = xreallocarray(s->holds, i + 1, sizeof(*s->holds));
+		memset(&s->holds[s->n_holds], 0,
+		    (i + 1 - s->n_holds) * sizeof(*s->holds));
+		s->n_holds = i + 1;
 	}
+	return &s->holds[i];
 }
 
-static struct sq *
-sender_queue(struct sender *s, int64_t account_id)
+static int64_t
+sender_held_until(const struct sender *s, size_t i)
 {
-	size_t i;
-
-	for (i = 0; i < s->n_queues; i++)
-		if (s->queues[i].account_id == account_id)
-			return &s->queues[i];
-	s->queues =
-	    xreallocarray(s->queues, s->n_queues + 1, sizeof(*s->queues));
-	memset(&s->queues[s->n_queues], 0, sizeof(*s->queues));
-	s->queues[s->n_queues].account_id = account_id;
-	return &s->queues[s->n_queues++];
+	return i < s->n_holds ? s->holds[i].until_ms : 0;
 }
 
-/* --- accounting ------------------------------------------------------ */
-
+/* The counters with the buffer's drop counts. */
 static void
-sender_account_add(struct sender *s, const struct sq_item *it)
+sender_counters(const struct sender *s, struct sender_counters *c)
 {
-	s->n_values++;
-	s->n_bytes += sender_item_cost(it);
-}
+	struct sendq_drops d;
 
-/* Values leave the buffer for good (delivered or dropped): release their
- * spool records, runs of the same segment at a time, and free them. */
-static void
-sender_items_done(struct sender *s, struct sq_item *items, size_t n)
-{
-	size_t i, run = 0;
-	uint32_t seg = 0;
-
-	for (i = 0; i < n; i++) {
-		size_t cost = sender_item_cost(&items[i]);
-
-		s->n_values--;
-		s->n_bytes -= cost < s->n_bytes ? cost : s->n_bytes;
-		if (items[i].seg != seg) {
-			spool_release(s->spool, seg, run);
-			seg = items[i].seg;
-			run = 0;
-		}
-		run++;
-		free(items[i].path);
-		items[i].path = NULL;
-	}
-	spool_release(s->spool, seg, run);
-}
-
-enum sender_drop { DROP_FULL, DROP_OLD, DROP_REFUSED, DROP_STALE };
-
-static void
-sender_drop(
-    struct sender *s, struct sq_item *items, size_t n, enum sender_drop why)
-{
-	s->c.dropped += n;
-	switch (why) {
-	case DROP_FULL:
-		s->c.dropped_full += n;
-		break;
-	case DROP_OLD:
-		s->c.dropped_old += n;
-		break;
-	case DROP_REFUSED:
-		s->c.dropped_refused += n;
-		break;
-	case DROP_STALE:
-		s->c.dropped_stale += n;
-		break;
-	}
-	sender_items_done(s, items, n);
-}
-
-static int
-sender_over_limits(const struct sender *s)
-{
-	return (s->cfg.max_buffer_values > 0 &&
-	           s->n_values > s->cfg.max_buffer_values) ||
-	    (s->cfg.max_buffer_bytes > 0 &&
-	        s->n_bytes > s->cfg.max_buffer_bytes);
-}
-
-/* Drops the oldest queued values while the buffer is over its bounds.
- * Values in flight or being bisected cannot be dropped, so with a full
- * buffer a request's worth of older values may survive newer ones. */
-static void
-sender_enforce_limits(struct sender *s)
-{
-	struct sq_item it;
-	size_t n = 0, i;
-
-	while (sender_over_limits(s)) {
-		struct sq *oldest = NULL;
-
-		for (i = 0; i < s->n_queues; i++) {
-			struct sq *q = &s->queues[i];
-
-			if (q->len > 0 &&
-			    (oldest == NULL ||
-			        sq_at(q, 0)->enq_ms < sq_at(oldest, 0)->enq_ms))
-				oldest = q;
-		}
-		if (oldest == NULL)
-			break;
-		sq_pop_front(oldest, &it);
-		sender_drop(s, &it, 1, DROP_FULL);
-		n++;
-	}
-	if (n > 0)
-		log_warnx_limited(&s->full_limit, SENDER_LOG_MS,
-		    "values: buffer full (%zu values, %zu bytes); the oldest "
-		    "are dropped (%llu so far)",
-		    s->n_values, s->n_bytes,
-		    (unsigned long long)s->c.dropped_full);
-}
-
-/* Drops queued values older than max_age_ms (queues are oldest first). */
-static void
-sender_expire(struct sender *s, int64_t now)
-{
-	struct sq_item it;
-	size_t i, n = 0;
-
-	if (s->cfg.max_age_ms <= 0)
-		return;
-	for (i = 0; i < s->n_queues; i++) {
-		struct sq *q = &s->queues[i];
-
-		while (q->len > 0 &&
-		    now - sq_at(q, 0)->enq_ms > s->cfg.max_age_ms) {
-			sq_pop_front(q, &it);
-			sender_drop(s, &it, 1, DROP_OLD);
-			n++;
-		}
-	}
-	if (n > 0)
-		log_warnx_limited(&s->old_limit, SENDER_LOG_MS,
-		    "values: %zu values buffered longer than %lld s dropped "
-		    "(%llu so far)",
-		    n, (long long)(s->cfg.max_age_ms / 1000),
-		    (unsigned long long)s->c.dropped_old);
+	*c = s->c;
+	sendq_get_drops(s->q, &d);
+	c->dropped = d.total;
+	c->dropped_full = d.full;
+	c->dropped_old = d.old;
+	c->dropped_refused = d.refused;
+	c->dropped_stale = d.stale;
 }
 
 /* --- construction ---------------------------------------------------- */
@@ -401,6 +209,7 @@ sender_alloc(void)
 
 	s = xcalloc(1, sizeof(*s));
 	sender_config_defaults(&s->cfg);
+	s->bis = bisect_new();
 	timer_init(&s->timer, sender_on_timer, s);
 	timer_init(&s->deadline_timer, sender_on_deadline, s);
 	timer_init(&s->stats_timer, sender_on_stats, s);
@@ -411,7 +220,7 @@ static void
 sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
 {
 	struct sender *s = arg;
-	struct sq_item it;
+	struct sendq_item it;
 	double age_s = timer_wall_s() - r->t;
 
 	if (age_s < 0)
@@ -423,8 +232,7 @@ sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
 	it.t = r->t;
 	it.enq_ms = timer_now_ms() - (int64_t)(age_s * 1000);
 	it.seg = seg;
-	sq_push_back(sender_queue(s, r->account_id), &it);
-	sender_account_add(s, &it);
+	sendq_push(s->q, sendq_index(s->q, r->account_id), &it);
 	s->c.queued++;
 	s->c.spooled_in++;
 }
@@ -446,6 +254,8 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	if (s->cfg.max_batch_bytes < SENDER_MIN_BATCH_BYTES)
 		s->cfg.max_batch_bytes = SENDER_MIN_BATCH_BYTES;
 	s->batch_bytes = s->cfg.max_batch_bytes;
+	s->q = sendq_new(s->cfg.max_buffer_values, s->cfg.max_buffer_bytes,
+	    s->cfg.max_age_ms);
 	s->request = sender_http_request;
 	s->request_arg = b;
 	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
@@ -454,9 +264,10 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 		    sender_on_spool_record, s, err, sizeof(err));
 		if (s->spool == NULL)
 			fatalx("spool: %s", err);
-		if (s->n_values > 0) {
-			sender_expire(s, timer_now_ms());
-			sender_enforce_limits(s);
+		sendq_set_spool(s->q, s->spool);
+		if (sendq_values(s->q) > 0) {
+			(void)sendq_expire(s->q, timer_now_ms());
+			(void)sendq_enforce_limits(s->q);
 			loop_timer_start(s->loop, &s->timer, 0);
 		}
 	}
@@ -472,6 +283,7 @@ sender_stdout_new(FILE *out)
 	struct sender *s = sender_alloc();
 
 	s->out = out;
+	s->q = sendq_new(0, 0, 0); /* stays empty: values go to out */
 	return s;
 }
 
@@ -483,30 +295,17 @@ sender_set_transport(struct sender *s, sender_request_fn *fn, void *arg)
 }
 
 static void
-sender_free_items(struct sq_item *items, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(items[i].path);
-	free(items);
-}
-
-static void
 sender_batch_free(struct sender_batch *bt)
 {
-	sender_free_items(bt->items, bt->n);
-	sender_free_items(bt->rest, bt->n_rest);
-	free(bt->reason);
+	sendq_items_free(bt->items, bt->n);
+	bisect_half_release(&bt->half);
 	free(bt);
 }
 
 void
 sender_free(struct sender *s)
 {
-	struct sender_suspect *sus;
 	struct sender_batch *bt;
-	size_t i, k;
 
 	if (s == NULL)
 		return;
@@ -517,20 +316,9 @@ sender_free(struct sender *s)
 	}
 	/* Nothing here is released from the spool: what was not delivered
 	 * stays there for the next start. */
-	for (i = 0; i < s->n_queues; i++) {
-		struct sq *q = &s->queues[i];
-
-		for (k = 0; k < q->len; k++)
-			free(sq_at(q, k)->path);
-		free(q->ring);
-	}
-	free(s->queues);
-	while ((sus = s->suspects) != NULL) {
-		s->suspects = sus->next;
-		sender_free_items(sus->items, sus->n);
-		free(sus->reason);
-		free(sus);
-	}
+	sendq_free(s->q);
+	free(s->holds);
+	bisect_free(s->bis);
 	while ((bt = s->batches) != NULL) {
 		s->batches = bt->next;
 		sender_batch_free(bt);
@@ -542,13 +330,13 @@ sender_free(struct sender *s)
 size_t
 sender_pending(const struct sender *s)
 {
-	return s->n_values;
+	return sendq_values(s->q);
 }
 
 void
 sender_get_counters(const struct sender *s, struct sender_counters *c)
 {
-	*c = s->c;
+	sender_counters(s, c);
 }
 
 /* --- putting values in ----------------------------------------------- */
@@ -584,11 +372,10 @@ sender_wake(struct sender *s, int64_t at_ms)
 void
 sender_put(struct sender *s, struct values *vs)
 {
-	struct sq_item it;
-	struct sq *q;
+	struct sendq_item it;
 	int64_t now;
 	uint32_t seg = 0;
-	size_t i;
+	size_t i, qi;
 
 	if (vs->len == 0)
 		return;
@@ -597,7 +384,7 @@ sender_put(struct sender *s, struct values *vs)
 		return;
 	}
 	now = timer_now_ms();
-	q = sender_queue(s, vs->account_id);
+	qi = sendq_index(s->q, vs->account_id);
 	if (s->spool != NULL) {
 		for (i = 0; i < vs->len; i++)
 			if (isfinite(vs->items[i].v))
@@ -621,123 +408,20 @@ sender_put(struct sender *s, struct values *vs)
 			    "values: %s: not a finite number; dropped",
 			    it.path);
 			it.seg = 0;
-			sender_account_add(s, &it);
-			sender_drop(s, &it, 1, DROP_REFUSED);
+			sendq_reject(s->q, &it, SENDQ_DROP_REFUSED);
 			continue;
 		}
-		sq_push_back(q, &it);
-		sender_account_add(s, &it);
+		sendq_push(s->q, qi, &it);
 	}
 	free(vs->items);
 	vs->items = NULL;
 	vs->len = 0;
 	vs->cap = 0;
-	sender_enforce_limits(s);
+	(void)sendq_enforce_limits(s->q);
 	if (s->gate == GATE_OPEN)
 		sender_wake(s, s->flushing ? now : now + s->cfg.flush_delay_ms);
 	else if (s->gate != GATE_CHECK && !s->probe_busy)
 		sender_wake(s, s->retry_at_ms > now ? s->retry_at_ms : now);
-}
-
-/* --- encoding -------------------------------------------------------- */
-
-/* Appends one value as JSON; paths are validated upstream, but a bad one
- * must still give valid JSON so that the backend can say what is wrong. */
-static int
-sender_encode_item(struct buf *out, const struct sq_item *it, int with_t)
-{
-	char num[40];
-	const char *p;
-
-	if (buf_append_str(out, "{\"p\":\"") == -1)
-		return -1;
-	for (p = it->path; *p != '\0';) {
-		unsigned char ch;
-		size_t n = 0;
-		int rc;
-
-		/* Copy the run of plain characters in one go. */
-		while (p[n] != '\0' && p[n] != '"' && p[n] != '\\' &&
-		    (unsigned char)p[n] >= 0x20)
-			n++;
-		if (n > 0 && buf_append(out, p, n) == -1)
-			return -1;
-		p += n;
-		if (*p == '\0')
-			break;
-		ch = (unsigned char)*p++;
-		if (ch == '"' || ch == '\\')
-			rc = buf_printf(out, "\\%c", ch);
-		else
-			rc = buf_printf(out, "\\u%04x", ch);
-		if (rc == -1)
-			return -1;
-	}
-	values_format_number(it->v, num, sizeof(num));
-	if (with_t)
-		return buf_printf(out, "\",\"v\":%s,\"t\":%.6f}", num, it->t);
-	return buf_printf(out, "\",\"v\":%s}", num);
-}
-
-static int
-sender_encode(
-    const struct sq_item *items, size_t n, int with_t, struct buf *out)
-{
-	size_t i;
-
-	if (buf_append_str(out, "[") == -1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (i > 0 && buf_append_str(out, ",") == -1)
-			return -1;
-		if (sender_encode_item(out, &items[i], with_t) == -1)
-			return -1;
-	}
-	return buf_append_str(out, "]");
-}
-
-/* Duplicates within one request: the backend rejects a whole PUT that
- * repeats a (path, t), and for POST (stamped on arrival) a repeated path
- * would do the same.  A small open-addressing set over the batch. */
-struct sender_dupset {
-	uint32_t *slot; /* index + 1 into items, 0 = empty */
-	size_t mask;
-};
-
-static uint64_t
-sender_hash(const struct sq_item *it, int with_t)
-{
-	uint64_t h = 1469598103934665603ULL, tb;
-	const char *p;
-
-	for (p = it->path; *p != '\0'; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
-	if (with_t) {
-		memcpy(&tb, &it->t, sizeof(tb));
-		h ^= tb + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-	}
-	return h;
-}
-
-/* Returns 1 if it duplicates an item already in the set, else adds it. */
-static int
-sender_dupset_check(struct sender_dupset *d, const struct sq_item *items,
-    size_t idx, const struct sq_item *it, int with_t)
-{
-	size_t i = (size_t)sender_hash(it, with_t) & d->mask;
-
-	while (d->slot[i] != 0) {
-		const struct sq_item *o = &items[d->slot[i] - 1];
-
-		if (strcmp(o->path, it->path) == 0 &&
-		    (!with_t || o->t == it->t))
-			return 1;
-		i = (i + 1) & d->mask;
-	}
-	d->slot[i] = (uint32_t)idx + 1;
-	return 0;
 }
 
 /* --- requests -------------------------------------------------------- */
@@ -769,47 +453,19 @@ sender_unlink(struct sender *s, struct sender_batch *bt)
 	s->in_flight--;
 }
 
-static void
-sender_suspect_push(struct sender *s, int64_t account_id, struct sq_item *items,
-    size_t n, const char *reason)
-{
-	struct sender_suspect *sus;
-
-	sus = xcalloc(1, sizeof(*sus));
-	sus->account_id = account_id;
-	sus->items = items;
-	sus->n = n;
-	sus->reason = xstrdup(reason ? reason : "");
-	/* Depth first: finish one bisection before starting another. */
-	sus->next = s->suspects;
-	s->suspects = sus;
-}
-
 /* Puts a batch's values back where they came from, for another try. */
 static void
 sender_requeue(struct sender *s, struct sender_batch *bt)
 {
-	struct sq *q;
-	size_t i;
-
 	s->c.retried += bt->n;
 	if (bt->bisect) {
-		struct sq_item *all;
-
-		all = xreallocarray(NULL, bt->n + bt->n_rest, sizeof(*all));
-		memcpy(all, bt->items, bt->n * sizeof(*all));
-		memcpy(all + bt->n, bt->rest, bt->n_rest * sizeof(*all));
-		sender_suspect_push(
-		    s, bt->account_id, all, bt->n + bt->n_rest, bt->reason);
-		free(bt->rest);
-		bt->rest = NULL;
-		bt->n_rest = 0;
+		bisect_rejoin(
+		    s->bis, bt->account_id, bt->items, bt->n, &bt->half);
 	} else {
-		q = sender_queue(s, bt->account_id);
-		for (i = bt->n; i > 0; i--)
-			sq_push_front(q, &bt->items[i - 1]);
+		sendq_unshift(
+		    s->q, sendq_index(s->q, bt->account_id), bt->items, bt->n);
+		free(bt->items);
 	}
-	free(bt->items);
 	bt->items = NULL;
 	bt->n = 0;
 }
@@ -848,7 +504,7 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 
 static void
 sender_log_refused_value(struct sender *s, int64_t account_id,
-    const struct sq_item *it, const char *reason)
+    const struct sendq_item *it, const char *reason)
 {
 	char num[40];
 
@@ -859,114 +515,60 @@ sender_log_refused_value(struct sender *s, int64_t account_id,
 	    (long long)account_id, it->path, num, it->t, reason);
 }
 
-/* Sends the first half of a suspect; the other half waits in the batch
- * for the answer. */
+/* Sends the first half of a suspect (taken over); the other half waits in
+ * the batch for the answer. */
 static int
-sender_start_bisect(struct sender *s, int probe)
+sender_start_bisect(struct sender *s, struct bisect_suspect *sus, int probe)
 {
-	struct sender_suspect *sus = s->suspects;
 	struct sender_batch *bt;
 	struct buf body;
-	size_t half;
 	int rc;
 
-	s->suspects = sus->next;
 	bt = xcalloc(1, sizeof(*bt));
-	half = sus->n / 2;
 	bt->account_id = sus->account_id;
 	bt->bisect = 1;
 	bt->probe = probe;
 	bt->post = s->put_forbidden;
-	bt->reason = sus->reason;
-	bt->n = half;
-	bt->items = xreallocarray(NULL, half, sizeof(*bt->items));
-	memcpy(bt->items, sus->items, half * sizeof(*bt->items));
-	bt->n_rest = sus->n - half;
-	bt->rest = xreallocarray(NULL, bt->n_rest, sizeof(*bt->rest));
-	memcpy(bt->rest, sus->items + half, bt->n_rest * sizeof(*bt->rest));
-	free(sus->items);
-	free(sus);
+	bisect_split(sus, &bt->half);
+	bt->items = sus->items;
+	bt->n = sus->n;
 	buf_init(&body, SIZE_MAX / 2);
-	if (sender_encode(bt->items, bt->n, !bt->post, &body) == -1)
+	if (batch_encode(bt->items, bt->n, !bt->post, &body) == -1)
 		fatalx("values: cannot encode a batch");
 	rc = sender_start(s, bt, &body);
 	buf_release(&body);
 	return rc;
 }
 
-/* Takes the next batch of q (oldest first) and starts it. */
+/* Takes the next batch of queue qi (oldest first) and starts it. */
 static int
-sender_start_queue(struct sender *s, struct sq *q, int64_t now, int probe)
+sender_start_queue(struct sender *s, size_t qi, int64_t now, int probe)
 {
 	struct sender_batch *bt;
-	struct sender_dupset dup;
-	struct buf body, item;
-	struct sq_item it;
-	size_t cap = s->cfg.max_batch_values, stale = 0, tbl = 16;
-	double wall = timer_wall_s();
-	int with_t, rc;
+	struct batch_spec spec;
+	struct buf body;
+	size_t stale;
+	int rc;
 
+	spec.wall_s = timer_wall_s();
 	bt = xcalloc(1, sizeof(*bt));
-	bt->account_id = q->account_id;
+	bt->account_id = sendq_account_id(s->q, qi);
 	bt->probe = probe;
 	if (s->put_forbidden && !s->trial_busy && now >= s->put_retry_at_ms)
 		bt->put_trial = 1; /* see whether PUT works again */
 	bt->post = s->put_forbidden && !bt->put_trial;
-	with_t = !bt->post;
-	while (tbl < cap * 2)
-		tbl *= 2;
-	dup.slot = xcalloc(tbl, sizeof(*dup.slot));
-	dup.mask = tbl - 1;
-	bt->items =
-	    xreallocarray(NULL, cap < 64 ? cap : 64, sizeof(*bt->items));
+	spec.max_values = s->cfg.max_batch_values;
+	spec.max_bytes = s->batch_bytes;
+	spec.post = bt->post;
+	spec.post_max_age_ms = s->cfg.post_max_age_ms;
+	spec.big_limit = &s->big_limit;
 	buf_init(&body, SIZE_MAX / 2);
-	buf_init(&item, SIZE_MAX / 2);
-	if (buf_append_str(&body, "[") == -1)
-		fatalx("values: cannot encode a batch");
-	while (bt->n < cap && q->len > 0) {
-		const struct sq_item *head = sq_at(q, 0);
-
-		if (bt->post &&
-		    wall - head->t > (double)s->cfg.post_max_age_ms / 1000.0) {
-			sq_pop_front(q, &it);
-			sender_drop(s, &it, 1, DROP_STALE);
-			stale++;
-			continue;
-		}
-		if (sender_dupset_check(&dup, bt->items, bt->n, head, with_t))
-			break; /* the next request takes it */
-		buf_reset(&item);
-		if (sender_encode_item(&item, head, with_t) == -1)
-			fatalx("values: cannot encode a value");
-		if (body.len + item.len + 2 > s->batch_bytes) {
-			if (bt->n > 0)
-				break;
-			sq_pop_front(q, &it);
-			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
-			    "values: %.100s: one value is larger than a "
-			    "request may be (%zu bytes); dropped",
-			    it.path, s->batch_bytes);
-			sender_drop(s, &it, 1, DROP_REFUSED);
-			memset(dup.slot, 0, tbl * sizeof(*dup.slot));
-			continue;
-		}
-		if ((bt->n > 0 && buf_append_str(&body, ",") == -1) ||
-		    buf_append(&body, item.data, item.len) == -1)
-			fatalx("values: cannot encode a batch");
-		if ((bt->n & (bt->n - 1)) == 0 && bt->n >= 64)
-			bt->items = xreallocarray(
-			    bt->items, bt->n * 2, sizeof(*bt->items));
-		sq_pop_front(q, &bt->items[bt->n++]);
-	}
-	if (buf_append_str(&body, "]") == -1)
-		fatalx("values: cannot encode a batch");
-	free(dup.slot);
-	buf_release(&item);
+	bt->n = batch_take(s->q, qi, &spec, &body, &bt->items, &stale);
 	if (stale > 0)
 		log_warnx_limited(&s->stale_limit, SENDER_LOG_MS,
 		    "values: account %lld: %zu values older than %lld s "
 		    "dropped: POST cannot carry their measurement time",
-		    (long long)q->account_id, stale,
+		    (long long)bt->account_id, stale,
 		    (long long)(s->cfg.post_max_age_ms / 1000));
 	if (bt->n == 0) {
 		buf_release(&body);
@@ -982,12 +584,10 @@ sender_start_queue(struct sender *s, struct sq *q, int64_t now, int probe)
 static int
 sender_bisecting(const struct sender *s, int64_t account_id)
 {
-	const struct sender_suspect *sus;
 	const struct sender_batch *bt;
 
-	for (sus = s->suspects; sus != NULL; sus = sus->next)
-		if (sus->account_id == account_id)
-			return 1;
+	if (bisect_has_account(s->bis, account_id))
+		return 1;
 	for (bt = s->batches; bt != NULL; bt = bt->next)
 		if (bt->bisect && bt->account_id == account_id)
 			return 1;
@@ -999,38 +599,37 @@ sender_bisecting(const struct sender *s, int64_t account_id)
 static int
 sender_start_one(struct sender *s, int64_t now, int probe)
 {
-	struct sender_suspect *sus;
-	size_t i;
+	struct bisect_suspect sus;
+	size_t i, n;
 
-	/* A suspect of one value is the refused value: no need to ask. */
-	while ((sus = s->suspects) != NULL && sus->n == 1) {
-		s->suspects = sus->next;
+	while (bisect_pop(s->bis, &sus) == 0) {
+		if (sus.n != 1)
+			return sender_start_bisect(s, &sus, probe);
+		/* A suspect of one value is the refused value: no need to
+		 * ask. */
 		sender_log_refused_value(
-		    s, sus->account_id, &sus->items[0], sus->reason);
-		sender_drop(s, sus->items, 1, DROP_REFUSED);
-		free(sus->items);
-		free(sus->reason);
-		free(sus);
+		    s, sus.account_id, &sus.items[0], sus.reason);
+		sendq_drop(s->q, sus.items, 1, SENDQ_DROP_REFUSED);
+		bisect_suspect_release(&sus);
 	}
-	if (s->suspects != NULL)
-		return sender_start_bisect(s, probe);
-	for (i = 0; i < s->n_queues; i++) {
-		struct sq *q = &s->queues[(s->rr + i) % s->n_queues];
+	n = sendq_accounts(s->q);
+	for (i = 0; i < n; i++) {
+		size_t qi = (s->rr + i) % n;
+		size_t len = sendq_len(s->q, qi);
 
-		if (q->len == 0 || q->hold_until_ms > now)
+		if (len == 0 || sender_held_until(s, qi) > now)
 			continue;
 		/* The halves a bisection clears come back to the queue one
 		 * by one: let them gather into one request, unless a full
 		 * batch is waiting anyway. */
-		if (q->len < s->cfg.max_batch_values &&
-		    sender_bisecting(s, q->account_id))
+		if (len < s->cfg.max_batch_values &&
+		    sender_bisecting(s, sendq_account_id(s->q, qi)))
 			continue;
-		s->rr = (s->rr + i + 1) % s->n_queues;
-		return sender_start_queue(s, q, now, probe);
+		s->rr = (s->rr + i + 1) % n;
+		return sender_start_queue(s, qi, now, probe);
 	}
 	return -1;
 }
-
 /* --- the gate -------------------------------------------------------- */
 
 /* Opens the gate.  The warnings' rate limits carry over from one outage
@@ -1046,7 +645,7 @@ sender_open(struct sender *s)
 		log_info("values: the backend takes values again after %u "
 		         "failed attempts in %.0f s; %zu values to deliver",
 		    s->bo.failures, (double)(now - s->outage_ms) / 1000.0,
-		    s->n_values);
+		    sendq_values(s->q));
 		s->recovered_log_ms = now + SENDER_LOG_MS;
 	}
 	s->gate = GATE_OPEN;
@@ -1130,7 +729,7 @@ sender_note_failure(struct sender *s, uint64_t epoch,
 	log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 	    "values: sending failed (%s); %zu values buffered, next attempt "
 	    "in %.1f s",
-	    reason, s->n_values, (double)delay / 1000.0);
+	    reason, sendq_values(s->q), (double)delay / 1000.0);
 	log_debug("values: attempt %u failed (%s); next in %lld ms",
 	    s->bo.failures, reason, (long long)delay);
 }
@@ -1165,8 +764,9 @@ sender_on_check(const struct http_response *res, void *arg)
 {
 	struct sender *s = arg;
 	int64_t delay, now = timer_now_ms();
-	struct sq *q;
+	struct sender_hold *h;
 	char reason[300];
+	size_t qi;
 
 	s->probe_busy = 0;
 	if (res->error == NULL && res->status >= 200 && res->status < 300) {
@@ -1186,13 +786,15 @@ sender_on_check(const struct http_response *res, void *arg)
 			s->post_logged = 1;
 			break;
 		case WHY_REFUSED:
-			q = sender_queue(s, s->check_account);
-			q->hold_until_ms = now + s->cfg.retry_max_ms;
-			log_warnx_limited(&q->hold_limit, SENDER_LOG_MS,
+			qi = sendq_index(s->q, s->check_account);
+			h = sender_hold(s, qi);
+			h->until_ms = now + s->cfg.retry_max_ms;
+			log_warnx_limited(&h->limit, SENDER_LOG_MS,
 			    "values: account %lld: the backend refuses its "
 			    "values (HTTP %ld) although the bot token works; "
 			    "%zu values kept, retrying every %lld s",
-			    (long long)q->account_id, s->check_status, q->len,
+			    (long long)s->check_account, s->check_status,
+			    sendq_len(s->q, qi),
 			    (long long)(s->cfg.retry_max_ms / 1000));
 			break;
 		case WHY_AUTH:
@@ -1208,7 +810,7 @@ sender_on_check(const struct http_response *res, void *arg)
 		log_warnx_limited(&s->auth_limit, SENDER_LOG_MS,
 		    "values: backend rejected bot token (HTTP %ld); sending "
 		    "paused with %zu values kept, checking again in %.0f s",
-		    res->status, s->n_values, (double)delay / 1000.0);
+		    res->status, sendq_values(s->q), (double)delay / 1000.0);
 	} else {
 		/* The backend itself is failing: an ordinary outage. */
 		sender_describe(res, NULL, reason, sizeof(reason));
@@ -1217,7 +819,7 @@ sender_on_check(const struct http_response *res, void *arg)
 		log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 		    "values: sending failed (profile/: %s); %zu values "
 		    "buffered, next attempt in %.1f s",
-		    reason, s->n_values, (double)delay / 1000.0);
+		    reason, sendq_values(s->q), (double)delay / 1000.0);
 	}
 	sender_send(s);
 }
@@ -1282,29 +884,26 @@ sender_on_bad(
     struct sender *s, struct sender_batch *bt, const struct http_response *res)
 {
 	char *body = sender_body_text(res);
-	struct sq *q;
-	size_t i;
 
 	if (bt->n == 1) {
 		sender_log_refused_value(
 		    s, bt->account_id, &bt->items[0], body);
-		sender_drop(s, bt->items, 1, DROP_REFUSED);
+		sendq_drop(s->q, bt->items, 1, SENDQ_DROP_REFUSED);
 	} else {
 		log_debug("values: account %lld: %zu values refused (%s); "
 		          "bisecting",
 		    (long long)bt->account_id, bt->n, body);
-		sender_suspect_push(s, bt->account_id, bt->items, bt->n, body);
+		bisect_push(s->bis, bt->account_id, bt->items, bt->n, body);
 		bt->items = NULL;
 	}
 	bt->n = 0;
 	if (bt->bisect) {
 		/* The other half is innocent until it fails on its own. */
-		q = sender_queue(s, bt->account_id);
-		for (i = bt->n_rest; i > 0; i--)
-			sq_push_front(q, &bt->rest[i - 1]);
-		free(bt->rest);
-		bt->rest = NULL;
-		bt->n_rest = 0;
+		sendq_unshift(s->q, sendq_index(s->q, bt->account_id),
+		    bt->half.rest, bt->half.n_rest);
+		free(bt->half.rest);
+		bt->half.rest = NULL;
+		bt->half.n_rest = 0;
 	}
 	free(body);
 }
@@ -1340,14 +939,11 @@ sender_on_answer(const struct http_response *res, void *arg)
 	switch (v) {
 	case V_OK:
 		s->c.sent += bt->n;
-		sender_items_done(s, bt->items, bt->n);
+		sendq_done(s->q, bt->items, bt->n);
 		if (bt->bisect) {
 			/* The sent half was clean: the other one holds the
 			 * refused value. */
-			sender_suspect_push(s, bt->account_id, bt->rest,
-			    bt->n_rest, bt->reason);
-			bt->rest = NULL;
-			bt->n_rest = 0;
+			bisect_clear(s->bis, bt->account_id, &bt->half);
 		}
 		if (s->gate != GATE_OPEN && current)
 			sender_open(s);
@@ -1370,12 +966,12 @@ sender_on_answer(const struct http_response *res, void *arg)
 			sender_open(s);
 		break;
 	case V_TOO_BIG:
-		if (bt->n + bt->n_rest == 1) {
+		if (bt->n + bt->half.n_rest == 1) {
 			body = sender_body_text(res);
 			sender_log_refused_value(
 			    s, bt->account_id, &bt->items[0], body);
 			free(body);
-			sender_drop(s, bt->items, bt->n, DROP_REFUSED);
+			sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
 			bt->n = 0;
 		} else {
 			if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES)
@@ -1395,14 +991,10 @@ sender_on_answer(const struct http_response *res, void *arg)
 		    "values: account %lld: %zu values refused (%s); dropped",
 		    (long long)bt->account_id, bt->n, body);
 		free(body);
-		sender_drop(s, bt->items, bt->n, DROP_REFUSED);
+		sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
 		bt->n = 0;
-		if (bt->bisect) {
-			sender_suspect_push(s, bt->account_id, bt->rest,
-			    bt->n_rest, bt->reason);
-			bt->rest = NULL;
-			bt->n_rest = 0;
-		}
+		if (bt->bisect)
+			bisect_clear(s->bis, bt->account_id, &bt->half);
 		break;
 	}
 out:
@@ -1417,7 +1009,7 @@ sender_check_flushed(struct sender *s)
 {
 	sender_flushed_cb *cb = s->flushed_cb;
 
-	if (cb == NULL || s->n_values > 0)
+	if (cb == NULL || sendq_values(s->q) > 0)
 		return;
 	s->flushed_cb = NULL;
 	loop_timer_stop(s->loop, &s->deadline_timer);
@@ -1433,12 +1025,13 @@ sender_rearm(struct sender *s, int64_t now)
 	size_t i;
 
 	if (s->gate == GATE_OPEN) {
-		for (i = 0; i < s->n_queues; i++)
-			if (s->queues[i].len > 0 &&
-			    s->queues[i].hold_until_ms > now &&
-			    s->queues[i].hold_until_ms < at)
-				at = s->queues[i].hold_until_ms;
-	} else if (s->gate != GATE_CHECK && !s->probe_busy && s->n_values > 0) {
+		for (i = 0; i < s->n_holds; i++)
+			if (sendq_len(s->q, i) > 0 &&
+			    s->holds[i].until_ms > now &&
+			    s->holds[i].until_ms < at)
+				at = s->holds[i].until_ms;
+	} else if (s->gate != GATE_CHECK && !s->probe_busy &&
+	    sendq_values(s->q) > 0) {
 		at = s->retry_at_ms > now ? s->retry_at_ms : now;
 	}
 	if (at != INT64_MAX)
@@ -1452,7 +1045,7 @@ sender_send(struct sender *s)
 
 	if (s->loop == NULL)
 		return;
-	sender_expire(s, now);
+	(void)sendq_expire(s->q, now);
 	switch (s->gate) {
 	case GATE_OPEN:
 		while (s->gate == GATE_OPEN &&
@@ -1466,7 +1059,8 @@ sender_send(struct sender *s)
 			(void)sender_start_one(s, now, 1);
 		break;
 	case GATE_AUTH:
-		if (!s->probe_busy && now >= s->retry_at_ms && s->n_values > 0)
+		if (!s->probe_busy && now >= s->retry_at_ms &&
+		    sendq_values(s->q) > 0)
 			sender_start_check(s, WHY_AUTH, 0, 0);
 		break;
 	case GATE_CHECK:
@@ -1491,16 +1085,16 @@ sender_on_deadline(struct timer *t, void *arg)
 
 	(void)t;
 	s->flushed_cb = NULL;
-	if (s->n_values > 0) {
+	if (sendq_values(s->q) > 0) {
 		if (s->spool != NULL)
 			log_warnx("values: shutdown: %zu values not delivered "
 			          "in time; they stay in the spool %s for the "
 			          "next start",
-			    s->n_values, spool_dir(s->spool));
+			    sendq_values(s->q), spool_dir(s->spool));
 		else
 			log_warnx("values: shutdown: %zu values not delivered "
 			          "in time; they are lost",
-			    s->n_values);
+			    sendq_values(s->q));
 	}
 	if (cb != NULL)
 		cb(s->flushed_arg);
@@ -1523,8 +1117,8 @@ sender_flush(
 	now = timer_now_ms();
 	s->flushing = 1;
 	loop_timer_at(s->loop, &s->deadline_timer, deadline_ms);
-	for (i = 0; i < s->n_queues; i++)
-		s->queues[i].hold_until_ms = 0;
+	for (i = 0; i < s->n_holds; i++)
+		s->holds[i].until_ms = 0;
 	/* Cut a backoff wait short; a Retry-After still binds. */
 	if (s->gate == GATE_BACKOFF || s->gate == GATE_AUTH)
 		s->retry_at_ms = s->ra_until_ms > now ? s->ra_until_ms : now;
@@ -1537,8 +1131,9 @@ static void
 sender_on_stats(struct timer *t, void *arg)
 {
 	struct sender *s = arg;
-	struct sender_counters d, *c = &s->c, *l = &s->c_last;
+	struct sender_counters d, now, *c = &now, *l = &s->c_last;
 
+	sender_counters(s, &now);
 	d.queued = c->queued - l->queued;
 	d.sent = c->sent - l->sent;
 	d.retried = c->retried - l->retried;
@@ -1554,18 +1149,20 @@ sender_on_stats(struct timer *t, void *arg)
 		    (unsigned long long)d.queued, (unsigned long long)d.sent,
 		    (unsigned long long)d.retried,
 		    (unsigned long long)d.dropped, (unsigned long long)d.failed,
-		    (unsigned long long)d.batches, s->n_values, s->n_bytes);
-	s->c_last = s->c;
+		    (unsigned long long)d.batches, sendq_values(s->q),
+		    sendq_bytes(s->q));
+	s->c_last = now;
 	loop_timer_start(s->loop, t, s->cfg.stats_interval_ms);
 }
 
 void
 sender_log_totals(const struct sender *s)
 {
-	const struct sender_counters *c = &s->c;
+	struct sender_counters tot, *c = &tot;
 	char where[300] = "";
 
-	if (s->spool != NULL && s->n_values > 0)
+	sender_counters(s, &tot);
+	if (s->spool != NULL && sendq_values(s->q) > 0)
 		snprintf(where, sizeof(where), " (kept in the spool %s)",
 		    spool_dir(s->spool));
 	log_info("values: %llu measured, %llu delivered, %llu dropped (%llu "
@@ -1578,5 +1175,5 @@ sender_log_totals(const struct sender *s)
 	    (unsigned long long)c->dropped_refused,
 	    (unsigned long long)c->dropped_stale,
 	    (unsigned long long)c->retried, (unsigned long long)c->failed,
-	    (unsigned long long)c->batches, s->n_values, where);
+	    (unsigned long long)c->batches, sendq_values(s->q), where);
 }
