@@ -455,6 +455,33 @@ class PingbotTest(BotTestCase):
         self.assertNotIn("Operation not permitted", err)
         self.assertEqual(bot.stdout(), "")
 
+    def test_runs_unprivileged_with_only_cap_net_raw(self):
+        """S3: as nobody with only CAP_NET_RAW (ambient, via setpriv) the
+        bot pings, and that is the only capability it holds."""
+        setpriv = shutil.which("setpriv")
+        if os.geteuid() != 0 or setpriv is None:
+            raise unittest.SkipTest("needs root and setpriv")
+        path = binary("pingbot")
+        d = path
+        while d != "/":
+            if os.stat(d).st_mode & 0o005 != 0o005:
+                raise unittest.SkipTest("%s is not readable by nobody" % d)
+            d = os.path.dirname(d)
+        acc = self.load([entity("lo", {"ipv4": "127.0.0.1"})])
+        eid = acc["entities"]["lo"]
+        env = {"BACKEND_URL": self.fake.api_url, "JOBS_FIRST_RUN_SPREAD_MS": "0"}
+        bot = Bot(setpriv, ["--reuid=65534", "--regid=65534", "--clear-groups",
+                            "--inh-caps=-all,+net_raw",
+                            "--ambient-caps=+net_raw", path], env)
+        self.bots.append(bot)
+        self.wait_runs([eid], n=1)
+        self.assert_answered(eid)
+        with open("/proc/%d/status" % bot.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        self.assertEqual(status["Uid"].split()[0], "65534")
+        self.assertEqual(int(status["CapEff"], 16), 1 << 13)  # CAP_NET_RAW only
+        self.assertEqual(bot.stop(), 0)
+
     def test_names_are_resolved_again_at_refresh(self):
         """The bot runs in a mount namespace whose /etc/hosts is a file the
         test edits: a name that did not resolve starts working, then moves
