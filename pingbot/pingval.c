@@ -33,6 +33,12 @@ pingval_stats(
 	if (st->answered == 0)
 		return;
 	st->avg_s = sum / (double)st->answered;
+	/* Rounding can put the mean of equal samples a hair outside them
+	 * (3 x 2.7e-05 averages to 2.6999999999999996e-05); keep it inside. */
+	if (st->avg_s < st->min_s)
+		st->avg_s = st->min_s;
+	if (st->avg_s > st->max_s)
+		st->avg_s = st->max_s;
 	/* Two passes: summing squared deviations from the mean does not
 	 * cancel catastrophically the way sum(x^2) - n*mean^2 does. */
 	for (i = 0; i < n; i++) {

@@ -550,3 +550,17 @@ T_TEST(t_ping_values_max_packets)
 	for (i = 0; i < n; i++)
 		T_ASSERT(path_valid(out[i].path));
 }
+
+T_TEST(t_ping_values_avg_stays_within_min_max)
+{
+	static const double rtt[] = {2.7e-05, 2.7e-05, 2.7e-05};
+	struct pingval_packet pk[3];
+	struct pingval_stats st;
+
+	t_ping_packets(pk, 3, rtt);
+	pingval_stats(pk, 3, &st);
+	/* Summing and dividing alone gives 2.6999999999999996e-05. */
+	T_ASSERT(st.min_s <= st.avg_s);
+	T_ASSERT(st.avg_s <= st.max_s);
+	T_EQ_DBL(st.avg_s, 2.7e-05, 0);
+}
