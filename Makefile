@@ -132,7 +132,8 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"fuzz"' \
 
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
 	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRC) \
+	clang $(FUZZ_FLAGS) -o $@ $< \
+		$(filter-out $(shell sed -n 's,^// fuzz-exclude: ,,p' $<),$(COMMON_SRC)) \
 		$(wildcard $(shell sed -n 's,^// fuzz-sources: ,,p' $<)) \
 		$(PKG_LIBS) -lm
 
@@ -144,6 +145,7 @@ fuzz: fuzz-build
 		mkdir -p build-fuzz/corpus-$$n; \
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
 		d=tests/fuzz/$${n#fuzz_}.dict; \
+		ASAN_OPTIONS=quarantine_size_mb=64 \
 		$$f -max_total_time=$(FUZZ_TIME) -timeout=2 -rss_limit_mb=512 \
 		  -max_len=65535 -print_final_stats=0 \
 		  $$( [ -f $$d ] && echo -dict=$$d ) \
