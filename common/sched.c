@@ -254,7 +254,8 @@ sched_apply(struct sched *s, struct job_update *u, struct sched_stats *stats)
 		struct job *nj = j < u->n_jobs ? u->jobs[j] : NULL;
 
 		/* Duplicate ids in the update: one copy is kept (qsort is not
-		 * stable, so which one is unspecified) and the rest are logged. */
+		 * stable, so which one is unspecified) and the rest are logged.
+		 */
 		if (nj != NULL && nj->id == last_new_id) {
 			log_warnx("job %lld appears twice; the copy is ignored",
 			    (long long)nj->id);
