@@ -21,6 +21,7 @@
 
 #include <sys/socket.h>
 
+#include <math.h>
 #include <oping.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,7 +234,10 @@ pinger_attempt(pingobj_t *obj, int r, struct pinger_report *rep)
 		    latency_ms < 0 || latency_ms / 1000 > pinger_slice_s(t))
 			continue;
 		t->packets[r].ok = 1;
-		t->packets[r].rtt_s = latency_ms / 1000;
+		/* liboping measures microseconds; rounding to whole
+		 * nanoseconds drops the binary noise of the division
+		 * (2.2000000000000003e-05 becomes 2.2e-05). */
+		t->packets[r].rtt_s = round(latency_ms * 1e6) / 1e9;
 		t->answered_now = 1;
 		len = sizeof(ttl);
 		if (ping_iterator_get_info(
