@@ -286,8 +286,12 @@ bot_read_env(void)
 		fatalx("BACKEND_URL %s", err);
 	bot.cfg.token = env_secret("BOT_TOKEN", 2000, loop_stop_flag());
 	if (bot.cfg.token == NULL) {
-		if (*loop_stop_flag())
+		if (*loop_stop_flag()) {
+			log_info("stopping: signal while waiting for the "
+			         "token file");
+			loop_free(bot.loop);
 			exit(0);
+		}
 		fatalx("BOT_TOKEN is not set (nor BOT_TOKEN_FROM_FILE): "
 		       "create a bot in Grafolean and pass its token");
 	}
@@ -674,7 +678,6 @@ bot_setup(void)
 {
 	struct http_config hc;
 
-	bot.loop = loop_new();
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
 	backoff_init(&bot.refresh_backoff, 5000, bot.cfg.refresh_s * 1000, 0);
@@ -741,8 +744,9 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	if (rc != 0)
 		return rc - 1;
 	log_init(ops->name, bot_log_level());
-	/* The loop's signal handlers must exist before we wait for the
-	 * token file, so SIGTERM can end that wait. */
+	/* The loop installs the signal handlers; it must exist before we
+	 * wait for the token file, so SIGTERM can end that wait. */
+	bot.loop = loop_new();
 	bot_read_env();
 	bot_setup();
 	log_info("%s %s starting: protocol %s, jobs from %s, values to %s",

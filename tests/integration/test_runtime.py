@@ -242,3 +242,12 @@ class RuntimeTest(BotTestCase):
         self.wait_values("entity.%d.test" % acc["entities"]["a"], 1, timeout=30)
         self.assertEqual(bot.stop(), 0)
         self.assertEqual(len(self.requests("GET", "/entities")), 2)
+
+    def test_sigterm_ends_the_wait_for_the_token_file(self):
+        path = os.path.join(tempfile.mkdtemp(), "token")
+        bot = self.start_bot("tests/testbot", token=None,
+                             env={"BOT_TOKEN_FROM_FILE": path})
+        bot.wait_log("does not exist yet")
+        bot.signal(signal.SIGTERM)
+        self.assertEqual(bot.wait(5), 0)
+        self.assertIn("signal while waiting for the token file", bot.stderr())
