@@ -325,20 +325,28 @@ fail:
 	return NULL;
 }
 
-void
-spool_close(struct spool *sp)
+/* Closes the active segment, removing it when nothing in it is pending. */
+static void
+spool_close_active(struct spool *sp)
 {
 	struct spool_seg *g;
 
+	if (sp->fd == -1)
+		return;
+	close(sp->fd);
+	sp->fd = -1;
+	g = spool_find(sp, sp->active_id);
+	if (g != NULL && g->pending == 0)
+		spool_seg_remove(sp, g);
+	sp->active_id = 0;
+}
+
+void
+spool_close(struct spool *sp)
+{
 	if (sp == NULL)
 		return;
-	if (sp->fd != -1) {
-		close(sp->fd);
-		sp->fd = -1;
-		g = spool_find(sp, sp->active_id);
-		if (g != NULL && g->pending == 0)
-			spool_seg_remove(sp, g);
-	}
+	spool_close_active(sp);
 	if (sp->lock_fd != -1)
 		close(sp->lock_fd);
 	buf_release(&sp->staged);
@@ -363,18 +371,10 @@ spool_add(
 static int
 spool_rotate(struct spool *sp)
 {
-	struct spool_seg *g;
 	char *path;
 	int fd;
 
-	if (sp->fd != -1) {
-		close(sp->fd);
-		sp->fd = -1;
-		g = spool_find(sp, sp->active_id);
-		if (g != NULL && g->pending == 0)
-			spool_seg_remove(sp, g);
-		sp->active_id = 0;
-	}
+	spool_close_active(sp);
 	path = spool_seg_path(sp, sp->next_id);
 	fd = open(
 	    path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
