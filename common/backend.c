@@ -7,11 +7,14 @@
  */
 #include "backend.h"
 
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "log.h"
@@ -31,6 +34,7 @@ struct backend {
 	backend_ready_cb *ready_cb;
 	void *ready_arg;
 	char last_state[BOT_ERRLEN];
+	int cleartext_said;
 };
 
 int
@@ -118,6 +122,48 @@ backend_free(struct backend *b)
 	memset(b->token, 0, strlen(b->token));
 	free(b->token);
 	free(b);
+}
+
+static int
+backend_v4_is_local(const unsigned char *a)
+{
+	return a[0] == 127 || a[0] == 10 ||
+	    (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+	    (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) ||
+	    (a[0] == 100 && (a[1] & 0xc0) == 64);
+}
+
+int
+backend_ip_is_local(const char *ip)
+{
+	static const unsigned char mapped[12] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char loop6[16] = {
+	    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return backend_v4_is_local(a);
+	if (inet_pton(AF_INET6, ip, a) != 1)
+		return 0;
+	if (memcmp(a, mapped, sizeof(mapped)) == 0)
+		return backend_v4_is_local(a + 12);
+	return memcmp(a, loop6, sizeof(loop6)) == 0 || /* ::1 */
+	    (a[0] & 0xfe) == 0xfc ||                   /* fc00::/7 */
+	    (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);   /* fe80::/10 */
+}
+
+void
+backend_check_answer(struct backend *b, const struct http_response *res)
+{
+	if (b == NULL || b->cleartext_said || res->primary_ip == NULL ||
+	    strncasecmp(b->url, "http://", 7) != 0 ||
+	    backend_ip_is_local(res->primary_ip))
+		return;
+	b->cleartext_said = 1;
+	log_warnx("backend: BACKEND_URL is plain http to %s, a public "
+	          "address: the bot token travels in clear text; use https",
+	    res->primary_ip);
 }
 
 char *
@@ -270,6 +316,7 @@ backend_on_status(const struct http_response *res, void *arg)
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64], *url;
 	int migrate, user;
 
+	backend_check_answer(b, res);
 	if (backend_json(res, &obj, err, sizeof(err)) == -1 ||
 	    !json_object_is_type(obj, json_type_object) ||
 	    backend_flag(obj, "db_migration_needed", &migrate) == -1 ||

@@ -43,6 +43,12 @@ struct json_object;
 int backend_json(const struct http_response *res, struct json_object **out,
     char *err, size_t errlen) BOT_WUR;
 
+/* 1 when ip (text form) is loopback, private (RFC 1918, fc00::/7),
+ * link-local or shared (100.64/10) address space. */
+int backend_ip_is_local(const char *ip);
+/* Looks at every backend answer: says once when the token travelled in
+ * clear text (plain http) to an address outside local space. */
+void backend_check_answer(struct backend *b, const struct http_response *res);
 typedef void backend_ready_cb(int64_t bot_id, void *arg);
 
 /* Polls status/info until the backend is migrated and has a user, then

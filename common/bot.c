@@ -107,6 +107,8 @@ bot_usage(FILE *f)
 	    "                    (Graphite plaintext); the default is stdout\n"
 	    "                    with --jobs when BACKEND_URL is not set\n"
 	    "  --once            run every job once, deliver the values, exit\n"
+	    "                    (exit 1 when values were left undelivered at\n"
+	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
@@ -641,6 +643,9 @@ bot_shutdown_step(void)
 		return;
 	}
 	loop_timer_stop(bot.loop, &bot.stop_timer);
+	/* --once: the flush deadline starts when the last run is done. */
+	if (bot.stop_deadline_ms == 0)
+		bot.stop_deadline_ms = timer_now_ms() + bot.cfg.flush_s * 1000;
 	sender_flush(bot.sender, bot.stop_deadline_ms, bot_on_flushed, NULL);
 }
 
@@ -763,6 +768,9 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 		backend_wait_ready(
 		    bot.backend, bot.cfg.wait_s * 1000, bot_on_ready, NULL);
 	if (loop_run(bot.loop) == -1)
+		bot.exit_code = 1;
+	/* --once is for scripts: values left undelivered are a failure. */
+	if (bot.cfg.once && sender_pending(bot.sender) > 0)
 		bot.exit_code = 1;
 out:
 	bot_teardown();

@@ -5,6 +5,8 @@
  */
 #include "env.h"
 
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -117,6 +119,19 @@ env_read_file(const char *path)
 	return data;
 }
 
+/* A secret file others can read is worth a word, not a refusal (Docker
+ * secrets are often mode 0444). */
+static void
+env_check_secret_mode(const char *fname, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
+		log_warnx("%s: %s is readable by group or others (mode %03o); "
+		          "chmod 600 it",
+		    fname, path, (unsigned)(st.st_mode & 0777));
+}
+
 char *
 env_secret(const char *name, int retry_ms, volatile sig_atomic_t *stop)
 {
@@ -159,5 +174,6 @@ env_secret(const char *name, int retry_ms, volatile sig_atomic_t *stop)
 	}
 	if (warned)
 		log_info("%s: read the token from %s", fname, path);
+	env_check_secret_mode(fname, path);
 	return data;
 }

@@ -94,6 +94,10 @@ http_check_done(struct http *h)
 		res.body = x->body.data ? x->body.data : "";
 		res.body_len = x->body.len;
 		res.retry_after = x->retry_after;
+		if (curl_easy_getinfo(x->easy, CURLINFO_PRIMARY_IP,
+		        &res.primary_ip) != CURLE_OK ||
+		    res.primary_ip == NULL || res.primary_ip[0] == '\0')
+			res.primary_ip = NULL;
 
 		curl_multi_remove_handle(h->multi, x->easy);
 		if (x->prev != NULL)

@@ -31,6 +31,7 @@ struct http_response {
 	const char *body;  /* NUL-terminated, borrowed for the callback */
 	size_t body_len;
 	const char *retry_after; /* Retry-After header value or NULL */
+	const char *primary_ip;  /* address connected to, or NULL */
 	double elapsed_s;
 };
 

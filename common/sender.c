@@ -919,6 +919,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 	char *body;
 
 	sender_unlink(s, bt);
+	backend_check_answer(s->b, res);
 	if (bt->probe)
 		s->probe_busy = 0;
 	if (v != V_OK)

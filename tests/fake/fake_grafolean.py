@@ -275,8 +275,9 @@ class FakeGrafolean(object):
     writes bytes.  Every public method is thread safe."""
 
     def __init__(self, host="127.0.0.1", port=0, tokens=None, fixtures=None,
-                 verbose=False, seed=None, max_body=MAX_BODY):
+                 verbose=False, seed=None, max_body=MAX_BODY, tls=None):
         self.host = host
+        self.tls = tls  # an ssl.SSLContext: serve https
         self._want_port = port
         self.port = None
         self.verbose = verbose
@@ -309,6 +310,11 @@ class FakeGrafolean(object):
         self._stop_ev.clear()
         self._httpd = _Server((self.host, self._want_port), _Handler)
         self._httpd.fake = self
+        if self.tls is not None:
+            # the handshake happens on the first read, in the handler's
+            # thread, so a client that never finishes it blocks nobody
+            self._httpd.socket = self.tls.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.1},
@@ -344,8 +350,8 @@ class FakeGrafolean(object):
 
     @property
     def url(self):
-        """http://HOST:PORT (no /api)."""
-        return "http://%s:%d" % (self.host, self.port)
+        """http://HOST:PORT, or https:// when serving TLS (no /api)."""
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
 
     @property
     def api_url(self):

@@ -174,6 +174,23 @@ class RuntimeTest(BotTestCase):
         self.wait_values("entity.%d.test" % acc["entities"]["a"], 1)
         self.assertEqual(bot.stop(), 0)
 
+    def test_once_delivers_to_the_backend_or_fails(self):
+        """--once against the backend: every value stored, exit 0; when the
+        values cannot be delivered within SHUTDOWN_FLUSH_TIMEOUT, exit 1."""
+        acc = self.load([ping_entity("a"), ping_entity("b")])
+        bot = self.start_bot("tests/testbot", args=["--once"])
+        self.assertEqual(bot.wait(30), 0, bot.stderr())
+        sid = acc["defaults"]["ping_sensor"]
+        for name in ("a", "b"):
+            path = "entity.%d.test.%d.n" % (acc["entities"][name], sid)
+            self.assertEqual([v["v"] for v in self.values(path)], [1])
+        self.assertIn(" 0 undelivered", bot.stderr())
+        self.fake.add_fault(mode="status", code=503, method="PUT", path_re="values")
+        bot = self.start_bot("tests/testbot", args=["--once"],
+                             env={"SHUTDOWN_FLUSH_TIMEOUT": "2"})
+        self.assertEqual(bot.wait(30), 1, bot.stderr())
+        self.assertIn("not delivered in time", bot.stderr())
+
     def test_start_up_errors_name_the_variable(self):
         cases = [({"BACKEND_URL": self.fake.url}, TOKEN, "BACKEND_URL must end with /api"),
                  ({}, "not-a-uuid", "BOT_TOKEN is not a UUID"),

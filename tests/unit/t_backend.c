@@ -238,3 +238,27 @@ T_TEST(backend_json_long_body_snippet)
 	T_ASSERT(strlen(err) < 200);
 	T_ASSERT(strchr(err, '\n') == NULL);
 }
+
+T_TEST(backend_ip_is_local_classifies)
+{
+	static const char *local[] = {"127.0.0.1", "127.255.0.9", "10.1.2.3",
+	    "172.16.0.1", "172.31.255.255", "192.168.1.1", "169.254.0.5",
+	    "100.64.0.1", "100.127.255.255", "::1", "fd00::1", "fc12::7",
+	    "fe80::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1"};
+	static const char *public[] = {"8.8.8.8", "172.15.255.255",
+	    "172.32.0.1", "192.169.0.1", "100.63.255.255", "100.128.0.1",
+	    "198.51.100.7", "2001:db8::1", "fec0::1", "::ffff:8.8.8.8",
+	    "::", "", "not an address", "10.0.0.1.5"};
+	size_t i;
+
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		if (!backend_ip_is_local(local[i]))
+			t_fail(__FILE__, __LINE__, "%s not local", local[i]);
+		T_ASSERT(!t_failed);
+	}
+	for (i = 0; i < sizeof(public) / sizeof(public[0]); i++) {
+		if (backend_ip_is_local(public[i]))
+			t_fail(__FILE__, __LINE__, "%s local", public[i]);
+		T_ASSERT(!t_failed);
+	}
+}
