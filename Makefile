@@ -27,8 +27,8 @@ endif
 
 CFLAGS ?= -g -O2
 ALL_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"$(VERSION)"' \
-	$(WARN) $(CFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP
-ALL_LDFLAGS := $(LDFLAGS)
+	$(WARN) $(CFLAGS) -Icommon $(PKG_CFLAGS) -MMD -MP -pthread
+ALL_LDFLAGS := $(LDFLAGS) -pthread
 ifneq ($(SANITIZE),)
 ALL_CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer

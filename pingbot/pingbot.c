@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,6 +38,7 @@
 #include "pingcfg.h"
 #include "pinger.h"
 #include "pingval.h"
+#include "resolver.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -47,6 +49,9 @@
 /* Interrupts the worker's ping_send (a select on liboping's sockets) at
  * shutdown; nothing else in the bots uses it. */
 #define PINGBOT_WAKE_SIGNAL SIGUSR2
+/* Host-name lookups at once (each blocks a thread for up to the system
+ * resolver's timeout). */
+#define PINGBOT_RESOLVER_THREADS 4
 /* How often one job may repeat the same warning. */
 #define PINGBOT_WARN_MS INT64_C(600000) /* 10 minutes */
 
@@ -54,7 +59,10 @@
 struct pingjob {
 	struct pingcfg cfg;
 	struct pingcfg_target target;
-	int resolved;         /* target.addr is usable */
+	int64_t job_id;
+	struct resolver_query *query; /* a lookup of target.text under way */
+	int resolved;                 /* target.addr is usable */
+	int answered;         /* the name got an answer (good or bad) once */
 	int stale;            /* the name stopped resolving; addr is old */
 	char why[BOT_ERRLEN]; /* why it is not */
 	struct log_limit lim; /* this job's repeated warnings */
@@ -81,6 +89,7 @@ static struct {
 	int have_ipv6;
 	int pipe_fd[2];
 	struct pinger *pinger; /* the worker's after init */
+	struct resolver *resolver;
 	struct log_limit send_lim;
 	int sync_ok;
 	int thread_ok;
@@ -222,6 +231,8 @@ pingbot_batch_take(void)
 		struct run *run = pb.queue[i];
 		struct pingjob *pj = run->job->priv;
 
+		if (!pj->resolved && !pj->answered)
+			continue; /* first lookup under way: wait for it */
 		if (!pj->resolved) {
 			pb.queue[i] = NULL;
 			down[n_down++] = run;
@@ -456,6 +467,9 @@ pingbot_init(struct loop *l)
 	loop_watch(l, pb.pipe_fd[0], POLLIN, pingbot_on_pipe, NULL);
 	timer_init(&pb.kick, pingbot_kick, NULL);
 	pb.pinger = pinger_new();
+	pb.resolver = resolver_new(l, PINGBOT_RESOLVER_THREADS);
+	if (pb.resolver == NULL)
+		return -1;
 
 	/* Signals belong to the loop thread; one landing in the worker
 	 * would also cut liboping's select short and lose a round.  The
@@ -481,6 +495,76 @@ pingbot_init(struct loop *l)
 	return 0;
 }
 
+/* A lookup ended: the first answer makes the job's address (or its
+ * reason to be reported down); later ones move it, and a name that stops
+ * resolving keeps its last address. */
+static void
+pingbot_on_resolved(int rc, const struct addrinfo *res, void *arg)
+{
+	struct pingjob *pj = arg;
+	struct pingcfg_target t = pj->target;
+	char why[BOT_ERRLEN];
+	int first = !pj->answered;
+
+	pj->query = NULL;
+	pj->answered = 1;
+	if (rc != 0)
+		snprintf(
+		    why, sizeof(why), "does not resolve: %s", gai_strerror(rc));
+	if (rc != 0 || pingcfg_pick(res, &t, why, sizeof(why)) == -1) {
+		if (pj->resolved && !pj->stale)
+			log_warnx("job %lld (%s): %s; still pinging %s",
+			    (long long)pj->job_id, pj->target.text, why,
+			    pj->target.addr);
+		if (pj->resolved)
+			pj->stale = 1;
+		else
+			snprintf(pj->why, sizeof(pj->why), "%s", why);
+		if (first)
+			log_debug("job %lld (%s): %s", (long long)pj->job_id,
+			    pj->target.text, why);
+	} else {
+		if (first)
+			log_debug("job %lld (%s): resolved to %s",
+			    (long long)pj->job_id, t.text, t.addr);
+		else if (!pj->resolved || strcmp(t.addr, pj->target.addr) != 0)
+			log_info("job %lld (%s): now resolves to %s",
+			    (long long)pj->job_id, t.text, t.addr);
+		pj->target = t;
+		pj->resolved = 1;
+		pj->stale = 0;
+	}
+	/* Runs may be waiting for this first answer. */
+	if (first && pb.busy == NULL && pb.n_queue > 0 &&
+	    !timer_armed(&pb.kick))
+		loop_timer_start(pb.loop, &pb.kick, 0);
+}
+
+static void
+pingbot_resolve(struct pingjob *pj)
+{
+	if (!pj->target.is_name || pj->query != NULL)
+		return;
+	if (pb.resolver == NULL) { /* not initialised (unit tests) */
+		pj->answered = 1;
+		snprintf(pj->why, sizeof(pj->why), "no resolver");
+		return;
+	}
+	pj->query = resolver_lookup(pb.resolver, pj->target.text,
+	    pj->target.want_family, pingbot_on_resolved, pj);
+}
+
+static void
+pingjob_free(void *priv)
+{
+	struct pingjob *pj = priv;
+
+	/* After shutdown the resolver is gone, and its queries with it. */
+	if (pb.resolver != NULL)
+		resolver_cancel(pj->query);
+	free(pj);
+}
+
 static int
 pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 {
@@ -492,53 +576,30 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 		free(pj);
 		return -1;
 	}
-	/* A name that does not resolve keeps its job: the target is then
-	 * reported down each run, as the device would be. */
-	if (pingcfg_resolve(&pj->target, pj->why, sizeof(pj->why)) == 0) {
-		pj->resolved = 1;
-		if (pj->target.is_name)
-			log_debug("job %lld (%s): resolved to %s",
-			    (long long)job->id, pj->target.text,
-			    pj->target.addr);
+	pj->job_id = job->id;
+	if (pj->target.is_name) {
+		/* Runs wait for the first answer; a name that does not
+		 * resolve keeps its job, reported down each run, as the
+		 * device would be. */
+		snprintf(pj->why, sizeof(pj->why), "not resolved yet");
+		pingbot_resolve(pj);
 	} else {
-		log_debug("job %lld (%s): %s", (long long)job->id,
-		    pj->target.text, pj->why);
+		pj->resolved = pj->answered = 1;
 	}
 	job->priv = pj;
-	job->priv_free = free;
+	job->priv_free = pingjob_free;
 	return 0;
 }
 
 /* Names are resolved again at every refresh, so a DNS change (or a name
- * that did not resolve before) takes effect without editing the entity.
- * A name that stops resolving keeps its last address. */
+ * that did not resolve before) takes effect without editing the entity. */
 static void
 pingbot_job_refresh(struct job *job)
 {
 	struct pingjob *pj = job->priv;
-	struct pingcfg_target t;
-	char why[BOT_ERRLEN];
 
-	if (pj == NULL || !pj->target.is_name)
-		return;
-	t = pj->target;
-	if (pingcfg_resolve(&t, why, sizeof(why)) == -1) {
-		if (pj->resolved && !pj->stale)
-			log_warnx("job %lld (%s): %s; still pinging %s",
-			    (long long)job->id, pj->target.text, why,
-			    pj->target.addr);
-		if (pj->resolved)
-			pj->stale = 1;
-		else
-			snprintf(pj->why, sizeof(pj->why), "%s", why);
-		return;
-	}
-	if (!pj->resolved || strcmp(t.addr, pj->target.addr) != 0)
-		log_info("job %lld (%s): now resolves to %s",
-		    (long long)job->id, t.text, t.addr);
-	pj->target = t;
-	pj->resolved = 1;
-	pj->stale = 0;
+	if (pj != NULL)
+		pingbot_resolve(pj);
 }
 
 static void
@@ -617,6 +678,8 @@ pingbot_shutdown(void)
 	}
 	pinger_free(pb.pinger);
 	pb.pinger = NULL;
+	resolver_free(pb.resolver);
+	pb.resolver = NULL;
 	if (pb.sync_ok) {
 		pthread_cond_destroy(&pb.cv);
 		pthread_mutex_destroy(&pb.mu);

@@ -1,11 +1,11 @@
 /*
  * Ping job configuration: turns a credential's details into packet
  * parameters and an entity's details into one target address.  Everything
- * here runs on the loop thread at job refresh; only pingcfg_resolve may
- * block (getaddrinfo for host names), which is why names are resolved once
- * per refresh and never per ping.  Targets that would draw replies from
- * other addresses (multicast, broadcast, unspecified) are refused, since a
- * reply must only ever count for the address it was sent to.
+ * here runs on the loop thread at job refresh and never blocks: host names
+ * are resolved off the loop (common/resolver.c), once per refresh and never
+ * per ping, and pingcfg_pick chooses among the answers.  Targets that would
+ * draw replies from other addresses (multicast, broadcast, unspecified) are
+ * refused, since a reply must only ever count for the address it was sent to.
  */
 #include "pingcfg.h"
 
@@ -267,34 +267,22 @@ out:
 }
 
 int
-pingcfg_resolve(struct pingcfg_target *t, char *err, size_t errlen)
+pingcfg_pick(const struct addrinfo *res, struct pingcfg_target *t, char *err,
+    size_t errlen)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	int rc;
+	const struct addrinfo *ai;
+	struct pingcfg_target try;
 
-	if (!t->is_name)
-		return 0;
-	t->addr[0] = '\0';
-	t->family = AF_UNSPEC;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = t->want_family;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_ADDRCONFIG;
-	rc = getaddrinfo(t->text, NULL, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "does not resolve: %s", gai_strerror(rc));
-		return -1;
-	}
 	/* The resolver's order is the system's preference (RFC 6724); take
 	 * the first address we can ping, remembering why others failed. */
-	rc = -1;
 	snprintf(err, errlen, "resolves to no address");
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		rc = pingcfg_addr_from(
-		    ai->ai_addr, ai->ai_addrlen, t, err, errlen);
-		if (rc == 0)
-			break;
+		try = *t;
+		if (pingcfg_addr_from(
+		        ai->ai_addr, ai->ai_addrlen, &try, err, errlen) == 0) {
+			*t = try;
+			return 0;
+		}
 	}
-	freeaddrinfo(res);
-	return rc;
+	return -1;
 }

@@ -9,6 +9,7 @@
 
 #include "attrs.h"
 
+struct addrinfo;
 struct json_object;
 
 /* The official bot's fallbacks when a credential key is absent. */
@@ -60,9 +61,10 @@ int pingcfg_parse(struct json_object *cred, struct pingcfg *cfg, char *err,
 int pingcfg_target_parse(struct json_object *details, struct pingcfg_target *t,
     char *err, size_t errlen) BOT_WUR;
 
-/* Resolves a host-name target with getaddrinfo (this blocks: call it at
- * job refresh, never per ping) and stores the first usable address.
- * A no-op returning 0 for numeric targets.  -1 with err on failure. */
-int pingcfg_resolve(struct pingcfg_target *t, char *err, size_t errlen) BOT_WUR;
+/* Takes the first usable address of a resolver answer (system order)
+ * into t->addr and t->family; t is unchanged on failure.  0, or -1 with
+ * err. */
+int pingcfg_pick(const struct addrinfo *res, struct pingcfg_target *t,
+    char *err, size_t errlen) BOT_WUR;
 
 #endif

@@ -9,9 +9,12 @@ import json
 import os
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 from lib import ACCOUNT, Bot, BotTestCase, binary, wait_until
@@ -232,6 +235,60 @@ class Responder(object):
         run(["ip", "link", "del", self.near])
         run(["ip", "netns", "del", self.ns])
         self.up = False
+
+
+class HeldDns(threading.Thread):
+    """A DNS server on 127.0.0.99:53 (UDP) that answers A queries with
+    127.0.0.1 and others with no record, but only once released: until
+    then every query waits, as with a name server that hangs."""
+
+    ADDR = "127.0.0.99"
+
+    def __init__(self):
+        threading.Thread.__init__(self, daemon=True)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.ADDR, 53))
+        self.sock.settimeout(0.05)
+        self.queries = []
+        self.answered = 0
+        self.released = threading.Event()
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def answer(q):
+        i = 12
+        while q[i]:
+            i += 1 + q[i]
+        qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+        question = q[12:i + 5]
+        head = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1 if qtype == 1 else 0, 0, 0)
+        rr = b""
+        if qtype == 1:
+            rr = struct.pack("!HHHIH", 0xc00c, 1, 1, 60, 4) + bytes([127, 0, 0, 1])
+        return head + question + rr
+
+    def run(self):
+        held = []
+        while not self.done.is_set():
+            try:
+                q, peer = self.sock.recvfrom(512)
+                with self.lock:
+                    self.queries.append(q)
+                held.append((q, peer))
+            except socket.timeout:
+                pass
+            if self.released.is_set():
+                for q, peer in held:
+                    self.sock.sendto(self.answer(q), peer)
+                    with self.lock:
+                        self.answered += 1
+                held = []
+
+    def stop(self):
+        self.done.set()
+        self.join(2)
+        self.sock.close()
 
 
 class PingbotTest(BotTestCase):
@@ -525,6 +582,51 @@ class PingbotTest(BotTestCase):
         bot.signal(signal.SIGHUP)
         bot.wait_log("still pinging 127.3.0.6")
         self.assertEqual(bot.stop(), 0)
+
+    def test_a_hanging_name_server_holds_up_nothing_else(self):
+        """A name whose lookup hangs (a held DNS server, reached through a
+        private resolv.conf in a mount namespace) does not delay the other
+        targets, value delivery or refreshes; its own runs wait for the
+        answer instead of reporting the device down, then ping it."""
+        unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or unshare is None:
+            raise unittest.SkipTest("needs root and unshare")
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        with open(os.path.join(d, "hosts"), "w") as f:
+            f.write("127.0.0.1 localhost\n")
+        with open(os.path.join(d, "resolv.conf"), "w") as f:
+            f.write("nameserver %s\noptions timeout:30 attempts:1\n" % HeldDns.ADDR)
+        try:
+            dns = HeldDns()
+        except OSError as ex:
+            raise unittest.SkipTest("cannot bind %s:53: %s" % (HeldDns.ADDR, ex))
+        dns.start()
+        self.addCleanup(dns.stop)
+        acc = self.load([entity("named", {"hostname": "held.example"}),
+                         entity("fast", {"ipv4": "127.0.0.1"})])
+        named, fast = acc["entities"]["named"], acc["entities"]["fast"]
+        env = {"BACKEND_URL": self.fake.api_url, "JOBS_FIRST_RUN_SPREAD_MS": "0"}
+        bot = Bot(unshare, ["-m", "sh", "-c",
+                            'mount --bind "$0/hosts" /etc/hosts && '
+                            'mount --bind "$0/resolv.conf" /etc/resolv.conf && exec "$1"',
+                            d, binary("pingbot")], env)
+        self.bots.append(bot)
+        wait_until(lambda: dns.queries, 20, what="the bot's DNS query")
+        self.wait_runs([fast], 2)
+        n_lists = len(self.requests("GET", "/entities"))
+        bot.signal(signal.SIGHUP)
+        wait_until(lambda: len(self.requests("GET", "/entities")) > n_lists, 20,
+                   what="a refresh")
+        self.wait_runs([fast], 4)
+        # all that happened while the lookup was still held
+        self.assertEqual(dns.answered, 0)
+        self.assertEqual(self.values("entity.%d." % named), [])
+        dns.released.set()
+        self.wait_runs([named], 1)
+        self.assertEqual(bot.stop(), 0)
+        self.assertTrue(all(v == 1 for _, v in self.runs(named)["success"]))
+        self.assertNotIn("reporting it down", bot.stderr())
 
 
 if __name__ == "__main__":

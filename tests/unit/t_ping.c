@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <math.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,23 +339,55 @@ T_TEST(t_ping_target_bad)
 	T_EQ_INT(pingcfg_target_parse(NULL, &t, err, sizeof(err)), -1);
 }
 
-T_TEST(t_ping_target_resolve)
+static struct addrinfo *
+t_ping_lookup(const char *name)
+{
+	struct addrinfo hints, *res = NULL;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(name, NULL, &hints, &res) != 0)
+		return NULL;
+	return res;
+}
+
+T_TEST(t_ping_target_pick)
 {
 	struct pingcfg_target t;
+	struct addrinfo *bad, *good, *mapped;
 	char err[BOT_ERRLEN];
 
-	/* localhost comes from /etc/hosts: no DNS needed. */
-	T_EQ_INT(
-	    t_ping_target("{\"ipv4\": \"localhost\"}", &t, err, sizeof(err)),
+	T_EQ_INT(t_ping_target(
+	             "{\"host\": \"router.example\"}", &t, err, sizeof(err)),
 	    0);
-	T_EQ_INT(pingcfg_resolve(&t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "127.0.0.1");
-	T_EQ_INT(t.family, AF_INET);
+	T_ASSERT(t.is_name);
+	bad = t_ping_lookup("224.0.0.1");
+	good = t_ping_lookup("192.0.2.7");
+	mapped = t_ping_lookup("::ffff:192.0.2.8");
+	T_ASSERT(bad != NULL && good != NULL && mapped != NULL);
 
-	/* Numeric targets are already resolved. */
-	T_EQ_INT(t_ping_target("{\"ipv6\": \"::1\"}", &t, err, sizeof(err)), 0);
-	T_EQ_INT(pingcfg_resolve(&t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "::1");
+	/* Nothing usable: t stays as it was, err says why. */
+	T_EQ_INT(pingcfg_pick(bad, &t, err, sizeof(err)), -1);
+	T_EQ_STR(t.addr, "");
+	T_ASSERT(strstr(err, "multicast") != NULL);
+	T_EQ_INT(pingcfg_pick(NULL, &t, err, sizeof(err)), -1);
+	T_EQ_STR(err, "resolves to no address");
+
+	/* The first usable answer wins, in the resolver's order. */
+	bad->ai_next = good;
+	T_EQ_INT(pingcfg_pick(bad, &t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "192.0.2.7");
+	T_EQ_INT(t.family, AF_INET);
+	bad->ai_next = NULL;
+
+	/* IPv4-mapped IPv6 becomes IPv4. */
+	T_EQ_INT(pingcfg_pick(mapped, &t, err, sizeof(err)), 0);
+	T_EQ_STR(t.addr, "192.0.2.8");
+	T_EQ_INT(t.family, AF_INET);
+	freeaddrinfo(bad);
+	freeaddrinfo(good);
+	freeaddrinfo(mapped);
 }
 
 T_TEST(t_ping_prepare)
