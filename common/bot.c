@@ -85,6 +85,12 @@ bot_loop(void)
 	return bot.loop;
 }
 
+struct backend *
+bot_backend(void)
+{
+	return bot.backend;
+}
+
 static void
 bot_usage(FILE *f)
 {

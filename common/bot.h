@@ -12,6 +12,7 @@
 
 #include "attrs.h"
 
+struct backend;
 struct loop;
 struct job;
 struct job_sensor;
@@ -61,5 +62,8 @@ void run_done(struct run *run);
 
 /* The bot's loop, for bots that watch descriptors of their own. */
 struct loop *bot_loop(void);
+/* The backend client, for bots that write entities (entsync.h); NULL in
+ * standalone mode. */
+struct backend *bot_backend(void);
 
 #endif

@@ -54,6 +54,30 @@ http_config_defaults(struct http_config *c)
 	c->user_agent = "grafolean-bot";
 }
 
+/* Takes x out of the multi handle and the list of transfers. */
+static void
+http_xfer_unlink(struct http *h, struct http_xfer *x)
+{
+	curl_multi_remove_handle(h->multi, x->easy);
+	if (x->prev != NULL)
+		x->prev->next = x->next;
+	else
+		h->xfers = x->next;
+	if (x->next != NULL)
+		x->next->prev = x->prev;
+	h->pending--;
+}
+
+static void
+http_xfer_free(struct http_xfer *x)
+{
+	curl_easy_cleanup(x->easy);
+	curl_slist_free_all(x->headers);
+	buf_release(&x->body);
+	free(x->retry_after);
+	free(x);
+}
+
 static void
 http_check_done(struct http *h)
 {
@@ -99,20 +123,9 @@ http_check_done(struct http *h)
 		    res.primary_ip == NULL || res.primary_ip[0] == '\0')
 			res.primary_ip = NULL;
 
-		curl_multi_remove_handle(h->multi, x->easy);
-		if (x->prev != NULL)
-			x->prev->next = x->next;
-		else
-			h->xfers = x->next;
-		if (x->next != NULL)
-			x->next->prev = x->prev;
-		h->pending--;
+		http_xfer_unlink(h, x);
 		x->cb(&res, x->arg);
-		curl_easy_cleanup(x->easy);
-		curl_slist_free_all(x->headers);
-		buf_release(&x->body);
-		free(x->retry_after);
-		free(x);
+		http_xfer_free(x);
 	}
 }
 
@@ -202,6 +215,23 @@ http_new(struct loop *l, const struct http_config *c)
 	return h;
 }
 
+size_t
+http_cancel(struct http *h, http_cb *cb, void *arg)
+{
+	struct http_xfer *x, *next;
+	size_t n = 0;
+
+	for (x = h->xfers; x != NULL; x = next) {
+		next = x->next;
+		if (x->cb != cb || x->arg != arg)
+			continue;
+		http_xfer_unlink(h, x);
+		http_xfer_free(x);
+		n++;
+	}
+	return n;
+}
+
 void
 http_free(struct http *h)
 {
@@ -211,12 +241,8 @@ http_free(struct http *h)
 		return;
 	for (x = h->xfers; x != NULL; x = next) {
 		next = x->next;
-		curl_multi_remove_handle(h->multi, x->easy);
-		curl_easy_cleanup(x->easy);
-		curl_slist_free_all(x->headers);
-		buf_release(&x->body);
-		free(x->retry_after);
-		free(x);
+		http_xfer_unlink(h, x);
+		http_xfer_free(x);
 	}
 	loop_timer_stop(h->loop, &h->timer);
 	curl_multi_cleanup(h->multi);

@@ -52,6 +52,9 @@ int http_request(struct http *h, const char *method, const char *url,
     const char *body, size_t body_len, const char *content_type, http_cb *cb,
     void *arg) BOT_WUR;
 
+/* Aborts the transfers in flight started with this callback and arg;
+ * their callbacks are not called.  Returns how many. */
+size_t http_cancel(struct http *h, http_cb *cb, void *arg);
 /* Transfers in flight. */
 size_t http_pending(const struct http *h);
 

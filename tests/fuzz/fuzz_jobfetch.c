@@ -70,6 +70,15 @@ http_request(struct http *h, const char *method, const char *url,
 }
 
 size_t
+http_cancel(struct http *h, http_cb *cb, void *arg)
+{
+	(void)h;
+	(void)cb;
+	(void)arg;
+	return 0; /* jobfetch never cancels */
+}
+
+size_t
 http_pending(const struct http *h)
 {
 	(void)h;

@@ -10,13 +10,19 @@
  * N-th emit nothing (and logs "testbot: job <id>: N runs done");
  * TESTBOT_INJECT_BAD_RUN=R puts system.injected.<id> into run R of every
  * job (or of job TESTBOT_INJECT_BAD_JOB only) behind run_emit's back, so
- * that only the backend can refuse it.
+ * that only the backend can refuse it.  TESTBOT_DISCOVER_FILE names a file
+ * of "<index> <name>" lines: every run then keeps the job's interface
+ * entities in line with it through entsync (logging "testbot: job <id>:
+ * discovery: C created, U updated, D deleted, F failed").
  */
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bot.h"
+#include "entsync.h"
 #include "env.h"
 #include "jobs.h"
 #include "log.h"
@@ -41,6 +47,101 @@ static int64_t testbot_max_runs;
 static int64_t testbot_inject_run;
 static int64_t testbot_inject_job;
 
+static const char *testbot_discover_file;
+static struct entsync *testbot_es;
+static int64_t testbot_discovering[64]; /* jobs with a discovery running */
+
+static int
+testbot_discovery_slot(int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (testbot_discovering[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static void
+testbot_on_discovered(const struct entsync_result *res, void *arg)
+{
+	int64_t *slot = arg;
+
+	log_info("testbot: job %lld: discovery: %zu created, %zu updated, %zu "
+	         "deleted, %zu failed%s",
+	    (long long)*slot, res->created, res->updated, res->deleted,
+	    res->failed, res->refused ? " (refused)" : "");
+	*slot = 0;
+}
+
+/* Reads the interface file into items; the caller frees names[i] and
+ * items[i].details.  Returns how many. */
+static size_t
+testbot_read_interfaces(struct entsync_item *items, char **names, size_t cap)
+{
+	char line[256], name[128], idx[32];
+	size_t n = 0;
+	FILE *f;
+
+	f = fopen(testbot_discover_file, "r");
+	if (f == NULL)
+		return 0;
+	while (n < cap && fgets(line, sizeof(line), f) != NULL) {
+		struct json_object *d;
+
+		if (sscanf(line, "%31s %127s", idx, name) != 2)
+			continue;
+		d = json_object_new_object();
+		json_object_object_add(
+		    d, "snmp_index", json_object_new_string(idx));
+		json_object_object_add(
+		    d, "speed_bps", json_object_new_string("1000000"));
+		names[n] = xstrdup(name);
+		items[n].name = names[n];
+		items[n].details = d;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void
+testbot_discover(const struct job *job)
+{
+	struct entsync_item items[64];
+	char *names[64];
+	struct entsync_spec spec;
+	size_t n, i;
+	int slot;
+
+	if (testbot_discover_file == NULL || bot_backend() == NULL ||
+	    testbot_discovery_slot(job->id) != -1 ||
+	    (slot = testbot_discovery_slot(0)) == -1)
+		return;
+	if (testbot_es == NULL)
+		testbot_es = entsync_new(bot_backend(), "interface discovery");
+	n = testbot_read_interfaces(items, names, 64);
+	spec.account_id = job->account_id;
+	spec.parent = job->id;
+	spec.entity_type = "interface";
+	spec.key_member = "snmp_index";
+	spec.mode = ENTSYNC_MIRROR;
+	if (entsync_run(testbot_es, &spec, items, n, testbot_on_discovered,
+	        &testbot_discovering[slot]) == 0)
+		testbot_discovering[slot] = job->id;
+	for (i = 0; i < n; i++) {
+		free(names[i]);
+		json_object_put(items[i].details);
+	}
+}
+
+static void
+testbot_shutdown(void)
+{
+	entsync_free(testbot_es);
+	testbot_es = NULL;
+}
+
 static int
 testbot_prepare(struct job *job, char *err, size_t errlen)
 {
@@ -61,6 +162,7 @@ testbot_finish(struct run *run)
 	double t;
 
 	tj->runs++;
+	testbot_discover(run->job);
 	if (testbot_max_runs > 0 && tj->runs > testbot_max_runs) {
 		run_done(run);
 		return;
@@ -137,9 +239,12 @@ static struct bot_ops testbot_ops = {
                 "  TESTBOT_VALUES         extra values per run, one time (0)\n"
                 "  TESTBOT_MAX_RUNS       runs that emit values (0 = all)\n"
                 "  TESTBOT_INJECT_BAD_RUN run that adds an unchecked bad path\n"
-                "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n",
+                "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n"
+                "  TESTBOT_DISCOVER_FILE  \"<index> <name>\" lines: interface\n"
+                "                         entities to keep under each job\n",
     .job_prepare = testbot_prepare,
     .job_run = testbot_run,
+    .shutdown = testbot_shutdown,
 };
 
 int
@@ -152,5 +257,6 @@ main(int argc, char **argv)
 	testbot_max_runs = env_int("TESTBOT_MAX_RUNS", 0, 0, 1000000);
 	testbot_inject_run = env_int("TESTBOT_INJECT_BAD_RUN", 0, 0, 1000000);
 	testbot_inject_job = env_int("TESTBOT_INJECT_BAD_JOB", 0, 0, INT64_MAX);
+	testbot_discover_file = env_str("TESTBOT_DISCOVER_FILE", NULL);
 	return bot_main(argc, argv, &testbot_ops);
 }

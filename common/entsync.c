@@ -1,0 +1,552 @@
+/*
+ * Entity write-back.  A run: GET the account's entities, plan (a pure
+ * function, unit-tested), send every write at once, count the answers,
+ * call back.  entsync_free cancels the requests of unfinished runs.
+ */
+#include "entsync.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "http.h"
+#include "log.h"
+#include "xmalloc.h"
+
+struct entsync_run;
+
+/* One write of a run. */
+struct entsync_call {
+	struct entsync_run *run;
+	size_t action;
+};
+
+struct entsync {
+	struct backend *b;
+	char *what;
+	int64_t *refused; /* accounts that answered 403 */
+	size_t n_refused;
+	struct entsync_run *runs; /* in flight */
+};
+
+struct entsync_run {
+	struct entsync *es;
+	struct entsync_run *next;
+	struct entsync_spec spec;
+	char *entity_type, *key_member;
+	struct json_object *items; /* [{"name", "details"}], own copy */
+	struct entsync_plan plan;
+	struct entsync_call *calls; /* one per action */
+	size_t in_flight;
+	struct entsync_result res;
+	entsync_cb *cb;
+	void *arg;
+};
+
+/* --- planning --------------------------------------------------------- */
+
+/* The key of details: a non-empty string, or an integer as text. */
+static int
+entsync_key(
+    struct json_object *details, const char *member, char *out, size_t outlen)
+{
+	struct json_object *v;
+
+	if (!json_object_is_type(details, json_type_object) ||
+	    !json_object_object_get_ex(details, member, &v))
+		return -1;
+	if (json_object_is_type(v, json_type_string) &&
+	    json_object_get_string_len(v) > 0 &&
+	    (size_t)json_object_get_string_len(v) < outlen) {
+		snprintf(out, outlen, "%s", json_object_get_string(v));
+		return 0;
+	}
+	if (json_object_is_type(v, json_type_int)) {
+		snprintf(
+		    out, outlen, "%lld", (long long)json_object_get_int64(v));
+		return 0;
+	}
+	return -1;
+}
+
+static int64_t
+entsync_id(struct json_object *obj, const char *member)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, member, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+static const char *
+entsync_str(struct json_object *obj, const char *member)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(obj, member, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* True when ent is one of the entities this spec manages. */
+static int
+entsync_managed(const struct entsync_spec *spec, struct json_object *ent)
+{
+	const char *type = entsync_str(ent, "entity_type");
+
+	if (spec->mode == ENTSYNC_SUGGEST)
+		return 1; /* any entity with the key is already known */
+	return type != NULL && strcmp(type, spec->entity_type) == 0 &&
+	    entsync_id(ent, "parent") == spec->parent;
+}
+
+static void
+entsync_add(struct entsync_plan *p, enum entsync_verb verb, int64_t id,
+    struct json_object *body)
+{
+	struct entsync_action *a;
+
+	p->actions = xreallocarray(p->actions, p->n + 1, sizeof(*p->actions));
+	a = &p->actions[p->n++];
+	a->verb = verb;
+	a->entity_id = id;
+	a->body = body;
+}
+
+static struct json_object *
+entsync_new_body(const struct entsync_spec *spec, const struct entsync_item *it)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(it->name));
+	json_object_object_add(
+	    o, "entity_type", json_object_new_string(spec->entity_type));
+	json_object_object_add(o, "parent",
+	    spec->parent >= 0 ? json_object_new_int64(spec->parent) : NULL);
+	json_object_object_add(o, "details", json_object_get(it->details));
+	return o;
+}
+
+/* Adds (or replaces) every member of from into to. */
+static void
+entsync_merge(struct json_object *to, struct json_object *from)
+{
+	json_object_object_foreach(from, k, v)
+	{
+		json_object_object_add(to, k, json_object_get(v));
+	}
+}
+
+/* The PUT body for ent, or NULL when it already matches the item. */
+static struct json_object *
+entsync_put_body(struct json_object *ent, const struct entsync_item *it)
+{
+	struct json_object *details, *v, *o, *merged;
+	const char *name = entsync_str(ent, "name");
+	int same;
+
+	if (!json_object_object_get_ex(ent, "details", &details) ||
+	    !json_object_is_type(details, json_type_object))
+		details = NULL;
+	same = name != NULL && strcmp(name, it->name) == 0 && details != NULL;
+	json_object_object_foreach(it->details, k, want)
+	{
+		if (!same)
+			break;
+		if (!json_object_object_get_ex(details, k, &v) ||
+		    !json_object_equal(v, want))
+			same = 0;
+	}
+	if (same)
+		return NULL;
+	merged = json_object_new_object();
+	if (details != NULL)
+		entsync_merge(merged, details);
+	entsync_merge(merged, it->details);
+	o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(it->name));
+	json_object_object_add(o, "entity_type",
+	    json_object_new_string(entsync_str(ent, "entity_type")));
+	json_object_object_add(o, "parent",
+	    json_object_object_get_ex(ent, "parent", &v) ? json_object_get(v)
+	                                                 : NULL);
+	json_object_object_add(o, "details", merged);
+	if (json_object_object_get_ex(ent, "protocols", &v) &&
+	    json_object_is_type(v, json_type_object))
+		json_object_object_add(o, "protocols", json_object_get(v));
+	return o;
+}
+
+void
+entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
+    const struct entsync_item *items, size_t n, struct entsync_plan *out)
+{
+	size_t n_ent = 0, i, j;
+	char key[256], other[256];
+	unsigned char *used;
+
+	memset(out, 0, sizeof(*out));
+	if (json_object_is_type(entities, json_type_array))
+		n_ent = json_object_array_length(entities);
+	used = xcalloc(n_ent + 1, 1); /* entity matched by an item */
+	for (i = 0; i < n; i++) {
+		struct json_object *match = NULL;
+		size_t mi = 0;
+
+		if (items[i].name == NULL ||
+		    entsync_key(items[i].details, spec->key_member, key,
+		        sizeof(key)) == -1)
+			continue;
+		for (j = 0; j < i; j++) /* a duplicate item: first counts */
+			if (entsync_key(items[j].details, spec->key_member,
+			        other, sizeof(other)) == 0 &&
+			    items[j].name != NULL && strcmp(key, other) == 0)
+				break;
+		if (j < i)
+			continue;
+		for (j = 0; j < n_ent; j++) {
+			struct json_object *ent, *d;
+
+			ent = json_object_array_get_idx(entities, j);
+			if (!json_object_is_type(ent, json_type_object) ||
+			    entsync_id(ent, "id") < 0 ||
+			    !entsync_managed(spec, ent) ||
+			    !json_object_object_get_ex(ent, "details", &d) ||
+			    entsync_key(d, spec->key_member, other,
+			        sizeof(other)) == -1 ||
+			    strcmp(key, other) != 0)
+				continue;
+			if (match == NULL && !used[j]) {
+				match = ent;
+				mi = j;
+			}
+		}
+		if (match == NULL) {
+			entsync_add(out, ENTSYNC_POST, -1,
+			    entsync_new_body(spec, &items[i]));
+			continue;
+		}
+		used[mi] = 1;
+		if (spec->mode == ENTSYNC_MIRROR) {
+			struct json_object *body =
+			    entsync_put_body(match, &items[i]);
+
+			if (body != NULL)
+				entsync_add(out, ENTSYNC_PUT,
+				    entsync_id(match, "id"), body);
+		}
+	}
+	/* Mirror: a keyed entity no item matched (gone, or a duplicate). */
+	for (j = 0; spec->mode == ENTSYNC_MIRROR && j < n_ent; j++) {
+		struct json_object *ent, *d;
+
+		ent = json_object_array_get_idx(entities, j);
+		if (used[j] || !json_object_is_type(ent, json_type_object) ||
+		    entsync_id(ent, "id") < 0 || !entsync_managed(spec, ent) ||
+		    !json_object_object_get_ex(ent, "details", &d) ||
+		    entsync_key(d, spec->key_member, other, sizeof(other)) ==
+		        -1)
+			continue;
+		entsync_add(out, ENTSYNC_DELETE, entsync_id(ent, "id"), NULL);
+	}
+	free(used);
+}
+
+void
+entsync_plan_release(struct entsync_plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		json_object_put(p->actions[i].body);
+	free(p->actions);
+	p->actions = NULL;
+	p->n = 0;
+}
+
+/* --- running ----------------------------------------------------------- */
+
+struct entsync *
+entsync_new(struct backend *b, const char *what)
+{
+	struct entsync *es = xcalloc(1, sizeof(*es));
+
+	es->b = b;
+	es->what = xstrdup(what);
+	return es;
+}
+
+int
+entsync_refused(const struct entsync *es, int64_t account_id)
+{
+	size_t i;
+
+	for (i = 0; i < es->n_refused; i++)
+		if (es->refused[i] == account_id)
+			return 1;
+	return 0;
+}
+
+static void
+entsync_refuse(struct entsync *es, int64_t account_id)
+{
+	if (entsync_refused(es, account_id))
+		return;
+	es->refused =
+	    xreallocarray(es->refused, es->n_refused + 1, sizeof(*es->refused));
+	es->refused[es->n_refused++] = account_id;
+	log_warnx("%s: account %lld: the backend does not let this bot write "
+	          "entities (HTTP 403; only systemwide bots may); %s is off "
+	          "for this account",
+	    es->what, (long long)account_id, es->what);
+}
+
+static void
+entsync_run_free(struct entsync_run *run)
+{
+	entsync_plan_release(&run->plan);
+	free(run->calls);
+	json_object_put(run->items);
+	free(run->entity_type);
+	free(run->key_member);
+	free(run);
+}
+
+static void
+entsync_unlink(struct entsync_run *run)
+{
+	struct entsync_run **pp;
+
+	for (pp = &run->es->runs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == run) {
+			*pp = run->next;
+			break;
+		}
+}
+
+/* Ends the run once nothing is in flight. */
+static void
+entsync_finish(struct entsync_run *run)
+{
+	struct entsync *es = run->es;
+
+	if (run->in_flight > 0)
+		return;
+	entsync_unlink(run);
+	if (run->res.created || run->res.updated || run->res.deleted ||
+	    run->res.failed)
+		log_info("%s: account %lld: %zu created, %zu updated, %zu "
+		         "deleted, %zu failed",
+		    es->what, (long long)run->spec.account_id, run->res.created,
+		    run->res.updated, run->res.deleted, run->res.failed);
+	run->cb(&run->res, run->arg);
+	entsync_run_free(run);
+}
+
+static void
+entsync_on_write(const struct http_response *res, void *arg)
+{
+	struct entsync_call *call = arg;
+	struct entsync_run *run = call->run;
+	struct entsync_action *a = &run->plan.actions[call->action];
+	static const char *verbs[] = {"POST", "PUT", "DELETE"};
+
+	run->in_flight--;
+	if (res->status >= 200 && res->status < 300) {
+		if (a->verb == ENTSYNC_POST)
+			run->res.created++;
+		else if (a->verb == ENTSYNC_PUT)
+			run->res.updated++;
+		else
+			run->res.deleted++;
+	} else if (a->verb == ENTSYNC_DELETE && res->status == 404) {
+		run->res.deleted++; /* gone already */
+	} else {
+		run->res.failed++;
+		if (res->status == 403) {
+			run->res.refused = 1;
+			entsync_refuse(run->es, run->spec.account_id);
+		} else {
+			char why[BOT_ERRLEN];
+
+			if (res->error != NULL)
+				snprintf(why, sizeof(why), "%s", res->error);
+			else
+				snprintf(why, sizeof(why), "HTTP %ld %.*s",
+				    res->status,
+				    (int)(res->body_len > 200 ? 200
+				                              : res->body_len),
+				    res->body);
+			log_warnx("%s: account %lld: %s entity %lld failed: %s",
+			    run->es->what, (long long)run->spec.account_id,
+			    verbs[a->verb], (long long)a->entity_id, why);
+		}
+	}
+	entsync_finish(run);
+}
+
+static void
+entsync_send(struct entsync_run *run)
+{
+	char path[96];
+	size_t i;
+
+	run->calls = xcalloc(run->plan.n + 1, sizeof(*run->calls));
+	for (i = 0; i < run->plan.n; i++) {
+		struct entsync_action *a = &run->plan.actions[i];
+		struct entsync_call *call;
+		const char *body = NULL;
+		char *url;
+		int rc;
+
+		if (a->verb == ENTSYNC_POST)
+			snprintf(path, sizeof(path), "accounts/%lld/entities/",
+			    (long long)run->spec.account_id);
+		else
+			snprintf(path, sizeof(path),
+			    "accounts/%lld/entities/%lld",
+			    (long long)run->spec.account_id,
+			    (long long)a->entity_id);
+		if (a->body != NULL)
+			body = json_object_to_json_string_ext(
+			    a->body, JSON_C_TO_STRING_PLAIN);
+		call = &run->calls[i];
+		call->run = run;
+		call->action = i;
+		url = backend_url(run->es->b, path);
+		rc = http_request(backend_http(run->es->b),
+		    a->verb == ENTSYNC_POST      ? "POST"
+		        : a->verb == ENTSYNC_PUT ? "PUT"
+		                                 : "DELETE",
+		    url, body, body ? strlen(body) : 0,
+		    body ? "application/json" : NULL, entsync_on_write, call);
+		memset(url, 0, strlen(url));
+		free(url);
+		if (rc == -1) {
+			run->res.failed++;
+			continue;
+		}
+		run->in_flight++;
+	}
+}
+
+static void
+entsync_on_list(const struct http_response *res, void *arg)
+{
+	struct entsync_run *run = arg;
+	struct json_object *obj = NULL, *list = NULL;
+	struct entsync_item *items;
+	char err[BOT_ERRLEN];
+	size_t n, i;
+
+	run->in_flight--;
+	if (res->status == 403) {
+		run->res.refused = 1;
+		entsync_refuse(run->es, run->spec.account_id);
+		entsync_finish(run);
+		return;
+	}
+	if (backend_json(res, &obj, err, sizeof(err)) == -1 ||
+	    !json_object_object_get_ex(obj, "list", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		log_warnx("%s: account %lld: cannot read the entity list: %s",
+		    run->es->what, (long long)run->spec.account_id,
+		    obj == NULL ? err : "no \"list\" array");
+		json_object_put(obj);
+		entsync_finish(run);
+		return;
+	}
+	run->res.ok = 1;
+	n = json_object_array_length(run->items);
+	items = xcalloc(n + 1, sizeof(*items));
+	for (i = 0; i < n; i++) {
+		struct json_object *it =
+		    json_object_array_get_idx(run->items, i);
+
+		items[i].name = entsync_str(it, "name");
+		json_object_object_get_ex(it, "details", &items[i].details);
+	}
+	entsync_plan(&run->spec, list, items, n, &run->plan);
+	free(items);
+	json_object_put(obj);
+	entsync_send(run);
+	entsync_finish(run);
+}
+
+int
+entsync_run(struct entsync *es, const struct entsync_spec *spec,
+    const struct entsync_item *items, size_t n, entsync_cb *cb, void *arg)
+{
+	struct entsync_run *run;
+	char path[64], *url;
+	size_t i;
+	int rc;
+
+	if (entsync_refused(es, spec->account_id))
+		return -1;
+	run = xcalloc(1, sizeof(*run));
+	run->es = es;
+	run->spec = *spec;
+	run->entity_type = xstrdup(spec->entity_type);
+	run->key_member = xstrdup(spec->key_member);
+	run->spec.entity_type = run->entity_type;
+	run->spec.key_member = run->key_member;
+	run->items = json_object_new_array();
+	for (i = 0; i < n; i++) {
+		struct json_object *it = json_object_new_object();
+
+		if (items[i].name == NULL || items[i].details == NULL) {
+			json_object_put(it);
+			continue;
+		}
+		json_object_object_add(
+		    it, "name", json_object_new_string(items[i].name));
+		json_object_object_add(
+		    it, "details", json_object_get(items[i].details));
+		json_object_array_add(run->items, it);
+	}
+	run->cb = cb;
+	run->arg = arg;
+	snprintf(path, sizeof(path), "accounts/%lld/entities/",
+	    (long long)spec->account_id);
+	url = backend_url(es->b, path);
+	rc = http_request(backend_http(es->b), "GET", url, NULL, 0, NULL,
+	    entsync_on_list, run);
+	memset(url, 0, strlen(url));
+	free(url);
+	if (rc == -1) {
+		entsync_run_free(run);
+		return -1;
+	}
+	run->in_flight = 1;
+	run->next = es->runs;
+	es->runs = run;
+	return 0;
+}
+
+void
+entsync_free(struct entsync *es)
+{
+	struct entsync_run *run, *next;
+	struct http *h;
+	size_t i;
+
+	if (es == NULL)
+		return;
+	h = backend_http(es->b);
+	for (run = es->runs; run != NULL; run = next) {
+		next = run->next;
+		(void)http_cancel(h, entsync_on_list, run);
+		for (i = 0; run->calls != NULL && i < run->plan.n; i++)
+			(void)http_cancel(h, entsync_on_write, &run->calls[i]);
+		entsync_run_free(run);
+	}
+	free(es->refused);
+	free(es->what);
+	free(es);
+}

@@ -1,0 +1,95 @@
+"""Entity write-back (common/entsync.c) through testbot against the fake:
+interface entities created, renamed, deleted under their device exactly as
+discovered, nothing written when nothing changed, and an account bot
+(refused with 403) told once and left alone afterwards."""
+
+import os
+import shutil
+import tempfile
+
+from lib import ACCOUNT, TOKEN, BotTestCase, wait_until
+
+ACCOUNT_BOT_TOKEN = "0badc0de-0bad-4c0d-8bad-c0de0badc0de"
+
+
+def device(name):
+    return {"name": name, "entity_type": "device", "details": {"ipv4": "127.0.0.1"},
+            "protocols": {"ping": {"credential": "@ping_credential", "bot": None,
+                                   "sensors": [{"sensor": "@ping_sensor", "interval": 1}]}}}
+
+
+class EntsyncTest(BotTestCase):
+
+    def setUp(self):
+        BotTestCase.setUp(self)
+        d = tempfile.mkdtemp(prefix="entsync-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        self.iffile = os.path.join(d, "interfaces")
+
+    def interfaces(self, text):
+        with open(self.iffile + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(self.iffile + ".tmp", self.iffile)
+
+    def children(self, parent):
+        acc = [a for a in self.fake.state()["accounts"] if a["id"] == ACCOUNT][0]
+        return sorted((e["details"].get("snmp_index"), e["name"], e["details"].get("speed_bps"))
+                      for e in acc["entities"]
+                      if e.get("parent") == parent and e["entity_type"] == "interface")
+
+    def writes(self):
+        return [r for r in self.fake.requests()
+                if r["method"] in ("POST", "PUT", "DELETE") and "/entities" in r["path"]]
+
+    def discoveries(self, bot):
+        return [l for l in bot.stderr().splitlines() if "discovery:" in l]
+
+    def test_interfaces_follow_what_was_discovered(self):
+        acc = self.fake.load_fixtures({"accounts": [{"id": ACCOUNT, "name": "Test account",
+                                                     "entities": [device("router")]}]})
+        router = acc["accounts"][0]["entities"]["router"]
+        self.interfaces("1 eth0\n2 eth1\n")
+        bot = self.start_bot("tests/testbot", env={"TESTBOT_DISCOVER_FILE": self.iffile})
+        wait_until(lambda: self.children(router) == [("1", "eth0", "1000000"),
+                                                      ("2", "eth1", "1000000")],
+                   20, what="two interfaces")
+        # a steady state writes nothing more
+        n = len(self.discoveries(bot))
+        wait_until(lambda: len(self.discoveries(bot)) >= n + 2, 20, what="two more discoveries")
+        self.assertEqual(len(self.writes()), 2, self.writes())
+        # eth1 gone, eth0 renamed, eth3 new
+        self.interfaces("1 wan0\n3 eth3\n")
+        wait_until(lambda: self.children(router) == [("1", "wan0", "1000000"),
+                                                      ("3", "eth3", "1000000")],
+                   20, what="the new set of interfaces")
+        wait_until(lambda: any("1 created, 1 updated, 1 deleted, 0 failed" in l
+                               for l in self.discoveries(bot)), 10, what="the log line")
+        methods = sorted(r["method"] for r in self.writes())
+        self.assertEqual(methods, ["DELETE", "POST", "POST", "POST", "PUT"])
+        self.assertTrue(all(r["status"] in (201, 204) for r in self.writes()), self.writes())
+        # the device itself and its values are untouched
+        self.assertTrue(self.values("entity.%d.test." % router))
+        self.assertEqual(bot.stop(), 0)
+
+    def test_account_bot_is_told_once(self):
+        fx = {"accounts": [{"id": ACCOUNT, "name": "Test account",
+                            "entities": [device("router")]}],
+              "bots": [{"token": ACCOUNT_BOT_TOKEN, "id": 1234567, "account": ACCOUNT}]}
+        acc = self.fake.load_fixtures(fx)
+        router = acc["accounts"][0]["entities"]["router"]
+        self.interfaces("1 eth0\n")
+        bot = self.start_bot("tests/testbot", token=ACCOUNT_BOT_TOKEN,
+                             env={"TESTBOT_DISCOVER_FILE": self.iffile})
+        bot.wait_log("(refused)")
+        # runs go on and deliver values; no further write is tried
+        n = len(self.values("entity.%d.test." % router))
+        wait_until(lambda: len(self.values("entity.%d.test." % router)) >= n + 3, 20,
+                   what="more values")
+        self.assertEqual(len(self.writes()), 1, self.writes())
+        self.assertEqual(self.writes()[0]["status"], 403)
+        err = bot.stderr()
+        self.assertEqual(err.count("does not let this bot write entities"), 1, err)
+        self.assertIn("only systemwide bots may", err)
+        self.assertEqual(self.children(router), [])
+        self.assertEqual(bot.stop(), 0)
+        self.assertNotIn(TOKEN, err)
