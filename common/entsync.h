@@ -19,7 +19,8 @@ struct json_object;
 
 enum entsync_mode {
 	ENTSYNC_MIRROR,  /* children of parent: POST new, PUT changed,
-	                    DELETE those whose key is no longer wanted */
+	                    DELETE those whose key is no longer wanted and
+	                    the duplicates of a wanted key */
 	ENTSYNC_SUGGEST, /* any entity with the key counts: POST the rest */
 };
 
@@ -77,8 +78,10 @@ struct entsync *entsync_new(struct backend *b, const char *what);
 /* Runs in flight are abandoned: their callbacks never run. */
 void entsync_free(struct entsync *es);
 
-/* Starts one run (items copied); cb runs once, later, from the loop,
- * unless the account refused us before: then -1 and no callback. */
+/* Starts one run (items copied; their details objects are shared by
+ * reference, so do not change them afterwards); cb runs once, later, from
+ * the loop.  -1 and no callback when the account refused us before or the
+ * first request cannot start. */
 int entsync_run(struct entsync *es, const struct entsync_spec *spec,
     const struct entsync_item *items, size_t n, entsync_cb *cb,
     void *arg) BOT_WUR;

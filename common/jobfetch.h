@@ -17,8 +17,9 @@ struct job_update;
 typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
 
 /* Starts a refresh for protocol (copied).  cb runs once, later, with ok=0
- * when nothing could be fetched (then u keeps everything).  -1 if a
- * refresh is already running (cb is not called). */
+ * when nothing could be fetched (u is then empty, without keep lists: the
+ * caller must not apply it).  -1 if a refresh is already running or the
+ * first request cannot start (cb is not called). */
 int jobfetch_start(struct backend *b, const char *protocol, jobfetch_cb *cb,
     void *arg) BOT_WUR;
 

@@ -29,7 +29,8 @@ void log_init(const char *progname, enum log_level level);
 enum log_level log_get_level(void);
 
 /* Registers a secret that is replaced by "<redacted>" in every line.
- * The string is copied; NULL or "" clears it. */
+ * The string is copied; NULL, "" or one of 256 bytes or more clears it
+ * (bot tokens are 36-character UUIDs, checked before this is called). */
 void log_set_secret(const char *secret);
 
 /* Copies in to out (size outlen, always NUL-terminated) with the value of

@@ -149,6 +149,12 @@ sched_fire(struct timer *t, void *arg)
 
 			en->next_ms[i] += missed * step;
 			s->counters.skipped += (uint64_t)missed;
+			log_warnx_limited(&s->skip_limit, 60000,
+			    "job %lld (%s): %lld runs of its %d s interval "
+			    "missed (the bot fell behind); %llu skipped so far",
+			    (long long)job->id, job->name, (long long)missed,
+			    job->intervals_s[i],
+			    (unsigned long long)s->counters.skipped);
 		}
 	}
 	sched_arm(en);

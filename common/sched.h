@@ -28,7 +28,8 @@ struct sched_stats {
 
 struct sched_counters {
 	uint64_t runs;
-	uint64_t skipped; /* ticks skipped because the run before was busy */
+	uint64_t skipped; /* ticks skipped: the run before was busy, or the
+	                     loop fell behind by whole intervals */
 	uint64_t late;    /* ticks that started more than 1 s late */
 };
 

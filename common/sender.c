@@ -2,9 +2,10 @@
  * Value delivery: the orchestrator.  The buffer is sendq.c (per-account
  * queues, bounds, drop counts), request bodies are built by batch.c and
  * the 400 isolation is bisect.c; this file sends the requests and reacts
- * to the answers.  Every request is a PUT carrying each value's
- * measurement time, so the backend upserts on (path, t): resending after a
- * lost answer is harmless.  A short delay gathers the values of a tick
+ * to the answers.  Requests are PUTs carrying each value's measurement
+ * time, so the backend upserts on (path, t): resending after a lost answer
+ * is harmless (only after PUT is refused with 403 does POST take over,
+ * see below).  A short delay gathers the values of a tick
  * into few requests.
  *
  * The sender is a small state machine with one gate:

@@ -71,7 +71,8 @@ struct sender *sender_stdout_new(FILE *out);
 void sender_free(struct sender *s);
 
 /* Takes every value out of vs (vs is left empty, still initialised).
- * Non-finite values are dropped and counted. */
+ * The backend sender drops and counts non-finite values; the stdout
+ * sender prints whatever it is given; run_emit drops them earlier. */
 void sender_put(struct sender *s, struct values *vs);
 
 typedef void sender_flushed_cb(void *arg);

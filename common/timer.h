@@ -50,8 +50,10 @@ void timer_heap_add(struct timer_heap *h, struct timer *t, int64_t deadline_ms);
 void timer_heap_remove(struct timer_heap *h, struct timer *t);
 /* The earliest armed timer, or NULL. */
 struct timer *timer_heap_peek(const struct timer_heap *h);
-/* Fires, in deadline order, every timer due at now_ms; a callback may
- * re-arm or remove any timer.  Returns how many fired. */
+/* Fires, in deadline order, every timer due at now_ms that was armed
+ * before this call (timers a callback arms wait for the next call, even
+ * when due); a callback may re-arm or remove any timer.  Returns how many
+ * fired. */
 size_t timer_heap_run(struct timer_heap *h, int64_t now_ms);
 
 #endif
