@@ -67,8 +67,7 @@ UNIT_BOT_OBJ := $(foreach b,$(BOTS),$(call bot_objs,$(b)))
 TOOL_BIN := $(O)/tests/testbot
 
 .PHONY: all test check unit integration demo deps asan valgrind fuzz \
-	fuzz-build bench lint format install clean hdrcheck check-banned \
-	bench-ping
+	fuzz-build bench lint format install clean hdrcheck check-banned
 
 all: $(LIB) $(BOTS:%=$(O)/%)
 
@@ -167,7 +166,11 @@ bench: deps all $(BENCH_BIN)
 	@DEPS_PACKAGES="$(BENCH_DEPS)" sh scripts/deps.sh
 	@sh scripts/bench.sh $(O)
 
-bench-%: deps all
+# One per bot with a comparison script (a static pattern rule: phony
+# targets never match implicit ones).
+BENCH_BOTS := $(patsubst scripts/bench_%.sh,bench-%,$(wildcard scripts/bench_*.sh))
+.PHONY: $(BENCH_BOTS)
+$(BENCH_BOTS): bench-%: deps all
 	@DEPS_PACKAGES="$(BENCH_DEPS)" sh scripts/deps.sh
 	@sh scripts/bench_$*.sh $(O)
 

@@ -22,7 +22,7 @@
 static int
 batch_encode_item(struct buf *out, const struct sendq_item *it, int with_t)
 {
-	char num[40];
+	char num[40], when[40];
 	const char *p;
 
 	if (buf_append_str(out, "{\"p\":\"") == -1)
@@ -50,8 +50,10 @@ batch_encode_item(struct buf *out, const struct sendq_item *it, int with_t)
 			return -1;
 	}
 	values_format_number(it->v, num, sizeof(num));
-	if (with_t)
-		return buf_printf(out, "\",\"v\":%s,\"t\":%.6f}", num, it->t);
+	if (with_t) {
+		values_format_time(it->t, when, sizeof(when));
+		return buf_printf(out, "\",\"v\":%s,\"t\":%s}", num, when);
+	}
 	return buf_printf(out, "\",\"v\":%s}", num);
 }
 

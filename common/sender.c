@@ -345,13 +345,18 @@ sender_get_counters(const struct sender *s, struct sender_counters *c)
 static void
 sender_print(struct sender *s, struct values *vs)
 {
-	char num[40];
+	char num[40], when[40];
+	double last_t = -1;
 	size_t i;
 
 	for (i = 0; i < vs->len; i++) {
 		values_format_number(vs->items[i].v, num, sizeof(num));
-		fprintf(s->out, "%s %s %.6f\n", vs->items[i].path, num,
-		    vs->items[i].t);
+		/* The values of a run mostly share their time. */
+		if (i == 0 || vs->items[i].t != last_t) {
+			last_t = vs->items[i].t;
+			values_format_time(last_t, when, sizeof(when));
+		}
+		fprintf(s->out, "%s %s %s\n", vs->items[i].path, num, when);
 	}
 	fflush(s->out);
 	s->c.queued += vs->len;

@@ -28,7 +28,13 @@ void values_release(struct values *vs);
 /* Appends a copy of path. */
 void values_add(struct values *vs, const char *path, double v, double t);
 
-/* Writes v with the fewest digits that read back as the same double. */
+/* Writes v with the fewest digits that read back as the same double
+ * (whole numbers as integers, others with 15 or 17 significant digits). */
 void values_format_number(double v, char *out, size_t outlen);
+
+/* Writes a Unix time to the microsecond ("1700000000.123456"): the text
+ * "%.6f" gives, only faster; the same t always gives the same text, so
+ * retries resend identical times. */
+void values_format_time(double t, char *out, size_t outlen);
 
 #endif

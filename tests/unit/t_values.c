@@ -92,3 +92,35 @@ T_TEST(values_format_number_round_trips)
 		}
 	}
 }
+
+T_TEST(values_format_time_to_the_microsecond)
+{
+	char out[64], ref[64];
+	double t;
+	int i;
+
+	values_format_time(1700000000.123456, out, sizeof(out));
+	T_EQ_STR(out, "1700000000.123456");
+	values_format_time(0, out, sizeof(out));
+	T_EQ_STR(out, "0.000000");
+	values_format_time(1700000000.9999996, out, sizeof(out));
+	T_EQ_STR(out, "1700000001.000000");
+	values_format_time(-1.5, out, sizeof(out)); /* outside: %.6f */
+	T_EQ_STR(out, "-1.500000");
+	/* Measurement times as bots make them, times on the tenth of a
+	 * microsecond (half-way cases) and random ones: always what %.6f
+	 * prints. */
+	srand48(7);
+	for (i = 0; i < 200000; i++) {
+		if (i % 2)
+			t = 1700000000.0 + i * 37.000013 + (i % 1000) * 1e-7;
+		else
+			t = drand48() * 1e11;
+		values_format_time(t, out, sizeof(out));
+		snprintf(ref, sizeof(ref), "%.6f", t);
+		if (strcmp(out, ref) != 0)
+			t_fail(__FILE__, __LINE__, "%.9f: %s, not %s", t, out,
+			    ref);
+		T_ASSERT(!t_failed);
+	}
+}
