@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "env.h"
 #include "http.h"
 #include "jobfetch.h"
+#include "jobgroup.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
@@ -462,9 +464,14 @@ bot_log_job(const struct job *job)
 	for (i = 0; i < job->n_intervals && o < sizeof(iv) - 16; i++)
 		o += (size_t)snprintf(iv + o, sizeof(iv) - o, "%s%d",
 		    i ? "," : "", job->intervals_s[i]);
-	log_info("job %lld (%s): account %lld, %zu sensor%s every %s s",
-	    (long long)job->id, job->name, (long long)job->account_id,
-	    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
+	if (bot.ops->account_intervals_s != NULL)
+		log_info("job %lld (%s): %zu entities, every %s s",
+		    (long long)job->id, job->name,
+		    json_object_array_length(job->details), iv);
+	else
+		log_info("job %lld (%s): account %lld, %zu sensor%s every %s s",
+		    (long long)job->id, job->name, (long long)job->account_id,
+		    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
 }
 
 static void bot_start_once(void);
@@ -475,6 +482,9 @@ bot_apply(struct job_update *u)
 	struct sched_stats st;
 	size_t i, n_new = 0;
 
+	if (bot.ops->account_intervals_s != NULL)
+		jobgroup_by_account(u, bot.ops->account_intervals_s,
+		    bot.ops->n_account_intervals);
 	bot_prepare_jobs(u);
 	for (i = 0; i < u->n_jobs; i++) {
 		struct job *old = sched_find(bot.sched, u->jobs[i]->id);
@@ -690,6 +700,7 @@ bot_setup(void)
 	struct http_config hc;
 
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
+	jobs_set_sensor_interval_optional(bot.ops->account_intervals_s != NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
 	backoff_init(&bot.refresh_backoff, 5000, bot.cfg.refresh_s * 1000, 0);
 	timer_init(&bot.stop_timer, bot_on_stop_timer, NULL);

@@ -44,6 +44,11 @@ struct bot_ops {
 	void (*job_run)(struct run *run);
 	/* Stops the bot's own work and frees its resources; may be NULL. */
 	void (*shutdown)(void);
+	/* For bots whose jobs are per account (NetFlow): the intervals every
+	 * account job runs at (jobgroup.h; sensors then need no interval).
+	 * NULL: one job per entity, at its sensors' intervals. */
+	const int *account_intervals_s;
+	size_t n_account_intervals;
 };
 
 /* Parses argv and the environment, then runs until SIGTERM/SIGINT (or,

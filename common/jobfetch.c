@@ -331,7 +331,7 @@ jf_build(struct jf *jf)
 			eid = jf_int(e, "id");
 			resolved = jf_resolve(jf, acc->id, e, proto, eid);
 			if (resolved == NULL) {
-				job_update_keep_entity(&jf->u, eid);
+				job_update_keep_entity_of(&jf->u, acc->id, eid);
 				continue;
 			}
 			switch (jobs_from_entity(resolved, acc->id,

@@ -131,6 +131,27 @@ jobs_free(struct job *job)
 	free(job);
 }
 
+/* Set by bots whose jobs run at intervals of their own (jobgroup.h). */
+static int jobs_interval_optional;
+
+void
+jobs_set_sensor_interval_optional(int on)
+{
+	jobs_interval_optional = on;
+}
+
+struct job *
+job_new(int64_t id, int64_t account_id, const char *name)
+{
+	struct job *job = xcalloc(1, sizeof(*job));
+
+	job->refs = 1;
+	job->id = id;
+	job->account_id = account_id;
+	job->name = xstrdup(name);
+	return job;
+}
+
 struct job *
 job_ref(struct job *job)
 {
@@ -158,8 +179,8 @@ job_sensor_due(const struct job_sensor *s, const int *due_s, size_t n)
 	return 0;
 }
 
-static void
-jobs_add_interval(struct job *job, int interval_s)
+void
+job_add_interval(struct job *job, int interval_s)
 {
 	size_t i, k;
 
@@ -227,7 +248,7 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 		}
 		if (interval == 0)
 			interval = def;
-		if (interval == 0) {
+		if (interval == 0 && !jobs_interval_optional) {
 			snprintf(msg, sizeof(msg),
 			    "sensor %lld skipped: no interval on the entity "
 			    "and no default interval",
@@ -247,12 +268,13 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 		job->sensors[job->n_sensors].interval_s = interval;
 		job->sensors[job->n_sensors].details = details;
 		job->n_sensors++;
-		jobs_add_interval(job, interval);
+		if (interval > 0)
+			job_add_interval(job, interval);
 	}
 }
 
-static void
-jobs_fingerprint(struct job *job)
+void
+job_fingerprint(struct job *job)
 {
 	struct json_object *fp, *sensors;
 	size_t i;
@@ -337,15 +359,11 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		return JOBS_INVALID;
 	}
 
-	job = xcalloc(1, sizeof(*job));
-	job->refs = 1;
-	job->id = id;
-	job->account_id = account_id;
-	if (json_object_object_get_ex(entity, "name", &v) &&
-	    json_object_is_type(v, json_type_string))
-		job->name = xstrdup(json_object_get_string(v));
-	else
-		job->name = xstrdup("");
+	job = job_new(id, account_id,
+	    json_object_object_get_ex(entity, "name", &v) &&
+	            json_object_is_type(v, json_type_string)
+	        ? json_object_get_string(v)
+	        : "");
 	job->details = jobs_get_object(entity, "details");
 	job->credential = jobs_get_object(cred, "details");
 	if (job->details == NULL || job->credential == NULL) {
@@ -359,7 +377,7 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		    job->warnings ? job->warnings : "none");
 		goto fail;
 	}
-	jobs_fingerprint(job);
+	job_fingerprint(job);
 	*out = job;
 	return JOBS_OK;
 fail:
@@ -382,6 +400,7 @@ job_update_release(struct job_update *u)
 		job_unref(u->jobs[i]);
 	free(u->jobs);
 	free(u->keep_entities);
+	free(u->keep_entity_accounts);
 	free(u->keep_accounts);
 	job_update_init(u);
 }
@@ -399,8 +418,18 @@ job_update_add(struct job_update *u, struct job *job)
 void
 job_update_keep_entity(struct job_update *u, int64_t entity_id)
 {
+	job_update_keep_entity_of(u, -1, entity_id);
+}
+
+void
+job_update_keep_entity_of(
+    struct job_update *u, int64_t account_id, int64_t entity_id)
+{
 	u->keep_entities = xreallocarray(
 	    u->keep_entities, u->n_keep_entities + 1, sizeof(int64_t));
+	u->keep_entity_accounts = xreallocarray(
+	    u->keep_entity_accounts, u->n_keep_entities + 1, sizeof(int64_t));
+	u->keep_entity_accounts[u->n_keep_entities] = account_id;
 	u->keep_entities[u->n_keep_entities++] = entity_id;
 }
 

@@ -21,7 +21,7 @@ struct json_object;
 
 struct job_sensor {
 	int64_t id;
-	int interval_s;
+	int interval_s; /* 0 only with jobs_set_sensor_interval_optional */
 	struct json_object *details; /* own reference; never NULL */
 };
 
@@ -56,6 +56,13 @@ enum jobs_verdict jobs_from_entity(struct json_object *entity,
     int64_t account_id, const char *protocol, int64_t bot_id, struct job **out,
     char *err, size_t errlen) BOT_WUR;
 
+/* A new, empty job with one reference (details and credential NULL, no
+ * sensors or intervals); for code that builds jobs of its own. */
+struct job *job_new(int64_t id, int64_t account_id, const char *name);
+/* Adds an interval to job->intervals_s (kept distinct and ascending). */
+void job_add_interval(struct job *job, int interval_s);
+/* Sets job->fingerprint from its name, details, credential and sensors. */
+void job_fingerprint(struct job *job);
 struct job *job_ref(struct job *job);
 /* Drops a reference; the last one frees the job (calling priv_free). */
 void job_unref(struct job *job);
@@ -69,6 +76,7 @@ struct job_update {
 	size_t n_jobs;
 	size_t cap_jobs;
 	int64_t *keep_entities; /* keep the previous job of these entities */
+	int64_t *keep_entity_accounts; /* ... in these accounts (-1: unknown) */
 	size_t n_keep_entities;
 	int64_t *keep_accounts; /* keep every previous job of these accounts */
 	size_t n_keep_accounts;
@@ -80,6 +88,8 @@ void job_update_release(struct job_update *u);
 /* Takes ownership of job's reference. */
 void job_update_add(struct job_update *u, struct job *job);
 void job_update_keep_entity(struct job_update *u, int64_t entity_id);
+void job_update_keep_entity_of(
+    struct job_update *u, int64_t account_id, int64_t entity_id);
 void job_update_keep_account(struct job_update *u, int64_t account_id);
 int job_update_keeps(const struct job_update *u, const struct job *job);
 
@@ -93,6 +103,12 @@ int jobs_load_file(const char *path, const char *protocol,
 /* Parses a whole job file held in memory (the fuzzing entry point). */
 int jobs_load_text(const char *text, size_t len, const char *protocol,
     struct job_update *out, char *err, size_t errlen) BOT_WUR;
+
+/* Off (the default): a sensor with no interval on the entity nor a
+ * default one is skipped with a warning.  On, for bots whose jobs run at
+ * intervals of their own (NetFlow's sensors have none): such a sensor is
+ * kept with interval_s 0 and adds no interval to its job. */
+void jobs_set_sensor_interval_optional(int on);
 
 /* Reads a number that may be given as a JSON number or numeric string
  * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1

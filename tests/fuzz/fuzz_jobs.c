@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jobgroup.h"
 #include "jobs.h"
 #include "log.h"
 
@@ -15,6 +16,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *protocols[] = {"ping", "snmp", "netflow", "api"};
+	static const int windows[] = {60, 900, 3600, 14400, 86400};
 	char err[BOT_ERRLEN];
 	struct job_update u;
 	size_t i;
@@ -22,6 +24,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_init("fuzz", LOG_LEVEL_NONE);
 	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
 		job_update_init(&u);
+		/* NetFlow's way: sensors without intervals, per-account jobs */
+		jobs_set_sensor_interval_optional(i == 2);
 		if (jobs_load_text((const char *)data, size, protocols[i], &u,
 		        err, sizeof(err)) == 0) {
 			size_t k;
@@ -34,7 +38,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					continue;
 			}
 		}
+		if (i == 2)
+			jobgroup_by_account(&u, windows, 5);
 		job_update_release(&u);
 	}
+	jobs_set_sensor_interval_optional(0);
 	return 0;
 }

@@ -14,6 +14,9 @@
  * of "<index> <name>" lines: every run then keeps the job's interface
  * entities in line with it through entsync (logging "testbot: job <id>:
  * discovery: C created, U updated, D deleted, F failed").
+ * TESTBOT_ACCOUNT_INTERVALS="60,900" makes the jobs per account
+ * (jobgroup.h) at those intervals; each run then also emits
+ * entity.<account>.test.entities = the account's entity count.
  */
 #include <json-c/json.h>
 #include <math.h>
@@ -47,6 +50,7 @@ static int64_t testbot_max_runs;
 static int64_t testbot_inject_run;
 static int64_t testbot_inject_job;
 
+static struct bot_ops testbot_ops;
 static const char *testbot_discover_file;
 static struct entsync *testbot_es;
 static int64_t testbot_discovering[64]; /* jobs with a discovery running */
@@ -135,6 +139,30 @@ testbot_discover(const struct job *job)
 	}
 }
 
+static int testbot_account_intervals[8];
+
+static void
+testbot_parse_intervals(const char *text)
+{
+	size_t n = 0;
+	char *end;
+	long v;
+
+	while (text != NULL && *text != '\0' && n < 8) {
+		v = strtol(text, &end, 10);
+		if (end == text || v < 1 || v > 86400)
+			fatalx("TESTBOT_ACCOUNT_INTERVALS: bad list");
+		testbot_account_intervals[n++] = (int)v;
+		text = *end == ',' ? end + 1 : end;
+		if (*end != ',' && *end != '\0')
+			fatalx("TESTBOT_ACCOUNT_INTERVALS: bad list");
+	}
+	if (n > 0) {
+		testbot_ops.account_intervals_s = testbot_account_intervals;
+		testbot_ops.n_account_intervals = n;
+	}
+}
+
 static void
 testbot_shutdown(void)
 {
@@ -174,6 +202,12 @@ testbot_finish(struct run *run)
 		    (long long)run->job->id,
 		    (long long)run->job->sensors[i].id);
 		run_emit(run, path, (double)tj->runs);
+	}
+	if (testbot_ops.account_intervals_s != NULL) {
+		snprintf(path, sizeof(path), "entity.%lld.test.entities",
+		    (long long)run->job->id);
+		run_emit(run, path,
+		    (double)json_object_array_length(run->job->details));
 	}
 	for (i = 0; i < run->n_due; i++) {
 		snprintf(path, sizeof(path), "entity.%lld.test.due.%d",
@@ -233,15 +267,17 @@ static struct bot_ops testbot_ops = {
     .name = "testbot",
     .protocol = "ping",
     .summary = "Emits counters for every run: a test bot for the runtime.",
-    .env_help = "  TESTBOT_PROTOCOL       protocol to serve (ping)\n"
-                "  TESTBOT_RUN_MS         how long each run takes (0)\n"
-                "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n"
-                "  TESTBOT_VALUES         extra values per run, one time (0)\n"
-                "  TESTBOT_MAX_RUNS       runs that emit values (0 = all)\n"
-                "  TESTBOT_INJECT_BAD_RUN run that adds an unchecked bad path\n"
-                "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n"
-                "  TESTBOT_DISCOVER_FILE  \"<index> <name>\" lines: interface\n"
-                "                         entities to keep under each job\n",
+    .env_help =
+        "  TESTBOT_PROTOCOL       protocol to serve (ping)\n"
+        "  TESTBOT_RUN_MS         how long each run takes (0)\n"
+        "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n"
+        "  TESTBOT_VALUES         extra values per run, one time (0)\n"
+        "  TESTBOT_MAX_RUNS       runs that emit values (0 = all)\n"
+        "  TESTBOT_INJECT_BAD_RUN run that adds an unchecked bad path\n"
+        "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n"
+        "  TESTBOT_DISCOVER_FILE  \"<index> <name>\" lines: interface\n"
+        "                         entities to keep under each job\n"
+        "  TESTBOT_ACCOUNT_INTERVALS  \"60,900\": one job per account\n",
     .job_prepare = testbot_prepare,
     .job_run = testbot_run,
     .shutdown = testbot_shutdown,
@@ -258,5 +294,6 @@ main(int argc, char **argv)
 	testbot_inject_run = env_int("TESTBOT_INJECT_BAD_RUN", 0, 0, 1000000);
 	testbot_inject_job = env_int("TESTBOT_INJECT_BAD_JOB", 0, 0, INT64_MAX);
 	testbot_discover_file = env_str("TESTBOT_DISCOVER_FILE", NULL);
+	testbot_parse_intervals(env_str("TESTBOT_ACCOUNT_INTERVALS", NULL));
 	return bot_main(argc, argv, &testbot_ops);
 }
