@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "http.h"
+#include "jsonx.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -71,38 +72,16 @@ entsync_key(
 	return -1;
 }
 
-static int64_t
-entsync_id(struct json_object *obj, const char *member)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, member, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	return json_object_get_int64(v);
-}
-
-static const char *
-entsync_str(struct json_object *obj, const char *member)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, member, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* True when ent is one of the entities this spec manages. */
 static int
 entsync_managed(const struct entsync_spec *spec, struct json_object *ent)
 {
-	const char *type = entsync_str(ent, "entity_type");
+	const char *type = jsonx_str(ent, "entity_type");
 
 	if (spec->mode == ENTSYNC_SUGGEST)
 		return 1; /* any entity with the key is already known */
 	return type != NULL && strcmp(type, spec->entity_type) == 0 &&
-	    entsync_id(ent, "parent") == spec->parent;
+	    jsonx_int(ent, "parent") == spec->parent;
 }
 
 static void
@@ -147,7 +126,7 @@ static struct json_object *
 entsync_put_body(struct json_object *ent, const struct entsync_item *it)
 {
 	struct json_object *details, *v, *o, *merged;
-	const char *name = entsync_str(ent, "name");
+	const char *name = jsonx_str(ent, "name");
 	int same;
 
 	if (!json_object_object_get_ex(ent, "details", &details) ||
@@ -171,7 +150,7 @@ entsync_put_body(struct json_object *ent, const struct entsync_item *it)
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(it->name));
 	json_object_object_add(o, "entity_type",
-	    json_object_new_string(entsync_str(ent, "entity_type")));
+	    json_object_new_string(jsonx_str(ent, "entity_type")));
 	json_object_object_add(o, "parent",
 	    json_object_object_get_ex(ent, "parent", &v) ? json_object_get(v)
 	                                                 : NULL);
@@ -214,7 +193,7 @@ entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
 
 			ent = json_object_array_get_idx(entities, j);
 			if (!json_object_is_type(ent, json_type_object) ||
-			    entsync_id(ent, "id") < 0 ||
+			    jsonx_int(ent, "id") < 0 ||
 			    !entsync_managed(spec, ent) ||
 			    !json_object_object_get_ex(ent, "details", &d) ||
 			    entsync_key(d, spec->key_member, other,
@@ -238,7 +217,7 @@ entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
 
 			if (body != NULL)
 				entsync_add(out, ENTSYNC_PUT,
-				    entsync_id(match, "id"), body);
+				    jsonx_int(match, "id"), body);
 		}
 	}
 	/* Mirror: a keyed entity no item matched (gone, or a duplicate). */
@@ -247,12 +226,12 @@ entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
 
 		ent = json_object_array_get_idx(entities, j);
 		if (used[j] || !json_object_is_type(ent, json_type_object) ||
-		    entsync_id(ent, "id") < 0 || !entsync_managed(spec, ent) ||
+		    jsonx_int(ent, "id") < 0 || !entsync_managed(spec, ent) ||
 		    !json_object_object_get_ex(ent, "details", &d) ||
 		    entsync_key(d, spec->key_member, other, sizeof(other)) ==
 		        -1)
 			continue;
-		entsync_add(out, ENTSYNC_DELETE, entsync_id(ent, "id"), NULL);
+		entsync_add(out, ENTSYNC_DELETE, jsonx_int(ent, "id"), NULL);
 	}
 	free(used);
 }
@@ -468,7 +447,7 @@ entsync_on_list(const struct http_response *res, void *arg)
 		struct json_object *it =
 		    json_object_array_get_idx(run->items, i);
 
-		items[i].name = entsync_str(it, "name");
+		items[i].name = jsonx_str(it, "name");
 		json_object_object_get_ex(it, "details", &items[i].details);
 	}
 	entsync_plan(&run->spec, list, items, n, &run->plan);

@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "http.h"
 #include "jobs.h"
+#include "jsonx.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -155,17 +156,6 @@ jf_candidate(struct jf *jf, struct json_object *e)
 	return proto;
 }
 
-static int64_t
-jf_int(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	return json_object_get_int64(v);
-}
-
 static struct jf_record *
 jf_find(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 {
@@ -216,14 +206,14 @@ jf_fetch_records(struct jf *jf)
 			if (proto == NULL)
 				continue;
 			jf_want(jf, JF_CREDENTIAL, acc->id,
-			    jf_int(proto, "credential"));
+			    jsonx_int(proto, "credential"));
 			if (!json_object_object_get_ex(
 			        proto, "sensors", &sensors) ||
 			    !json_object_is_type(sensors, json_type_array))
 				continue;
 			for (k = 0; k < json_object_array_length(sensors); k++)
 				jf_want(jf, JF_SENSOR, acc->id,
-				    jf_int(
+				    jsonx_int(
 				        json_object_array_get_idx(sensors, k),
 				        "sensor"));
 		}
@@ -262,7 +252,7 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 	if (json_object_object_get_ex(proto, "bot", &v))
 		json_object_object_add(p, "bot", json_object_get(v));
 
-	r = jf_find(jf, JF_CREDENTIAL, account, jf_int(proto, "credential"));
+	r = jf_find(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
 	if (r != NULL && r->state == JF_FAILED)
 		goto keep;
 	if (r != NULL && r->state == JF_MISSING)
@@ -280,7 +270,7 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 		struct json_object *item, *ri;
 
 		item = json_object_array_get_idx(sensors, i);
-		r = jf_find(jf, JF_SENSOR, account, jf_int(item, "sensor"));
+		r = jf_find(jf, JF_SENSOR, account, jsonx_int(item, "sensor"));
 		if (r == NULL) {
 			jf_note("job %lld: sensor #%zu has no valid sensor id",
 			    (long long)eid, i);
@@ -328,7 +318,7 @@ jf_build(struct jf *jf)
 			proto = jf_candidate(jf, e);
 			if (proto == NULL)
 				continue;
-			eid = jf_int(e, "id");
+			eid = jsonx_int(e, "id");
 			resolved = jf_resolve(jf, acc->id, e, proto, eid);
 			if (resolved == NULL) {
 				job_update_keep_entity_of(&jf->u, acc->id, eid);
@@ -405,7 +395,8 @@ jf_on_accounts(struct jf *jf, struct json_object *obj)
 	n = json_object_array_length(list);
 	jf->acc = xcalloc(n ? n : 1, sizeof(*jf->acc));
 	for (i = 0; i < n; i++) {
-		int64_t id = jf_int(json_object_array_get_idx(list, i), "id");
+		int64_t id =
+		    jsonx_int(json_object_array_get_idx(list, i), "id");
 
 		if (id <= 0)
 			continue;
