@@ -69,7 +69,8 @@ Fault:
      "count": N | null,       # matching requests to affect; null = until cleared
      "skip": N, "every": N,   # let the first N matches through / affect every N-th match
      ...mode params}
-    status:   code (500), body (str or JSON value; default {"detail": ...} for 5xx),
+    status:   code (500), body (str or JSON value; default {"detail": ...} for 5xx;
+              "{url}" in a str body echoes the request target, token and all),
               headers ({"Retry-After": "30"}), content_type, process (false)
     down:     close the connection without answering (the request is not processed)
     hang:     never answer until the fault is cleared or the server stops, then close
@@ -1406,6 +1407,7 @@ class _Handler(BaseHTTPRequestHandler):
             b = params.get("body", "<html>oops</html>")
             if not isinstance(b, str):
                 b = json.dumps(b)
+            b = b.replace("{url}", self.path)
             b = b.encode("utf-8") * int(params.get("repeat", 1))
             resp = Resp(int(params.get("code", 200)), b,
                         params.get("content_type", "text/html"), params.get("headers"))
@@ -1437,6 +1439,9 @@ class _Handler(BaseHTTPRequestHandler):
         if "body" in params:
             b = params["body"]
             if isinstance(b, str):
+                # "{url}" echoes the request target, token included, as
+                # some error pages do
+                b = b.replace("{url}", self.path)
                 resp = Resp(code, b.encode("utf-8"), params.get("content_type", TEXT))
             else:
                 resp = Resp(code, json.dumps(b).encode("utf-8"), params.get("content_type", JSON_CT))

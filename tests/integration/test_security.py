@@ -168,3 +168,31 @@ class SecurityTest(BotTestCase):
             self.assertEqual("readable by group or others" in err, flagged, (oct(mode), err))
             if flagged:
                 self.assertIn("mode %03o" % mode, err)
+
+    def test_answers_echoing_the_url_never_leak_the_token(self):
+        """S1: error answers that echo the request URL, token and all, on
+        status/info, the entity list and values (500, 400 bisected and
+        logged verbatim, 404 refused and logged) show up in the log only
+        redacted."""
+        self.fake.load_fixtures(fixtures())
+        echo = "<html>error at {url}</html>"
+        self.fake.add_fault(mode="status", code=500, body=echo, method="GET",
+                            path_re="status/info", count=1)
+        self.fake.add_fault(mode="status", code=500, body=echo, method="GET",
+                            path_re="entities$", count=1)
+        for code in (500, 400, 404):
+            self.fake.add_fault(mode="status", code=code, body=echo, method="PUT",
+                                path_re="values", count=1)
+        bot = self.start_bot("tests/testbot", env={"BACKEND_WAIT_INTERVAL": "1",
+                                                   "SEND_RETRY_MAX_MS": "1000"})
+        wait_until(lambda: all(f["remaining"] == 0 for f in self.fake.faults()), 30,
+                   what="every echoing fault used; stderr:\n%s" % bot.stderr()[-3000:])
+        self.wait_values("entity.", 2)
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertNotIn(TOKEN, err)
+        self.assertNotIn(TOKEN.replace("-", ""), err)
+        echoed = [l for l in err.splitlines() if "error at" in l]
+        self.assertGreaterEqual(len(echoed), 3, err)
+        for l in echoed:
+            self.assertIn("b=<redacted>", l)
