@@ -74,6 +74,7 @@ struct bot {
 	int refresh_again;
 	int exit_code;
 	int64_t stop_deadline_ms;
+	const char *ca_file_arg; /* --ca-file */
 	struct log_limit emit_limit;
 	char **prep_prev, **prep_cur; /* job_prepare errors, logged once */
 	size_t n_prep_prev, n_prep_cur;
@@ -100,6 +101,7 @@ bot_usage(FILE *f)
 
 	fprintf(f,
 	    "Usage: %s [--jobs FILE] [--output stdout|backend] [--once]\n"
+	    "       [--ca-file FILE]\n"
 	    "%s\n"
 	    "\n"
 	    "Options:\n"
@@ -117,6 +119,8 @@ bot_usage(FILE *f)
 	    "  --once            run every job once, deliver the values, exit\n"
 	    "                    (exit 1 when values were left undelivered at\n"
 	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
+	    "  --ca-file FILE    CA bundle for an https backend (overrides\n"
+	    "                    BACKEND_CA_FILE); verification is always on\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
@@ -191,6 +195,7 @@ bot_parse_args(int argc, char **argv)
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"once", no_argument, NULL, '1'},
+	    {"ca-file", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -208,6 +213,9 @@ bot_parse_args(int argc, char **argv)
 			break;
 		case '1':
 			bot.cfg.once = 1;
+			break;
+		case 'c':
+			bot.ca_file_arg = optarg;
 			break;
 		case 'h':
 			bot_usage(stdout);
@@ -285,7 +293,9 @@ bot_read_env(void)
 	    env_int("BACKEND_LOW_SPEED_TIME", 15, 1, 3600);
 	bot_read_send_env(&bot.cfg.send);
 	bot.cfg.flush_s = env_int("SHUTDOWN_FLUSH_TIMEOUT", 8, 0, 3600);
-	bot.cfg.ca_file = env_str("BACKEND_CA_FILE", NULL);
+	bot.cfg.ca_file = bot.ca_file_arg != NULL
+	    ? bot.ca_file_arg
+	    : env_str("BACKEND_CA_FILE", NULL);
 	if (!need_backend)
 		return;
 	if (bot.cfg.backend_url == NULL)

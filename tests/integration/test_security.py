@@ -72,7 +72,8 @@ class SecurityTest(BotTestCase):
     def test_tls_fails_closed_and_trusts_the_ca_file(self):
         """S2: a self-signed, an expired and a wrong-host certificate are all
         refused with a clear error (even with the CA file for the latter
-        two); the good certificate works only with BACKEND_CA_FILE."""
+        two); the good certificate works only with the CA, given as
+        BACKEND_CA_FILE or --ca-file."""
         if shutil.which("openssl") is None:
             self.skipTest("openssl is not installed")
         d = tempfile.mkdtemp(prefix="pki-it-")
@@ -96,14 +97,20 @@ class SecurityTest(BotTestCase):
             self.assertIn(why, line, cert)
             # no request ever got through the handshake
             self.assertEqual(fk.requests(), [], cert)
-        fk = self.tls_fake(pki, "good")
-        bot = self.start_bot("tests/testbot", backend=False,
-                             env={"BACKEND_URL": fk.api_url, "BACKEND_CA_FILE": pki.ca})
-        wait_until(lambda: len(fk.values(account=None, prefix="entity.")) >= 2, 20,
-                   what="values over https; stderr:\n%s" % bot.stderr()[-2000:])
-        self.assertEqual(bot.stop(), 0)
-        self.assertNotIn("not reachable", bot.stderr())
-        self.assertTrue([r for r in fk.requests() if r["method"] == "PUT"])
+        for how in ("env", "flag"):
+            fk = self.tls_fake(pki, "good")
+            env = {"BACKEND_URL": fk.api_url}
+            args = []
+            if how == "env":
+                env["BACKEND_CA_FILE"] = pki.ca
+            else:
+                args = ["--ca-file", pki.ca]
+            bot = self.start_bot("tests/testbot", args=args, backend=False, env=env)
+            wait_until(lambda: len(fk.values(account=None, prefix="entity.")) >= 2, 20,
+                       what="values over https; stderr:\n%s" % bot.stderr()[-2000:])
+            self.assertEqual(bot.stop(), 0)
+            self.assertNotIn("not reachable", bot.stderr())
+            self.assertTrue([r for r in fk.requests() if r["method"] == "PUT"])
 
     def test_plain_http_to_a_public_address_is_flagged_once(self):
         """4.1: plain http to an address outside loopback and private space
