@@ -101,8 +101,18 @@ loop_new(void)
 void
 loop_free(struct loop *l)
 {
+	struct sigaction sa;
+
 	if (l == NULL)
 		return;
+	/* Signals get their default action back: nothing is left to turn
+	 * them into events. */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	loop_sig_fd = -1;
 	close(l->sigpipe[0]);
 	close(l->sigpipe[1]);

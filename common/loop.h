@@ -21,6 +21,7 @@ typedef void loop_signal_cb(int signo, void *arg);
 /* Creates a loop; installs SIGTERM, SIGINT and SIGHUP handlers and ignores
  * SIGPIPE.  Owned by the caller, released with loop_free. */
 struct loop *loop_new(void);
+/* Frees l and gives SIGTERM, SIGINT and SIGHUP their default action. */
 void loop_free(struct loop *l);
 
 /* Watches fd for events (POLLIN | POLLOUT); watching an fd again replaces
