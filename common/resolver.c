@@ -1,10 +1,11 @@
 /*
  * Off-thread getaddrinfo.  The loop side and every worker each hold a
- * reference to the shared part (queues, lock, pipe), so resolver_free
- * never waits for a worker stuck in a slow lookup: the last one out frees
- * it.  A query belongs to whichever list holds it (to do, done) or to the
- * worker resolving it; the loop thread alone runs callbacks and frees
- * answered queries.
+ * reference to the shared part (queues, lock, pipe, worker slots), so
+ * resolver_free joins the idle workers but never waits for one stuck in
+ * a slow lookup (it is detached): the last one out frees the shared part.  A
+ * query belongs to whichever list holds it (to do, done) or to the worker
+ * resolving it; the loop thread alone runs callbacks and frees answered
+ * queries.
  */
 #include "resolver.h"
 
@@ -41,13 +42,21 @@ struct resolver_queue {
 	struct resolver_query *head, *tail;
 };
 
+/* One worker thread; busy while inside getaddrinfo (under mu). */
+struct resolver_slot {
+	struct resolver_shared *sh;
+	pthread_t t;
+	int busy;
+};
+
 struct resolver_shared {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct resolver_queue todo, done;
-	int closing; /* the loop side is gone */
-	int refs;    /* the loop side + live workers */
-	int n_threads, n_idle, max_threads;
+	int closing;                        /* the loop side is gone */
+	int refs;                           /* the loop side + live workers */
+	int n_threads, n_idle, max_threads; /* n_threads: started */
+	struct resolver_slot *slots;        /* max_threads of them */
 	int pipe_fd[2];
 };
 
@@ -112,13 +121,15 @@ resolver_unref_locked(struct resolver_shared *sh)
 	close(sh->pipe_fd[1]);
 	pthread_cond_destroy(&sh->cv);
 	pthread_mutex_destroy(&sh->mu);
+	free(sh->slots);
 	free(sh);
 }
 
 static void *
 resolver_worker(void *arg)
 {
-	struct resolver_shared *sh = arg;
+	struct resolver_slot *slot = arg;
+	struct resolver_shared *sh = slot->sh;
 	struct resolver_query *x;
 	struct addrinfo hints;
 	char c = 0;
@@ -139,6 +150,7 @@ resolver_worker(void *arg)
 		if (x->cancelled) {
 			x->rc = EAI_NONAME; /* never delivered */
 		} else {
+			slot->busy = 1;
 			pthread_mutex_unlock(&sh->mu);
 			memset(&hints, 0, sizeof(hints));
 			hints.ai_family = x->family;
@@ -148,6 +160,7 @@ resolver_worker(void *arg)
 			if (x->rc != 0)
 				x->res = NULL;
 			pthread_mutex_lock(&sh->mu);
+			slot->busy = 0;
 		}
 		if (sh->closing) {
 			resolver_query_free(x);
@@ -158,7 +171,6 @@ resolver_worker(void *arg)
 		if (write(sh->pipe_fd[1], &c, 1) == -1 && errno != EAGAIN)
 			log_warn("resolver: wake-up pipe");
 	}
-	sh->n_threads--;
 	resolver_unref_locked(sh);
 	return NULL;
 }
@@ -208,6 +220,7 @@ resolver_new(struct loop *l, int n_threads)
 	pthread_cond_init(&sh->cv, NULL);
 	sh->refs = 1;
 	sh->max_threads = n_threads > 0 ? n_threads : 1;
+	sh->slots = xcalloc((size_t)sh->max_threads, sizeof(*sh->slots));
 	r = xcalloc(1, sizeof(*r));
 	r->loop = l;
 	r->sh = sh;
@@ -219,21 +232,19 @@ resolver_new(struct loop *l, int n_threads)
 static void
 resolver_spawn_locked(struct resolver_shared *sh)
 {
-	pthread_attr_t attr;
-	pthread_t t;
+	struct resolver_slot *slot;
 	sigset_t all, old;
 	int rc;
 
 	if (sh->n_idle > 0 || sh->n_threads >= sh->max_threads)
 		return;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	slot = &sh->slots[sh->n_threads];
+	slot->sh = sh;
 	/* Signals are the loop thread's business. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&t, &attr, resolver_worker, sh);
+	rc = pthread_create(&slot->t, NULL, resolver_worker, slot);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
 	if (rc != 0) {
 		/* The queued query waits for a running worker; with none,
 		 * it is failed by resolver_lookup. */
@@ -301,6 +312,8 @@ resolver_free(struct resolver *r)
 {
 	struct resolver_shared *sh;
 	struct resolver_query *todo, *done;
+	unsigned char *wait_for;
+	int i, n;
 
 	if (r == NULL)
 		return;
@@ -311,6 +324,21 @@ resolver_free(struct resolver *r)
 	todo = resolver_take_all(&sh->todo);
 	done = resolver_take_all(&sh->done);
 	pthread_cond_broadcast(&sh->cv);
+	/* Idle workers end at once: wait for them.  One inside a slow
+	 * getaddrinfo is left to finish on its own. */
+	n = sh->n_threads;
+	wait_for = xcalloc((size_t)n + 1, 1);
+	for (i = 0; i < n; i++)
+		wait_for[i] = !sh->slots[i].busy;
+	pthread_mutex_unlock(&sh->mu);
+	for (i = 0; i < n; i++) {
+		if (wait_for[i])
+			pthread_join(sh->slots[i].t, NULL);
+		else
+			pthread_detach(sh->slots[i].t);
+	}
+	free(wait_for);
+	pthread_mutex_lock(&sh->mu);
 	resolver_unref_locked(sh);
 	resolver_free_list(todo);
 	resolver_free_list(done);

@@ -1,9 +1,9 @@
 /*
  * Host names resolved off the loop thread.  getaddrinfo blocks for as long
  * as the system's resolver takes (seconds with a dead name server), so a
- * few detached worker threads run it and hand the answers back through a
- * pipe; callbacks run on the loop thread.  Numeric addresses never reach a
- * worker's queue any sooner than names do: callers check those themselves.
+ * few worker threads run it and hand the answers back through a pipe;
+ * callbacks run on the loop thread.  Numeric addresses go through the
+ * queue like names; callers that have one need no resolver at all.
  */
 #ifndef BOT_RESOLVER_H
 #define BOT_RESOLVER_H
@@ -25,9 +25,9 @@ typedef void resolver_cb(int rc, const struct addrinfo *res, void *arg);
  * NULL (after a log line) when the wake-up pipe cannot be made. */
 struct resolver *resolver_new(struct loop *l, int n_threads);
 
-/* Cancels every query (no callback runs) and releases the resolver.  It
- * does not wait: a worker still inside getaddrinfo finishes on its own
- * and frees what it holds. */
+/* Cancels every query (no callback runs) and releases the resolver.  Idle
+ * workers are joined; one still inside getaddrinfo is not waited for: it
+ * finishes on its own and frees what it holds. */
 void resolver_free(struct resolver *r);
 
 /* Looks name up for family (AF_INET, AF_INET6, AF_UNSPEC; with

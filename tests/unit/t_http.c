@@ -22,6 +22,7 @@
 #include "http.h"
 #include "loop.h"
 #include "t.h"
+#include "t_srv.h"
 #include "timer.h"
 
 /* What the server child does with each request it reads. */
@@ -44,77 +45,6 @@ struct got {
 	struct loop *l;
 };
 
-static int
-listen_local(int *port)
-{
-	struct sockaddr_in sa;
-	socklen_t slen = sizeof(sa);
-	int fd, one = 1;
-
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd == -1)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
-	    listen(fd, 8) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &slen) == -1) {
-		close(fd);
-		return -1;
-	}
-	*port = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* Reads one request head (and a body of Content-Length bytes) from fd
- * within timeout_ms; returns its length, 0 on EOF or timeout. */
-static size_t
-read_request(int fd, char *req, size_t reqlen, int timeout_ms)
-{
-	size_t len = 0, want = 0;
-	char *end, *cl;
-
-	while (len + 1 < reqlen) {
-		struct pollfd p = {fd, POLLIN, 0};
-		ssize_t n;
-
-		req[len] = '\0';
-		end = strstr(req, "\r\n\r\n");
-		if (end != NULL) {
-			if (want == 0) {
-				cl = strstr(req, "Content-Length: ");
-				want = (size_t)(end + 4 - req);
-				if (cl != NULL && cl < end)
-					want += strtoul(cl + 16, NULL, 10);
-			}
-			if (len >= want)
-				return len;
-		}
-		if (poll(&p, 1, timeout_ms) <= 0)
-			return 0;
-		n = read(fd, req + len, reqlen - 1 - len);
-		if (n <= 0)
-			return 0;
-		len += (size_t)n;
-	}
-	return len;
-}
-
-static void
-write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n <= 0)
-			return;
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
 /* Forks a server that answers the first request with head followed by
  * body_len bytes of 'x', then counts further requests on that connection
  * or on new ones until the client hangs up.  The child's exit status is
@@ -125,7 +55,7 @@ srv_start(struct srv *s, const char *head, size_t body_len)
 {
 	int pfd[2];
 
-	s->lfd = listen_local(&s->port);
+	s->lfd = t_srv_listen(&s->port);
 	if (s->lfd == -1 || pipe(pfd) == -1)
 		return -1;
 	fflush(stdout);
@@ -152,18 +82,18 @@ srv_start(struct srv *s, const char *head, size_t body_len)
 		c = accept(s->lfd, NULL, NULL);
 		if (c == -1)
 			_exit(100);
-		n = read_request(c, req, sizeof(req), 5000);
+		n = t_srv_read_request(c, req, sizeof(req), 5000);
 		if (n == 0)
 			_exit(101);
 		requests++;
-		write_all(pfd[1], req, n);
+		t_srv_write_all(pfd[1], req, n);
 		close(pfd[1]);
 		body = malloc(body_len + 1);
 		if (body == NULL)
 			_exit(102);
 		memset(body, 'x', body_len);
-		write_all(c, head, strlen(head));
-		write_all(c, body, body_len);
+		t_srv_write_all(c, head, strlen(head));
+		t_srv_write_all(c, body, body_len);
 		free(body);
 		/* A client that follows a redirect asks again, on this
 		 * connection or a new one. */
@@ -180,7 +110,7 @@ srv_start(struct srv *s, const char *head, size_t body_len)
 					break;
 				continue;
 			}
-			if (read_request(c, req, sizeof(req), 1000) == 0)
+			if (t_srv_read_request(c, req, sizeof(req), 1000) == 0)
 				break;
 			requests++;
 		}
@@ -378,7 +308,7 @@ T_TEST(http_connection_refused_reports_error)
 	int fd, port;
 
 	/* A port that was just free: nothing listens there now. */
-	fd = listen_local(&port);
+	fd = t_srv_listen(&port);
 	T_ASSERT(fd != -1);
 	close(fd);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api/?b=SECRET", port);

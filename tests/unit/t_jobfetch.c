@@ -1,0 +1,273 @@
+/*
+ * Unit tests for jobfetch.c against a forked HTTP server that answers by
+ * path: the spec's selection rules, one request per distinct credential
+ * and sensor, and failure isolation (a failed sensor keeps only its
+ * entities' previous jobs, with their account; a missing credential drops
+ * only its entity; a failed account list is not ok).
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend.h"
+#include "http.h"
+#include "jobfetch.h"
+#include "jobs.h"
+#include "loop.h"
+#include "t.h"
+#include "t_srv.h"
+#include "timer.h"
+
+#define T_TOKEN "cafe0123-cafe-4abc-8def-0123456789ab"
+
+struct route {
+	const char *path; /* request path without the query */
+	int status;
+	const char *body;
+};
+
+#define PING(id, cred, sensor, type)                                           \
+	"{\"id\": " #id ", \"name\": \"e" #id "\", \"entity_type\": \"" type   \
+	"\", \"parent\": null, \"details\": {\"ipv4\": \"127.0.0.1\"}, "       \
+	"\"protocols\": {\"ping\": {\"credential\": " #cred                    \
+	", \"bot\": null, "                                                    \
+	"\"sensors\": [{\"sensor\": " #sensor ", \"interval\": null}]}}}"
+
+static const struct route routes[] = {
+    {"/api/accounts/", 200, "{\"list\": [{\"id\": 7, \"name\": \"A\"}]}"},
+    {"/api/accounts/7/entities/", 200,
+        "{\"list\": [" PING(1, 11, 21, "device") "," PING(
+            2, 11, 22, "device") "," PING(3, 12, 21, "device") "," PING(4, 11,
+            21, "interface") ","
+                             "{\"id\": 5, \"name\": \"e5\", \"entity_type\": "
+                             "\"device\", \"details\": {}, \"protocols\": "
+                             "{\"snmp\": {\"credential\": 11, \"bot\": null, "
+                             "\"sensors\": []}}}]}"},
+    {"/api/accounts/7/credentials/11", 200,
+        "{\"id\": 11, \"name\": \"c\", \"protocol\": \"ping\", \"details\": "
+        "{\"n_packets\": \"5\"}}"},
+    {"/api/accounts/7/credentials/12", 404,
+        "{\"detail\": \"No such credential\"}"},
+    {"/api/accounts/7/sensors/21", 200,
+        "{\"id\": 21, \"name\": \"s\", \"protocol\": \"ping\", "
+        "\"default_interval\": 60, \"details\": {}}"},
+    {"/api/accounts/7/sensors/22", 500, "{\"detail\": \"oops\"}"},
+};
+
+struct server {
+	pid_t pid;
+	int port;
+	int report; /* request paths, one per line */
+};
+
+static void
+serve(int lfd, int report, int fail_accounts)
+{
+	static char req[8192], head[256];
+	char path[512];
+	size_t i;
+	int c;
+
+	for (;;) {
+		const struct route *r = NULL;
+		char *q;
+
+		c = accept(lfd, NULL, NULL);
+		if (c == -1)
+			_exit(0);
+		if (t_srv_read_request(c, req, sizeof(req), 5000) == 0 ||
+		    sscanf(req, "GET %511s", path) != 1) {
+			close(c);
+			continue;
+		}
+		if ((q = strchr(path, '?')) != NULL)
+			*q = '\0';
+		t_srv_write_all(report, path, strlen(path));
+		t_srv_write_all(report, "\n", 1);
+		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+			if (strcmp(routes[i].path, path) == 0)
+				r = &routes[i];
+		if (r == NULL || (fail_accounts && r == &routes[0])) {
+			snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
+			    "Connection: close\r\n\r\n",
+			    r == NULL ? 404 : 503);
+			t_srv_write_all(c, head, strlen(head));
+		} else {
+			snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d X\r\nContent-Type: "
+			    "application/json\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			    r->status, strlen(r->body));
+			t_srv_write_all(c, head, strlen(head));
+			t_srv_write_all(c, r->body, strlen(r->body));
+		}
+		close(c);
+	}
+}
+
+static int
+server_start(struct server *s, int fail_accounts)
+{
+	int lfd, pfd[2];
+
+	lfd = t_srv_listen(&s->port);
+	if (lfd == -1 || pipe(pfd) == -1)
+		return -1;
+	fflush(stdout);
+	fflush(stderr);
+	s->pid = fork();
+	if (s->pid == -1)
+		return -1;
+	if (s->pid == 0) {
+		close(pfd[0]);
+		serve(lfd, pfd[1], fail_accounts);
+	}
+	close(lfd);
+	close(pfd[1]);
+	s->report = pfd[0];
+	return 0;
+}
+
+/* Stops the server and collects the paths it was asked for. */
+static void
+server_stop(struct server *s, char *log, size_t len)
+{
+	size_t n = 0;
+	ssize_t k;
+
+	kill(s->pid, SIGKILL);
+	waitpid(s->pid, NULL, 0);
+	while (n + 1 < len && (k = read(s->report, log + n, len - 1 - n)) > 0)
+		n += (size_t)k;
+	log[n] = '\0';
+	close(s->report);
+}
+
+struct got {
+	struct loop *l;
+	int calls, ok;
+	struct job_update u;
+};
+
+static void
+on_jobs(struct job_update *u, int ok, void *arg)
+{
+	struct got *g = arg;
+
+	g->calls++;
+	g->ok = ok;
+	g->u = *u; /* take the arrays over */
+	job_update_init(u);
+	job_update_release(u);
+	loop_break(g->l);
+}
+
+static void
+on_deadline(struct timer *t, void *arg)
+{
+	(void)t;
+	loop_break(arg);
+}
+
+/* One refresh against a fresh server; paths requested go to log. */
+static int
+fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
+{
+	struct server srv;
+	struct http_config hc;
+	struct http *h;
+	struct backend *b;
+	struct timer guard;
+	char url[64];
+	int rc;
+
+	memset(g, 0, sizeof(*g));
+	if (server_start(&srv, fail_accounts) == -1)
+		return -1;
+	g->l = loop_new();
+	http_config_defaults(&hc);
+	h = http_new(g->l, &hc);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api", srv.port);
+	b = backend_new(g->l, h, url, T_TOKEN);
+	timer_init(&guard, on_deadline, g->l);
+	loop_timer_start(g->l, &guard, 10000);
+	rc = jobfetch_start(b, "ping", on_jobs, g);
+	if (rc == 0 && loop_run(g->l) == -1)
+		rc = -1;
+	loop_timer_stop(g->l, &guard);
+	backend_free(b);
+	http_free(h);
+	loop_free(g->l);
+	server_stop(&srv, log, loglen);
+	return rc;
+}
+
+static int
+count(const char *log, const char *path)
+{
+	char want[128];
+	const char *p;
+	int n = 0;
+
+	snprintf(want, sizeof(want), "%s\n", path);
+	for (p = log; (p = strstr(p, want)) != NULL; p++)
+		if (p == log || p[-1] == '\n')
+			n++;
+	return n;
+}
+
+T_TEST(jobfetch_rules_requests_and_isolation)
+{
+	static char log[16384];
+	struct got g;
+	struct job *j;
+	double n;
+
+	T_EQ_INT(fetch(&g, 0, log, sizeof(log)), 0);
+	T_EQ_INT(g.calls, 1);
+	T_EQ_INT(g.ok, 1);
+	/* e1 only: e2's sensor failed (kept), e3's credential is gone
+	 * (dropped), e4 is an interface, e5 has no ping. */
+	T_EQ_INT(g.u.n_jobs, 1);
+	j = g.u.jobs[0];
+	T_EQ_INT(j->id, 1);
+	T_EQ_INT(j->account_id, 7);
+	T_EQ_INT(j->n_intervals, 1);
+	T_EQ_INT(j->intervals_s[0], 60);
+	T_EQ_INT(jobs_get_number(j->credential, "n_packets", 3, &n), 0);
+	T_EQ_DBL(n, 5, 0);
+	T_EQ_INT(g.u.n_keep_entities, 1);
+	T_EQ_INT(g.u.keep_entities[0], 2);
+	T_EQ_INT(g.u.keep_entity_accounts[0], 7);
+	T_EQ_INT(g.u.n_keep_accounts, 0);
+	/* Every distinct record once, though e1, e2 and e4 share 11 and
+	 * e1, e3 and e4 share 21. */
+	T_EQ_INT(count(log, "/api/accounts/"), 1);
+	T_EQ_INT(count(log, "/api/accounts/7/entities/"), 1);
+	T_EQ_INT(count(log, "/api/accounts/7/credentials/11"), 1);
+	T_EQ_INT(count(log, "/api/accounts/7/credentials/12"), 1);
+	T_EQ_INT(count(log, "/api/accounts/7/sensors/21"), 1);
+	T_EQ_INT(count(log, "/api/accounts/7/sensors/22"), 1);
+	job_update_release(&g.u);
+}
+
+T_TEST(jobfetch_failed_account_list_is_not_ok)
+{
+	static char log[4096];
+	struct got g;
+
+	T_EQ_INT(fetch(&g, 1, log, sizeof(log)), 0);
+	T_EQ_INT(g.calls, 1);
+	T_EQ_INT(g.ok, 0);
+	T_EQ_INT(g.u.n_jobs, 0);
+	T_EQ_INT(count(log, "/api/accounts/7/entities/"), 0);
+	job_update_release(&g.u);
+}
