@@ -175,6 +175,20 @@ backend_url(const struct backend *b, const char *path)
 	    strchr(path, '?') ? "&" : "?", b->token);
 }
 
+int
+backend_request(struct backend *b, const char *method, const char *path,
+    const char *body, size_t body_len, http_cb *cb, void *arg)
+{
+	char *url = backend_url(b, path);
+	int rc;
+
+	rc = http_request(b->http, method, url, body, body_len,
+	    body != NULL ? "application/json" : NULL, cb, arg);
+	memset(url, 0, strlen(url));
+	free(url);
+	return rc;
+}
+
 struct http *
 backend_http(const struct backend *b)
 {
@@ -313,7 +327,7 @@ backend_on_status(const struct http_response *res, void *arg)
 {
 	struct backend *b = arg;
 	struct json_object *obj = NULL;
-	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64], *url;
+	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	int migrate, user;
 
 	backend_check_answer(b, res);
@@ -336,16 +350,12 @@ backend_on_status(const struct http_response *res, void *arg)
 		goto retry;
 	}
 	json_object_put(obj);
-	url = backend_url(b, "profile/");
-	if (http_request(b->http, "GET", url, NULL, 0, NULL, backend_on_profile,
-	        b) == -1) {
-		free(url);
+	if (backend_request(
+	        b, "GET", "profile/", NULL, 0, backend_on_profile, b) == -1) {
 		snprintf(msg, sizeof(msg), "cannot start a request");
 		backend_state(b, msg);
 		loop_timer_start(b->loop, &b->retry, b->retry_ms);
-		return;
 	}
-	free(url);
 	return;
 retry:
 	json_object_put(obj);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "attrs.h"
+#include "http.h"
 
 struct http;
 struct loop;
@@ -30,6 +31,11 @@ void backend_free(struct backend *b);
  * it contains the secret, so never log it unredacted. */
 char *backend_url(const struct backend *b, const char *path);
 
+/* Starts method on backend_url(b, path) through the client's http (see
+ * http_request); body, when set, goes as JSON.  The URL, which holds the
+ * token, is wiped from memory once the request has copied it. */
+int backend_request(struct backend *b, const char *method, const char *path,
+    const char *body, size_t body_len, http_cb *cb, void *arg) BOT_WUR;
 struct http *backend_http(const struct backend *b);
 struct loop *backend_loop(const struct backend *b);
 int64_t backend_bot_id(const struct backend *b);

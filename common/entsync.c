@@ -18,6 +18,9 @@
 
 struct entsync_run;
 
+/* HTTP methods, by enum entsync_verb. */
+static const char *const entsync_verbs[] = {"POST", "PUT", "DELETE"};
+
 /* One write of a run. */
 struct entsync_call {
 	struct entsync_run *run;
@@ -333,8 +336,6 @@ entsync_on_write(const struct http_response *res, void *arg)
 	struct entsync_call *call = arg;
 	struct entsync_run *run = call->run;
 	struct entsync_action *a = &run->plan.actions[call->action];
-	static const char *verbs[] = {"POST", "PUT", "DELETE"};
-
 	run->in_flight--;
 	if (res->status >= 200 && res->status < 300) {
 		if (a->verb == ENTSYNC_POST)
@@ -363,7 +364,8 @@ entsync_on_write(const struct http_response *res, void *arg)
 				    res->body);
 			log_warnx("%s: account %lld: %s entity %lld failed: %s",
 			    run->es->what, (long long)run->spec.account_id,
-			    verbs[a->verb], (long long)a->entity_id, why);
+			    entsync_verbs[a->verb], (long long)a->entity_id,
+			    why);
 		}
 	}
 	entsync_finish(run);
@@ -380,8 +382,6 @@ entsync_send(struct entsync_run *run)
 		struct entsync_action *a = &run->plan.actions[i];
 		struct entsync_call *call;
 		const char *body = NULL;
-		char *url;
-		int rc;
 
 		if (a->verb == ENTSYNC_POST)
 			snprintf(path, sizeof(path), "accounts/%lld/entities/",
@@ -397,16 +397,9 @@ entsync_send(struct entsync_run *run)
 		call = &run->calls[i];
 		call->run = run;
 		call->action = i;
-		url = backend_url(run->es->b, path);
-		rc = http_request(backend_http(run->es->b),
-		    a->verb == ENTSYNC_POST      ? "POST"
-		        : a->verb == ENTSYNC_PUT ? "PUT"
-		                                 : "DELETE",
-		    url, body, body ? strlen(body) : 0,
-		    body ? "application/json" : NULL, entsync_on_write, call);
-		memset(url, 0, strlen(url));
-		free(url);
-		if (rc == -1) {
+		if (backend_request(run->es->b, entsync_verbs[a->verb], path,
+		        body, body ? strlen(body) : 0, entsync_on_write,
+		        call) == -1) {
 			run->res.failed++;
 			continue;
 		}
@@ -462,9 +455,8 @@ entsync_run(struct entsync *es, const struct entsync_spec *spec,
     const struct entsync_item *items, size_t n, entsync_cb *cb, void *arg)
 {
 	struct entsync_run *run;
-	char path[64], *url;
+	char path[64];
 	size_t i;
-	int rc;
 
 	if (entsync_refused(es, spec->account_id))
 		return -1;
@@ -493,12 +485,8 @@ entsync_run(struct entsync *es, const struct entsync_spec *spec,
 	run->arg = arg;
 	snprintf(path, sizeof(path), "accounts/%lld/entities/",
 	    (long long)spec->account_id);
-	url = backend_url(es->b, path);
-	rc = http_request(backend_http(es->b), "GET", url, NULL, 0, NULL,
-	    entsync_on_list, run);
-	memset(url, 0, strlen(url));
-	free(url);
-	if (rc == -1) {
+	if (backend_request(
+	        es->b, "GET", path, NULL, 0, entsync_on_list, run) == -1) {
 		entsync_run_free(run);
 		return -1;
 	}

@@ -111,16 +111,13 @@ static void
 jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
 {
 	struct jf_req *r;
-	char *url;
 
 	r = xcalloc(1, sizeof(*r));
 	r->jf = jf;
 	r->kind = kind;
 	r->index = index;
-	url = backend_url(jf->b, path);
-	if (http_request(backend_http(jf->b), "GET", url, NULL, 0, NULL,
-	        jf_on_answer, r) == -1) {
-		free(url);
+	if (backend_request(jf->b, "GET", path, NULL, 0, jf_on_answer, r) ==
+	    -1) {
 		free(r);
 		if (kind == JF_ACCOUNTS)
 			jf->failed_all = 1;
@@ -130,7 +127,6 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
 			jf->rec[index].state = JF_FAILED;
 		return;
 	}
-	free(url);
 	jf->pending++;
 }
 

@@ -75,7 +75,9 @@ struct job_update {
 	struct job **jobs; /* one owned reference each */
 	size_t n_jobs;
 	size_t cap_jobs;
-	int64_t *keep_entities; /* keep the previous job of these entities */
+	/* keep the previous job of these entities (sched_apply sorts this
+	 * array alone, so read keep_entity_accounts before it) */
+	int64_t *keep_entities;
 	int64_t *keep_entity_accounts; /* ... in these accounts (-1: unknown) */
 	size_t n_keep_entities;
 	int64_t *keep_accounts; /* keep every previous job of these accounts */

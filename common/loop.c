@@ -73,6 +73,20 @@ loop_set_nonblock(int fd)
 		fatal("fcntl");
 }
 
+/* Sets the action of the signals the loop turns into events. */
+static void
+loop_set_signal_action(void (*handler)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = handler;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 struct loop *
 loop_new(void)
 {
@@ -87,12 +101,9 @@ loop_new(void)
 	loop_set_nonblock(l->sigpipe[1]);
 	loop_sig_fd = l->sigpipe[1];
 
+	loop_set_signal_action(loop_signal_handler);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = loop_signal_handler;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	return l;
@@ -101,18 +112,10 @@ loop_new(void)
 void
 loop_free(struct loop *l)
 {
-	struct sigaction sa;
-
 	if (l == NULL)
 		return;
-	/* Signals get their default action back: nothing is left to turn
-	 * them into events. */
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	/* Nothing is left to turn the signals into events. */
+	loop_set_signal_action(SIG_DFL);
 	loop_sig_fd = -1;
 	close(l->sigpipe[0]);
 	close(l->sigpipe[1]);

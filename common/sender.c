@@ -191,16 +191,7 @@ static int
 sender_http_request(void *arg, const char *method, const char *path,
     const char *body, size_t body_len, http_cb *cb, void *cb_arg)
 {
-	struct backend *b = arg;
-	char *url = backend_url(b, path);
-	int rc;
-
-	rc = http_request(backend_http(b), method, url, body, body_len,
-	    body != NULL ? "application/json" : NULL, cb, cb_arg);
-	/* The URL holds the token: do not leave it in freed memory. */
-	memset(url, 0, strlen(url));
-	free(url);
-	return rc;
+	return backend_request(arg, method, path, body, body_len, cb, cb_arg);
 }
 
 static struct sender *

@@ -359,11 +359,12 @@ void
 spool_add(
     struct spool *sp, int64_t account_id, const char *path, double v, double t)
 {
-	char num[40];
+	char num[40], when[40];
 
 	values_format_number(v, num, sizeof(num));
-	if (buf_printf(&sp->staged, "%lld %.6f %s %s\n", (long long)account_id,
-	        t, num, path) == 0)
+	values_format_time(t, when, sizeof(when));
+	if (buf_printf(&sp->staged, "%lld %s %s %s\n", (long long)account_id,
+	        when, num, path) == 0)
 		sp->n_staged++;
 }
 

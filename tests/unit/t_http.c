@@ -167,13 +167,6 @@ on_answer(const struct http_response *res, void *arg)
 	loop_break(g->l);
 }
 
-static void
-on_deadline(struct timer *t, void *arg)
-{
-	(void)t;
-	loop_break(arg);
-}
-
 /* Runs one request through a real loop and client; 0 when it ended. */
 static int
 run_request(const char *method, const char *url, const char *body,
@@ -193,7 +186,7 @@ run_request(const char *method, const char *url, const char *body,
 	cfg.total_timeout_ms = 5000;
 	h = http_new(l, &cfg);
 	g->l = l;
-	timer_init(&deadline, on_deadline, l);
+	timer_init(&deadline, t_srv_break_loop, l);
 	loop_timer_start(l, &deadline, 8000);
 	if (http_request(h, method, url, body, body ? strlen(body) : 0, NULL,
 	        on_answer, g) == 0) {

@@ -170,13 +170,6 @@ on_jobs(struct job_update *u, int ok, void *arg)
 	loop_break(g->l);
 }
 
-static void
-on_deadline(struct timer *t, void *arg)
-{
-	(void)t;
-	loop_break(arg);
-}
-
 /* One refresh against a fresh server; paths requested go to log. */
 static int
 fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
@@ -197,7 +190,7 @@ fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
 	h = http_new(g->l, &hc);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api", srv.port);
 	b = backend_new(g->l, h, url, T_TOKEN);
-	timer_init(&guard, on_deadline, g->l);
+	timer_init(&guard, t_srv_break_loop, g->l);
 	loop_timer_start(g->l, &guard, 10000);
 	rc = jobfetch_start(b, "ping", on_jobs, g);
 	if (rc == 0 && loop_run(g->l) == -1)

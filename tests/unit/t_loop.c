@@ -13,6 +13,7 @@
 
 #include "loop.h"
 #include "t.h"
+#include "t_srv.h"
 #include "timer.h"
 
 struct rec {
@@ -39,13 +40,6 @@ on_tagged(struct timer *t, void *arg)
 		loop_break(x->r->l);
 }
 
-static void
-on_deadline(struct timer *t, void *arg)
-{
-	(void)t;
-	loop_break(arg);
-}
-
 T_TEST(loop_timers_fire_in_deadline_order)
 {
 	struct rec r = {.stop_after = 3};
@@ -62,7 +56,7 @@ T_TEST(loop_timers_fire_in_deadline_order)
 		loop_timer_start(r.l, &x[i].t, delay[i]);
 	}
 	loop_timer_stop(r.l, &x[3].t); /* 15 never fires */
-	timer_init(&guard, on_deadline, r.l);
+	timer_init(&guard, t_srv_break_loop, r.l);
 	loop_timer_start(r.l, &guard, 5000);
 	T_EQ_INT(loop_run(r.l), 0);
 	T_EQ_INT(r.n, 3);
@@ -117,7 +111,7 @@ T_TEST(loop_fd_watcher_until_unwatched)
 	loop_watch(p.l, p.other[0], POLLIN, on_other, &p);
 	T_EQ_INT(write(p.fds[1], "xy", 2), 2);
 	T_EQ_INT(write(p.other[1], "z", 1), 1);
-	timer_init(&guard, on_deadline, p.l);
+	timer_init(&guard, t_srv_break_loop, p.l);
 	loop_timer_start(p.l, &guard, 5000);
 	T_EQ_INT(loop_run(p.l), 0);
 	T_EQ_INT(p.calls, 1);
@@ -169,7 +163,7 @@ T_TEST(loop_signals_reach_the_loop_thread)
 	memset(&s, 0, sizeof(s));
 	s.l = loop_new();
 	loop_on_signals(s.l, on_stop, on_hup, &s);
-	timer_init(&guard, on_deadline, s.l);
+	timer_init(&guard, t_srv_break_loop, s.l);
 	loop_timer_start(s.l, &guard, 5000);
 	raise(SIGHUP);
 	T_EQ_INT(loop_run(s.l), 0);

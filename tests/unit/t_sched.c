@@ -4,12 +4,10 @@
  * times, "affecting intervals", skips and phase are checked exactly and
  * without sleeping.  Jobs come from entity JSON through jobs_from_entity.
  */
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "jobs.h"
 #include "loop.h"
@@ -162,29 +160,6 @@ apply(struct job **jobs, size_t n, struct sched_stats *st)
 	job_update_release(&u);
 }
 
-/* Silences stderr around code that is expected to warn. */
-static int saved_stderr = -1;
-
-static void
-quiet(int on)
-{
-	int fd;
-
-	fflush(stderr);
-	if (on && saved_stderr == -1) {
-		saved_stderr = dup(STDERR_FILENO);
-		fd = open("/dev/null", O_WRONLY);
-		if (fd != -1) {
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
-	} else if (!on && saved_stderr != -1) {
-		dup2(saved_stderr, STDERR_FILENO);
-		close(saved_stderr);
-		saved_stderr = -1;
-	}
-}
-
 T_TEST(sched_intervals_30_120_due_lists)
 {
 	static const int iv[] = {120, 30};
@@ -305,10 +280,8 @@ T_TEST(sched_busy_job_skips_tick)
 	apply(&j, 1, NULL);
 	at(0);
 	T_EQ_INT(sched_running(fx.s), 1);
-	quiet(1);
 	at(10000);
 	at(20000);
-	quiet(0);
 	T_EQ_STR(fx.log, "1@0[10] ");
 	sched_get_counters(fx.s, &c);
 	T_EQ_INT(c.runs, 1);
@@ -481,9 +454,7 @@ T_TEST(sched_apply_duplicate_ids)
 	j[2] = mkjob(7, 1, iv, 1, 0);
 	j[3] = mkjob(7, 1, iv, 1, 0);
 	T_ASSERT(j[0] && j[1] && j[2] && j[3]);
-	quiet(1);
 	apply(j, 4, &st);
-	quiet(0);
 	T_EQ_INT(st.added, 2);
 	T_EQ_INT(sched_job_count(fx.s), 2);
 	at(0);
@@ -496,9 +467,7 @@ T_TEST(sched_apply_duplicate_ids)
 	j[2] = mkjob(3, 1, iv, 1, 0);
 	j[3] = mkjob(3, 1, iv, 1, 0);
 	T_ASSERT(j[0] && j[1] && j[2] && j[3]);
-	quiet(1);
 	apply(j, 4, &st);
-	quiet(0);
 	T_EQ_INT(st.kept, 2);
 	T_EQ_INT(st.added + st.changed + st.removed, 0);
 	T_EQ_INT(sched_job_count(fx.s), 2);

@@ -1,6 +1,7 @@
 /*
  * Helpers for unit tests that need a tiny HTTP server on 127.0.0.1 (run
- * in a forked child): a listening socket, reading one request, writing.
+ * in a forked child): a listening socket, reading one request, writing;
+ * and a deadline for the test's loop.
  */
 #include "t_srv.h"
 
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "loop.h"
 
 int
 t_srv_listen(int *port)
@@ -82,4 +85,11 @@ t_srv_write_all(int fd, const char *p, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+void
+t_srv_break_loop(struct timer *t, void *loop)
+{
+	(void)t;
+	loop_break(loop);
 }

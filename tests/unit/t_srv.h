@@ -1,5 +1,6 @@
 /*
- * A tiny HTTP server for unit tests, run in a forked child.
+ * For unit tests that run a real loop against a tiny HTTP server (run in a
+ * forked child).
  */
 #ifndef T_SRV_H
 #define T_SRV_H
@@ -13,5 +14,10 @@ int t_srv_listen(int *port);
 size_t t_srv_read_request(int fd, char *req, size_t reqlen, int timeout_ms);
 /* Writes all of p, giving up on an error. */
 void t_srv_write_all(int fd, const char *p, size_t len);
+
+struct timer;
+/* A timer callback that breaks the loop given as its arg: a deadline for
+ * a test's loop_run. */
+void t_srv_break_loop(struct timer *t, void *loop);
 
 #endif
