@@ -38,11 +38,12 @@ ALL_CFLAGS  += -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
 ALL_LDFLAGS += -pie -Wl,-z,relro,-z,now
 endif
 
-# Libraries each bot links besides common.
+# Libraries each bot links besides common (also its unit tests and fuzz
+# targets).
 pingbot_LIBS    := -loping -lpthread -lm
-snmpbot_LIBS    := $(shell net-snmp-config --libs 2>/dev/null) -lm
+snmpbot_LIBS    := $(shell net-snmp-config --netsnmp-libs 2>/dev/null) -lm
 netflowbot_LIBS := -lpcap -lm
-apibot_LIBS     := -lm
+apibot_LIBS     := -ljq -lm
 
 ifeq ($(V),1)
 Q :=
@@ -58,11 +59,16 @@ LIB        := $(O)/libbotcommon.a
 bot_src  = $(sort $(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
 bot_objs = $(patsubst %.c,$(O)/obj/%.o,$(call bot_src,$(1)))
 
-UNIT_SRC := $(sort $(wildcard tests/unit/t_*.c)) tests/unit/t_main.c
+# Unit tests: one binary for common/ (tests/unit/t_*.c) and one per bot
+# (tests/unit/<bot>/t_*.c linked with that bot's objects and libraries
+# only), each closing with "N passed, N failed".  t_main.c (the runner)
+# and t_srv.c (a forked HTTP server) serve every binary.
+UNIT_SUPPORT := tests/unit/t_main.c tests/unit/t_srv.c
+UNIT_SRC := $(filter-out $(UNIT_SUPPORT),$(sort $(wildcard tests/unit/t_*.c)))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(O)/obj/%.o)
-UNIT_BIN := $(O)/tests/unit_tests
-UNIT_LIBS := $(foreach b,$(BOTS),$($(b)_LIBS))
-UNIT_BOT_OBJ := $(foreach b,$(BOTS),$(call bot_objs,$(b)))
+UNIT_SUPPORT_OBJ := $(UNIT_SUPPORT:%.c=$(O)/obj/%.o)
+UNIT_BOTS := $(foreach b,$(BOTS_ALL),$(if $(wildcard tests/unit/$(b)/t_*.c),$(b)))
+UNIT_BIN := $(O)/tests/unit_common $(UNIT_BOTS:%=$(O)/tests/unit_%)
 
 TOOL_BIN := $(O)/tests/testbot
 
@@ -87,10 +93,18 @@ $(O)/$(1): $(O)/obj/$(1)/main.o $(call bot_objs,$(1)) $(LIB)
 endef
 $(foreach b,$(BOTS),$(eval $(call bot_rule,$(b))))
 
-$(UNIT_BIN): $(UNIT_OBJ) $(UNIT_BOT_OBJ) $(LIB)
+$(O)/tests/unit_common: $(UNIT_OBJ) $(UNIT_SUPPORT_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(UNIT_LIBS) -lm
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+define unit_rule
+$(O)/tests/unit_$(1): $(patsubst %.c,$(O)/obj/%.o,$(sort $(wildcard tests/unit/$(1)/t_*.c))) $(UNIT_SUPPORT_OBJ) $(call bot_objs,$(1)) $(LIB)
+	@mkdir -p $$(dir $$@)
+	@$$(if $$(Q),echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $(PKG_LIBS) $$($(1)_LIBS) -lm
+endef
+$(foreach b,$(UNIT_BOTS),$(eval $(call unit_rule,$(b))))
 
 $(TOOL_BIN): $(O)/obj/tests/integration/testbot.o $(LIB)
 	@mkdir -p $(dir $@)
@@ -106,7 +120,7 @@ test check: deps
 	$(MAKE) integration
 
 unit: $(UNIT_BIN)
-	$(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== $$t"; $$t || exit 1; done
 
 integration: all $(TOOL_BIN)
 	$(PYTHON) -m unittest discover -s tests/fake -p 'test_*.py'
@@ -121,7 +135,9 @@ asan: deps
 		integration
 
 valgrind: deps $(UNIT_BIN)
-	valgrind --quiet --leak-check=full --error-exitcode=1 $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+		valgrind --quiet --leak-check=full --error-exitcode=1 $$t || exit 1; \
+	done
 
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(patsubst tests/fuzz/%.c,build-fuzz/%,$(FUZZ_SRC))
@@ -129,12 +145,12 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Icommon $(PKG_CFLAGS)
 
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC)
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard $(addsuffix /*.[ch],$(BOTS_ALL)))
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $< \
 		$(filter-out $(shell sed -n 's,^// fuzz-exclude: ,,p' $<),$(COMMON_SRC)) \
 		$(wildcard $(shell sed -n 's,^// fuzz-sources: ,,p' $<)) \
-		$(PKG_LIBS) -lm
+		$(PKG_LIBS) $(shell sed -n 's,^// fuzz-libs: ,,p' $<) -lm
 
 fuzz-build: deps $(FUZZ_BIN)
 
@@ -175,7 +191,8 @@ $(BENCH_BOTS): bench-%: deps all
 	@sh scripts/bench_$*.sh $(O)
 
 SRC_ALL = $(wildcard common/*.[ch] $(addsuffix /*.[ch],$(BOTS_ALL)) \
-	tests/unit/*.[ch] tests/fuzz/*.c tests/integration/*.c)
+	tests/unit/*.[ch] tests/unit/*/*.[ch] tests/fuzz/*.c tests/integration/*.c \
+	tests/bench/*.c)
 
 lint: check-banned hdrcheck
 	clang-format --dry-run --Werror $(SRC_ALL)

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../pingbot/pingbot.h"
-#include "../../pingbot/pingcfg.h"
-#include "../../pingbot/pingval.h"
+#include "../../../pingbot/pingbot.h"
+#include "../../../pingbot/pingcfg.h"
+#include "../../../pingbot/pingval.h"
+#include "../t.h"
 #include "jobs.h"
 #include "path.h"
-#include "t.h"
 
 static struct json_object *
 t_ping_json(const char *text)
