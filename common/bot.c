@@ -373,6 +373,12 @@ run_emit(struct run *run, const char *path, double v)
 	run_emit_at(run, path, v, timer_wall_s());
 }
 
+struct job *
+run_job(const struct run *run)
+{
+	return run->job;
+}
+
 int
 run_sensor_due(const struct run *run, const struct job_sensor *s)
 {

@@ -59,6 +59,9 @@ int bot_main(int argc, char **argv, const struct bot_ops *ops);
  * non-finite number is dropped with a rate-limited warning. */
 void run_emit(struct run *run, const char *path, double v);
 void run_emit_at(struct run *run, const char *path, double v, double t);
+/* The run's job (borrowed; valid until run_done).  Bots read the job
+ * through this, never through struct run's fields. */
+struct job *run_job(const struct run *run);
 /* True when sensor s is among this run's due intervals. */
 int run_sensor_due(const struct run *run, const struct job_sensor *s);
 /* Ends the run: its values go to the sender in one batch, the job may be

@@ -106,7 +106,7 @@ static struct {
 static const char *
 pingbot_subject(const struct run *run)
 {
-	const struct pingjob *pj = run->job->priv;
+	const struct pingjob *pj = run_job(run)->priv;
 
 	return pj->target.text;
 }
@@ -119,7 +119,7 @@ pingbot_emit(struct run *run, const struct pingval_packet *pk, size_t n)
 	static struct pingval vals[PINGVAL_MAX(PINGCFG_MAX_PACKETS)];
 	size_t k, i;
 
-	k = pingval_build(run->job->id, pk, n, vals);
+	k = pingval_build(run_job(run)->id, pk, n, vals);
 	for (i = 0; i < k; i++)
 		run_emit_at(run, vals[i].path, vals[i].v, vals[i].t);
 	run_done(run);
@@ -130,13 +130,13 @@ pingbot_emit(struct run *run, const struct pingval_packet *pk, size_t n)
 static void
 pingbot_finish_unresolved(struct run *run)
 {
-	struct pingjob *pj = run->job->priv;
+	struct pingjob *pj = run_job(run)->priv;
 	struct pingval_packet pk[PINGCFG_MAX_PACKETS];
 	double now_s = timer_wall_s();
 	int i;
 
 	log_warnx_limited(&pj->lim, PINGBOT_WARN_MS,
-	    "job %lld (%s): %s; reporting it down", (long long)run->job->id,
+	    "job %lld (%s): %s; reporting it down", (long long)run_job(run)->id,
 	    pj->target.text, pj->why);
 	memset(pk, 0, sizeof(pk));
 	for (i = 0; i < pj->cfg.n_packets; i++)
@@ -174,21 +174,21 @@ pingbot_finish(struct pingbot_batch *b)
 	for (i = 0; i < b->n; i++) {
 		struct run *run = b->runs[i];
 		struct pinger_target *t = &b->targets[i];
-		struct pingjob *pj = run->job->priv;
+		struct pingjob *pj = run_job(run)->priv;
 		struct pingval_stats st;
 
 		if (t->add_error)
 			log_warnx_limited(&pj->lim, PINGBOT_WARN_MS,
 			    "job %lld (%s): cannot ping %s: %s; reporting it "
 			    "down",
-			    (long long)run->job->id, pj->target.text, t->addr,
-			    t->add_msg);
+			    (long long)run_job(run)->id, pj->target.text,
+			    t->addr, t->add_msg);
 		if (log_get_level() >= LOG_LEVEL_DEBUG) {
 			pingval_stats(
 			    t->packets, (size_t)t->cfg.n_packets, &st);
 			log_debug("job %lld (%s): %zu/%zu answered, rtt avg "
 			          "%.3f ms, ttl %d",
-			    (long long)run->job->id, pj->target.text,
+			    (long long)run_job(run)->id, pj->target.text,
 			    st.answered, st.sent, st.avg_s * 1000, t->ttl);
 		}
 		pingbot_emit(run, t->packets, (size_t)t->cfg.n_packets);
@@ -229,7 +229,7 @@ pingbot_batch_take(void)
 	take = xcalloc(pb.n_queue, 1);
 	for (i = 0; i < pb.n_queue && n_cand < pb.max_batch; i++) {
 		struct run *run = pb.queue[i];
-		struct pingjob *pj = run->job->priv;
+		struct pingjob *pj = run_job(run)->priv;
 
 		if (!pj->resolved && !pj->answered)
 			continue; /* first lookup under way: wait for it */
@@ -265,8 +265,8 @@ pingbot_batch_take(void)
 			continue;
 		}
 		b->runs[b->n++] = run;
-		n_pk +=
-		    (size_t)((struct pingjob *)run->job->priv)->cfg.n_packets;
+		n_pk += (size_t)((struct pingjob *)run_job(run)->priv)
+		            ->cfg.n_packets;
 	}
 	pb.n_queue = k;
 	free(cand);
@@ -611,8 +611,8 @@ pingbot_job_run(struct run *run)
 		    xreallocarray(pb.queue, pb.cap_queue, sizeof(*pb.queue));
 	}
 	pb.queue[pb.n_queue++] = run;
-	log_debug("job %lld (%s): queued, %zu waiting", (long long)run->job->id,
-	    pingbot_subject(run), pb.n_queue);
+	log_debug("job %lld (%s): queued, %zu waiting",
+	    (long long)run_job(run)->id, pingbot_subject(run), pb.n_queue);
 	if (pb.busy == NULL && !timer_armed(&pb.kick))
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
