@@ -224,9 +224,12 @@ sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
 	it.t = r->t;
 	it.enq_ms = timer_now_ms() - (int64_t)(age_s * 1000);
 	it.seg = seg;
+	it.rec = r->rec;
 	sendq_push(s->q, sendq_index(s->q, r->account_id), &it);
 	s->c.queued++;
 	s->c.spooled_in++;
+	/* Within the buffer's bounds all along: the oldest go first. */
+	(void)sendq_enforce_limits(s->q);
 }
 
 struct sender *
@@ -252,11 +255,24 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	s->request_arg = b;
 	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
 	if (c->spool_dir != NULL) {
-		s->spool = spool_open(c->spool_dir, c->spool_max_bytes,
-		    sender_on_spool_record, s, err, sizeof(err));
+		struct sendq_drops d0, d1;
+
+		s->spool = spool_open(c->spool_dir, c->spool_max_bytes, NULL,
+		    NULL, err, sizeof(err));
 		if (s->spool == NULL)
 			fatalx("spool: %s", err);
 		sendq_set_spool(s->q, s->spool);
+		sendq_get_drops(s->q, &d0);
+		spool_load(s->spool, sender_on_spool_record, s);
+		sendq_get_drops(s->q, &d1);
+		if (d1.full > d0.full)
+			log_warnx(
+			    "spool %s: %llu of the values loaded dropped, "
+			    "oldest first, to stay within the buffer bound "
+			    "(%zu bytes, %zu values; 0 = none)",
+			    c->spool_dir,
+			    (unsigned long long)(d1.full - d0.full),
+			    s->cfg.max_buffer_bytes, s->cfg.max_buffer_values);
 		if (sendq_values(s->q) > 0) {
 			(void)sendq_expire(s->q, timer_now_ms());
 			(void)sendq_enforce_limits(s->q);
@@ -371,7 +387,7 @@ sender_put(struct sender *s, struct values *vs)
 {
 	struct sendq_item it;
 	int64_t now;
-	uint32_t seg = 0;
+	uint32_t seg = 0, rec = 0;
 	size_t i, qi;
 
 	if (vs->len == 0)
@@ -384,11 +400,13 @@ sender_put(struct sender *s, struct values *vs)
 	qi = sendq_index(s->q, vs->account_id);
 	if (s->spool != NULL) {
 		for (i = 0; i < vs->len; i++)
-			if (isfinite(vs->items[i].v))
+			if (isfinite(vs->items[i].v) &&
+			    values_time_valid(vs->items[i].t))
 				spool_add(s->spool, vs->account_id,
 				    vs->items[i].path, vs->items[i].v,
 				    vs->items[i].t);
 		seg = spool_commit(s->spool);
+		rec = spool_commit_rec(s->spool);
 	}
 	for (i = 0; i < vs->len; i++) {
 		/* The path moves into the queue: no copy. */
@@ -397,17 +415,21 @@ sender_put(struct sender *s, struct values *vs)
 		it.t = vs->items[i].t;
 		it.enq_ms = now;
 		it.seg = seg;
+		it.rec = rec;
 		s->c.queued++;
-		if (!isfinite(it.v)) {
-			/* JSON cannot carry it; run_emit refuses these, so
-			 * this is a bug in the caller. */
+		if (!isfinite(it.v) || !values_time_valid(it.t)) {
+			/* JSON cannot carry a non-finite number, the backend
+			 * no time outside (0, 1e10); run_emit refuses the
+			 * former, so that is a bug in the caller. */
 			log_warnx_limited(&s->nan_limit, SENDER_LOG_MS,
-			    "values: %s: not a finite number; dropped",
-			    it.path);
+			    "values: %s: %s; dropped", it.path,
+			    isfinite(it.v) ? "time out of range"
+			                   : "not a finite number");
 			it.seg = 0;
 			sendq_reject(s->q, &it, SENDQ_DROP_REFUSED);
 			continue;
 		}
+		rec += seg != 0;
 		sendq_push(s->q, qi, &it);
 	}
 	free(vs->items);
@@ -1084,11 +1106,25 @@ sender_on_deadline(struct timer *t, void *arg)
 	(void)t;
 	s->flushed_cb = NULL;
 	if (sendq_values(s->q) > 0) {
-		if (s->spool != NULL)
+		/* What is on disk, not what is in memory: values that
+		 * found the spool full are not there. */
+		if (s->spool != NULL &&
+		    spool_pending(s->spool) >= sendq_values(s->q))
 			log_warnx("values: shutdown: %zu values not delivered "
 			          "in time; they stay in the spool %s for the "
 			          "next start",
 			    sendq_values(s->q), spool_dir(s->spool));
+		else if (s->spool != NULL)
+			log_warnx(
+			    "values: shutdown: %zu values not delivered "
+			    "in time; %llu of them stay in the spool %s "
+			    "for the next start, %llu (the spool was full) "
+			    "are lost",
+			    sendq_values(s->q),
+			    (unsigned long long)spool_pending(s->spool),
+			    spool_dir(s->spool),
+			    (unsigned long long)(sendq_values(s->q) -
+			        spool_pending(s->spool)));
 		else
 			log_warnx("values: shutdown: %zu values not delivered "
 			          "in time; they are lost",
@@ -1161,7 +1197,8 @@ sender_log_totals(const struct sender *s)
 
 	sender_counters(s, &tot);
 	if (s->spool != NULL && sendq_values(s->q) > 0)
-		snprintf(where, sizeof(where), " (kept in the spool %s)",
+		snprintf(where, sizeof(where), " (%llu kept in the spool %s)",
+		    (unsigned long long)spool_pending(s->spool),
 		    spool_dir(s->spool));
 	log_info("values: %llu measured, %llu delivered, %llu dropped (%llu "
 	         "buffer full, %llu too old, %llu refused, %llu too old for "

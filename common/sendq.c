@@ -197,28 +197,29 @@ sendq_unshift(
 /* --- accounting ------------------------------------------------------ */
 
 /* Values leave the buffer for good (delivered or dropped): release their
- * spool records, runs of the same segment at a time, and free them. */
+ * spool records, runs of consecutive records at a time, and free them. */
 void
 sendq_done(struct sendq *q, struct sendq_item *items, size_t n)
 {
 	size_t i, run = 0;
-	uint32_t seg = 0;
+	uint32_t seg = 0, rec = 0;
 
 	for (i = 0; i < n; i++) {
 		size_t cost = sendq_item_cost(&items[i]);
 
 		q->n_values--;
 		q->n_bytes -= cost < q->n_bytes ? cost : q->n_bytes;
-		if (items[i].seg != seg) {
-			spool_release(q->spool, seg, run);
+		if (items[i].seg != seg || items[i].rec != rec + run) {
+			spool_release(q->spool, seg, rec, run);
 			seg = items[i].seg;
+			rec = items[i].rec;
 			run = 0;
 		}
 		run++;
 		free(items[i].path);
 		items[i].path = NULL;
 	}
-	spool_release(q->spool, seg, run);
+	spool_release(q->spool, seg, rec, run);
 }
 
 void

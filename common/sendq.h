@@ -23,6 +23,7 @@ struct sendq_item {
 	double t;       /* measurement time, Unix seconds */
 	int64_t enq_ms; /* when it was queued (monotonic), for the age bound */
 	uint32_t seg;   /* spool segment holding it, 0 if none */
+	uint32_t rec;   /* its record's index in that segment */
 };
 
 /* Why values were given up on. */

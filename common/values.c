@@ -80,7 +80,18 @@ values_format_time(double t, char *out, size_t outlen)
 			return;
 		}
 	}
+	if (!(fabs(t) < 1e15)) {
+		/* %.6f of 1e300 is 308 characters: never cut a time. */
+		snprintf(out, outlen, "%.17g", t);
+		return;
+	}
 	snprintf(out, outlen, "%.6f", t);
+}
+
+int
+values_time_valid(double t)
+{
+	return t > 0 && t < VALUES_TIME_MAX;
 }
 
 void

@@ -34,7 +34,15 @@ void values_format_number(double v, char *out, size_t outlen);
 
 /* Writes a Unix time to the microsecond ("1700000000.123456"): the text
  * "%.6f" gives, only faster; the same t always gives the same text, so
- * retries resend identical times. */
+ * retries resend identical times.  A time of 1e15 s or more in size, which
+ * values_time_valid refuses, is written with 17 significant digits so
+ * that a 40-byte buffer never cuts it. */
 void values_format_time(double t, char *out, size_t outlen);
+
+/* The times a value may carry: after 1970 and before VALUES_TIME_MAX
+ * (1e10 s, the year 2286: the backend's limit for a time as text).  1 if
+ * t is one, 0 if not (NaN, infinite, <= 0, too far ahead). */
+#define VALUES_TIME_MAX 1e10
+int values_time_valid(double t);
 
 #endif

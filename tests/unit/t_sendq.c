@@ -26,6 +26,7 @@ item(const char *path, double v, int64_t enq_ms)
 	it.t = 1700000000.0 + v;
 	it.enq_ms = enq_ms;
 	it.seg = 0;
+	it.rec = 0;
 	return it;
 }
 
@@ -248,6 +249,7 @@ T_TEST(sendq_releases_finished_values_from_the_spool)
 	for (k = 0; k < 4; k++) {
 		it[k] = item("a.p", (double)k, 1);
 		it[k].seg = k < 2 ? s1 : s2;
+		it[k].rec = (uint32_t)k; /* one segment: records 0 .. 3 */
 		sendq_push(q, qi, &it[k]);
 	}
 	for (k = 0; k < 4; k++)

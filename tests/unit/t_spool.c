@@ -22,7 +22,7 @@ struct got {
 	int64_t account[64];
 	char path[64][64];
 	double v[64], t[64];
-	uint32_t seg[64];
+	uint32_t seg[64], rec[64];
 };
 
 static void
@@ -36,6 +36,7 @@ collect(const struct spool_record *r, uint32_t seg, void *arg)
 		g->v[g->n] = r->v;
 		g->t[g->n] = r->t;
 		g->seg[g->n] = seg;
+		g->rec[g->n] = r->rec;
 	}
 	g->n++;
 }
@@ -100,7 +101,7 @@ T_TEST(spool_roundtrip_in_order)
 	T_EQ_DBL(g.v[2], 1e300, 0);
 	T_EQ_INT(spool_pending(sp), 3);
 	/* Delivered: the old segment goes away. */
-	spool_release(sp, g.seg[0], 3);
+	spool_release(sp, g.seg[0], 0, 3);
 	T_EQ_INT(spool_pending(sp), 0);
 	T_EQ_INT(count_segments(dir), 0);
 	spool_close(sp);
@@ -124,17 +125,19 @@ T_TEST(spool_active_segment_truncated_when_done)
 	spool_add(sp, 1, "a", 1, 1700000000);
 	seg = spool_commit(sp);
 	T_ASSERT(spool_bytes(sp) > 0);
-	spool_release(sp, seg, 1);
+	T_EQ_INT(spool_commit_rec(sp), 0);
+	spool_release(sp, seg, 0, 1);
 	T_EQ_INT(spool_bytes(sp), 0);
 	/* Steady state: write, deliver, truncate; the file is reused. */
 	spool_add(sp, 1, "b", 2, 1700000001);
 	T_EQ_INT(spool_commit(sp), seg);
+	T_EQ_INT(spool_commit_rec(sp), 0); /* the file started over */
 	spool_close(sp);
 	sp = spool_open(dir, 1 << 20, collect, &g, err, sizeof(err));
 	T_ASSERT(sp != NULL);
 	T_EQ_INT(g.n, 1);
 	T_EQ_STR(g.path[0], "b");
-	spool_release(sp, g.seg[0], 1);
+	spool_release(sp, g.seg[0], g.rec[0], 1);
 	spool_close(sp);
 	T_EQ_INT(count_segments(dir), 0);
 }
@@ -182,9 +185,11 @@ T_TEST(spool_skips_truncated_tail_and_garbage)
 	/* New records never follow a torn tail: a new segment. */
 	spool_add(sp, 1, "h", 7, 1700000007);
 	T_EQ_INT(spool_commit(sp), 3);
-	spool_release(sp, 1, 2);
-	spool_release(sp, 2, 2);
-	spool_release(sp, 3, 1);
+	T_EQ_INT(g.rec[3], 4); /* g is the fifth line */
+	spool_release(sp, 1, 0, 2);
+	spool_release(sp, 2, g.rec[2], 1);
+	spool_release(sp, 2, g.rec[3], 1);
+	spool_release(sp, 3, 0, 1);
 	spool_close(sp);
 	T_EQ_INT(count_segments(dir), 0);
 }
@@ -211,7 +216,7 @@ T_TEST(spool_lock_and_bound)
 	spool_add(sp, 1, "a.path", 4, 1700000003);
 	T_EQ_INT(spool_commit(sp), 0);
 	T_EQ_INT(spool_pending(sp), 1);
-	spool_release(sp, seg, 1);
+	spool_release(sp, seg, 0, 1);
 	spool_close(sp);
 	/* A file where the directory should be. */
 	scratch(dir, sizeof(dir), "lock/lock/x");
