@@ -124,3 +124,31 @@ T_TEST(values_format_time_to_the_microsecond)
 		T_ASSERT(!t_failed);
 	}
 }
+
+/* Issue 13 9: %.6f of 1e300 in a 40-byte buffer was cut to 39 digits,
+ * which read back as 1e38.  A time is never cut, and times outside
+ * (0, 1e10) are refused wherever values come in. */
+T_TEST(values_time_never_cut_and_range_checked)
+{
+	static const double huge[] = {
+	    1e300, -1e300, 1e15, 1.7976931348623157e308};
+	char out[40];
+	size_t i;
+
+	for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		values_format_time(huge[i], out, sizeof(out));
+		T_EQ_DBL(strtod(out, NULL), huge[i], 0);
+	}
+	values_format_time(9999999999.5, out, sizeof(out));
+	T_EQ_STR(out, "9999999999.500000");
+	T_ASSERT(values_time_valid(1700000000.5));
+	T_ASSERT(values_time_valid(9999999999.999999));
+	T_ASSERT(values_time_valid(1e-6));
+	T_ASSERT(!values_time_valid(0));
+	T_ASSERT(!values_time_valid(-1));
+	T_ASSERT(!values_time_valid(1e10));
+	T_ASSERT(!values_time_valid(1e300));
+	T_ASSERT(!values_time_valid(NAN));
+	T_ASSERT(!values_time_valid(INFINITY));
+	T_ASSERT(!values_time_valid(-INFINITY));
+}
