@@ -49,6 +49,7 @@ struct spool_seg {
 	uint64_t pending;
 	struct buf done;           /* finished ranges not yet on disk */
 	uint32_t run_first, run_n; /* the range being extended */
+	int done_torn;             /* its done file ends in a cut line */
 };
 
 struct spool {
@@ -215,6 +216,15 @@ spool_sync_seg(struct spool *sp, struct spool_seg *g)
 	spool_flush_run(g);
 	if (g->done.len == 0)
 		return;
+	if (g->done_torn) {
+		/* Spoil and end the cut line, which was not used, or the
+		 * next range would join it. */
+		if (buf_append(&g->done, "#\n", 2) == -1)
+			return;
+		memmove(g->done.data + 2, g->done.data, g->done.len - 2);
+		memcpy(g->done.data, "#\n", 2);
+		g->done_torn = 0;
+	}
 	spool_name(name, "done-", g->id, "");
 	fd = spool_open_file(sp, name, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd == -1) {
@@ -284,7 +294,7 @@ spool_cmp_range(const void *a, const void *b)
 /* The ranges of records of segment id already finished (its done file),
  * sorted by their first record; NULL when there are none. */
 static struct spool_range *
-spool_read_done(struct spool *sp, uint32_t id, size_t *n_ranges)
+spool_read_done(struct spool *sp, uint32_t id, size_t *n_ranges, int *torn)
 {
 	char name[SPOOL_NAME_LEN], *data, *line, *nl, *end;
 	unsigned long long first, n;
@@ -322,6 +332,7 @@ spool_read_done(struct spool *sp, uint32_t id, size_t *n_ranges)
 	}
 	close(fd);
 	data[len] = '\0';
+	*torn = len > 0 && data[len - 1] != '\n';
 	for (line = data;
 	     (nl = memchr(line, '\n', len - (size_t)(line - data))) != NULL;
 	     line = nl + 1) {
@@ -429,7 +440,7 @@ spool_load_seg(struct spool *sp, uint32_t id, spool_load_cb *cb, void *arg,
 		return 0;
 	}
 	gi = (size_t)(spool_seg_add(sp, id) - sp->segs);
-	done = spool_read_done(sp, id, &n_done_rg);
+	done = spool_read_done(sp, id, &n_done_rg, &sp->segs[gi].done_torn);
 	data = xmalloc(SPOOL_CHUNK + 1);
 	for (;;) {
 		got = read(fd, data + len, SPOOL_CHUNK - len);
