@@ -4,9 +4,10 @@
  * nothing.  Values are appended to segment files as they are queued, one
  * text line each; the sender reports every value that is delivered or
  * given up on, and a segment is deleted (the active one truncated) once
- * nothing in it is pending.  At start every remaining record is loaded
- * again.  The spool guards against process death, not power loss: it does
- * not fsync.
+ * nothing in it is pending; what finishes while others of its segment
+ * wait is noted in a progress file, so that a restart loads only what is
+ * still pending.  The spool guards against process death, not power
+ * loss: it does not fsync.
  */
 #ifndef BOT_SPOOL_H
 #define BOT_SPOOL_H

@@ -27,7 +27,9 @@ SHUTDOWN_RE = re.compile(r"values: shutdown: (\d+) values not delivered in time;
 def is_sanitized():
     try:
         with open(os.path.join(BUILD, "tests", "testbot"), "rb") as f:
-            return b"AddressSanitizer" in f.read()
+            data = f.read()
+        # statically (clang) or dynamically (gcc: libasan.so) linked
+        return b"AddressSanitizer" in data or b"__asan_init" in data
     except OSError:
         return False
 
