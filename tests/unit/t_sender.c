@@ -861,3 +861,42 @@ T_TEST(sender_json_escapes_unchecked_paths)
 	answer(0, 204, NULL, NULL, NULL);
 	done(s);
 }
+
+/* Issue 13 9: a value stamped t = 1e300 was spooled as a 39-digit number
+ * that came back as 1e38.  Times outside (0, 1e10) are refused where
+ * values come in: counted, never spooled nor sent. */
+T_TEST(sender_refuses_times_out_of_range)
+{
+	struct sender_config c;
+	struct sender_counters k;
+	struct values vs;
+	struct sender *s;
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/sender-times", t_tmpdir());
+	cfg_test(&c);
+	c.spool_dir = dir;
+	s = mk(&c);
+	values_init(&vs, 1);
+	values_add(&vs, "a.far", 1, 1e300);
+	values_add(&vs, "a.zero", 2, 0);
+	values_add(&vs, "a.late", 3, 1e10);
+	values_add(&vs, "a.ok", 4, fake_wall());
+	sender_put(s, &vs);
+	values_release(&vs);
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.queued, 4);
+	T_EQ_INT(k.dropped_refused, 3);
+	T_EQ_INT(sender_pending(s), 1);
+	done(s); /* killed before delivery */
+
+	s = mk(&c);
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.spooled_in, 1);
+	advance(10);
+	T_EQ_INT(nreq, 1);
+	T_EQ_INT(n_values(0), 1);
+	T_ASSERT(strstr(reqs[0].body, "a.ok") != NULL);
+	answer(0, 204, NULL, NULL, NULL);
+	done(s);
+}
