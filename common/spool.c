@@ -337,7 +337,8 @@ spool_read_done(struct spool *sp, uint32_t id, size_t *n_ranges, int *torn)
 	     (nl = memchr(line, '\n', len - (size_t)(line - data))) != NULL;
 	     line = nl + 1) {
 		*nl = '\0';
-		if (line[0] < '0' || line[0] > '9')
+		if (line[0] < '0' || line[0] > '9' ||
+		    strlen(line) != (size_t)(nl - line))
 			goto bad;
 		errno = 0;
 		first = strtoull(line, &end, 10);
@@ -462,7 +463,8 @@ spool_load_seg(struct spool *sp, uint32_t id, spool_load_cb *cb, void *arg,
 				bad++;
 			} else if (spool_in_ranges(done, n_done_rg, &ri, rec)) {
 				(*n_done)++;
-			} else if (spool_parse(line, &r) == 0) {
+			} else if (strlen(line) == (size_t)(nl - line) &&
+			    spool_parse(line, &r) == 0) {
 				r.rec = rec;
 				sp->segs[gi].pending++;
 				sp->pending++;
