@@ -24,9 +24,11 @@ struct metric_path {
 static void
 metric_split(struct metric_path *p, const char *path)
 {
+	size_t len = strnlen(path, PATH_MAX_LEN);
 	char *s, *dot;
 
-	snprintf(p->buf, sizeof(p->buf), "%s", path);
+	memcpy(p->buf, path, len);
+	p->buf[len] = '\0';
 	p->n = 0;
 	s = p->buf;
 	for (;;) {
