@@ -236,7 +236,7 @@ bot_add_output(const char *spec)
 }
 
 /* --output, else OUTPUTS, else Grafolean (stdout with --jobs and no
- * BACKEND_URL).  Returns 0, or 3 + 1 (usage error). */
+ * BACKEND_URL).  Returns 0, or 3 (exit code 2 + 1: a usage error). */
 static int
 bot_parse_outputs(const char **specs, size_t n)
 {
@@ -247,13 +247,13 @@ bot_parse_outputs(const char **specs, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (bot_add_output(specs[i]) == -1)
-			return 4;
+			return 3;
 	if (n == 0 && env != NULL && *env != '\0') {
 		copy = xstrdup(env);
 		for (tok = strtok_r(copy, ", ", &save); tok != NULL && rc == 0;
 		     tok = strtok_r(NULL, ", ", &save))
 			if (bot_add_output(tok) == -1)
-				rc = 4;
+				rc = 3;
 		free(copy);
 		if (rc != 0)
 			return rc;
@@ -263,7 +263,7 @@ bot_parse_outputs(const char **specs, size_t n)
 		                   bot.cfg.backend_url == NULL
 		               ? "stdout"
 		               : "grafolean") == -1
-		    ? 4
+		    ? 3
 		    : 0;
 	return 0;
 }
