@@ -15,8 +15,8 @@ BOTS_ALL := pingbot snmpbot netflowbot apibot
 # A bot directory joins the build once it has a main.c.
 BOTS := $(foreach b,$(BOTS_ALL),$(if $(wildcard $(b)/main.c),$(b)))
 
-PKG_CFLAGS := $(shell pkg-config --cflags libcurl json-c 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcurl json-c 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags libcurl json-c libmicrohttpd 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs libcurl json-c libmicrohttpd 2>/dev/null)
 
 WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \

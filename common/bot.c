@@ -20,14 +20,18 @@
 
 #include "backend.h"
 #include "backoff.h"
+#include "buf.h"
 #include "env.h"
+#include "graphite.h"
 #include "http.h"
 #include "jobfetch.h"
 #include "jobgroup.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "output.h"
 #include "path.h"
+#include "promexp.h"
 #include "sched.h"
 #include "sender.h"
 #include "timer.h"
@@ -41,7 +45,11 @@
 struct bot_config {
 	const char *jobs_file;
 	int once;
-	int to_stdout;
+	struct output_spec outputs[OUTPUT_MAX];
+	size_t n_outputs;
+	int to_backend; /* one of the outputs is Grafolean */
+	int64_t graphite_timeout_s;
+	int64_t prom_ttl_s;
 	const char *backend_url;
 	char *token;
 	int64_t refresh_s;
@@ -63,11 +71,12 @@ struct bot {
 	struct http *http;
 	struct backend *backend;
 	struct sched *sched;
-	struct sender *sender;
+	struct output *out;
 	struct timer refresh_timer;
 	struct backoff refresh_backoff;
 	struct timer stop_timer;
 	size_t runs_active;
+	uint64_t run_ms_total; /* time runs took, for the Prometheus output */
 	int ready;
 	int stopping;
 	int loop_done;
@@ -100,7 +109,7 @@ bot_usage(FILE *f)
 	const struct bot_ops *o = bot.ops;
 
 	fprintf(f,
-	    "Usage: %s [--jobs FILE] [--output stdout|backend] [--once]\n"
+	    "Usage: %s [--jobs FILE] [--output OUTPUT]... [--once]\n"
 	    "       [--ca-file FILE]\n"
 	    "%s\n"
 	    "\n"
@@ -111,12 +120,18 @@ bot_usage(FILE *f)
 	    "                    see examples/) instead of the backend;\n"
 	    "                    re-read every JOBS_REFRESH_INTERVAL and on\n"
 	    "                    SIGHUP\n"
-	    "  --output MODE     'backend' (default) sends values to "
-	    "Grafolean;\n"
-	    "                    'stdout' prints \"path value timestamp\" "
-	    "lines\n"
-	    "                    (Graphite plaintext); the default is stdout\n"
-	    "                    with --jobs when BACKEND_URL is not set\n"
+	    "  --output OUTPUT   where values go; repeat it for several\n"
+	    "                    (overrides OUTPUTS):\n"
+	    "                    grafolean  the backend (default; also\n"
+	    "                               'backend')\n"
+	    "                    stdout     \"path value timestamp\" lines\n"
+	    "                               (Graphite plaintext); the\n"
+	    "                               default with --jobs when\n"
+	    "                               BACKEND_URL is not set\n"
+	    "                    graphite://HOST[:PORT]  Carbon plaintext\n"
+	    "                               over TCP (port 2003)\n"
+	    "                    prometheus://[ADDR]:PORT  serve /metrics\n"
+	    "                               (no ADDR: every address)\n"
 	    "  --once            run every job once, deliver the values, exit\n"
 	    "                    (exit 1 when values were left undelivered at\n"
 	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
@@ -128,7 +143,14 @@ bot_usage(FILE *f)
 	    "Environment:\n"
 	    "  BACKEND_URL            Grafolean API base, ending in /api\n"
 	    "                         (e.g. http://grafolean/api); required\n"
-	    "                         unless --jobs with --output stdout\n"
+	    "                         unless --jobs and no grafolean output\n"
+	    "  OUTPUTS                outputs as for --output, separated by\n"
+	    "                         commas (unset: as --output says)\n"
+	    "  GRAPHITE_TIMEOUT       seconds to connect to Carbon, and for\n"
+	    "                         written data to be acknowledged (30)\n"
+	    "  PROMETHEUS_SERIES_TTL  seconds a series seen once stays on\n"
+	    "                         /metrics (3600); others go after two\n"
+	    "                         of their intervals without a value\n"
 	    "  BOT_TOKEN              the bot's token (a UUID from Grafolean)\n"
 	    "  BOT_TOKEN_FROM_FILE    file holding the token; waited for "
 	    "while\n"
@@ -148,7 +170,8 @@ bot_usage(FILE *f)
 	    "  SHUTDOWN_FLUSH_TIMEOUT seconds after SIGTERM for runs to end\n"
 	    "                         and values to be delivered (8)\n"
 	    "  SEND_BUFFER_MAX_BYTES  memory for values waiting to be sent\n"
-	    "                         (67108864); the oldest are dropped\n"
+	    "                         (67108864), per Grafolean or Graphite\n"
+	    "                         output; the oldest are dropped\n"
 	    "  SEND_BUFFER_MAX_VALUES the same bound as a count (0 = none)\n"
 	    "  SEND_BUFFER_MAX_AGE    seconds a value may wait (86400)\n"
 	    "  SEND_RETRY_MIN_MS      first retry delay and the floor (1000)\n"
@@ -189,6 +212,62 @@ bot_log_level(void)
 	fatalx("LOG_LEVEL: \"%s\" is not one of warn, info, debug", lvl);
 }
 
+static int
+bot_add_output(const char *spec)
+{
+	char err[BOT_ERRLEN];
+	struct output_spec *o;
+
+	if (bot.cfg.n_outputs == OUTPUT_MAX) {
+		fprintf(stderr, "%s: at most %d outputs\n", bot.ops->name,
+		    OUTPUT_MAX);
+		return -1;
+	}
+	o = &bot.cfg.outputs[bot.cfg.n_outputs];
+	if (output_parse(spec, o, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: output \"%s\": %s\n", bot.ops->name, spec,
+		    err);
+		return -1;
+	}
+	bot.cfg.n_outputs++;
+	if (o->kind == OUTPUT_GRAFOLEAN)
+		bot.cfg.to_backend = 1;
+	return 0;
+}
+
+/* --output, else OUTPUTS, else Grafolean (stdout with --jobs and no
+ * BACKEND_URL).  Returns 0, or 3 (exit code 2 + 1: a usage error). */
+static int
+bot_parse_outputs(const char **specs, size_t n)
+{
+	const char *env = env_str("OUTPUTS", NULL);
+	char *copy, *tok, *save = NULL;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if (bot_add_output(specs[i]) == -1)
+			return 3;
+	if (n == 0 && env != NULL && *env != '\0') {
+		copy = xstrdup(env);
+		for (tok = strtok_r(copy, ", ", &save); tok != NULL && rc == 0;
+		     tok = strtok_r(NULL, ", ", &save))
+			if (bot_add_output(tok) == -1)
+				rc = 3;
+		free(copy);
+		if (rc != 0)
+			return rc;
+	}
+	if (bot.cfg.n_outputs == 0)
+		return bot_add_output(bot.cfg.jobs_file != NULL &&
+		                   bot.cfg.backend_url == NULL
+		               ? "stdout"
+		               : "grafolean") == -1
+		    ? 3
+		    : 0;
+	return 0;
+}
+
 /* Returns 0 to go on, or an exit code + 1 for --help/--version/errors. */
 static int
 bot_parse_args(int argc, char **argv)
@@ -202,7 +281,8 @@ bot_parse_args(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	const char *output = NULL;
+	const char *outputs[OUTPUT_MAX];
+	size_t n_outputs = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
@@ -211,7 +291,12 @@ bot_parse_args(int argc, char **argv)
 			bot.cfg.jobs_file = optarg;
 			break;
 		case 'o':
-			output = optarg;
+			if (n_outputs == OUTPUT_MAX) {
+				fprintf(stderr, "%s: at most %d outputs\n",
+				    bot.ops->name, OUTPUT_MAX);
+				return 3;
+			}
+			outputs[n_outputs++] = optarg;
 			break;
 		case '1':
 			bot.cfg.once = 1;
@@ -236,19 +321,7 @@ bot_parse_args(int argc, char **argv)
 		return 3;
 	}
 	bot.cfg.backend_url = env_str("BACKEND_URL", NULL);
-	if (output == NULL)
-		bot.cfg.to_stdout =
-		    bot.cfg.jobs_file != NULL && bot.cfg.backend_url == NULL;
-	else if (strcmp(output, "stdout") == 0)
-		bot.cfg.to_stdout = 1;
-	else if (strcmp(output, "backend") == 0)
-		bot.cfg.to_stdout = 0;
-	else {
-		fprintf(stderr, "%s: --output must be stdout or backend\n",
-		    bot.ops->name);
-		return 3;
-	}
-	return 0;
+	return bot_parse_outputs(outputs, n_outputs);
 }
 
 /* The sender's bounds, retry timing and spool (see --help). */
@@ -280,7 +353,7 @@ static void
 bot_read_env(void)
 {
 	char err[BOT_ERRLEN];
-	int need_backend = !bot.cfg.to_stdout || bot.cfg.jobs_file == NULL;
+	int need_backend = bot.cfg.to_backend || bot.cfg.jobs_file == NULL;
 
 	bot.cfg.refresh_s = env_int("JOBS_REFRESH_INTERVAL", 120, 1, 86400);
 	bot.cfg.spread_ms =
@@ -295,6 +368,9 @@ bot_read_env(void)
 	    env_int("BACKEND_LOW_SPEED_TIME", 15, 1, 3600);
 	bot_read_send_env(&bot.cfg.send);
 	bot.cfg.flush_s = env_int("SHUTDOWN_FLUSH_TIMEOUT", 8, 0, 3600);
+	bot.cfg.graphite_timeout_s = env_int("GRAPHITE_TIMEOUT", 30, 1, 3600);
+	bot.cfg.prom_ttl_s =
+	    env_int("PROMETHEUS_SERIES_TTL", 3600, 1, 31 * 86400);
 	bot.cfg.ca_file = bot.ca_file_arg != NULL
 	    ? bot.ca_file_arg
 	    : env_str("BACKEND_CA_FILE", NULL);
@@ -303,7 +379,8 @@ bot_read_env(void)
 	if (bot.cfg.backend_url == NULL)
 		fatalx("BACKEND_URL is not set (for example "
 		       "BACKEND_URL=http://grafolean/api); use --jobs FILE "
-		       "--output stdout to run without a backend");
+		       "--output stdout (or graphite, prometheus) to run "
+		       "without a backend");
 	if (backend_check_url(bot.cfg.backend_url, err, sizeof(err)) == -1)
 		fatalx("BACKEND_URL %s", err);
 	bot.cfg.token = env_secret("BOT_TOKEN", 2000, loop_stop_flag());
@@ -343,6 +420,7 @@ bot_run_job(struct job *job, const int *due_s, size_t n_due, void *arg)
 	run->due_s = due;
 	run->n_due = n_due;
 	run->values = vs;
+	run->start_ms = timer_now_ms();
 	bot.runs_active++;
 	log_debug("job %lld (%s): run starts", (long long)job->id, job->name);
 	bot.ops->job_run(run);
@@ -393,7 +471,8 @@ run_done(struct run *run)
 
 	log_debug("job %lld (%s): run done, %zu values", (long long)job->id,
 	    job->name, vs->len);
-	sender_put(bot.sender, vs);
+	bot.run_ms_total += (uint64_t)(timer_now_ms() - run->start_ms);
+	output_put(bot.out, vs);
 	values_release(vs);
 	free(vs);
 	if (bot.sched != NULL)
@@ -680,7 +759,7 @@ bot_shutdown_step(void)
 	/* --once: the flush deadline starts when the last run is done. */
 	if (bot.stop_deadline_ms == 0)
 		bot.stop_deadline_ms = timer_now_ms() + bot.cfg.flush_s * 1000;
-	sender_flush(bot.sender, bot.stop_deadline_ms, bot_on_flushed, NULL);
+	output_flush(bot.out, bot.stop_deadline_ms, bot_on_flushed, NULL);
 }
 
 static void
@@ -712,6 +791,161 @@ bot_on_hup(int signo, void *arg)
 	bot_refresh();
 }
 
+/* The bot's own counters on /metrics. */
+static void
+bot_prom_self(void *arg, struct buf *out)
+{
+	struct sender *snd = output_sender(bot.out);
+	struct graphite_counters gc;
+	struct sender_counters c;
+	struct sched_counters sc;
+	struct graphite *g;
+	const char *n = bot.ops->name;
+	size_t i;
+	int rc = 0;
+
+	(void)arg;
+	sched_get_counters(bot.sched, &sc);
+	rc |= buf_printf(out,
+	    "# HELP grafolean_bot_runs_total Job runs started.\n"
+	    "# TYPE grafolean_bot_runs_total counter\n"
+	    "grafolean_bot_runs_total{bot=\"%s\"} %llu\n"
+	    "# HELP grafolean_bot_runs_skipped_total Runs not started because "
+	    "the previous one was still busy or the loop fell behind.\n"
+	    "# TYPE grafolean_bot_runs_skipped_total counter\n"
+	    "grafolean_bot_runs_skipped_total{bot=\"%s\"} %llu\n"
+	    "# HELP grafolean_bot_run_seconds_total Time job runs took.\n"
+	    "# TYPE grafolean_bot_run_seconds_total counter\n"
+	    "grafolean_bot_run_seconds_total{bot=\"%s\"} %.3f\n"
+	    "# HELP grafolean_bot_runs_active Runs in progress.\n"
+	    "# TYPE grafolean_bot_runs_active gauge\n"
+	    "grafolean_bot_runs_active{bot=\"%s\"} %zu\n",
+	    n, (unsigned long long)sc.runs, n, (unsigned long long)sc.skipped,
+	    n, (double)bot.run_ms_total / 1000.0, n, bot.runs_active);
+	if (snd != NULL) {
+		sender_get_counters(snd, &c);
+		rc |= buf_printf(out,
+		    "# HELP grafolean_bot_values_total Values by what became "
+		    "of them in the Grafolean output.\n"
+		    "# TYPE grafolean_bot_values_total counter\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"queued\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"sent\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"retried\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"dropped_"
+		    "full\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"dropped_"
+		    "old\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"dropped_"
+		    "refused\"} "
+		    "%llu\n"
+		    "grafolean_bot_values_total{bot=\"%s\",state=\"dropped_"
+		    "stale\"} "
+		    "%llu\n"
+		    "# HELP grafolean_bot_values_pending Values waiting to be "
+		    "delivered to Grafolean.\n"
+		    "# TYPE grafolean_bot_values_pending gauge\n"
+		    "grafolean_bot_values_pending{bot=\"%s\"} %zu\n"
+		    "# HELP grafolean_bot_requests_total Value requests sent "
+		    "to "
+		    "Grafolean.\n"
+		    "# TYPE grafolean_bot_requests_total counter\n"
+		    "grafolean_bot_requests_total{bot=\"%s\"} %llu\n"
+		    "# HELP grafolean_bot_requests_failed_total Value requests "
+		    "that failed.\n"
+		    "# TYPE grafolean_bot_requests_failed_total counter\n"
+		    "grafolean_bot_requests_failed_total{bot=\"%s\"} %llu\n",
+		    n, (unsigned long long)c.queued, n,
+		    (unsigned long long)c.sent, n,
+		    (unsigned long long)c.retried, n,
+		    (unsigned long long)c.dropped_full, n,
+		    (unsigned long long)c.dropped_old, n,
+		    (unsigned long long)c.dropped_refused, n,
+		    (unsigned long long)c.dropped_stale, n, sender_pending(snd),
+		    n, (unsigned long long)c.batches, n,
+		    (unsigned long long)c.failed);
+	}
+	for (i = 0; (g = output_graphite(bot.out, i)) != NULL; i++) {
+		graphite_get_counters(g, &gc);
+		if (i == 0)
+			rc |= buf_printf(out,
+			    "# HELP grafolean_bot_graphite_values_total Values "
+			    "by what became of them in a Graphite output.\n"
+			    "# TYPE grafolean_bot_graphite_values_total "
+			    "counter\n");
+		rc |= buf_printf(out,
+		    "grafolean_bot_graphite_values_total{bot=\"%s\",target=\"%"
+		    "s\","
+		    "state=\"queued\"} %llu\n"
+		    "grafolean_bot_graphite_values_total{bot=\"%s\",target=\"%"
+		    "s\","
+		    "state=\"sent\"} %llu\n"
+		    "grafolean_bot_graphite_values_total{bot=\"%s\",target=\"%"
+		    "s\","
+		    "state=\"dropped\"} %llu\n"
+		    "grafolean_bot_graphite_values_total{bot=\"%s\",target=\"%"
+		    "s\","
+		    "state=\"resent\"} %llu\n",
+		    n, graphite_target(g), (unsigned long long)gc.queued, n,
+		    graphite_target(g), (unsigned long long)gc.sent, n,
+		    graphite_target(g), (unsigned long long)gc.dropped, n,
+		    graphite_target(g), (unsigned long long)gc.resent);
+	}
+	if (bot.ops->metrics != NULL)
+		bot.ops->metrics(out);
+	(void)rc; /* a full body is reported by promexp_render */
+}
+
+static void
+bot_setup_outputs(void)
+{
+	struct graphite_config gc;
+	char err[BOT_ERRLEN];
+	struct promexp *p;
+	size_t i;
+
+	bot.out = output_new();
+	memset(&gc, 0, sizeof(gc));
+	gc.max_buffer_bytes = bot.cfg.send.max_buffer_bytes;
+	gc.max_buffer_values = bot.cfg.send.max_buffer_values;
+	gc.max_age_ms = bot.cfg.send.max_age_ms;
+	gc.retry_min_ms = bot.cfg.send.retry_min_ms;
+	gc.retry_max_ms = bot.cfg.send.retry_max_ms;
+	gc.timeout_ms = bot.cfg.graphite_timeout_s * 1000;
+	for (i = 0; i < bot.cfg.n_outputs; i++) {
+		const struct output_spec *o = &bot.cfg.outputs[i];
+
+		switch (o->kind) {
+		case OUTPUT_GRAFOLEAN:
+			output_add_sender(bot.out, o->kind,
+			    sender_backend_new(bot.backend, &bot.cfg.send),
+			    bot.cfg.backend_url);
+			break;
+		case OUTPUT_STDOUT:
+			output_add_sender(bot.out, o->kind,
+			    sender_stdout_new(stdout), "stdout");
+			break;
+		case OUTPUT_GRAPHITE:
+			output_add_graphite(bot.out,
+			    graphite_new(bot.loop, o->host, o->port, &gc));
+			break;
+		case OUTPUT_PROMETHEUS:
+			p = promexp_new(bot.loop, o->host,
+			    (int)strtol(o->port, NULL, 10),
+			    bot.cfg.prom_ttl_s * 1000, err, sizeof(err));
+			if (p == NULL)
+				fatalx("prometheus output: %s", err);
+			promexp_set_self(p, bot_prom_self, NULL);
+			output_add_promexp(bot.out, p);
+			break;
+		}
+	}
+}
+
 static void
 bot_setup(void)
 {
@@ -725,7 +959,7 @@ bot_setup(void)
 	bot.sched = sched_new(
 	    bot.loop, bot_run_job, NULL, bot.cfg.once ? 0 : bot.cfg.spread_ms);
 	if (bot.cfg.backend_url != NULL &&
-	    (!bot.cfg.to_stdout || bot.cfg.jobs_file == NULL)) {
+	    (bot.cfg.to_backend || bot.cfg.jobs_file == NULL)) {
 		http_config_defaults(&hc);
 		hc.total_timeout_ms = bot.cfg.timeout_s * 1000;
 		hc.connect_timeout_ms = bot.cfg.connect_timeout_s * 1000;
@@ -737,11 +971,7 @@ bot_setup(void)
 		bot.backend = backend_new(
 		    bot.loop, bot.http, bot.cfg.backend_url, bot.cfg.token);
 	}
-	if (bot.cfg.to_stdout) {
-		bot.sender = sender_stdout_new(stdout);
-	} else {
-		bot.sender = sender_backend_new(bot.backend, &bot.cfg.send);
-	}
+	bot_setup_outputs();
 }
 
 static void
@@ -758,10 +988,10 @@ bot_teardown(void)
 	log_info("exiting: %llu runs, %llu skipped",
 	    (unsigned long long)sc.runs, (unsigned long long)sc.skipped);
 	/* One line with every delivery counter, "N undelivered" last. */
-	sender_log_totals(bot.sender);
+	output_log_totals(bot.out);
 	sched_free(bot.sched);
 	bot.sched = NULL;
-	sender_free(bot.sender);
+	output_free(bot.out);
 	backend_free(bot.backend);
 	http_free(bot.http);
 	loop_free(bot.loop);
@@ -792,7 +1022,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	log_info("%s %s starting: protocol %s, jobs from %s, values to %s",
 	    ops->name, BOT_VERSION, ops->protocol,
 	    bot.cfg.jobs_file ? bot.cfg.jobs_file : bot.cfg.backend_url,
-	    bot.cfg.to_stdout ? "stdout" : bot.cfg.backend_url);
+	    output_describe(bot.out));
 	if (ops->init != NULL && ops->init(bot.loop) == -1) {
 		bot.exit_code = 1;
 		goto out;
@@ -805,7 +1035,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	if (loop_run(bot.loop) == -1)
 		bot.exit_code = 1;
 	/* --once is for scripts: values left undelivered are a failure. */
-	if (bot.cfg.once && sender_pending(bot.sender) > 0)
+	if (bot.cfg.once && output_pending(bot.out) > 0)
 		bot.exit_code = 1;
 out:
 	bot_teardown();

@@ -13,6 +13,7 @@
 #include "attrs.h"
 
 struct backend;
+struct buf;
 struct loop;
 struct job;
 struct job_sensor;
@@ -22,7 +23,8 @@ struct run {
 	struct job *job; /* borrowed; the run holds a reference */
 	int *due_s;      /* the intervals that caused this run */
 	size_t n_due;
-	void *values; /* struct values, private to the runtime */
+	void *values;     /* struct values, private to the runtime */
+	int64_t start_ms; /* monotonic, private to the runtime */
 };
 
 struct bot_ops {
@@ -49,6 +51,9 @@ struct bot_ops {
 	 * NULL: one job per entity, at its sensors' intervals. */
 	const int *account_intervals_s;
 	size_t n_account_intervals;
+	/* Appends the bot's own counters to a Prometheus scrape (complete
+	 * exposition text with # HELP and # TYPE lines); may be NULL. */
+	void (*metrics)(struct buf *out);
 };
 
 /* Parses argv and the environment, then runs until SIGTERM/SIGINT (or,
