@@ -216,6 +216,7 @@ class OutputsTest(BotTestCase):
                                     "SHUTDOWN_FLUSH_TIMEOUT": "30"})
         wait_until(lambda: len(carbon.got()) > 0, what="first lines")
         carbon.pause()
+        bot.wait_log("prometheus port %d" % prom)
 
         def sent():
             text = urllib.request.urlopen(
@@ -279,6 +280,7 @@ class OutputsTest(BotTestCase):
         bot = self.start_local(path, ["prometheus://127.0.0.1:%d" % prom],
                                env={"JOBS_REFRESH_INTERVAL": "3600"})
         url = "http://127.0.0.1:%d/metrics" % prom
+        bot.wait_log("prometheus port %d" % prom)
 
         def series():
             return parse_exposition(
