@@ -1,13 +1,18 @@
 /*
- * pingbot's runtime hooks: job preparation, batching and the worker thread.
- * The loop thread owns jobs, runs and the queue of runs waiting to be
- * pinged.  A run that comes due is queued and a 0 ms timer is armed, so
- * every run due in the same loop iteration lands in the same batch.  One
- * worker thread owns liboping (whose ping_send blocks for the timeout): it
- * pings a batch, then writes a byte to a pipe, and the loop thread emits
- * the values and ends the runs.  Only one batch is out at a time; runs
- * that come due meanwhile wait for the next batch and are never dropped.
- * The worker never logs and never touches a job or a run.
+ * pingbot's runtime hooks: job preparation, batching and the worker
+ * threads.  The loop thread owns jobs, runs and the queue of runs waiting
+ * to be pinged.  A run that comes due is queued and a 0 ms timer is armed,
+ * so every run due in the same loop iteration lands in the same batch.
+ * Batches hold runs of one credential shape (packets, sleep, timeout,
+ * retry) only, so every target of a batch is done when the batch is, and
+ * a slow credential never holds up the results of a quick one.  Each batch
+ * goes to a worker thread of its own (liboping's ping_send blocks for the
+ * timeout), at most PING_WORKERS at once; a worker pings its batch, then
+ * writes a byte to a pipe, and the loop thread emits the values and ends
+ * the runs.  While a batch of a shape is out, further runs of that shape
+ * wait up to their slack (pingcfg_slack_s) for company, then go out in a
+ * batch of their own: runs are never dropped, and never wait for another
+ * batch to end.  Workers never log and never touch a job or a run.
  */
 #include "pingbot.h"
 
@@ -43,6 +48,9 @@
 #include "xmalloc.h"
 
 #define PINGBOT_DEF_MAX_BATCH 8192
+/* Batches out at once, each on a thread of its own. */
+#define PINGBOT_DEF_WORKERS 16
+#define PINGBOT_MAX_WORKERS 256
 /* liboping adds hosts in O(n) each and ICMP identifiers are 16 bits, so a
  * batch far beyond this would be slow to build and short of identifiers. */
 #define PINGBOT_MAX_BATCH 30000
@@ -68,39 +76,53 @@ struct pingjob {
 	struct log_limit lim; /* this job's repeated warnings */
 };
 
-/* Runs handed to the worker together, and their results. */
+/* Runs handed to a worker together, and their results. */
 struct pingbot_batch {
 	struct run **runs;
 	struct pinger_target *targets;
 	struct pingval_packet *packets; /* every target's packets */
 	size_t n;
+	struct pingcfg shape; /* every target's */
 	int64_t start_ms;
 	struct pinger_report rep;
+	int done;                       /* the worker is through (under mu) */
+	struct pingbot_batch *next;     /* in the todo or done list (mu) */
+	struct pingbot_batch *fly_next; /* in pb.flying (loop thread) */
+};
+
+/* A run waiting for a batch. */
+struct pingbot_wait {
+	struct run *run;
+	int64_t by_ms; /* goes out by then even if its shape is busy */
 };
 
 static struct {
 	struct loop *loop;
 	struct timer kick;
-	struct run **queue; /* runs waiting for a batch, oldest first */
+	struct pingbot_wait *queue; /* runs waiting for a batch, oldest first */
 	size_t n_queue;
 	size_t cap_queue;
-	struct pingbot_batch *busy; /* the batch the worker has, or NULL */
+	struct pingbot_batch *flying; /* batches handed to workers */
+	size_t n_flying;
 	size_t max_batch;
+	size_t max_workers;
 	int have_ipv6;
 	int pipe_fd[2];
-	struct pinger *pinger; /* the worker's after init */
+	struct pinger *pinger; /* shared by the workers after init */
 	struct resolver *resolver;
 	struct log_limit send_lim;
+	struct log_limit busy_lim;
 	int sync_ok;
-	int thread_ok;
-	pthread_t thread;
-	/* Shared with the worker, under mu. */
+	pthread_t *threads;
+	size_t n_threads;
+	/* Shared with the workers, under mu. */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pingbot_batch *todo;
+	pthread_cond_t work_cv; /* todo got a batch, or stop */
+	pthread_cond_t stop_cv; /* stop */
+	struct pingbot_batch *todo, **todo_tail;
 	struct pingbot_batch *done;
 	int stop;
-	int worker_exited;
+	size_t n_exited;
 } pb = {.pipe_fd = {-1, -1}};
 
 static const char *
@@ -212,32 +234,58 @@ pingbot_cand_cmp(const void *a, const void *b)
 	return x->qi < y->qi ? -1 : x->qi > y->qi;
 }
 
-/* Takes up to max_batch runs, oldest first, into a new batch.  A second
- * run for an address already in the batch stays queued for the next one:
- * liboping keeps one host per address. */
+static int
+pingbot_same_shape(const struct pingcfg *a, const struct pingcfg *b)
+{
+	return a->n_packets == b->n_packets && a->sleep_s == b->sleep_s &&
+	    a->timeout_s == b->timeout_s && a->retry == b->retry;
+}
+
+/* Ends, reported down, the queued runs whose name did not resolve: there
+ * is nothing to ping, so they must not wait for a batch. */
+static void
+pingbot_drop_unresolved(void)
+{
+	struct run **down = NULL;
+	size_t i, k, n_down = 0;
+
+	for (i = 0, k = 0; i < pb.n_queue; i++) {
+		struct pingjob *pj = run_job(pb.queue[i].run)->priv;
+
+		if (!pj->resolved && pj->answered) {
+			down = xreallocarray(down, n_down + 1, sizeof(*down));
+			down[n_down++] = pb.queue[i].run;
+			continue;
+		}
+		pb.queue[k++] = pb.queue[i];
+	}
+	pb.n_queue = k;
+	/* Only now that the queue is consistent: ending a run may queue
+	 * another. */
+	for (i = 0; i < n_down; i++)
+		pingbot_finish_unresolved(down[i]);
+	free(down);
+}
+
+/* Takes up to max_batch runs of one shape, oldest first, into a new
+ * batch.  A second run for an address already in the batch stays queued
+ * for another one: liboping keeps one host per address. */
 static struct pingbot_batch *
-pingbot_batch_take(void)
+pingbot_batch_take(const struct pingcfg *shape)
 {
 	struct pingbot_batch *b;
 	struct pingbot_cand *cand;
-	struct run **down;
 	unsigned char *take;
-	size_t n_cand = 0, n_down = 0, i, k, n_pk = 0;
+	size_t n_cand = 0, i, k, n_pk = 0;
 
 	cand = xreallocarray(NULL, pb.n_queue, sizeof(*cand));
-	down = xreallocarray(NULL, pb.n_queue, sizeof(*down));
 	take = xcalloc(pb.n_queue, 1);
 	for (i = 0; i < pb.n_queue && n_cand < pb.max_batch; i++) {
-		struct run *run = pb.queue[i];
+		struct run *run = pb.queue[i].run;
 		struct pingjob *pj = run_job(run)->priv;
 
-		if (!pj->resolved && !pj->answered)
-			continue; /* first lookup under way: wait for it */
-		if (!pj->resolved) {
-			pb.queue[i] = NULL;
-			down[n_down++] = run;
-			continue;
-		}
+		if (!pj->resolved || !pingbot_same_shape(&pj->cfg, shape))
+			continue; /* first lookup under way, or another shape */
 		cand[n_cand].qi = i;
 		cand[n_cand].addr = pj->target.addr;
 		n_cand++;
@@ -250,46 +298,32 @@ pingbot_batch_take(void)
 		k++;
 	}
 	b = xcalloc(1, sizeof(*b));
+	b->shape = *shape;
 	b->runs = xreallocarray(NULL, k ? k : 1, sizeof(*b->runs));
 	b->targets = xcalloc(k ? k : 1, sizeof(*b->targets));
 
 	/* Move the taken runs into the batch in queue order and close the
-	 * gaps they and the finished ones leave. */
+	 * gaps they leave. */
 	for (i = 0, k = 0; i < pb.n_queue; i++) {
-		struct run *run = pb.queue[i];
-
-		if (run == NULL)
-			continue;
 		if (!take[i]) {
-			pb.queue[k++] = run;
+			pb.queue[k++] = pb.queue[i];
 			continue;
 		}
-		b->runs[b->n++] = run;
-		n_pk += (size_t)((struct pingjob *)run_job(run)->priv)
-		            ->cfg.n_packets;
+		b->runs[b->n++] = pb.queue[i].run;
 	}
 	pb.n_queue = k;
 	free(cand);
 	free(take);
-	/* Only now that the queue is consistent: ending a run may queue
-	 * another. */
-	for (i = 0; i < n_down; i++)
-		pingbot_finish_unresolved(down[i]);
-	free(down);
-	if (b->n == 0) {
-		pingbot_batch_free(b);
-		return NULL;
-	}
 
-	b->packets = xcalloc(n_pk, sizeof(*b->packets));
-	for (i = 0, n_pk = 0; i < b->n; i++) {
-		struct pingjob *pj = b->runs[i]->job->priv;
+	n_pk = b->n * (size_t)shape->n_packets;
+	b->packets = xcalloc(n_pk ? n_pk : 1, sizeof(*b->packets));
+	for (i = 0; i < b->n; i++) {
+		struct pingjob *pj = run_job(b->runs[i])->priv;
 		struct pinger_target *t = &b->targets[i];
 
 		memcpy(t->addr, pj->target.addr, sizeof(t->addr));
 		t->cfg = pj->cfg;
-		t->packets = &b->packets[n_pk];
-		n_pk += (size_t)pj->cfg.n_packets;
+		t->packets = &b->packets[i * (size_t)shape->n_packets];
 		if (pj->target.family == AF_INET6 && !pb.have_ipv6) {
 			t->add_error = 1;
 			snprintf(t->add_msg, sizeof(t->add_msg),
@@ -300,29 +334,158 @@ pingbot_batch_take(void)
 	return b;
 }
 
+static void *pingbot_worker(void *arg);
+
+/* A worker for every batch out: started on demand, kept until shutdown. */
+static int
+pingbot_worker_start(void)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (pb.n_threads >= pb.n_flying)
+		return 0;
+	/* Signals belong to the loop thread; one landing in a worker would
+	 * also cut liboping's select short and lose a round.  Workers only
+	 * take the wake signal, sent by shutdown. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = pthread_create(
+	    &pb.threads[pb.n_threads], NULL, pingbot_worker, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return rc;
+	pb.n_threads++;
+	return 0;
+}
+
+static void
+pingbot_dispatch(struct pingbot_batch *b)
+{
+	int rc;
+
+	b->fly_next = pb.flying;
+	pb.flying = b;
+	pb.n_flying++;
+	rc = pingbot_worker_start();
+	if (rc != 0 && pb.n_threads == 0) {
+		errno = rc;
+		fatal("cannot start a ping worker thread");
+	}
+	if (rc != 0) {
+		errno = rc;
+		log_warn("cannot start another ping worker thread (%zu "
+		         "running); batches wait for one",
+		    pb.n_threads);
+		pb.max_workers = pb.n_threads;
+	}
+	pthread_mutex_lock(&pb.mu);
+	b->next = NULL;
+	*pb.todo_tail = b;
+	pb.todo_tail = &b->next;
+	pthread_cond_signal(&pb.work_cv);
+	pthread_mutex_unlock(&pb.mu);
+}
+
+/* Per shape waiting in the queue: its batches out, and when its oldest
+ * run must go. */
+struct pingbot_shape_state {
+	const struct pingcfg *shape;
+	int64_t by_ms;
+	size_t n_flying;
+};
+
+/* The shape whose runs should go out now, or NULL; *next_ms is lowered to
+ * when a shape that must wait has to go. */
+static const struct pingcfg *
+pingbot_due_shape(int64_t now_ms, int64_t *next_ms)
+{
+	struct pingbot_shape_state st[16];
+	const struct pingcfg *due = NULL;
+	size_t n_st = 0, i, j;
+	struct pingbot_batch *b;
+
+	for (i = 0; i < pb.n_queue; i++) {
+		const struct pingjob *pj = run_job(pb.queue[i].run)->priv;
+
+		if (!pj->resolved)
+			continue;
+		for (j = 0; j < n_st; j++)
+			if (pingbot_same_shape(st[j].shape, &pj->cfg))
+				break;
+		if (j == n_st) {
+			if (n_st == sizeof(st) / sizeof(st[0])) {
+				/* More shapes than that in one queue: this
+				 * one goes at once. */
+				return &pj->cfg;
+			}
+			st[n_st].shape = &pj->cfg;
+			st[n_st].by_ms = pb.queue[i].by_ms;
+			st[n_st].n_flying = 0;
+			for (b = pb.flying; b != NULL; b = b->fly_next)
+				if (pingbot_same_shape(&b->shape, &pj->cfg))
+					st[n_st].n_flying++;
+			n_st++;
+		} else if (pb.queue[i].by_ms < st[j].by_ms) {
+			st[j].by_ms = pb.queue[i].by_ms;
+		}
+	}
+	for (j = 0; j < n_st; j++) {
+		if (st[j].n_flying == 0 || st[j].by_ms <= now_ms) {
+			if (due == NULL)
+				due = st[j].shape;
+		} else if (st[j].by_ms < *next_ms) {
+			*next_ms = st[j].by_ms;
+		}
+	}
+	return due;
+}
+
 static void
 pingbot_kick(struct timer *t, void *arg)
 {
-	struct pingbot_batch *b;
+	const struct pingcfg *shape;
+	int64_t now_ms = timer_now_ms(), next_ms = INT64_MAX;
 
 	(void)t;
 	(void)arg;
-	if (pb.busy != NULL || pb.n_queue == 0)
-		return;
-	b = pingbot_batch_take();
-	if (b == NULL)
-		return;
-	pb.busy = b;
-	pthread_mutex_lock(&pb.mu);
-	pb.todo = b;
-	pthread_cond_signal(&pb.cv);
-	pthread_mutex_unlock(&pb.mu);
+	pingbot_drop_unresolved();
+	for (;;) {
+		next_ms = INT64_MAX;
+		shape = pingbot_due_shape(now_ms, &next_ms);
+		if (shape == NULL)
+			break;
+		if (pb.n_flying >= pb.max_workers) {
+			log_warnx_limited(&pb.busy_lim, PINGBOT_WARN_MS,
+			    "all %zu ping workers are busy; %zu runs wait for "
+			    "one (PING_WORKERS)",
+			    pb.max_workers, pb.n_queue);
+			return; /* kicked again when a batch ends */
+		}
+		pingbot_dispatch(pingbot_batch_take(shape));
+	}
+	if (next_ms != INT64_MAX)
+		loop_timer_start(pb.loop, &pb.kick, next_ms - now_ms);
+}
+
+static void
+pingbot_unfly(struct pingbot_batch *b)
+{
+	struct pingbot_batch **pp;
+
+	for (pp = &pb.flying; *pp != NULL; pp = &(*pp)->fly_next) {
+		if (*pp == b) {
+			*pp = b->fly_next;
+			pb.n_flying--;
+			return;
+		}
+	}
 }
 
 static void
 pingbot_on_pipe(int fd, int revents, void *arg)
 {
-	struct pingbot_batch *b;
+	struct pingbot_batch *b, *next;
 	char buf[64];
 
 	(void)revents;
@@ -333,15 +496,16 @@ pingbot_on_pipe(int fd, int revents, void *arg)
 	b = pb.done;
 	pb.done = NULL;
 	pthread_mutex_unlock(&pb.mu);
-	if (b == NULL)
-		return;
-	pb.busy = NULL;
-	pingbot_finish(b);
+	for (; b != NULL; b = next) {
+		next = b->next;
+		pingbot_unfly(b);
+		pingbot_finish(b);
+	}
 	if (pb.n_queue > 0)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
-/* The worker's wait between rounds; shutdown cuts it short. */
+/* A worker's wait between rounds; shutdown cuts it short. */
 static int
 pingbot_pause(void *arg, int64_t delay_ms)
 {
@@ -359,7 +523,8 @@ pingbot_pause(void *arg, int64_t delay_ms)
 			ts.tv_nsec -= 1000000000L;
 		}
 		while (!pb.stop &&
-		    pthread_cond_timedwait(&pb.cv, &pb.mu, &ts) != ETIMEDOUT)
+		    pthread_cond_timedwait(&pb.stop_cv, &pb.mu, &ts) !=
+		        ETIMEDOUT)
 			continue;
 	}
 	stop = pb.stop;
@@ -386,26 +551,32 @@ pingbot_worker(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	pthread_mutex_lock(&pb.mu);
 	for (;;) {
-		while (!pb.stop && (pb.todo == NULL || pb.done != NULL))
-			pthread_cond_wait(&pb.cv, &pb.mu);
+		while (!pb.stop && pb.todo == NULL)
+			pthread_cond_wait(&pb.work_cv, &pb.mu);
 		if (pb.stop)
 			break;
 		b = pb.todo;
+		pb.todo = b->next;
+		if (pb.todo == NULL)
+			pb.todo_tail = &pb.todo;
 		pthread_mutex_unlock(&pb.mu);
 
 		pinger_run(
 		    pb.pinger, b->targets, b->n, pingbot_pause, NULL, &b->rep);
 
 		pthread_mutex_lock(&pb.mu);
-		pb.todo = NULL;
+		b->done = 1;
+		if (b->rep.aborted)
+			continue; /* shutdown: it stays in pb.flying */
+		b->next = pb.done;
 		pb.done = b;
-		/* One byte per batch and one batch at a time: the pipe
-		 * cannot be full, so the write cannot fail for lack of
-		 * room. */
+		/* One byte per batch and at most PINGBOT_MAX_WORKERS
+		 * batches out: the pipe cannot be full, so the write cannot
+		 * fail for lack of room. */
 		w = write(pb.pipe_fd[1], "x", 1);
 		(void)w;
 	}
-	pb.worker_exited = 1;
+	pb.n_exited++;
 	pthread_mutex_unlock(&pb.mu);
 	return NULL;
 }
@@ -416,9 +587,8 @@ pingbot_init(struct loop *l)
 	char exe[PATH_MAX];
 	pthread_condattr_t ca;
 	struct sigaction sa;
-	sigset_t all, old;
 	ssize_t len;
-	int fd, i, rc;
+	int fd, i;
 
 	/* liboping opens its raw sockets only in the first ping_send, so
 	 * find out now, and say plainly what to do, instead of reporting
@@ -449,12 +619,18 @@ pingbot_init(struct loop *l)
 
 	pb.max_batch = (size_t)env_int(
 	    "PING_MAX_BATCH", PINGBOT_DEF_MAX_BATCH, 1, PINGBOT_MAX_BATCH);
+	pb.max_workers = (size_t)env_int(
+	    "PING_WORKERS", PINGBOT_DEF_WORKERS, 1, PINGBOT_MAX_WORKERS);
+	pb.threads = xcalloc(pb.max_workers, sizeof(*pb.threads));
 	pb.loop = l;
 	pthread_mutex_init(&pb.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pb.cv, &ca);
+	pthread_cond_init(&pb.work_cv, &ca);
+	pthread_cond_init(&pb.stop_cv, &ca);
 	pthread_condattr_destroy(&ca);
+	pb.todo = NULL;
+	pb.todo_tail = &pb.todo;
 	pb.sync_ok = 1;
 	if (pipe(pb.pipe_fd) == -1) {
 		log_warn("pipe");
@@ -471,27 +647,16 @@ pingbot_init(struct loop *l)
 	if (pb.resolver == NULL)
 		return -1;
 
-	/* Signals belong to the loop thread; one landing in the worker
-	 * would also cut liboping's select short and lose a round.  The
-	 * worker only takes the wake signal, sent by shutdown; elsewhere it
-	 * does nothing. */
+	/* The workers' wake signal, sent by shutdown to cut liboping's
+	 * select short; elsewhere it does nothing. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pingbot_on_wake;
 	sigemptyset(&sa.sa_mask);
 	sigaction(PINGBOT_WAKE_SIGNAL, &sa, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&pb.thread, NULL, pingbot_worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("cannot start the ping worker thread");
-		return -1;
-	}
-	pb.thread_ok = 1;
-	log_info("ICMP ready: IPv4%s; up to %zu targets per batch",
+	log_info("ICMP ready: IPv4%s; up to %zu targets per batch, %zu "
+	         "batches at once",
 	    pb.have_ipv6 ? " and IPv6" : " only (no IPv6 raw socket)",
-	    pb.max_batch);
+	    pb.max_batch, pb.max_workers);
 	return 0;
 }
 
@@ -535,8 +700,7 @@ pingbot_on_resolved(int rc, const struct addrinfo *res, void *arg)
 		pj->stale = 0;
 	}
 	/* Runs may be waiting for this first answer. */
-	if (first && pb.busy == NULL && pb.n_queue > 0 &&
-	    !timer_armed(&pb.kick))
+	if (first && pb.n_queue > 0)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
@@ -569,6 +733,7 @@ static int
 pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 {
 	struct pingjob *pj;
+	char msg[BOT_ERRLEN];
 
 	pj = xcalloc(1, sizeof(*pj));
 	if (pingcfg_parse(job->credential, &pj->cfg, err, errlen) != 0 ||
@@ -577,6 +742,10 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 		return -1;
 	}
 	pj->job_id = job->id;
+	if (job->n_intervals > 0 &&
+	    pingcfg_fit(&pj->cfg, job->intervals_s[0], msg, sizeof(msg)))
+		log_warnx(
+		    "job %lld (%s): %s", (long long)job->id, job->name, msg);
 	if (pj->target.is_name) {
 		/* Runs wait for the first answer; a name that does not
 		 * resolve keeps its job, reported down each run, as the
@@ -605,15 +774,24 @@ pingbot_job_refresh(struct job *job)
 static void
 pingbot_job_run(struct run *run)
 {
+	const struct job *job = run_job(run);
+	int interval_s = job->n_intervals > 0 ? job->intervals_s[0] : 60;
+	int64_t now_ms = timer_now_ms();
+
 	if (pb.n_queue == pb.cap_queue) {
 		pb.cap_queue = pb.cap_queue ? pb.cap_queue * 2 : 64;
 		pb.queue =
 		    xreallocarray(pb.queue, pb.cap_queue, sizeof(*pb.queue));
 	}
-	pb.queue[pb.n_queue++] = run;
-	log_debug("job %lld (%s): queued, %zu waiting",
-	    (long long)run_job(run)->id, pingbot_subject(run), pb.n_queue);
-	if (pb.busy == NULL && !timer_armed(&pb.kick))
+	pb.queue[pb.n_queue].run = run;
+	pb.queue[pb.n_queue].by_ms =
+	    now_ms + (int64_t)(pingcfg_slack_s(interval_s) * 1000);
+	pb.n_queue++;
+	log_debug("job %lld (%s): queued, %zu waiting", (long long)job->id,
+	    pingbot_subject(run), pb.n_queue);
+	/* Not moved when already due: every run due in this loop iteration
+	 * then joins the same batch. */
+	if (!timer_armed(&pb.kick) || pb.kick.deadline_ms > now_ms)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
@@ -621,45 +799,58 @@ static void
 pingbot_shutdown(void)
 {
 	static const struct timespec tick = {0, 20 * 1000000L};
-	struct pingbot_batch *b = pb.busy;
+	struct pingbot_batch *b, *next;
 	size_t i;
 
-	if (pb.thread_ok) {
+	if (pb.n_threads > 0) {
 		pthread_mutex_lock(&pb.mu);
 		pb.stop = 1;
-		pthread_cond_broadcast(&pb.cv);
+		pthread_cond_broadcast(&pb.work_cv);
+		pthread_cond_broadcast(&pb.stop_cv);
 		/* ping_send may wait up to a minute; the signal cuts its
 		 * select short.  Repeat it, since it may land just before
 		 * the select starts. */
-		while (!pb.worker_exited) {
+		while (pb.n_exited < pb.n_threads) {
 			pthread_mutex_unlock(&pb.mu);
-			pthread_kill(pb.thread, PINGBOT_WAKE_SIGNAL);
+			for (i = 0; i < pb.n_threads; i++)
+				pthread_kill(
+				    pb.threads[i], PINGBOT_WAKE_SIGNAL);
 			nanosleep(&tick, NULL);
 			pthread_mutex_lock(&pb.mu);
 		}
 		pthread_mutex_unlock(&pb.mu);
-		pthread_join(pb.thread, NULL);
-		pb.thread_ok = 0;
+		for (i = 0; i < pb.n_threads; i++)
+			pthread_join(pb.threads[i], NULL);
+		pb.n_threads = 0;
 	}
-	/* A batch the worker finished still has good results; one it
+	free(pb.threads);
+	pb.threads = NULL;
+	/* A batch its worker finished still has good results; one it
 	 * abandoned has partial ones, which would misreport loss. */
-	if (b != NULL && pb.done == b && !b->rep.aborted) {
-		pingbot_finish(b);
-	} else if (b != NULL) {
+	b = pb.flying;
+	pb.flying = NULL;
+	pb.n_flying = 0;
+	pb.todo = pb.done = NULL;
+	pb.todo_tail = &pb.todo;
+	for (; b != NULL; b = next) {
+		next = b->fly_next;
+		if (b->done && !b->rep.aborted) {
+			pingbot_finish(b);
+			continue;
+		}
 		for (i = 0; i < b->n; i++)
 			run_done(b->runs[i]);
 		pingbot_batch_free(b);
 	}
-	pb.busy = pb.todo = pb.done = NULL;
 	while (pb.n_queue > 0) {
-		struct run **q = pb.queue;
+		struct pingbot_wait *q = pb.queue;
 		size_t n = pb.n_queue;
 
 		/* Detached first: ending a run may queue another. */
 		pb.queue = NULL;
 		pb.n_queue = pb.cap_queue = 0;
 		for (i = 0; i < n; i++)
-			run_done(q[i]);
+			run_done(q[i].run);
 		free(q);
 	}
 	free(pb.queue);
@@ -681,7 +872,8 @@ pingbot_shutdown(void)
 	resolver_free(pb.resolver);
 	pb.resolver = NULL;
 	if (pb.sync_ok) {
-		pthread_cond_destroy(&pb.cv);
+		pthread_cond_destroy(&pb.work_cv);
+		pthread_cond_destroy(&pb.stop_cv);
 		pthread_mutex_destroy(&pb.mu);
 		pb.sync_ok = 0;
 	}
@@ -694,7 +886,9 @@ const struct bot_ops pingbot_ops = {
     .summary = "pings the devices of the Grafolean \"ping\" protocol "
                "(ICMP echo, IPv4 and IPv6)",
     .env_help = "  PING_MAX_BATCH         most targets pinged together in one\n"
-                "                         batch (8192; at most 30000)\n",
+                "                         batch (8192; at most 30000)\n"
+                "  PING_WORKERS           most batches pinged at once, each\n"
+                "                         on a thread (16; at most 256)\n",
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
     .job_refresh = pingbot_job_refresh,

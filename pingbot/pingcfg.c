@@ -95,6 +95,56 @@ pingcfg_parse(
 	return 0;
 }
 
+double
+pingcfg_duration_s(const struct pingcfg *cfg)
+{
+	double step =
+	    cfg->sleep_s > cfg->timeout_s ? cfg->sleep_s : cfg->timeout_s;
+
+	return (cfg->n_packets - 1) * step + cfg->timeout_s;
+}
+
+double
+pingcfg_slack_s(int interval_s)
+{
+	return interval_s >= 10 ? 1.0 : interval_s / 10.0;
+}
+
+int
+pingcfg_fit(struct pingcfg *cfg, int interval_s, char *msg, size_t msglen)
+{
+	struct pingcfg was = *cfg;
+	double budget = interval_s - pingcfg_slack_s(interval_s);
+	double step, took = pingcfg_duration_s(cfg);
+	char what[128];
+
+	/* A millisecond of leeway for decimal fractions such as 0.1. */
+	if (took <= budget + 1e-3)
+		return 0;
+	step = cfg->sleep_s > cfg->timeout_s ? cfg->sleep_s : cfg->timeout_s;
+	if (cfg->timeout_s > budget) {
+		cfg->timeout_s =
+		    budget > PINGCFG_MIN_TIMEOUT ? budget : PINGCFG_MIN_TIMEOUT;
+		cfg->n_packets = 1;
+	} else {
+		cfg->n_packets =
+		    1 + (int)floor((budget - cfg->timeout_s) / step + 1e-9);
+	}
+	if (was.n_packets > 1)
+		snprintf(what, sizeof(what),
+		    "%d packets %g s apart with a %g s timeout take",
+		    was.n_packets, was.sleep_s, was.timeout_s);
+	else
+		snprintf(what, sizeof(what),
+		    "1 packet with a %g s timeout takes", was.timeout_s);
+	snprintf(msg, msglen,
+	    "credential: %s up to %g s, more than the job's %d s interval; "
+	    "sending %d packet%s with a %g s timeout instead",
+	    what, took, interval_s, cfg->n_packets,
+	    cfg->n_packets == 1 ? "" : "s", cfg->timeout_s);
+	return 1;
+}
+
 /* RFC 1123 host name syntax, relaxed to accept '_' (seen in internal
  * zones).  Anything else cannot be a name worth a DNS query. */
 static int

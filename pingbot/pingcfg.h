@@ -53,6 +53,21 @@ struct pingcfg_target {
 int pingcfg_parse(struct json_object *cred, struct pingcfg *cfg, char *err,
     size_t errlen) BOT_WUR;
 
+/* The longest a run with cfg takes: rounds start sleep_s apart, or back to
+ * back when a round waits out its timeout, and the last round waits at
+ * most timeout_s (retries share the timeout). */
+double pingcfg_duration_s(const struct pingcfg *cfg);
+
+/* The time a job of interval_s keeps free after its run: a tenth of the
+ * interval, at most 1 s.  A run may wait that long to join a batch. */
+double pingcfg_slack_s(int interval_s);
+
+/* Fits cfg to a job whose shortest interval is interval_s: when a run could
+ * take longer than the interval less its slack, fewer packets are sent and,
+ * when even one would not fit, the timeout is shortened.  Returns 0 when
+ * cfg fits as it is, 1 when it was changed (msg says how and why). */
+int pingcfg_fit(struct pingcfg *cfg, int interval_s, char *msg, size_t msglen);
+
 /* Picks the target from entity details (borrowed): "ipv4", else "ipv6",
  * else "host", else "hostname".  A numeric address is checked and stored
  * in canonical form; a host name is only syntax-checked (is_name = 1, addr

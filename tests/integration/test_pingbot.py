@@ -413,6 +413,72 @@ class PingbotTest(BotTestCase):
             self.assertTrue(all(v == 1 for _, v in r["success"]), r)
         self.assert_clean_log(bot)
 
+    def test_a_slow_job_never_delays_another(self):
+        """Issue 13.1: job A (127.0.0.1, 1 packet, 0.5 s timeout, every 1 s)
+        next to job B (a target that never answers, 100 packets 60 s apart
+        with a 60 s timeout, every 60 s) in a --jobs file.  A delivers every
+        second while B's run is still under way; B's credential, which
+        cannot finish within its interval, is clamped with one warning."""
+        dead = DeadEnd()
+        dead.setup()
+        self.addCleanup(dead.teardown)
+
+        def job(eid, addr, details, interval):
+            return {"id": eid, "name": "job%d" % eid, "entity_type": "device",
+                    "details": {"ipv4": addr},
+                    "protocols": {"ping": {
+                        "credential": {"id": eid + 1, "name": "c%d" % eid,
+                                       "protocol": "ping", "details": details},
+                        "sensors": [{"sensor": {
+                            "id": eid + 2, "name": "s%d" % eid,
+                            "protocol": "ping", "default_interval": interval,
+                            "details": {}}, "interval": None}]}}}
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([job(100, "127.0.0.1", {"n_packets": 1, "timeout": 0.5,
+                                              "sleep_packets": 0, "retry": 0},
+                           1),
+                       job(200, DEAD_V4, {"n_packets": 100,
+                                          "sleep_packets": 60,
+                                          "timeout": 60, "retry": 0}, 60)], f)
+        # B's run is still under way at the end; do not wait 8 s for it.
+        bot = self.start_bot("pingbot", ["--jobs", jobs, "--output", "stdout"],
+                             env={"SHUTDOWN_FLUSH_TIMEOUT": "1"},
+                             backend=False)
+
+        def success(eid):
+            out = []
+            for line in bot.stdout().splitlines():
+                f = line.split()
+                if len(f) == 3 and f[0] == "entity.%d.ping.success" % eid:
+                    out.append((float(f[2]), float(f[1])))
+            return sorted(out)
+
+        wait_until(lambda: len(success(100)) >= 1, 15,
+                   what="job A's first run")
+        first = len(success(100))
+        # Both jobs were due at start; B's run (one packet now, waiting
+        # out its timeout) is in flight the whole time A keeps running.
+        wait_until(lambda: len(success(100)) >= first + 10, 25,
+                   what="10 more runs of job A; it has %d; stderr:\n%s"
+                   % (len(success(100)), bot.stderr()[-2000:]))
+        a = success(100)
+        self.assertTrue(all(v == 1 for _, v in a), a)
+        gaps = [t1 - t0 for (t0, _), (t1, _) in zip(a, a[1:])]
+        self.assertLess(max(gaps), 3.0, a)
+        self.assertEqual(success(200), [])
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertEqual(err.count("job 200 (job200): credential"), 1, err)
+        self.assertIn("job 200 (job200): credential: 100 packets 60 s apart "
+                      "with a 60 s timeout take up to 6000 s, more than "
+                      "the job's 60 s interval; sending 1 packet with a "
+                      "59 s timeout instead", err)
+        self.assert_clean_log(bot, allowed=("job 200 (job200): credential",
+                                            "runs still in progress"))
+
     def test_replies_are_matched_to_their_packet(self):
         resp = Responder()
         resp.setup()

@@ -597,3 +597,68 @@ T_TEST(t_ping_values_avg_stays_within_min_max)
 	T_ASSERT(st.avg_s <= st.max_s);
 	T_EQ_DBL(st.avg_s, 2.7e-05, 0);
 }
+
+T_TEST(t_ping_cfg_duration_and_fit)
+{
+	struct pingcfg cfg = {3, 1.0, 2.0, 0};
+	char msg[BOT_ERRLEN];
+
+	/* Rounds back to back when the timeout is longer than the sleep;
+	 * no sleep after the last round; retries share the timeout. */
+	T_EQ_DBL(pingcfg_duration_s(&cfg), 6.0, 1e-9);
+	cfg.sleep_s = 5;
+	cfg.retry = 3;
+	T_EQ_DBL(pingcfg_duration_s(&cfg), 12.0, 1e-9);
+	T_EQ_DBL(pingcfg_slack_s(60), 1.0, 1e-12);
+	T_EQ_DBL(pingcfg_slack_s(5), 0.5, 1e-12);
+
+	/* Fits: unchanged, no message. */
+	msg[0] = '\0';
+	T_EQ_INT(pingcfg_fit(&cfg, 13, msg, sizeof(msg)), 0);
+	T_EQ_INT(cfg.n_packets, 3);
+	T_EQ_STR(msg, "");
+
+	/* Fewer packets when the timeout alone fits. */
+	T_EQ_INT(pingcfg_fit(&cfg, 10, msg, sizeof(msg)), 1);
+	T_EQ_INT(cfg.n_packets, 2);
+	T_EQ_DBL(cfg.timeout_s, 2.0, 1e-12);
+	T_EQ_DBL(cfg.sleep_s, 5.0, 1e-12);
+	T_EQ_INT(cfg.retry, 3);
+	T_EQ_STR(msg,
+	    "credential: 3 packets 5 s apart with a 2 s timeout "
+	    "take up to 12 s, more than the job's 10 s interval; "
+	    "sending 2 packets with a 2 s timeout instead");
+	T_ASSERT(pingcfg_duration_s(&cfg) <= 10 - pingcfg_slack_s(10));
+
+	/* The job B: even one packet would not fit. */
+	cfg.n_packets = 100;
+	cfg.sleep_s = 60;
+	cfg.timeout_s = 60;
+	cfg.retry = 0;
+	T_EQ_INT(pingcfg_fit(&cfg, 60, msg, sizeof(msg)), 1);
+	T_EQ_INT(cfg.n_packets, 1);
+	T_EQ_DBL(cfg.timeout_s, 59.0, 1e-12);
+	T_EQ_STR(msg,
+	    "credential: 100 packets 60 s apart with a 60 s timeout "
+	    "take up to 6000 s, more than the job's 60 s interval; "
+	    "sending 1 packet with a 59 s timeout instead");
+
+	cfg.n_packets = 1;
+	cfg.timeout_s = 2;
+	T_EQ_INT(pingcfg_fit(&cfg, 1, msg, sizeof(msg)), 1);
+	T_EQ_DBL(cfg.timeout_s, 0.9, 1e-12);
+	T_EQ_STR(msg,
+	    "credential: 1 packet with a 2 s timeout takes up to "
+	    "2 s, more than the job's 1 s interval; sending 1 packet "
+	    "with a 0.9 s timeout instead");
+
+	/* The test suite's and the benchmark's credentials fit. */
+	cfg.n_packets = 3;
+	cfg.sleep_s = 0.2;
+	cfg.timeout_s = 0.5;
+	cfg.retry = 0;
+	T_EQ_INT(pingcfg_fit(&cfg, 2, msg, sizeof(msg)), 0);
+	cfg.sleep_s = 1;
+	cfg.timeout_s = 1;
+	T_EQ_INT(pingcfg_fit(&cfg, 4, msg, sizeof(msg)), 0);
+}
