@@ -43,7 +43,7 @@
 #include "pingcfg.h"
 #include "pinger.h"
 #include "pingval.h"
-#include "resolver.h"
+#include "target.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -66,13 +66,7 @@
 /* A job's parsed form, in job->priv. */
 struct pingjob {
 	struct pingcfg cfg;
-	struct pingcfg_target target;
-	int64_t job_id;
-	struct resolver_query *query; /* a lookup of target.text under way */
-	int resolved;                 /* target.addr is usable */
-	int answered;         /* the name got an answer (good or bad) once */
-	int stale;            /* the name stopped resolving; addr is old */
-	char why[BOT_ERRLEN]; /* why it is not */
+	struct target target; /* its address, or a name's lookup state */
 	struct log_limit lim; /* this job's repeated warnings */
 };
 
@@ -108,8 +102,8 @@ static struct {
 	size_t max_workers;
 	int have_ipv6;
 	int pipe_fd[2];
-	struct pinger *pinger; /* shared by the workers after init */
-	struct resolver *resolver;
+	struct pinger *pinger;           /* shared by the workers after init */
+	struct target_resolver *targets; /* host names' lookups */
 	struct log_limit send_lim;
 	struct log_limit busy_lim;
 	int sync_ok;
@@ -159,7 +153,7 @@ pingbot_finish_unresolved(struct run *run)
 
 	log_warnx_limited(&pj->lim, PINGBOT_WARN_MS,
 	    "job %lld (%s): %s; reporting it down", (long long)run_job(run)->id,
-	    pj->target.text, pj->why);
+	    pj->target.text, pj->target.why);
 	memset(pk, 0, sizeof(pk));
 	for (i = 0; i < pj->cfg.n_packets; i++)
 		pk[i].t = now_s;
@@ -252,7 +246,7 @@ pingbot_drop_unresolved(void)
 	for (i = 0, k = 0; i < pb.n_queue; i++) {
 		struct pingjob *pj = run_job(pb.queue[i].run)->priv;
 
-		if (!pj->resolved && pj->answered) {
+		if (target_state(&pj->target) == TARGET_FAILED) {
 			down = xreallocarray(down, n_down + 1, sizeof(*down));
 			down[n_down++] = pb.queue[i].run;
 			continue;
@@ -284,7 +278,8 @@ pingbot_batch_take(const struct pingcfg *shape)
 		struct run *run = pb.queue[i].run;
 		struct pingjob *pj = run_job(run)->priv;
 
-		if (!pj->resolved || !pingbot_same_shape(&pj->cfg, shape))
+		if (target_state(&pj->target) != TARGET_READY ||
+		    !pingbot_same_shape(&pj->cfg, shape))
 			continue; /* first lookup under way, or another shape */
 		cand[n_cand].qi = i;
 		cand[n_cand].addr = pj->target.addr;
@@ -408,7 +403,7 @@ pingbot_due_shape(int64_t now_ms, int64_t *next_ms)
 	for (i = 0; i < pb.n_queue; i++) {
 		const struct pingjob *pj = run_job(pb.queue[i].run)->priv;
 
-		if (!pj->resolved)
+		if (target_state(&pj->target) != TARGET_READY)
 			continue;
 		for (j = 0; j < n_st; j++)
 			if (pingbot_same_shape(st[j].shape, &pj->cfg))
@@ -581,6 +576,17 @@ pingbot_worker(void *arg)
 	return NULL;
 }
 
+/* A name got an answer (common/target.c did the rest): runs may be
+ * waiting for the first one. */
+static void
+pingbot_on_target(struct target *t, int first, void *arg)
+{
+	(void)t;
+	(void)arg;
+	if (first && pb.n_queue > 0)
+		loop_timer_start(pb.loop, &pb.kick, 0);
+}
+
 static int
 pingbot_init(struct loop *l)
 {
@@ -643,8 +649,9 @@ pingbot_init(struct loop *l)
 	loop_watch(l, pb.pipe_fd[0], POLLIN, pingbot_on_pipe, NULL);
 	timer_init(&pb.kick, pingbot_kick, NULL);
 	pb.pinger = pinger_new();
-	pb.resolver = resolver_new(l, PINGBOT_RESOLVER_THREADS);
-	if (pb.resolver == NULL)
+	pb.targets = target_resolver_new(
+	    l, PINGBOT_RESOLVER_THREADS, "pinging", pingbot_on_target, NULL);
+	if (pb.targets == NULL)
 		return -1;
 
 	/* The workers' wake signal, sent by shutdown to cut liboping's
@@ -660,72 +667,12 @@ pingbot_init(struct loop *l)
 	return 0;
 }
 
-/* A lookup ended: the first answer makes the job's address (or its
- * reason to be reported down); later ones move it, and a name that stops
- * resolving keeps its last address. */
-static void
-pingbot_on_resolved(int rc, const struct addrinfo *res, void *arg)
-{
-	struct pingjob *pj = arg;
-	struct pingcfg_target t = pj->target;
-	char why[BOT_ERRLEN];
-	int first = !pj->answered;
-
-	pj->query = NULL;
-	pj->answered = 1;
-	if (rc != 0)
-		snprintf(
-		    why, sizeof(why), "does not resolve: %s", gai_strerror(rc));
-	if (rc != 0 || pingcfg_pick(res, &t, why, sizeof(why)) == -1) {
-		if (pj->resolved && !pj->stale)
-			log_warnx("job %lld (%s): %s; still pinging %s",
-			    (long long)pj->job_id, pj->target.text, why,
-			    pj->target.addr);
-		if (pj->resolved)
-			pj->stale = 1;
-		else
-			snprintf(pj->why, sizeof(pj->why), "%s", why);
-		if (first)
-			log_debug("job %lld (%s): %s", (long long)pj->job_id,
-			    pj->target.text, why);
-	} else {
-		if (first)
-			log_debug("job %lld (%s): resolved to %s",
-			    (long long)pj->job_id, t.text, t.addr);
-		else if (!pj->resolved || strcmp(t.addr, pj->target.addr) != 0)
-			log_info("job %lld (%s): now resolves to %s",
-			    (long long)pj->job_id, t.text, t.addr);
-		pj->target = t;
-		pj->resolved = 1;
-		pj->stale = 0;
-	}
-	/* Runs may be waiting for this first answer. */
-	if (first && pb.n_queue > 0)
-		loop_timer_start(pb.loop, &pb.kick, 0);
-}
-
-static void
-pingbot_resolve(struct pingjob *pj)
-{
-	if (!pj->target.is_name || pj->query != NULL)
-		return;
-	if (pb.resolver == NULL) { /* not initialised (unit tests) */
-		pj->answered = 1;
-		snprintf(pj->why, sizeof(pj->why), "no resolver");
-		return;
-	}
-	pj->query = resolver_lookup(pb.resolver, pj->target.text,
-	    pj->target.want_family, pingbot_on_resolved, pj);
-}
-
 static void
 pingjob_free(void *priv)
 {
 	struct pingjob *pj = priv;
 
-	/* After shutdown the resolver is gone, and its queries with it. */
-	if (pb.resolver != NULL)
-		resolver_cancel(pj->query);
+	target_release(&pj->target);
 	free(pj);
 }
 
@@ -737,24 +684,18 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 
 	pj = xcalloc(1, sizeof(*pj));
 	if (pingcfg_parse(job->credential, &pj->cfg, err, errlen) != 0 ||
-	    pingcfg_target_parse(job->details, &pj->target, err, errlen) != 0) {
+	    target_from_details(
+	        &pj->target, job->id, job->details, "ping", err, errlen) != 0) {
 		free(pj);
 		return -1;
 	}
-	pj->job_id = job->id;
 	if (job->n_intervals > 0 &&
 	    pingcfg_fit(&pj->cfg, job->intervals_s[0], msg, sizeof(msg)))
 		log_warnx(
 		    "job %lld (%s): %s", (long long)job->id, job->name, msg);
-	if (pj->target.is_name) {
-		/* Runs wait for the first answer; a name that does not
-		 * resolve keeps its job, reported down each run, as the
-		 * device would be. */
-		snprintf(pj->why, sizeof(pj->why), "not resolved yet");
-		pingbot_resolve(pj);
-	} else {
-		pj->resolved = pj->answered = 1;
-	}
+	/* A name is looked up at the job's first run, which waits for the
+	 * answer, and again at every refresh; one that does not resolve
+	 * keeps its job, reported down each run, as the device would be. */
 	job->priv = pj;
 	job->priv_free = pingjob_free;
 	return 0;
@@ -768,16 +709,19 @@ pingbot_job_refresh(struct job *job)
 	struct pingjob *pj = job->priv;
 
 	if (pj != NULL)
-		pingbot_resolve(pj);
+		target_resolve(&pj->target, pb.targets);
 }
 
 static void
 pingbot_job_run(struct run *run)
 {
 	const struct job *job = run_job(run);
+	struct pingjob *pj = job->priv;
 	int interval_s = job->n_intervals > 0 ? job->intervals_s[0] : 60;
 	int64_t now_ms = timer_now_ms();
 
+	if (target_state(&pj->target) == TARGET_WAITING)
+		target_resolve(&pj->target, pb.targets);
 	if (pb.n_queue == pb.cap_queue) {
 		pb.cap_queue = pb.cap_queue ? pb.cap_queue * 2 : 64;
 		pb.queue =
@@ -869,8 +813,8 @@ pingbot_shutdown(void)
 	}
 	pinger_free(pb.pinger);
 	pb.pinger = NULL;
-	resolver_free(pb.resolver);
-	pb.resolver = NULL;
+	target_resolver_free(pb.targets);
+	pb.targets = NULL;
 	if (pb.sync_ok) {
 		pthread_cond_destroy(&pb.work_cv);
 		pthread_cond_destroy(&pb.stop_cv);

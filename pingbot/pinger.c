@@ -143,7 +143,7 @@ pinger_free(struct pinger *p)
 static int
 pinger_is(pingobj_iter_t *it, const char *addr)
 {
-	char name[PINGCFG_ADDRLEN + 1];
+	char name[TARGET_ADDRLEN + 1];
 	size_t len = sizeof(name);
 
 	return ping_iterator_get_info(it, PING_INFO_USERNAME, name, &len) ==
@@ -352,7 +352,7 @@ pinger_reuse(
 {
 	struct pinger_target **idx, **hit;
 	pingobj_iter_t *it;
-	char name[PINGCFG_ADDRLEN + 1];
+	char name[TARGET_ADDRLEN + 1];
 	size_t i, m = 0, n_hosts, len;
 	uint64_t key = pinger_set_key(t, n, &n_hosts);
 	int rc = -1;

@@ -11,12 +11,13 @@
 
 #include "pingcfg.h"
 #include "pingval.h"
+#include "target.h"
 
 struct pinger;
 
 struct pinger_target {
 	/* Set by the caller. */
-	char addr[PINGCFG_ADDRLEN]; /* canonical numeric address, distinct
+	char addr[TARGET_ADDRLEN]; /* canonical numeric address, distinct
 	                               within one batch */
 	struct pingcfg cfg;
 	struct pingval_packet *packets; /* cfg.n_packets zeroed entries,
