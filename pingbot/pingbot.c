@@ -90,6 +90,14 @@ struct pingbot_wait {
 	int64_t by_ms; /* goes out by then even if its shape is busy */
 };
 
+/* Per shape waiting in the queue: its batches out, and when its oldest
+ * run must go. */
+struct pingbot_shape_state {
+	const struct pingcfg *shape;
+	int64_t by_ms;
+	size_t n_flying;
+};
+
 static struct {
 	struct loop *loop;
 	struct timer kick;
@@ -98,6 +106,8 @@ static struct {
 	size_t cap_queue;
 	struct pingbot_batch *flying; /* batches handed to workers */
 	size_t n_flying;
+	struct pingbot_shape_state *shapes; /* pingbot_due_shape's scratch */
+	size_t cap_shapes;
 	size_t max_batch;
 	size_t max_workers;
 	int have_ipv6;
@@ -331,26 +341,27 @@ pingbot_batch_take(const struct pingcfg *shape)
 
 static void *pingbot_worker(void *arg);
 
-/* A worker for every batch out: started on demand, kept until shutdown. */
+/* Starts workers until there are want of them: one at init, then one
+ * for every batch out, kept until shutdown.  0, or an errno value. */
 static int
-pingbot_worker_start(void)
+pingbot_worker_start(size_t want)
 {
 	sigset_t all, old;
 	int rc;
 
-	if (pb.n_threads >= pb.n_flying)
-		return 0;
-	/* Signals belong to the loop thread; one landing in a worker would
-	 * also cut liboping's select short and lose a round.  Workers only
-	 * take the wake signal, sent by shutdown. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(
-	    &pb.threads[pb.n_threads], NULL, pingbot_worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return rc;
-	pb.n_threads++;
+	while (pb.n_threads < want) {
+		/* Signals belong to the loop thread; one landing in a worker
+		 * would also cut liboping's select short and lose a round.
+		 * Workers only take the wake signal, sent by shutdown. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		rc = pthread_create(
+		    &pb.threads[pb.n_threads], NULL, pingbot_worker, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (rc != 0)
+			return rc;
+		pb.n_threads++;
+	}
 	return 0;
 }
 
@@ -362,15 +373,13 @@ pingbot_dispatch(struct pingbot_batch *b)
 	b->fly_next = pb.flying;
 	pb.flying = b;
 	pb.n_flying++;
-	rc = pingbot_worker_start();
-	if (rc != 0 && pb.n_threads == 0) {
-		errno = rc;
-		fatal("cannot start a ping worker thread");
-	}
+	rc = pingbot_worker_start(pb.n_flying);
 	if (rc != 0) {
+		/* The batch waits for one of the workers there are (at least
+		 * the one init started), and so will later ones. */
 		errno = rc;
-		log_warn("cannot start another ping worker thread (%zu "
-		         "running); batches wait for one",
+		log_warn("cannot start another ping worker thread; going on "
+		         "with %zu",
 		    pb.n_threads);
 		pb.max_workers = pb.n_threads;
 	}
@@ -382,20 +391,12 @@ pingbot_dispatch(struct pingbot_batch *b)
 	pthread_mutex_unlock(&pb.mu);
 }
 
-/* Per shape waiting in the queue: its batches out, and when its oldest
- * run must go. */
-struct pingbot_shape_state {
-	const struct pingcfg *shape;
-	int64_t by_ms;
-	size_t n_flying;
-};
-
 /* The shape whose runs should go out now, or NULL; *next_ms is lowered to
  * when a shape that must wait has to go. */
 static const struct pingcfg *
 pingbot_due_shape(int64_t now_ms, int64_t *next_ms)
 {
-	struct pingbot_shape_state st[16];
+	struct pingbot_shape_state *st = pb.shapes;
 	const struct pingcfg *due = NULL;
 	size_t n_st = 0, i, j;
 	struct pingbot_batch *b;
@@ -409,10 +410,11 @@ pingbot_due_shape(int64_t now_ms, int64_t *next_ms)
 			if (pingbot_same_shape(st[j].shape, &pj->cfg))
 				break;
 		if (j == n_st) {
-			if (n_st == sizeof(st) / sizeof(st[0])) {
-				/* More shapes than that in one queue: this
-				 * one goes at once. */
-				return &pj->cfg;
+			if (n_st == pb.cap_shapes) {
+				pb.cap_shapes =
+				    pb.cap_shapes ? pb.cap_shapes * 2 : 8;
+				st = pb.shapes = xreallocarray(
+				    pb.shapes, pb.cap_shapes, sizeof(*st));
 			}
 			st[n_st].shape = &pj->cfg;
 			st[n_st].by_ms = pb.queue[i].by_ms;
@@ -594,7 +596,7 @@ pingbot_init(struct loop *l)
 	pthread_condattr_t ca;
 	struct sigaction sa;
 	ssize_t len;
-	int fd, i;
+	int fd, i, rc;
 
 	/* liboping opens its raw sockets only in the first ping_send, so
 	 * find out now, and say plainly what to do, instead of reporting
@@ -660,6 +662,12 @@ pingbot_init(struct loop *l)
 	sa.sa_handler = pingbot_on_wake;
 	sigemptyset(&sa.sa_mask);
 	sigaction(PINGBOT_WAKE_SIGNAL, &sa, NULL);
+	rc = pingbot_worker_start(1);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("cannot start a ping worker thread");
+		return -1;
+	}
 	log_info("ICMP ready: IPv4%s; up to %zu targets per batch, %zu "
 	         "batches at once",
 	    pb.have_ipv6 ? " and IPv6" : " only (no IPv6 raw socket)",
@@ -800,6 +808,9 @@ pingbot_shutdown(void)
 	free(pb.queue);
 	pb.queue = NULL;
 	pb.cap_queue = 0;
+	free(pb.shapes);
+	pb.shapes = NULL;
+	pb.cap_shapes = 0;
 
 	if (pb.loop != NULL) {
 		loop_timer_stop(pb.loop, &pb.kick);
