@@ -1,38 +1,30 @@
 /*
- * pingbot's runtime hooks: job preparation, batching and the worker
- * threads.  The loop thread owns jobs, runs and the queue of runs waiting
- * to be pinged.  A run that comes due is queued and a 0 ms timer is armed,
- * so every run due in the same loop iteration lands in the same batch.
- * Batches hold runs of one credential shape (packets, sleep, timeout,
- * retry) only, so every target of a batch is done when the batch is, and
- * a slow credential never holds up the results of a quick one.  Each batch
- * goes to a worker thread of its own (liboping's ping_send blocks for the
- * timeout), at most PING_WORKERS at once; a worker pings its batch, then
- * writes a byte to a pipe, and the loop thread emits the values and ends
- * the runs.  While a batch of a shape is out, further runs of that shape
- * wait up to their slack (pingcfg_slack_s) for company, then go out in a
- * batch of their own: runs are never dropped, and never wait for another
- * batch to end.  Workers never log and never touch a job or a run.
+ * pingbot's runtime hooks: job preparation and batching.  The loop thread
+ * owns jobs, runs and the queue of runs waiting to be pinged.  A run that
+ * comes due is queued and a 0 ms timer is armed, so every run due in the
+ * same loop iteration lands in the same batch.  Batches hold runs of one
+ * credential shape (packets, sleep, timeout, retry) only, so every target
+ * of a batch is done when the batch is, and a slow credential never holds
+ * up the results of a quick one.  Each batch goes to a worker thread of its
+ * own (pingpool.c; liboping's ping_send blocks for the timeout), at most
+ * PING_WORKERS at once, and comes back to the loop thread, which emits the
+ * values and ends the runs.  While a batch of a shape is out, further runs
+ * of that shape wait up to their slack (pingcfg_slack_s) for company, then
+ * go out in a batch of their own: runs are never dropped, and never wait
+ * for another batch to end.
  */
 #include "pingbot.h"
 
 #include <sys/socket.h>
-#include <sys/types.h>
 
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bot.h"
@@ -42,6 +34,7 @@
 #include "loop.h"
 #include "pingcfg.h"
 #include "pinger.h"
+#include "pingpool.h"
 #include "pingval.h"
 #include "target.h"
 #include "timer.h"
@@ -54,9 +47,6 @@
 /* liboping adds hosts in O(n) each and ICMP identifiers are 16 bits, so a
  * batch far beyond this would be slow to build and short of identifiers. */
 #define PINGBOT_MAX_BATCH 30000
-/* Interrupts the worker's ping_send (a select on liboping's sockets) at
- * shutdown; nothing else in the bots uses it. */
-#define PINGBOT_WAKE_SIGNAL SIGUSR2
 /* Host-name lookups at once (each blocks a thread for up to the system
  * resolver's timeout). */
 #define PINGBOT_RESOLVER_THREADS 4
@@ -72,16 +62,14 @@ struct pingjob {
 
 /* Runs handed to a worker together, and their results. */
 struct pingbot_batch {
+	struct pingpool_batch pool; /* first: the pool hands it back */
 	struct run **runs;
 	struct pinger_target *targets;
 	struct pingval_packet *packets; /* every target's packets */
 	size_t n;
 	struct pingcfg shape; /* every target's */
 	int64_t start_ms;
-	struct pinger_report rep;
-	int done;                       /* the worker is through (under mu) */
-	struct pingbot_batch *next;     /* in the todo or done list (mu) */
-	struct pingbot_batch *fly_next; /* in pb.flying (loop thread) */
+	struct pingbot_batch *fly_next; /* in pb.flying */
 };
 
 /* A run waiting for a batch. */
@@ -109,25 +97,13 @@ static struct {
 	struct pingbot_shape_state *shapes; /* pingbot_due_shape's scratch */
 	size_t cap_shapes;
 	size_t max_batch;
-	size_t max_workers;
 	int have_ipv6;
-	int pipe_fd[2];
-	struct pinger *pinger;           /* shared by the workers after init */
+	struct pinger *pinger;           /* shared by the workers */
+	struct pingpool *pool;           /* the workers */
 	struct target_resolver *targets; /* host names' lookups */
 	struct log_limit send_lim;
 	struct log_limit busy_lim;
-	int sync_ok;
-	pthread_t *threads;
-	size_t n_threads;
-	/* Shared with the workers, under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t work_cv; /* todo got a batch, or stop */
-	pthread_cond_t stop_cv; /* stop */
-	struct pingbot_batch *todo, **todo_tail;
-	struct pingbot_batch *done;
-	int stop;
-	size_t n_exited;
-} pb = {.pipe_fd = {-1, -1}};
+} pb;
 
 static const char *
 pingbot_subject(const struct run *run)
@@ -186,17 +162,19 @@ pingbot_finish(struct pingbot_batch *b)
 {
 	size_t i;
 
-	if (b->rep.send_failures > 0)
+	const struct pinger_report *rep = &b->pool.rep;
+
+	if (rep->send_failures > 0)
 		log_warnx_limited(&pb.send_lim, PINGBOT_WARN_MS,
 		    "ping batch of %zu targets: sending failed %u times: %s",
-		    b->n, b->rep.send_failures, b->rep.send_error);
+		    b->n, rep->send_failures, rep->send_error);
 	log_debug("ping batch of %zu targets: %u rounds in %lld ms (longest "
 	          "round %lld ms), %s, %u identifiers redrawn, %u reused "
 	          "early",
-	    b->n, b->rep.rounds, (long long)(timer_now_ms() - b->start_ms),
-	    (long long)b->rep.max_round_ms,
-	    b->rep.reused_object ? "same hosts as before" : "hosts added",
-	    b->rep.rerolls, b->rep.reused);
+	    b->n, rep->rounds, (long long)(timer_now_ms() - b->start_ms),
+	    (long long)rep->max_round_ms,
+	    rep->reused_object ? "same hosts as before" : "hosts added",
+	    rep->rerolls, rep->reused);
 	for (i = 0; i < b->n; i++) {
 		struct run *run = b->runs[i];
 		struct pinger_target *t = &b->targets[i];
@@ -339,56 +317,15 @@ pingbot_batch_take(const struct pingcfg *shape)
 	return b;
 }
 
-static void *pingbot_worker(void *arg);
-
-/* Starts workers until there are want of them: one at init, then one
- * for every batch out, kept until shutdown.  0, or an errno value. */
-static int
-pingbot_worker_start(size_t want)
-{
-	sigset_t all, old;
-	int rc;
-
-	while (pb.n_threads < want) {
-		/* Signals belong to the loop thread; one landing in a worker
-		 * would also cut liboping's select short and lose a round.
-		 * Workers only take the wake signal, sent by shutdown. */
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		rc = pthread_create(
-		    &pb.threads[pb.n_threads], NULL, pingbot_worker, NULL);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (rc != 0)
-			return rc;
-		pb.n_threads++;
-	}
-	return 0;
-}
-
 static void
 pingbot_dispatch(struct pingbot_batch *b)
 {
-	int rc;
-
 	b->fly_next = pb.flying;
 	pb.flying = b;
 	pb.n_flying++;
-	rc = pingbot_worker_start(pb.n_flying);
-	if (rc != 0) {
-		/* The batch waits for one of the workers there are (at least
-		 * the one init started), and so will later ones. */
-		errno = rc;
-		log_warn("cannot start another ping worker thread; going on "
-		         "with %zu",
-		    pb.n_threads);
-		pb.max_workers = pb.n_threads;
-	}
-	pthread_mutex_lock(&pb.mu);
-	b->next = NULL;
-	*pb.todo_tail = b;
-	pb.todo_tail = &b->next;
-	pthread_cond_signal(&pb.work_cv);
-	pthread_mutex_unlock(&pb.mu);
+	b->pool.targets = b->targets;
+	b->pool.n = b->n;
+	pingpool_submit(pb.pool, &b->pool);
 }
 
 /* The shape whose runs should go out now, or NULL; *next_ms is lowered to
@@ -452,11 +389,11 @@ pingbot_kick(struct timer *t, void *arg)
 		shape = pingbot_due_shape(now_ms, &next_ms);
 		if (shape == NULL)
 			break;
-		if (pb.n_flying >= pb.max_workers) {
+		if (pingpool_busy(pb.pool) >= pingpool_max(pb.pool)) {
 			log_warnx_limited(&pb.busy_lim, PINGBOT_WARN_MS,
 			    "all %zu ping workers are busy; %zu runs wait for "
 			    "one (PING_WORKERS)",
-			    pb.max_workers, pb.n_queue);
+			    pingpool_max(pb.pool), pb.n_queue);
 			return; /* kicked again when a batch ends */
 		}
 		pingbot_dispatch(pingbot_batch_take(shape));
@@ -479,103 +416,17 @@ pingbot_unfly(struct pingbot_batch *b)
 	}
 }
 
+/* A worker finished a batch. */
 static void
-pingbot_on_pipe(int fd, int revents, void *arg)
+pingbot_on_batch(struct pingpool_batch *pool_batch, void *arg)
 {
-	struct pingbot_batch *b, *next;
-	char buf[64];
+	struct pingbot_batch *b = (struct pingbot_batch *)pool_batch;
 
-	(void)revents;
 	(void)arg;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		continue;
-	pthread_mutex_lock(&pb.mu);
-	b = pb.done;
-	pb.done = NULL;
-	pthread_mutex_unlock(&pb.mu);
-	for (; b != NULL; b = next) {
-		next = b->next;
-		pingbot_unfly(b);
-		pingbot_finish(b);
-	}
+	pingbot_unfly(b);
+	pingbot_finish(b);
 	if (pb.n_queue > 0)
 		loop_timer_start(pb.loop, &pb.kick, 0);
-}
-
-/* A worker's wait between rounds; shutdown cuts it short. */
-static int
-pingbot_pause(void *arg, int64_t delay_ms)
-{
-	struct timespec ts;
-	int stop;
-
-	(void)arg;
-	pthread_mutex_lock(&pb.mu);
-	if (delay_ms > 0 && !pb.stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(delay_ms / 1000);
-		ts.tv_nsec += (long)(delay_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!pb.stop &&
-		    pthread_cond_timedwait(&pb.stop_cv, &pb.mu, &ts) !=
-		        ETIMEDOUT)
-			continue;
-	}
-	stop = pb.stop;
-	pthread_mutex_unlock(&pb.mu);
-	return stop ? -1 : 0;
-}
-
-static void
-pingbot_on_wake(int signo)
-{
-	(void)signo;
-}
-
-static void *
-pingbot_worker(void *arg)
-{
-	struct pingbot_batch *b;
-	sigset_t wake;
-	ssize_t w;
-
-	(void)arg;
-	sigemptyset(&wake);
-	sigaddset(&wake, PINGBOT_WAKE_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-	pthread_mutex_lock(&pb.mu);
-	for (;;) {
-		while (!pb.stop && pb.todo == NULL)
-			pthread_cond_wait(&pb.work_cv, &pb.mu);
-		if (pb.stop)
-			break;
-		b = pb.todo;
-		pb.todo = b->next;
-		if (pb.todo == NULL)
-			pb.todo_tail = &pb.todo;
-		pthread_mutex_unlock(&pb.mu);
-
-		pinger_run(
-		    pb.pinger, b->targets, b->n, pingbot_pause, NULL, &b->rep);
-
-		pthread_mutex_lock(&pb.mu);
-		b->done = 1;
-		if (b->rep.aborted)
-			continue; /* shutdown: it stays in pb.flying */
-		b->next = pb.done;
-		pb.done = b;
-		/* One byte per batch and at most PINGBOT_MAX_WORKERS
-		 * batches out: the pipe cannot be full, so the write cannot
-		 * fail for lack of room. */
-		w = write(pb.pipe_fd[1], "x", 1);
-		(void)w;
-	}
-	pb.n_exited++;
-	pthread_mutex_unlock(&pb.mu);
-	return NULL;
 }
 
 /* A name got an answer (common/target.c did the rest): runs may be
@@ -593,10 +444,9 @@ static int
 pingbot_init(struct loop *l)
 {
 	char exe[PATH_MAX];
-	pthread_condattr_t ca;
-	struct sigaction sa;
+	size_t workers;
 	ssize_t len;
-	int fd, i, rc;
+	int fd;
 
 	/* liboping opens its raw sockets only in the first ping_send, so
 	 * find out now, and say plainly what to do, instead of reporting
@@ -627,51 +477,22 @@ pingbot_init(struct loop *l)
 
 	pb.max_batch = (size_t)env_int(
 	    "PING_MAX_BATCH", PINGBOT_DEF_MAX_BATCH, 1, PINGBOT_MAX_BATCH);
-	pb.max_workers = (size_t)env_int(
+	workers = (size_t)env_int(
 	    "PING_WORKERS", PINGBOT_DEF_WORKERS, 1, PINGBOT_MAX_WORKERS);
-	pb.threads = xcalloc(pb.max_workers, sizeof(*pb.threads));
 	pb.loop = l;
-	pthread_mutex_init(&pb.mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pb.work_cv, &ca);
-	pthread_cond_init(&pb.stop_cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pb.todo = NULL;
-	pb.todo_tail = &pb.todo;
-	pb.sync_ok = 1;
-	if (pipe(pb.pipe_fd) == -1) {
-		log_warn("pipe");
-		return -1;
-	}
-	for (i = 0; i < 2; i++) {
-		fcntl(pb.pipe_fd[i], F_SETFD, FD_CLOEXEC);
-		fcntl(pb.pipe_fd[i], F_SETFL, O_NONBLOCK);
-	}
-	loop_watch(l, pb.pipe_fd[0], POLLIN, pingbot_on_pipe, NULL);
 	timer_init(&pb.kick, pingbot_kick, NULL);
 	pb.pinger = pinger_new();
+	pb.pool = pingpool_new(l, pb.pinger, workers, pingbot_on_batch, NULL);
+	if (pb.pool == NULL)
+		return -1;
 	pb.targets = target_resolver_new(
 	    l, PINGBOT_RESOLVER_THREADS, "pinging", pingbot_on_target, NULL);
 	if (pb.targets == NULL)
 		return -1;
-
-	/* The workers' wake signal, sent by shutdown to cut liboping's
-	 * select short; elsewhere it does nothing. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = pingbot_on_wake;
-	sigemptyset(&sa.sa_mask);
-	sigaction(PINGBOT_WAKE_SIGNAL, &sa, NULL);
-	rc = pingbot_worker_start(1);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("cannot start a ping worker thread");
-		return -1;
-	}
 	log_info("ICMP ready: IPv4%s; up to %zu targets per batch, %zu "
 	         "batches at once",
 	    pb.have_ipv6 ? " and IPv6" : " only (no IPv6 raw socket)",
-	    pb.max_batch, pb.max_workers);
+	    pb.max_batch, workers);
 	return 0;
 }
 
@@ -750,43 +571,20 @@ pingbot_job_run(struct run *run)
 static void
 pingbot_shutdown(void)
 {
-	static const struct timespec tick = {0, 20 * 1000000L};
 	struct pingbot_batch *b, *next;
 	size_t i;
 
-	if (pb.n_threads > 0) {
-		pthread_mutex_lock(&pb.mu);
-		pb.stop = 1;
-		pthread_cond_broadcast(&pb.work_cv);
-		pthread_cond_broadcast(&pb.stop_cv);
-		/* ping_send may wait up to a minute; the signal cuts its
-		 * select short.  Repeat it, since it may land just before
-		 * the select starts. */
-		while (pb.n_exited < pb.n_threads) {
-			pthread_mutex_unlock(&pb.mu);
-			for (i = 0; i < pb.n_threads; i++)
-				pthread_kill(
-				    pb.threads[i], PINGBOT_WAKE_SIGNAL);
-			nanosleep(&tick, NULL);
-			pthread_mutex_lock(&pb.mu);
-		}
-		pthread_mutex_unlock(&pb.mu);
-		for (i = 0; i < pb.n_threads; i++)
-			pthread_join(pb.threads[i], NULL);
-		pb.n_threads = 0;
-	}
-	free(pb.threads);
-	pb.threads = NULL;
-	/* A batch its worker finished still has good results; one it
-	 * abandoned has partial ones, which would misreport loss. */
+	/* Workers stopped first: the batches out are ours again.  One its
+	 * worker finished still has good results; one cut short has partial
+	 * ones, which would misreport loss. */
+	pingpool_free(pb.pool);
+	pb.pool = NULL;
 	b = pb.flying;
 	pb.flying = NULL;
 	pb.n_flying = 0;
-	pb.todo = pb.done = NULL;
-	pb.todo_tail = &pb.todo;
 	for (; b != NULL; b = next) {
 		next = b->fly_next;
-		if (b->done && !b->rep.aborted) {
+		if (b->pool.done && !b->pool.rep.aborted) {
 			pingbot_finish(b);
 			continue;
 		}
@@ -812,26 +610,12 @@ pingbot_shutdown(void)
 	pb.shapes = NULL;
 	pb.cap_shapes = 0;
 
-	if (pb.loop != NULL) {
+	if (pb.loop != NULL)
 		loop_timer_stop(pb.loop, &pb.kick);
-		if (pb.pipe_fd[0] != -1)
-			loop_unwatch(pb.loop, pb.pipe_fd[0]);
-	}
-	for (i = 0; i < 2; i++) {
-		if (pb.pipe_fd[i] != -1)
-			close(pb.pipe_fd[i]);
-		pb.pipe_fd[i] = -1;
-	}
 	pinger_free(pb.pinger);
 	pb.pinger = NULL;
 	target_resolver_free(pb.targets);
 	pb.targets = NULL;
-	if (pb.sync_ok) {
-		pthread_cond_destroy(&pb.work_cv);
-		pthread_cond_destroy(&pb.stop_cv);
-		pthread_mutex_destroy(&pb.mu);
-		pb.sync_ok = 0;
-	}
 	pb.loop = NULL;
 }
 
