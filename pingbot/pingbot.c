@@ -490,9 +490,9 @@ pingbot_init(struct loop *l)
 	if (pb.targets == NULL)
 		return -1;
 	log_info("ICMP ready: IPv4%s; up to %zu targets per batch, %zu "
-	         "batches at once",
+	         "batch%s at once",
 	    pb.have_ipv6 ? " and IPv6" : " only (no IPv6 raw socket)",
-	    pb.max_batch, workers);
+	    pb.max_batch, workers, workers == 1 ? "" : "es");
 	return 0;
 }
 

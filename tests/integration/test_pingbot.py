@@ -529,6 +529,35 @@ class PingbotTest(BotTestCase):
             self.assertLess(max(gaps), 5.5, (eid, vals))
         self.assert_clean_log(bot)
 
+    def test_worker_bound_is_kept_and_said(self):
+        """PING_WORKERS bounds the batches out at once: with 1, a quick job
+        waits while a slow one holds the only worker, and the bot says so
+        once (rate-limited) instead of starting more threads."""
+        dead = DeadEnd()
+        dead.setup()
+        self.addCleanup(dead.teardown)
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([file_job(400, "127.0.0.1", {"n_packets": 1,
+                                                   "timeout": 0.5}, 1),
+                       file_job(500, DEAD_V4, {"n_packets": 1,
+                                               "timeout": 3}, 4)], f)
+        bot = self.start_bot("pingbot", ["--jobs", jobs, "--output", "stdout"],
+                             env={"PING_WORKERS": "1"}, backend=False)
+        bot.wait_log("all 1 ping workers are busy; ")
+        wait_until(lambda: len(stdout_values(bot, 500)) >= 2, 20,
+                   what="2 runs of the slow job")
+        wait_until(lambda: len(stdout_values(bot, 400)) >= 3, 20,
+                   what="3 runs of the quick job")
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertIn("up to 8192 targets per batch, 1 batch at once", err)
+        self.assertEqual(err.count("ping workers are busy"), 1, err)
+        self.assertTrue(all(v == 1 for _, v in stdout_values(bot, 400)))
+        self.assertTrue(all(v == 0 for _, v in stdout_values(bot, 500)))
+
     def test_replies_are_matched_to_their_packet(self):
         resp = Responder()
         resp.setup()
