@@ -1,33 +1,30 @@
 /*
- * pingbot's runtime hooks: job preparation, batching and the worker thread.
- * The loop thread owns jobs, runs and the queue of runs waiting to be
- * pinged.  A run that comes due is queued and a 0 ms timer is armed, so
- * every run due in the same loop iteration lands in the same batch.  One
- * worker thread owns liboping (whose ping_send blocks for the timeout): it
- * pings a batch, then writes a byte to a pipe, and the loop thread emits
- * the values and ends the runs.  Only one batch is out at a time; runs
- * that come due meanwhile wait for the next batch and are never dropped.
- * The worker never logs and never touches a job or a run.
+ * pingbot's runtime hooks: job preparation and batching.  The loop thread
+ * owns jobs, runs and the queue of runs waiting to be pinged.  A run that
+ * comes due is queued and a 0 ms timer is armed, so every run due in the
+ * same loop iteration lands in the same batch.  Batches hold runs of one
+ * credential shape (packets, sleep, timeout, retry) only, so every target
+ * of a batch is done when the batch is, and a slow credential never holds
+ * up the results of a quick one.  Each batch goes to a worker thread of its
+ * own (pingpool.c; liboping's ping_send blocks for the timeout), at most
+ * PING_WORKERS at once, and comes back to the loop thread, which emits the
+ * values and ends the runs.  While a batch of a shape is out, further runs
+ * of that shape wait up to their slack (pingcfg_slack_s) for company, then
+ * go out in a batch of their own: runs are never dropped, and never wait
+ * for another batch to end.
  */
 #include "pingbot.h"
 
 #include <sys/socket.h>
-#include <sys/types.h>
 
 #include <netinet/in.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
-#include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bot.h"
@@ -37,18 +34,19 @@
 #include "loop.h"
 #include "pingcfg.h"
 #include "pinger.h"
+#include "pingpool.h"
 #include "pingval.h"
-#include "resolver.h"
+#include "target.h"
 #include "timer.h"
 #include "xmalloc.h"
 
 #define PINGBOT_DEF_MAX_BATCH 8192
+/* Batches out at once, each on a thread of its own. */
+#define PINGBOT_DEF_WORKERS 16
+#define PINGBOT_MAX_WORKERS 256
 /* liboping adds hosts in O(n) each and ICMP identifiers are 16 bits, so a
  * batch far beyond this would be slow to build and short of identifiers. */
 #define PINGBOT_MAX_BATCH 30000
-/* Interrupts the worker's ping_send (a select on liboping's sockets) at
- * shutdown; nothing else in the bots uses it. */
-#define PINGBOT_WAKE_SIGNAL SIGUSR2
 /* Host-name lookups at once (each blocks a thread for up to the system
  * resolver's timeout). */
 #define PINGBOT_RESOLVER_THREADS 4
@@ -58,50 +56,54 @@
 /* A job's parsed form, in job->priv. */
 struct pingjob {
 	struct pingcfg cfg;
-	struct pingcfg_target target;
-	int64_t job_id;
-	struct resolver_query *query; /* a lookup of target.text under way */
-	int resolved;                 /* target.addr is usable */
-	int answered;         /* the name got an answer (good or bad) once */
-	int stale;            /* the name stopped resolving; addr is old */
-	char why[BOT_ERRLEN]; /* why it is not */
+	struct target target; /* its address, or a name's lookup state */
 	struct log_limit lim; /* this job's repeated warnings */
 };
 
-/* Runs handed to the worker together, and their results. */
+/* Runs handed to a worker together, and their results. */
 struct pingbot_batch {
+	struct pingpool_batch pool; /* first: the pool hands it back */
 	struct run **runs;
 	struct pinger_target *targets;
 	struct pingval_packet *packets; /* every target's packets */
 	size_t n;
+	struct pingcfg shape; /* every target's */
 	int64_t start_ms;
-	struct pinger_report rep;
+	struct pingbot_batch *fly_next; /* in pb.flying */
+};
+
+/* A run waiting for a batch. */
+struct pingbot_wait {
+	struct run *run;
+	int64_t by_ms; /* goes out by then even if its shape is busy */
+};
+
+/* Per shape waiting in the queue: its batches out, and when its oldest
+ * run must go. */
+struct pingbot_shape_state {
+	const struct pingcfg *shape;
+	int64_t by_ms;
+	size_t n_flying;
 };
 
 static struct {
 	struct loop *loop;
 	struct timer kick;
-	struct run **queue; /* runs waiting for a batch, oldest first */
+	struct pingbot_wait *queue; /* runs waiting for a batch, oldest first */
 	size_t n_queue;
 	size_t cap_queue;
-	struct pingbot_batch *busy; /* the batch the worker has, or NULL */
+	struct pingbot_batch *flying; /* batches handed to workers */
+	size_t n_flying;
+	struct pingbot_shape_state *shapes; /* pingbot_due_shape's scratch */
+	size_t cap_shapes;
 	size_t max_batch;
 	int have_ipv6;
-	int pipe_fd[2];
-	struct pinger *pinger; /* the worker's after init */
-	struct resolver *resolver;
+	struct pinger *pinger;           /* shared by the workers */
+	struct pingpool *pool;           /* the workers */
+	struct target_resolver *targets; /* host names' lookups */
 	struct log_limit send_lim;
-	int sync_ok;
-	int thread_ok;
-	pthread_t thread;
-	/* Shared with the worker, under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct pingbot_batch *todo;
-	struct pingbot_batch *done;
-	int stop;
-	int worker_exited;
-} pb = {.pipe_fd = {-1, -1}};
+	struct log_limit busy_lim;
+} pb;
 
 static const char *
 pingbot_subject(const struct run *run)
@@ -137,7 +139,7 @@ pingbot_finish_unresolved(struct run *run)
 
 	log_warnx_limited(&pj->lim, PINGBOT_WARN_MS,
 	    "job %lld (%s): %s; reporting it down", (long long)run_job(run)->id,
-	    pj->target.text, pj->why);
+	    pj->target.text, pj->target.why);
 	memset(pk, 0, sizeof(pk));
 	for (i = 0; i < pj->cfg.n_packets; i++)
 		pk[i].t = now_s;
@@ -160,17 +162,19 @@ pingbot_finish(struct pingbot_batch *b)
 {
 	size_t i;
 
-	if (b->rep.send_failures > 0)
+	const struct pinger_report *rep = &b->pool.rep;
+
+	if (rep->send_failures > 0)
 		log_warnx_limited(&pb.send_lim, PINGBOT_WARN_MS,
 		    "ping batch of %zu targets: sending failed %u times: %s",
-		    b->n, b->rep.send_failures, b->rep.send_error);
+		    b->n, rep->send_failures, rep->send_error);
 	log_debug("ping batch of %zu targets: %u rounds in %lld ms (longest "
 	          "round %lld ms), %s, %u identifiers redrawn, %u reused "
 	          "early",
-	    b->n, b->rep.rounds, (long long)(timer_now_ms() - b->start_ms),
-	    (long long)b->rep.max_round_ms,
-	    b->rep.reused_object ? "same hosts as before" : "hosts added",
-	    b->rep.rerolls, b->rep.reused);
+	    b->n, rep->rounds, (long long)(timer_now_ms() - b->start_ms),
+	    (long long)rep->max_round_ms,
+	    rep->reused_object ? "same hosts as before" : "hosts added",
+	    rep->rerolls, rep->reused);
 	for (i = 0; i < b->n; i++) {
 		struct run *run = b->runs[i];
 		struct pinger_target *t = &b->targets[i];
@@ -212,32 +216,59 @@ pingbot_cand_cmp(const void *a, const void *b)
 	return x->qi < y->qi ? -1 : x->qi > y->qi;
 }
 
-/* Takes up to max_batch runs, oldest first, into a new batch.  A second
- * run for an address already in the batch stays queued for the next one:
- * liboping keeps one host per address. */
+static int
+pingbot_same_shape(const struct pingcfg *a, const struct pingcfg *b)
+{
+	return a->n_packets == b->n_packets && a->sleep_s == b->sleep_s &&
+	    a->timeout_s == b->timeout_s && a->retry == b->retry;
+}
+
+/* Ends, reported down, the queued runs whose name did not resolve: there
+ * is nothing to ping, so they must not wait for a batch. */
+static void
+pingbot_drop_unresolved(void)
+{
+	struct run **down = NULL;
+	size_t i, k, n_down = 0;
+
+	for (i = 0, k = 0; i < pb.n_queue; i++) {
+		struct pingjob *pj = run_job(pb.queue[i].run)->priv;
+
+		if (target_state(&pj->target) == TARGET_FAILED) {
+			down = xreallocarray(down, n_down + 1, sizeof(*down));
+			down[n_down++] = pb.queue[i].run;
+			continue;
+		}
+		pb.queue[k++] = pb.queue[i];
+	}
+	pb.n_queue = k;
+	/* Only now that the queue is consistent: ending a run may queue
+	 * another. */
+	for (i = 0; i < n_down; i++)
+		pingbot_finish_unresolved(down[i]);
+	free(down);
+}
+
+/* Takes up to max_batch runs of one shape, oldest first, into a new
+ * batch.  A second run for an address already in the batch stays queued
+ * for another one: liboping keeps one host per address. */
 static struct pingbot_batch *
-pingbot_batch_take(void)
+pingbot_batch_take(const struct pingcfg *shape)
 {
 	struct pingbot_batch *b;
 	struct pingbot_cand *cand;
-	struct run **down;
 	unsigned char *take;
-	size_t n_cand = 0, n_down = 0, i, k, n_pk = 0;
+	size_t n_cand = 0, i, k, n_pk = 0;
 
 	cand = xreallocarray(NULL, pb.n_queue, sizeof(*cand));
-	down = xreallocarray(NULL, pb.n_queue, sizeof(*down));
 	take = xcalloc(pb.n_queue, 1);
 	for (i = 0; i < pb.n_queue && n_cand < pb.max_batch; i++) {
-		struct run *run = pb.queue[i];
+		struct run *run = pb.queue[i].run;
 		struct pingjob *pj = run_job(run)->priv;
 
-		if (!pj->resolved && !pj->answered)
-			continue; /* first lookup under way: wait for it */
-		if (!pj->resolved) {
-			pb.queue[i] = NULL;
-			down[n_down++] = run;
-			continue;
-		}
+		if (target_state(&pj->target) != TARGET_READY ||
+		    !pingbot_same_shape(&pj->cfg, shape))
+			continue; /* first lookup under way, or another shape */
 		cand[n_cand].qi = i;
 		cand[n_cand].addr = pj->target.addr;
 		n_cand++;
@@ -250,46 +281,32 @@ pingbot_batch_take(void)
 		k++;
 	}
 	b = xcalloc(1, sizeof(*b));
+	b->shape = *shape;
 	b->runs = xreallocarray(NULL, k ? k : 1, sizeof(*b->runs));
 	b->targets = xcalloc(k ? k : 1, sizeof(*b->targets));
 
 	/* Move the taken runs into the batch in queue order and close the
-	 * gaps they and the finished ones leave. */
+	 * gaps they leave. */
 	for (i = 0, k = 0; i < pb.n_queue; i++) {
-		struct run *run = pb.queue[i];
-
-		if (run == NULL)
-			continue;
 		if (!take[i]) {
-			pb.queue[k++] = run;
+			pb.queue[k++] = pb.queue[i];
 			continue;
 		}
-		b->runs[b->n++] = run;
-		n_pk += (size_t)((struct pingjob *)run_job(run)->priv)
-		            ->cfg.n_packets;
+		b->runs[b->n++] = pb.queue[i].run;
 	}
 	pb.n_queue = k;
 	free(cand);
 	free(take);
-	/* Only now that the queue is consistent: ending a run may queue
-	 * another. */
-	for (i = 0; i < n_down; i++)
-		pingbot_finish_unresolved(down[i]);
-	free(down);
-	if (b->n == 0) {
-		pingbot_batch_free(b);
-		return NULL;
-	}
 
-	b->packets = xcalloc(n_pk, sizeof(*b->packets));
-	for (i = 0, n_pk = 0; i < b->n; i++) {
-		struct pingjob *pj = b->runs[i]->job->priv;
+	n_pk = b->n * (size_t)shape->n_packets;
+	b->packets = xcalloc(n_pk ? n_pk : 1, sizeof(*b->packets));
+	for (i = 0; i < b->n; i++) {
+		struct pingjob *pj = run_job(b->runs[i])->priv;
 		struct pinger_target *t = &b->targets[i];
 
 		memcpy(t->addr, pj->target.addr, sizeof(t->addr));
 		t->cfg = pj->cfg;
-		t->packets = &b->packets[n_pk];
-		n_pk += (size_t)pj->cfg.n_packets;
+		t->packets = &b->packets[i * (size_t)shape->n_packets];
 		if (pj->target.family == AF_INET6 && !pb.have_ipv6) {
 			t->add_error = 1;
 			snprintf(t->add_msg, sizeof(t->add_msg),
@@ -301,124 +318,135 @@ pingbot_batch_take(void)
 }
 
 static void
-pingbot_kick(struct timer *t, void *arg)
+pingbot_dispatch(struct pingbot_batch *b)
 {
+	b->fly_next = pb.flying;
+	pb.flying = b;
+	pb.n_flying++;
+	b->pool.targets = b->targets;
+	b->pool.n = b->n;
+	pingpool_submit(pb.pool, &b->pool);
+}
+
+/* The shape whose runs should go out now, or NULL; *next_ms is lowered to
+ * when a shape that must wait has to go. */
+static const struct pingcfg *
+pingbot_due_shape(int64_t now_ms, int64_t *next_ms)
+{
+	struct pingbot_shape_state *st = pb.shapes;
+	const struct pingcfg *due = NULL;
+	size_t n_st = 0, i, j;
 	struct pingbot_batch *b;
 
-	(void)t;
-	(void)arg;
-	if (pb.busy != NULL || pb.n_queue == 0)
-		return;
-	b = pingbot_batch_take();
-	if (b == NULL)
-		return;
-	pb.busy = b;
-	pthread_mutex_lock(&pb.mu);
-	pb.todo = b;
-	pthread_cond_signal(&pb.cv);
-	pthread_mutex_unlock(&pb.mu);
+	for (i = 0; i < pb.n_queue; i++) {
+		const struct pingjob *pj = run_job(pb.queue[i].run)->priv;
+
+		if (target_state(&pj->target) != TARGET_READY)
+			continue;
+		for (j = 0; j < n_st; j++)
+			if (pingbot_same_shape(st[j].shape, &pj->cfg))
+				break;
+		if (j == n_st) {
+			if (n_st == pb.cap_shapes) {
+				pb.cap_shapes =
+				    pb.cap_shapes ? pb.cap_shapes * 2 : 8;
+				st = pb.shapes = xreallocarray(
+				    pb.shapes, pb.cap_shapes, sizeof(*st));
+			}
+			st[n_st].shape = &pj->cfg;
+			st[n_st].by_ms = pb.queue[i].by_ms;
+			st[n_st].n_flying = 0;
+			for (b = pb.flying; b != NULL; b = b->fly_next)
+				if (pingbot_same_shape(&b->shape, &pj->cfg))
+					st[n_st].n_flying++;
+			n_st++;
+		} else if (pb.queue[i].by_ms < st[j].by_ms) {
+			st[j].by_ms = pb.queue[i].by_ms;
+		}
+	}
+	for (j = 0; j < n_st; j++) {
+		if (st[j].n_flying == 0 || st[j].by_ms <= now_ms) {
+			if (due == NULL)
+				due = st[j].shape;
+		} else if (st[j].by_ms < *next_ms) {
+			*next_ms = st[j].by_ms;
+		}
+	}
+	return due;
 }
 
 static void
-pingbot_on_pipe(int fd, int revents, void *arg)
+pingbot_kick(struct timer *t, void *arg)
 {
-	struct pingbot_batch *b;
-	char buf[64];
+	const struct pingcfg *shape;
+	int64_t now_ms = timer_now_ms(), next_ms = INT64_MAX;
 
-	(void)revents;
+	(void)t;
 	(void)arg;
-	while (read(fd, buf, sizeof(buf)) > 0)
-		continue;
-	pthread_mutex_lock(&pb.mu);
-	b = pb.done;
-	pb.done = NULL;
-	pthread_mutex_unlock(&pb.mu);
-	if (b == NULL)
-		return;
-	pb.busy = NULL;
+	pingbot_drop_unresolved();
+	for (;;) {
+		next_ms = INT64_MAX;
+		shape = pingbot_due_shape(now_ms, &next_ms);
+		if (shape == NULL)
+			break;
+		if (pingpool_busy(pb.pool) >= pingpool_max(pb.pool)) {
+			log_warnx_limited(&pb.busy_lim, PINGBOT_WARN_MS,
+			    "all %zu ping workers are busy; %zu runs wait for "
+			    "one (PING_WORKERS)",
+			    pingpool_max(pb.pool), pb.n_queue);
+			return; /* kicked again when a batch ends */
+		}
+		pingbot_dispatch(pingbot_batch_take(shape));
+	}
+	if (next_ms != INT64_MAX)
+		loop_timer_start(pb.loop, &pb.kick, next_ms - now_ms);
+}
+
+static void
+pingbot_unfly(struct pingbot_batch *b)
+{
+	struct pingbot_batch **pp;
+
+	for (pp = &pb.flying; *pp != NULL; pp = &(*pp)->fly_next) {
+		if (*pp == b) {
+			*pp = b->fly_next;
+			pb.n_flying--;
+			return;
+		}
+	}
+}
+
+/* A worker finished a batch. */
+static void
+pingbot_on_batch(struct pingpool_batch *pool_batch, void *arg)
+{
+	struct pingbot_batch *b = (struct pingbot_batch *)pool_batch;
+
+	(void)arg;
+	pingbot_unfly(b);
 	pingbot_finish(b);
 	if (pb.n_queue > 0)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
-/* The worker's wait between rounds; shutdown cuts it short. */
-static int
-pingbot_pause(void *arg, int64_t delay_ms)
-{
-	struct timespec ts;
-	int stop;
-
-	(void)arg;
-	pthread_mutex_lock(&pb.mu);
-	if (delay_ms > 0 && !pb.stop) {
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += (time_t)(delay_ms / 1000);
-		ts.tv_nsec += (long)(delay_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		while (!pb.stop &&
-		    pthread_cond_timedwait(&pb.cv, &pb.mu, &ts) != ETIMEDOUT)
-			continue;
-	}
-	stop = pb.stop;
-	pthread_mutex_unlock(&pb.mu);
-	return stop ? -1 : 0;
-}
-
+/* A name got an answer (common/target.c did the rest): runs may be
+ * waiting for the first one. */
 static void
-pingbot_on_wake(int signo)
+pingbot_on_target(struct target *t, int first, void *arg)
 {
-	(void)signo;
-}
-
-static void *
-pingbot_worker(void *arg)
-{
-	struct pingbot_batch *b;
-	sigset_t wake;
-	ssize_t w;
-
+	(void)t;
 	(void)arg;
-	sigemptyset(&wake);
-	sigaddset(&wake, PINGBOT_WAKE_SIGNAL);
-	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
-	pthread_mutex_lock(&pb.mu);
-	for (;;) {
-		while (!pb.stop && (pb.todo == NULL || pb.done != NULL))
-			pthread_cond_wait(&pb.cv, &pb.mu);
-		if (pb.stop)
-			break;
-		b = pb.todo;
-		pthread_mutex_unlock(&pb.mu);
-
-		pinger_run(
-		    pb.pinger, b->targets, b->n, pingbot_pause, NULL, &b->rep);
-
-		pthread_mutex_lock(&pb.mu);
-		pb.todo = NULL;
-		pb.done = b;
-		/* One byte per batch and one batch at a time: the pipe
-		 * cannot be full, so the write cannot fail for lack of
-		 * room. */
-		w = write(pb.pipe_fd[1], "x", 1);
-		(void)w;
-	}
-	pb.worker_exited = 1;
-	pthread_mutex_unlock(&pb.mu);
-	return NULL;
+	if (first && pb.n_queue > 0)
+		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
 static int
 pingbot_init(struct loop *l)
 {
 	char exe[PATH_MAX];
-	pthread_condattr_t ca;
-	struct sigaction sa;
-	sigset_t all, old;
+	size_t workers;
 	ssize_t len;
-	int fd, i, rc;
+	int fd;
 
 	/* liboping opens its raw sockets only in the first ping_send, so
 	 * find out now, and say plainly what to do, instead of reporting
@@ -449,109 +477,23 @@ pingbot_init(struct loop *l)
 
 	pb.max_batch = (size_t)env_int(
 	    "PING_MAX_BATCH", PINGBOT_DEF_MAX_BATCH, 1, PINGBOT_MAX_BATCH);
+	workers = (size_t)env_int(
+	    "PING_WORKERS", PINGBOT_DEF_WORKERS, 1, PINGBOT_MAX_WORKERS);
 	pb.loop = l;
-	pthread_mutex_init(&pb.mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&pb.cv, &ca);
-	pthread_condattr_destroy(&ca);
-	pb.sync_ok = 1;
-	if (pipe(pb.pipe_fd) == -1) {
-		log_warn("pipe");
-		return -1;
-	}
-	for (i = 0; i < 2; i++) {
-		fcntl(pb.pipe_fd[i], F_SETFD, FD_CLOEXEC);
-		fcntl(pb.pipe_fd[i], F_SETFL, O_NONBLOCK);
-	}
-	loop_watch(l, pb.pipe_fd[0], POLLIN, pingbot_on_pipe, NULL);
 	timer_init(&pb.kick, pingbot_kick, NULL);
 	pb.pinger = pinger_new();
-	pb.resolver = resolver_new(l, PINGBOT_RESOLVER_THREADS);
-	if (pb.resolver == NULL)
+	pb.pool = pingpool_new(l, pb.pinger, workers, pingbot_on_batch, NULL);
+	if (pb.pool == NULL)
 		return -1;
-
-	/* Signals belong to the loop thread; one landing in the worker
-	 * would also cut liboping's select short and lose a round.  The
-	 * worker only takes the wake signal, sent by shutdown; elsewhere it
-	 * does nothing. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = pingbot_on_wake;
-	sigemptyset(&sa.sa_mask);
-	sigaction(PINGBOT_WAKE_SIGNAL, &sa, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = pthread_create(&pb.thread, NULL, pingbot_worker, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
-		errno = rc;
-		log_warn("cannot start the ping worker thread");
+	pb.targets = target_resolver_new(
+	    l, PINGBOT_RESOLVER_THREADS, "pinging", pingbot_on_target, NULL);
+	if (pb.targets == NULL)
 		return -1;
-	}
-	pb.thread_ok = 1;
-	log_info("ICMP ready: IPv4%s; up to %zu targets per batch",
+	log_info("ICMP ready: IPv4%s; up to %zu targets per batch, %zu "
+	         "batch%s at once",
 	    pb.have_ipv6 ? " and IPv6" : " only (no IPv6 raw socket)",
-	    pb.max_batch);
+	    pb.max_batch, workers, workers == 1 ? "" : "es");
 	return 0;
-}
-
-/* A lookup ended: the first answer makes the job's address (or its
- * reason to be reported down); later ones move it, and a name that stops
- * resolving keeps its last address. */
-static void
-pingbot_on_resolved(int rc, const struct addrinfo *res, void *arg)
-{
-	struct pingjob *pj = arg;
-	struct pingcfg_target t = pj->target;
-	char why[BOT_ERRLEN];
-	int first = !pj->answered;
-
-	pj->query = NULL;
-	pj->answered = 1;
-	if (rc != 0)
-		snprintf(
-		    why, sizeof(why), "does not resolve: %s", gai_strerror(rc));
-	if (rc != 0 || pingcfg_pick(res, &t, why, sizeof(why)) == -1) {
-		if (pj->resolved && !pj->stale)
-			log_warnx("job %lld (%s): %s; still pinging %s",
-			    (long long)pj->job_id, pj->target.text, why,
-			    pj->target.addr);
-		if (pj->resolved)
-			pj->stale = 1;
-		else
-			snprintf(pj->why, sizeof(pj->why), "%s", why);
-		if (first)
-			log_debug("job %lld (%s): %s", (long long)pj->job_id,
-			    pj->target.text, why);
-	} else {
-		if (first)
-			log_debug("job %lld (%s): resolved to %s",
-			    (long long)pj->job_id, t.text, t.addr);
-		else if (!pj->resolved || strcmp(t.addr, pj->target.addr) != 0)
-			log_info("job %lld (%s): now resolves to %s",
-			    (long long)pj->job_id, t.text, t.addr);
-		pj->target = t;
-		pj->resolved = 1;
-		pj->stale = 0;
-	}
-	/* Runs may be waiting for this first answer. */
-	if (first && pb.busy == NULL && pb.n_queue > 0 &&
-	    !timer_armed(&pb.kick))
-		loop_timer_start(pb.loop, &pb.kick, 0);
-}
-
-static void
-pingbot_resolve(struct pingjob *pj)
-{
-	if (!pj->target.is_name || pj->query != NULL)
-		return;
-	if (pb.resolver == NULL) { /* not initialised (unit tests) */
-		pj->answered = 1;
-		snprintf(pj->why, sizeof(pj->why), "no resolver");
-		return;
-	}
-	pj->query = resolver_lookup(pb.resolver, pj->target.text,
-	    pj->target.want_family, pingbot_on_resolved, pj);
 }
 
 static void
@@ -559,9 +501,7 @@ pingjob_free(void *priv)
 {
 	struct pingjob *pj = priv;
 
-	/* After shutdown the resolver is gone, and its queries with it. */
-	if (pb.resolver != NULL)
-		resolver_cancel(pj->query);
+	target_release(&pj->target);
 	free(pj);
 }
 
@@ -569,23 +509,22 @@ static int
 pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 {
 	struct pingjob *pj;
+	char msg[BOT_ERRLEN];
 
 	pj = xcalloc(1, sizeof(*pj));
 	if (pingcfg_parse(job->credential, &pj->cfg, err, errlen) != 0 ||
-	    pingcfg_target_parse(job->details, &pj->target, err, errlen) != 0) {
+	    target_from_details(
+	        &pj->target, job->id, job->details, "ping", err, errlen) != 0) {
 		free(pj);
 		return -1;
 	}
-	pj->job_id = job->id;
-	if (pj->target.is_name) {
-		/* Runs wait for the first answer; a name that does not
-		 * resolve keeps its job, reported down each run, as the
-		 * device would be. */
-		snprintf(pj->why, sizeof(pj->why), "not resolved yet");
-		pingbot_resolve(pj);
-	} else {
-		pj->resolved = pj->answered = 1;
-	}
+	if (job->n_intervals > 0 &&
+	    pingcfg_fit(&pj->cfg, job->intervals_s[0], msg, sizeof(msg)))
+		log_warnx(
+		    "job %lld (%s): %s", (long long)job->id, job->name, msg);
+	/* A name is looked up at the job's first run, which waits for the
+	 * answer, and again at every refresh; one that does not resolve
+	 * keeps its job, reported down each run, as the device would be. */
 	job->priv = pj;
 	job->priv_free = pingjob_free;
 	return 0;
@@ -599,92 +538,84 @@ pingbot_job_refresh(struct job *job)
 	struct pingjob *pj = job->priv;
 
 	if (pj != NULL)
-		pingbot_resolve(pj);
+		target_resolve(&pj->target, pb.targets);
 }
 
 static void
 pingbot_job_run(struct run *run)
 {
+	const struct job *job = run_job(run);
+	struct pingjob *pj = job->priv;
+	int interval_s = job->n_intervals > 0 ? job->intervals_s[0] : 60;
+	int64_t now_ms = timer_now_ms();
+
+	if (target_state(&pj->target) == TARGET_WAITING)
+		target_resolve(&pj->target, pb.targets);
 	if (pb.n_queue == pb.cap_queue) {
 		pb.cap_queue = pb.cap_queue ? pb.cap_queue * 2 : 64;
 		pb.queue =
 		    xreallocarray(pb.queue, pb.cap_queue, sizeof(*pb.queue));
 	}
-	pb.queue[pb.n_queue++] = run;
-	log_debug("job %lld (%s): queued, %zu waiting",
-	    (long long)run_job(run)->id, pingbot_subject(run), pb.n_queue);
-	if (pb.busy == NULL && !timer_armed(&pb.kick))
+	pb.queue[pb.n_queue].run = run;
+	pb.queue[pb.n_queue].by_ms =
+	    now_ms + (int64_t)(pingcfg_slack_s(interval_s) * 1000);
+	pb.n_queue++;
+	log_debug("job %lld (%s): queued, %zu waiting", (long long)job->id,
+	    pingbot_subject(run), pb.n_queue);
+	/* Not moved when already due: every run due in this loop iteration
+	 * then joins the same batch. */
+	if (!timer_armed(&pb.kick) || pb.kick.deadline_ms > now_ms)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
 static void
 pingbot_shutdown(void)
 {
-	static const struct timespec tick = {0, 20 * 1000000L};
-	struct pingbot_batch *b = pb.busy;
+	struct pingbot_batch *b, *next;
 	size_t i;
 
-	if (pb.thread_ok) {
-		pthread_mutex_lock(&pb.mu);
-		pb.stop = 1;
-		pthread_cond_broadcast(&pb.cv);
-		/* ping_send may wait up to a minute; the signal cuts its
-		 * select short.  Repeat it, since it may land just before
-		 * the select starts. */
-		while (!pb.worker_exited) {
-			pthread_mutex_unlock(&pb.mu);
-			pthread_kill(pb.thread, PINGBOT_WAKE_SIGNAL);
-			nanosleep(&tick, NULL);
-			pthread_mutex_lock(&pb.mu);
+	/* Workers stopped first: the batches out are ours again.  One its
+	 * worker finished still has good results; one cut short has partial
+	 * ones, which would misreport loss. */
+	pingpool_free(pb.pool);
+	pb.pool = NULL;
+	b = pb.flying;
+	pb.flying = NULL;
+	pb.n_flying = 0;
+	for (; b != NULL; b = next) {
+		next = b->fly_next;
+		if (b->pool.done && !b->pool.rep.aborted) {
+			pingbot_finish(b);
+			continue;
 		}
-		pthread_mutex_unlock(&pb.mu);
-		pthread_join(pb.thread, NULL);
-		pb.thread_ok = 0;
-	}
-	/* A batch the worker finished still has good results; one it
-	 * abandoned has partial ones, which would misreport loss. */
-	if (b != NULL && pb.done == b && !b->rep.aborted) {
-		pingbot_finish(b);
-	} else if (b != NULL) {
 		for (i = 0; i < b->n; i++)
 			run_done(b->runs[i]);
 		pingbot_batch_free(b);
 	}
-	pb.busy = pb.todo = pb.done = NULL;
 	while (pb.n_queue > 0) {
-		struct run **q = pb.queue;
+		struct pingbot_wait *q = pb.queue;
 		size_t n = pb.n_queue;
 
 		/* Detached first: ending a run may queue another. */
 		pb.queue = NULL;
 		pb.n_queue = pb.cap_queue = 0;
 		for (i = 0; i < n; i++)
-			run_done(q[i]);
+			run_done(q[i].run);
 		free(q);
 	}
 	free(pb.queue);
 	pb.queue = NULL;
 	pb.cap_queue = 0;
+	free(pb.shapes);
+	pb.shapes = NULL;
+	pb.cap_shapes = 0;
 
-	if (pb.loop != NULL) {
+	if (pb.loop != NULL)
 		loop_timer_stop(pb.loop, &pb.kick);
-		if (pb.pipe_fd[0] != -1)
-			loop_unwatch(pb.loop, pb.pipe_fd[0]);
-	}
-	for (i = 0; i < 2; i++) {
-		if (pb.pipe_fd[i] != -1)
-			close(pb.pipe_fd[i]);
-		pb.pipe_fd[i] = -1;
-	}
 	pinger_free(pb.pinger);
 	pb.pinger = NULL;
-	resolver_free(pb.resolver);
-	pb.resolver = NULL;
-	if (pb.sync_ok) {
-		pthread_cond_destroy(&pb.cv);
-		pthread_mutex_destroy(&pb.mu);
-		pb.sync_ok = 0;
-	}
+	target_resolver_free(pb.targets);
+	pb.targets = NULL;
 	pb.loop = NULL;
 }
 
@@ -694,7 +625,9 @@ const struct bot_ops pingbot_ops = {
     .summary = "pings the devices of the Grafolean \"ping\" protocol "
                "(ICMP echo, IPv4 and IPv6)",
     .env_help = "  PING_MAX_BATCH         most targets pinged together in one\n"
-                "                         batch (8192; at most 30000)\n",
+                "                         batch (8192; at most 30000)\n"
+                "  PING_WORKERS           most batches pinged at once, each\n"
+                "                         on a thread (16; at most 256)\n",
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
     .job_refresh = pingbot_job_refresh,

@@ -1,6 +1,6 @@
 /*
- * Ping job configuration: the credential's packet parameters and the
- * target taken from the entity's details.
+ * Ping job configuration: the credential's packet parameters (the target
+ * is a struct target, common/target.h).
  */
 #ifndef BOT_PINGCFG_H
 #define BOT_PINGCFG_H
@@ -9,7 +9,6 @@
 
 #include "attrs.h"
 
-struct addrinfo;
 struct json_object;
 
 /* The official bot's fallbacks when a credential key is absent. */
@@ -24,25 +23,11 @@ struct json_object;
 #define PINGCFG_MAX_TIMEOUT 60.0
 #define PINGCFG_MAX_RETRY   10
 
-/* A numeric address with an optional "%zone": 45 + 1 + 16 bytes. */
-#define PINGCFG_ADDRLEN 64
-/* A host name (253 characters) or any accepted target text. */
-#define PINGCFG_TEXTLEN 256
-
 struct pingcfg {
 	int n_packets;    /* packets (rounds) per run, 1..100 */
 	double sleep_s;   /* from one round's start to the next, 0..60 */
 	double timeout_s; /* per round, split over the attempts, 0.01..60 */
 	int retry;        /* extra attempts for unanswered packets, 0..10 */
-};
-
-struct pingcfg_target {
-	char text[PINGCFG_TEXTLEN]; /* as configured, for log lines */
-	const char *key;            /* details key it came from (static) */
-	int is_name;                /* 1: text is a host name to resolve */
-	int want_family;            /* AF_INET/AF_INET6/AF_UNSPEC for names */
-	int family;                 /* AF_INET or AF_INET6 once addr is set */
-	char addr[PINGCFG_ADDRLEN]; /* canonical numeric address, or "" */
 };
 
 /* Reads n_packets, sleep_packets, timeout and retry from a credential's
@@ -53,18 +38,19 @@ struct pingcfg_target {
 int pingcfg_parse(struct json_object *cred, struct pingcfg *cfg, char *err,
     size_t errlen) BOT_WUR;
 
-/* Picks the target from entity details (borrowed): "ipv4", else "ipv6",
- * else "host", else "hostname".  A numeric address is checked and stored
- * in canonical form; a host name is only syntax-checked (is_name = 1, addr
- * empty) and left for pingcfg_resolve.  Returns 0, or -1 with err when
- * there is no usable target. */
-int pingcfg_target_parse(struct json_object *details, struct pingcfg_target *t,
-    char *err, size_t errlen) BOT_WUR;
+/* The longest a run with cfg takes: rounds start sleep_s apart, or back to
+ * back when a round waits out its timeout, and the last round waits at
+ * most timeout_s (retries share the timeout). */
+double pingcfg_duration_s(const struct pingcfg *cfg);
 
-/* Takes the first usable address of a resolver answer (system order)
- * into t->addr and t->family; t is unchanged on failure.  0, or -1 with
- * err. */
-int pingcfg_pick(const struct addrinfo *res, struct pingcfg_target *t,
-    char *err, size_t errlen) BOT_WUR;
+/* The time a job of interval_s keeps free after its run: a tenth of the
+ * interval, at most 1 s.  A run may wait that long to join a batch. */
+double pingcfg_slack_s(int interval_s);
+
+/* Fits cfg to a job whose shortest interval is interval_s: when a run could
+ * take longer than the interval less its slack, fewer packets are sent and,
+ * when even one would not fit, the timeout is shortened.  Returns 0 when
+ * cfg fits as it is, 1 when it was changed (msg says how and why). */
+int pingcfg_fit(struct pingcfg *cfg, int interval_s, char *msg, size_t msglen);
 
 #endif

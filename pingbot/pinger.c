@@ -6,16 +6,19 @@
  * and only while the host still waits: the first match stops the host's
  * timer, so a duplicate finds nobody waiting, and a reply to an earlier
  * round carries an older sequence number.  It does not compare the reply's
- * source address, and it draws identifiers at random.  So we make
- * identifiers unique among all live hosts (two hosts sharing one would take
- * each other's replies) and keep an identifier out of use for a while after
- * its batch, so that late replies to an old batch cannot match a new one.
+ * source address, and it draws identifiers at random.  Every raw socket
+ * sees every reply, so we make identifiers unique among all live hosts of
+ * every object of the process (two hosts sharing one would take each
+ * other's replies) and keep an identifier out of use for a while after its
+ * batch, so that late replies to an old batch cannot match a new one.
  * A reply slower than the target's own timeout counts as lost, even when
- * the round waited longer for another target.  When the next batch holds
- * exactly the same targets (the usual case: the same jobs come due
- * together every interval), the object is kept and reused, which saves
- * adding every host again (liboping resolves each one) and lets sequence
- * numbers go on.
+ * the round waited longer for another target.  When a batch holds exactly
+ * the same targets as an earlier one (the usual case: the same jobs come
+ * due together every interval), that batch's object is kept and reused,
+ * which saves adding every host again (liboping resolves each one) and
+ * lets sequence numbers go on.  Several worker threads run batches at
+ * once: the identifier table and the kept objects are shared under one
+ * lock; everything else belongs to the batch.
  */
 #include "pinger.h"
 
@@ -23,6 +26,7 @@
 
 #include <math.h>
 #include <oping.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,10 @@
 #define PINGER_SOFT_TRIES 8
 #define PINGER_HARD_TRIES 256
 
+/* Objects kept for reuse: each holds raw sockets that every ICMP reply
+ * is copied to, so only a few, the least recently used going first. */
+#define PINGER_KEEP 8
+
 /* Identifiers handed out and not yet released. */
 struct pinger_idents {
 	uint16_t *v;
@@ -48,14 +56,23 @@ struct pinger_idents {
 	size_t cap;
 };
 
+/* A liboping object kept after its batch, with its hosts' identifiers. */
+struct pinger_kept {
+	pingobj_t *obj;
+	struct pinger_idents ids;
+	size_t n_hosts;
+	uint64_t key; /* pinger_set_key of its hosts */
+	uint64_t used;
+};
+
 struct pinger {
+	pthread_mutex_t mu; /* guards everything below */
 	/* Per identifier: 0 free, PINGER_LIVE in use, else the monotonic
 	 * second (+1) at which it becomes free again. */
 	uint32_t busy[PINGER_IDENTS];
-	struct pinger_idents main_ids;  /* the main object's hosts */
-	struct pinger_idents retry_ids; /* this batch's retry objects' */
-	pingobj_t *cache;               /* the last main object, or NULL */
-	size_t n_cache;                 /* hosts in it */
+	struct pinger_kept kept[PINGER_KEEP];
+	size_t n_kept;
+	uint64_t clock; /* for least-recently-used */
 };
 
 static uint32_t
@@ -65,59 +82,68 @@ pinger_now_s(void)
 }
 
 static void
-pinger_mark_live(struct pinger *p, struct pinger_idents *ids, uint16_t ident)
+pinger_push_ident(struct pinger_idents *ids, uint16_t ident)
 {
 	if (ids->n == ids->cap) {
 		ids->cap = ids->cap ? ids->cap * 2 : 256;
 		ids->v = xreallocarray(ids->v, ids->cap, sizeof(*ids->v));
 	}
 	ids->v[ids->n++] = ident;
-	p->busy[ident] = PINGER_LIVE;
 }
 
+/* Puts ids into quarantine and empties the list (keeping its memory). */
 static void
 pinger_release_idents(struct pinger *p, struct pinger_idents *ids)
 {
 	uint32_t until = pinger_now_s() + PINGER_QUARANTINE_S;
 	size_t i;
 
+	pthread_mutex_lock(&p->mu);
 	for (i = 0; i < ids->n; i++)
 		p->busy[ids->v[i]] = until;
+	pthread_mutex_unlock(&p->mu);
 	ids->n = 0;
 }
 
+/* Destroys a kept (or abandoned) object and quarantines its identifiers;
+ * called without the lock. */
 static void
-pinger_drop_cache(struct pinger *p)
+pinger_drop(struct pinger *p, struct pinger_kept *k)
 {
-	if (p->cache == NULL)
-		return;
-	ping_destroy(p->cache);
-	p->cache = NULL;
-	p->n_cache = 0;
-	pinger_release_idents(p, &p->main_ids);
+	if (k->obj != NULL)
+		ping_destroy(k->obj);
+	k->obj = NULL;
+	pinger_release_idents(p, &k->ids);
+	free(k->ids.v);
+	memset(k, 0, sizeof(*k));
 }
 
 struct pinger *
 pinger_new(void)
 {
-	return xcalloc(1, sizeof(struct pinger));
+	struct pinger *p = xcalloc(1, sizeof(struct pinger));
+
+	pthread_mutex_init(&p->mu, NULL);
+	return p;
 }
 
 void
 pinger_free(struct pinger *p)
 {
+	size_t i;
+
 	if (p == NULL)
 		return;
-	pinger_drop_cache(p);
-	free(p->main_ids.v);
-	free(p->retry_ids.v);
+	for (i = 0; i < p->n_kept; i++)
+		pinger_drop(p, &p->kept[i]);
+	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
 static int
 pinger_is(pingobj_iter_t *it, const char *addr)
 {
-	char name[PINGCFG_ADDRLEN + 1];
+	char name[TARGET_ADDRLEN + 1];
 	size_t len = sizeof(name);
 
 	return ping_iterator_get_info(it, PING_INFO_USERNAME, name, &len) ==
@@ -171,16 +197,20 @@ pinger_add(struct pinger *p, struct pinger_idents *ids, pingobj_t *obj,
 			ping_host_remove(obj, t->addr);
 			return -1;
 		}
+		pthread_mutex_lock(&p->mu);
 		b = p->busy[ident];
 		if (b == 0 || (b != PINGER_LIVE && b <= now_s) ||
 		    (b != PINGER_LIVE && tries >= PINGER_SOFT_TRIES)) {
+			p->busy[ident] = PINGER_LIVE;
+			pthread_mutex_unlock(&p->mu);
 			if (b != 0 && b != PINGER_LIVE && b > now_s)
 				rep->reused++;
-			pinger_mark_live(p, ids, ident);
+			pinger_push_ident(ids, ident);
 			ping_iterator_set_context(it, t);
 			*tail = it;
 			return 0;
 		}
+		pthread_mutex_unlock(&p->mu);
 		/* Removing and adding again draws a new random identifier. */
 		rep->rerolls++;
 		ping_host_remove(obj, t->addr);
@@ -250,8 +280,8 @@ pinger_attempt(pingobj_t *obj, int r, struct pinger_report *rep)
  * asked for that many retries and are still unanswered.  Fresh identifiers
  * mean a reply to an earlier attempt cannot count twice. */
 static void
-pinger_retry(struct pinger *p, struct pinger_target *t, size_t n, int r, int a,
-    struct pinger_report *rep)
+pinger_retry(struct pinger *p, struct pinger_idents *ids,
+    struct pinger_target *t, size_t n, int r, int a, struct pinger_report *rep)
 {
 	pingobj_t *obj;
 	pingobj_iter_t *tail = NULL;
@@ -265,7 +295,7 @@ pinger_retry(struct pinger *p, struct pinger_target *t, size_t n, int r, int a,
 		    t[i].cfg.retry < a || t[i].answered_now)
 			continue;
 		/* A target that cannot get in just stays unanswered. */
-		if (pinger_add(p, &p->retry_ids, obj, &tail, &t[i], rep) == 0)
+		if (pinger_add(p, ids, obj, &tail, &t[i], rep) == 0)
 			added++;
 	}
 	if (added > 0)
@@ -289,29 +319,63 @@ pinger_target_cmp(const void *a, const void *b)
 	return strcmp((*x)->addr, (*y)->addr);
 }
 
-/* Takes the cached object when its hosts are exactly the targets to ping
+/* An order-independent hash of a set of addresses (FNV-1a each, summed),
+ * so a kept object can be found without comparing every host. */
+static uint64_t
+pinger_set_key(const struct pinger_target *t, size_t n, size_t *n_hosts)
+{
+	uint64_t key = 0;
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		uint64_t h = UINT64_C(14695981039346656037);
+		const unsigned char *c;
+
+		if (t[i].add_error)
+			continue;
+		for (c = (const unsigned char *)t[i].addr; *c != '\0'; c++)
+			h = (h ^ *c) * UINT64_C(1099511628211);
+		key += h;
+		m++;
+	}
+	*n_hosts = m;
+	return key;
+}
+
+/* Takes the kept object whose hosts are exactly the targets to ping
  * (addresses are distinct within a batch, so equal counts and every host
- * found means equal sets), pointing each host at its new target.  Drops
- * the cache otherwise.  Returns the object or NULL. */
-static pingobj_t *
-pinger_reuse(struct pinger *p, struct pinger_target *t, size_t n)
+ * found means equal sets) into *k, pointing each host at its new target.
+ * Returns 0, or -1 (k zeroed) when there is none. */
+static int
+pinger_reuse(
+    struct pinger *p, struct pinger_target *t, size_t n, struct pinger_kept *k)
 {
 	struct pinger_target **idx, **hit;
 	pingobj_iter_t *it;
-	pingobj_t *obj = NULL;
-	char name[PINGCFG_ADDRLEN + 1];
-	size_t i, m = 0, len;
+	char name[TARGET_ADDRLEN + 1];
+	size_t i, m = 0, n_hosts, len;
+	uint64_t key = pinger_set_key(t, n, &n_hosts);
+	int rc = -1;
 
-	if (p->cache == NULL)
-		return NULL;
-	idx = xreallocarray(NULL, n, sizeof(*idx));
+	memset(k, 0, sizeof(*k));
+	pthread_mutex_lock(&p->mu);
+	for (i = 0; i < p->n_kept; i++) {
+		if (p->kept[i].key == key && p->kept[i].n_hosts == n_hosts) {
+			*k = p->kept[i];
+			p->kept[i] = p->kept[--p->n_kept];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (k->obj == NULL)
+		return -1;
+
+	idx = xreallocarray(NULL, n ? n : 1, sizeof(*idx));
 	for (i = 0; i < n; i++)
 		if (!t[i].add_error)
 			idx[m++] = &t[i];
-	if (m != p->n_cache)
-		goto out;
 	qsort(idx, m, sizeof(*idx), pinger_target_cmp);
-	for (it = ping_iterator_get(p->cache); it != NULL;
+	for (it = ping_iterator_get(k->obj); it != NULL;
 	     it = ping_iterator_next(it)) {
 		len = sizeof(name);
 		if (ping_iterator_get_info(
@@ -323,24 +387,49 @@ pinger_reuse(struct pinger *p, struct pinger_target *t, size_t n)
 		ping_iterator_set_context(it, *hit);
 		(*hit)->in_main = 1;
 	}
-	obj = p->cache;
-	p->cache = NULL;
-	p->n_cache = 0;
+	rc = 0;
 out:
 	free(idx);
-	if (obj == NULL) {
+	if (rc != 0) {
+		/* Same hash, other hosts: rare; build afresh. */
 		for (i = 0; i < n; i++)
 			t[i].in_main = 0;
-		pinger_drop_cache(p);
+		pinger_drop(p, k);
 	}
-	return obj;
+	return rc;
+}
+
+/* Keeps k's object for a later batch of the same targets, dropping the
+ * least recently used one when all places are taken. */
+static void
+pinger_keep(struct pinger *p, struct pinger_kept *k)
+{
+	struct pinger_kept old;
+	size_t i, lru = 0;
+
+	memset(&old, 0, sizeof(old));
+	pthread_mutex_lock(&p->mu);
+	k->used = ++p->clock;
+	if (p->n_kept == PINGER_KEEP) {
+		for (i = 1; i < p->n_kept; i++)
+			if (p->kept[i].used < p->kept[lru].used)
+				lru = i;
+		old = p->kept[lru];
+		p->kept[lru] = *k;
+	} else {
+		p->kept[p->n_kept++] = *k;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (old.obj != NULL)
+		pinger_drop(p, &old);
 }
 
 void
 pinger_run(struct pinger *p, struct pinger_target *t, size_t n,
     pinger_pause_fn *pause_fn, void *arg, struct pinger_report *rep)
 {
-	pingobj_t *obj;
+	struct pinger_kept k;
+	struct pinger_idents retry_ids = {NULL, 0, 0};
 	pingobj_iter_t *tail = NULL;
 	int rounds = 0, retries = 0, removed = 0, r, a;
 	size_t i;
@@ -354,18 +443,17 @@ pinger_run(struct pinger *p, struct pinger_target *t, size_t n,
 		if (t[i].cfg.retry > retries)
 			retries = t[i].cfg.retry;
 	}
-	obj = pinger_reuse(p, t, n);
-	if (obj != NULL) {
+	if (pinger_reuse(p, t, n, &k) == 0) {
 		rep->reused_object = 1;
 	} else {
-		obj = ping_construct();
-		if (obj == NULL)
+		k.obj = ping_construct();
+		if (k.obj == NULL)
 			fatalx("out of memory");
 		for (i = 0; i < n; i++) {
 			if (t[i].add_error)
 				continue;
-			if (pinger_add(
-			        p, &p->main_ids, obj, &tail, &t[i], rep) == 0)
+			if (pinger_add(p, &k.ids, k.obj, &tail, &t[i], rep) ==
+			    0)
 				t[i].in_main = 1;
 			else
 				t[i].add_error = 1;
@@ -380,7 +468,7 @@ pinger_run(struct pinger *p, struct pinger_target *t, size_t n,
 			goto abort;
 		for (i = 0; i < n; i++) {
 			if (t[i].in_main && t[i].cfg.n_packets <= r) {
-				ping_host_remove(obj, t[i].addr);
+				ping_host_remove(k.obj, t[i].addr);
 				t[i].in_main = 0;
 				removed = 1;
 			}
@@ -396,11 +484,11 @@ pinger_run(struct pinger *p, struct pinger_target *t, size_t n,
 		}
 		/* Checked after each attempt too: a stop may have cut the
 		 * attempt short, and its losses would be made up. */
-		pinger_attempt(obj, r, rep);
+		pinger_attempt(k.obj, r, rep);
 		if (pause_fn(arg, 0) != 0)
 			goto abort;
 		for (a = 1; a <= retries; a++) {
-			pinger_retry(p, t, n, r, a, rep);
+			pinger_retry(p, &retry_ids, t, n, r, a, rep);
 			if (pause_fn(arg, 0) != 0)
 				goto abort;
 		}
@@ -423,14 +511,12 @@ abort:
 	rep->aborted = 1;
 out:
 	/* Kept only while it still holds every target it was built for. */
-	if (!rep->aborted && !removed) {
-		p->cache = obj;
-		for (i = 0; i < n; i++)
-			if (t[i].in_main)
-				p->n_cache++;
+	if (!rep->aborted && !removed && k.ids.n > 0) {
+		k.key = pinger_set_key(t, n, &k.n_hosts);
+		pinger_keep(p, &k);
 	} else {
-		ping_destroy(obj);
-		pinger_release_idents(p, &p->main_ids);
+		pinger_drop(p, &k);
 	}
-	pinger_release_idents(p, &p->retry_ids);
+	pinger_release_idents(p, &retry_ids);
+	free(retry_ids.v);
 }

@@ -1,7 +1,7 @@
 /*
  * The blocking ping engine on liboping: pings a batch of distinct targets
  * together, round by round, and records per-packet results.  It runs on
- * the worker thread only; it neither logs nor touches jobs or runs.
+ * the worker threads only; it neither logs nor touches jobs or runs.
  */
 #ifndef BOT_PINGER_H
 #define BOT_PINGER_H
@@ -11,12 +11,13 @@
 
 #include "pingcfg.h"
 #include "pingval.h"
+#include "target.h"
 
 struct pinger;
 
 struct pinger_target {
 	/* Set by the caller. */
-	char addr[PINGCFG_ADDRLEN]; /* canonical numeric address, distinct
+	char addr[TARGET_ADDRLEN]; /* canonical numeric address, distinct
 	                               within one batch */
 	struct pingcfg cfg;
 	struct pingval_packet *packets; /* cfg.n_packets zeroed entries,
@@ -47,9 +48,10 @@ struct pinger_report {
 /* Waits delay_ms (0: just polls); returns -1 when the batch must stop. */
 typedef int pinger_pause_fn(void *arg, int64_t delay_ms);
 
-/* Creates an engine with its ICMP identifier table (and, between batches,
- * the last liboping object with its sockets).  Owned by the caller,
- * released with pinger_free (NULL is a no-op). */
+/* Creates an engine: the ICMP identifier table shared by every batch, and
+ * the liboping objects of recent batches kept for reuse.  Owned by the
+ * caller, released with pinger_free (NULL is a no-op) once no pinger_run
+ * is under way. */
 struct pinger *pinger_new(void);
 void pinger_free(struct pinger *p);
 
@@ -59,7 +61,9 @@ void pinger_free(struct pinger *p);
  * took longer.  A target with retry R splits its timeout into R + 1 equal
  * slices and an unanswered packet is sent again in each further slice; a
  * round lasts the longest first slice plus the longest slice of each
- * retry.  Blocks until done or until pause_fn returns -1.  rep is filled. */
+ * retry.  Blocks until done or until pause_fn returns -1.  rep is filled.
+ * Several threads may run batches on one engine at once, each with its
+ * own targets. */
 void pinger_run(struct pinger *p, struct pinger_target *t, size_t n,
     pinger_pause_fn *pause_fn, void *arg, struct pinger_report *rep);
 

@@ -291,6 +291,29 @@ class HeldDns(threading.Thread):
         self.sock.close()
 
 
+def file_job(eid, addr, details, interval):
+    """One entity of a --jobs file, with its own credential and sensor."""
+    return {"id": eid, "name": "job%d" % eid, "entity_type": "device",
+            "details": {"ipv4": addr},
+            "protocols": {"ping": {
+                "credential": {"id": eid + 1, "name": "c%d" % eid,
+                               "protocol": "ping", "details": details},
+                "sensors": [{"sensor": {
+                    "id": eid + 2, "name": "s%d" % eid, "protocol": "ping",
+                    "default_interval": interval, "details": {}},
+                    "interval": None}]}}}
+
+
+def stdout_values(bot, eid, key="success"):
+    """[(t, v), ...] of one entity's ping.<key> lines in --output stdout."""
+    out = []
+    for line in bot.stdout().splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "entity.%d.ping.%s" % (eid, key):
+            out.append((float(f[2]), float(f[1])))
+    return sorted(out)
+
+
 class PingbotTest(BotTestCase):
 
     def load(self, entities, credentials=()):
@@ -412,6 +435,128 @@ class PingbotTest(BotTestCase):
                                                + STAT_PATHS))
             self.assertTrue(all(v == 1 for _, v in r["success"]), r)
         self.assert_clean_log(bot)
+
+    def test_a_slow_job_never_delays_another(self):
+        """Issue 13.1: job A (127.0.0.1, 1 packet, 0.5 s timeout, every 1 s)
+        next to job B (a target that never answers, 100 packets 60 s apart
+        with a 60 s timeout, every 60 s) in a --jobs file.  A delivers every
+        second while B's run is still under way; B's credential, which
+        cannot finish within its interval, is clamped with one warning."""
+        dead = DeadEnd()
+        dead.setup()
+        self.addCleanup(dead.teardown)
+
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([file_job(100, "127.0.0.1", {"n_packets": 1, "timeout": 0.5,
+                                              "sleep_packets": 0, "retry": 0},
+                           1),
+                       file_job(200, DEAD_V4, {"n_packets": 100,
+                                          "sleep_packets": 60,
+                                          "timeout": 60, "retry": 0}, 60)], f)
+        # B's run is still under way at the end; do not wait 8 s for it.
+        bot = self.start_bot("pingbot", ["--jobs", jobs, "--output", "stdout"],
+                             env={"SHUTDOWN_FLUSH_TIMEOUT": "1"},
+                             backend=False)
+
+        def success(eid):
+            return stdout_values(bot, eid)
+
+        wait_until(lambda: len(success(100)) >= 1, 15,
+                   what="job A's first run")
+        first = len(success(100))
+        # Both jobs were due at start; B's run (one packet now, waiting
+        # out its timeout) is in flight the whole time A keeps running.
+        wait_until(lambda: len(success(100)) >= first + 10, 25,
+                   what="10 more runs of job A; it has %d; stderr:\n%s"
+                   % (len(success(100)), bot.stderr()[-2000:]))
+        a = success(100)
+        self.assertTrue(all(v == 1 for _, v in a), a)
+        gaps = [t1 - t0 for (t0, _), (t1, _) in zip(a, a[1:])]
+        self.assertLess(max(gaps), 3.0, a)
+        self.assertEqual(success(200), [])
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertEqual(err.count("job 200 (job200): credential"), 1, err)
+        self.assertIn("job 200 (job200): credential: 100 packets 60 s apart "
+                      "with a 60 s timeout take up to 6000 s, more than "
+                      "the job's 60 s interval; sending 1 packet with a "
+                      "59 s timeout instead", err)
+        self.assert_clean_log(bot, allowed=("job 200 (job200): credential",
+                                            "runs still in progress"))
+
+    def test_runs_of_one_credential_at_other_times_never_wait(self):
+        """Jobs sharing a credential but due at different moments (a 3 s
+        first-run spread) never wait for each other's batch: with
+        unanswered targets a run lasts 3 s of a 4 s interval, so waiting
+        for a batch already out would skip runs."""
+        dead = DeadEnd()
+        dead.setup()
+        self.addCleanup(dead.teardown)
+        cred = {"n_packets": 1, "sleep_packets": 0, "timeout": 3,
+                "retry": 0}
+        addrs = [DEAD_V4, DEAD_V4B, DEAD_V4, "127.0.0.5", DEAD_V4B,
+                 "127.0.0.6", DEAD_V4]
+        ids = [300 + 10 * i for i in range(len(addrs))]
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([file_job(eid, a, cred, 4)
+                       for eid, a in zip(ids, addrs)], f)
+        bot = self.start_bot("pingbot", ["--jobs", jobs, "--output", "stdout"],
+                             env={"JOBS_FIRST_RUN_SPREAD_MS": "3000",
+                                  "SHUTDOWN_FLUSH_TIMEOUT": "5"},
+                             backend=False)
+        for eid in ids:
+            wait_until(lambda: len(stdout_values(bot, eid)) >= 4, 40,
+                       what="4 runs of job %d; stderr:\n%s"
+                       % (eid, bot.stderr()[-2000:]))
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertNotIn("skipped (", err)
+        self.assertNotIn("missed", err)
+        self.assertRegex(err, r"exiting: \d+ runs, 0 skipped")
+        for eid, a in zip(ids, addrs):
+            want = 1 if a.startswith("127.") else 0
+            vals = stdout_values(bot, eid)
+            self.assertTrue(all(v == want for _, v in vals), (eid, vals))
+            # Each run is stamped when its packet went out: 4 s apart
+            # (give or take the wait for company and a loaded machine).
+            gaps = [t1 - t0 for (t0, _), (t1, _) in zip(vals, vals[1:])]
+            self.assertLess(max(gaps), 5.5, (eid, vals))
+        self.assert_clean_log(bot)
+
+    def test_worker_bound_is_kept_and_said(self):
+        """PING_WORKERS bounds the batches out at once: with 1, a quick job
+        waits while a slow one holds the only worker, and the bot says so
+        once (rate-limited) instead of starting more threads."""
+        dead = DeadEnd()
+        dead.setup()
+        self.addCleanup(dead.teardown)
+        d = tempfile.mkdtemp(prefix="pingbot-it-")
+        self.addCleanup(shutil.rmtree, d, True)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([file_job(400, "127.0.0.1", {"n_packets": 1,
+                                                   "timeout": 0.5}, 1),
+                       file_job(500, DEAD_V4, {"n_packets": 1,
+                                               "timeout": 3}, 4)], f)
+        bot = self.start_bot("pingbot", ["--jobs", jobs, "--output", "stdout"],
+                             env={"PING_WORKERS": "1"}, backend=False)
+        bot.wait_log("all 1 ping workers are busy; ")
+        wait_until(lambda: len(stdout_values(bot, 500)) >= 2, 20,
+                   what="2 runs of the slow job")
+        wait_until(lambda: len(stdout_values(bot, 400)) >= 3, 20,
+                   what="3 runs of the quick job")
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertIn("up to 8192 targets per batch, 1 batch at once", err)
+        self.assertEqual(err.count("ping workers are busy"), 1, err)
+        self.assertTrue(all(v == 1 for _, v in stdout_values(bot, 400)))
+        self.assertTrue(all(v == 0 for _, v in stdout_values(bot, 500)))
 
     def test_replies_are_matched_to_their_packet(self):
         resp = Responder()

@@ -1,14 +1,12 @@
 /*
- * Unit tests for pingbot's pure parts: the credential's packet parameters,
- * picking and checking the target, and turning packet results into value
- * paths and statistics.  Nothing here sends ICMP; the engine is covered by
- * tests/integration/test_pingbot.py.
+ * Unit tests for pingbot's pure parts: the credential's packet parameters
+ * and how they fit an interval, preparing a job, and turning packet results
+ * into value paths and statistics (picking and checking the target is
+ * common/target.c's, tested in tests/unit/t_target.c).  Nothing here sends
+ * ICMP; the engine is covered by tests/integration/test_pingbot.py.
  */
-#include <sys/socket.h>
-
 #include <json-c/json.h>
 #include <math.h>
-#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,19 +38,6 @@ t_ping_cred(const char *text, struct pingcfg *cfg, char *err, size_t errlen)
 
 	err[0] = '\0';
 	rc = pingcfg_parse(o, cfg, err, errlen);
-	json_object_put(o);
-	return rc;
-}
-
-static int
-t_ping_target(
-    const char *text, struct pingcfg_target *t, char *err, size_t errlen)
-{
-	struct json_object *o = t_ping_json(text);
-	int rc;
-
-	err[0] = '\0';
-	rc = pingcfg_target_parse(o, t, err, errlen);
 	json_object_put(o);
 	return rc;
 }
@@ -204,190 +189,6 @@ T_TEST(t_ping_cfg_bad_values)
 		    t_ping_cred(cases[i].json, &cfg, err, sizeof(err)), -1);
 		T_EQ_STR(err, cases[i].msg);
 	}
-}
-
-T_TEST(t_ping_target_numeric)
-{
-	struct pingcfg_target t;
-	char err[BOT_ERRLEN];
-
-	T_EQ_INT(
-	    t_ping_target("{\"ipv4\": \"10.0.0.5\"}", &t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "10.0.0.5");
-	T_EQ_STR(t.text, "10.0.0.5");
-	T_EQ_STR(t.key, "ipv4");
-	T_EQ_INT(t.family, AF_INET);
-	T_EQ_INT(t.is_name, 0);
-
-	/* IPv6 is stored in canonical form, so equal addresses compare
-	 * equal whatever way they were written. */
-	T_EQ_INT(t_ping_target(
-	             "{\"ipv6\": \"2001:DB8:0:0::1\"}", &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.addr, "2001:db8::1");
-	T_EQ_STR(t.key, "ipv6");
-	T_EQ_INT(t.family, AF_INET6);
-
-	T_EQ_INT(
-	    t_ping_target("{\"ipv6\": \"0:0::1\"}", &t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "::1");
-
-	/* IPv4-mapped IPv6 is pinged over IPv4. */
-	T_EQ_INT(t_ping_target(
-	             "{\"ipv6\": \"::ffff:192.0.2.7\"}", &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.addr, "192.0.2.7");
-	T_EQ_INT(t.family, AF_INET);
-
-	/* A numeric address under another key is still numeric. */
-	T_EQ_INT(
-	    t_ping_target("{\"host\": \"127.0.0.2\"}", &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.addr, "127.0.0.2");
-	T_EQ_INT(t.is_name, 0);
-}
-
-T_TEST(t_ping_target_priority)
-{
-	struct pingcfg_target t;
-	char err[BOT_ERRLEN];
-
-	T_EQ_INT(t_ping_target("{\"host\": \"h.example\", \"ipv6\": \"::1\", "
-	                       "\"ipv4\": \"127.0.0.1\"}",
-	             &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.key, "ipv4");
-	T_EQ_STR(t.addr, "127.0.0.1");
-
-	T_EQ_INT(t_ping_target("{\"host\": \"h.example\", \"ipv6\": \"::1\"}",
-	             &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.key, "ipv6");
-	T_EQ_STR(t.addr, "::1");
-
-	/* An empty ipv4 (as the UI may store it) does not hide the rest. */
-	T_EQ_INT(t_ping_target("{\"ipv4\": \"\", \"hostname\": \"h.example\"}",
-	             &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.key, "hostname");
-	T_EQ_STR(t.text, "h.example");
-	T_EQ_INT(t.is_name, 1);
-	T_EQ_STR(t.addr, "");
-
-	T_EQ_INT(t_ping_target("{\"host\": \"H-1.example.\", \"hostname\": "
-	                       "\"other\"}",
-	             &t, err, sizeof(err)),
-	    0);
-	T_EQ_STR(t.key, "host");
-	T_EQ_STR(t.text, "H-1.example.");
-	T_EQ_INT(t.want_family, AF_UNSPEC);
-
-	/* The official bot resolves whatever is in ipv4; so do we, but
-	 * only for IPv4 addresses. */
-	T_EQ_INT(
-	    t_ping_target("{\"ipv4\": \"router1.lan\"}", &t, err, sizeof(err)),
-	    0);
-	T_EQ_INT(t.is_name, 1);
-	T_EQ_INT(t.want_family, AF_INET);
-}
-
-T_TEST(t_ping_target_bad)
-{
-	static const struct {
-		const char *json;
-		const char *msg;
-	} cases[] = {
-	    {"{}", "entity details have no ipv4, ipv6 or host to ping"},
-	    {"{\"ipv4\": \"\", \"snmp_index\": \"3\"}",
-	        "entity details have no ipv4, ipv6 or host to ping"},
-	    {"[]", "entity details are not an object"},
-	    {"{\"ipv4\": 167772165}", "details.ipv4 must be a string"},
-	    {"{\"ipv4\": \"10.0.0.5 ; rm\"}",
-	        "details.ipv4: \"10.0.0.5 ; rm\" is neither an IP address "
-	        "nor a host name"},
-	    {"{\"host\": \"-bad.example\"}",
-	        "details.host: \"-bad.example\" is neither an IP address "
-	        "nor a host name"},
-	    {"{\"host\": \"a..b\"}",
-	        "details.host: \"a..b\" is neither an "
-	        "IP address nor a host name"},
-	    {"{\"ipv4\": \"224.0.0.1\"}",
-	        "details.ipv4: 224.0.0.1 is a multicast address, whose "
-	        "replies would come from other addresses"},
-	    {"{\"ipv4\": \"255.255.255.255\"}",
-	        "details.ipv4: 255.255.255.255 is the broadcast address, "
-	        "whose replies would come from other addresses"},
-	    {"{\"ipv4\": \"0.0.0.0\"}",
-	        "details.ipv4: 0.0.0.0 is in 0.0.0.0/8, whose replies would "
-	        "come from other addresses"},
-	    {"{\"ipv6\": \"ff02::1\"}",
-	        "details.ipv6: ff02::1 is a multicast address, whose "
-	        "replies would come from other addresses"},
-	    {"{\"ipv6\": \"::\"}",
-	        "details.ipv6: :: is the unspecified address, whose "
-	        "replies would come from other addresses"},
-	};
-	struct pingcfg_target t;
-	char err[BOT_ERRLEN];
-	size_t i;
-
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		T_EQ_INT(
-		    t_ping_target(cases[i].json, &t, err, sizeof(err)), -1);
-		T_EQ_STR(err, cases[i].msg);
-	}
-	T_EQ_INT(pingcfg_target_parse(NULL, &t, err, sizeof(err)), -1);
-}
-
-static struct addrinfo *
-t_ping_lookup(const char *name)
-{
-	struct addrinfo hints, *res = NULL;
-
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(name, NULL, &hints, &res) != 0)
-		return NULL;
-	return res;
-}
-
-T_TEST(t_ping_target_pick)
-{
-	struct pingcfg_target t;
-	struct addrinfo *bad, *good, *mapped;
-	char err[BOT_ERRLEN];
-
-	T_EQ_INT(t_ping_target(
-	             "{\"host\": \"router.example\"}", &t, err, sizeof(err)),
-	    0);
-	T_ASSERT(t.is_name);
-	bad = t_ping_lookup("224.0.0.1");
-	good = t_ping_lookup("192.0.2.7");
-	mapped = t_ping_lookup("::ffff:192.0.2.8");
-	T_ASSERT(bad != NULL && good != NULL && mapped != NULL);
-
-	/* Nothing usable: t stays as it was, err says why. */
-	T_EQ_INT(pingcfg_pick(bad, &t, err, sizeof(err)), -1);
-	T_EQ_STR(t.addr, "");
-	T_ASSERT(strstr(err, "multicast") != NULL);
-	T_EQ_INT(pingcfg_pick(NULL, &t, err, sizeof(err)), -1);
-	T_EQ_STR(err, "resolves to no address");
-
-	/* The first usable answer wins, in the resolver's order. */
-	bad->ai_next = good;
-	T_EQ_INT(pingcfg_pick(bad, &t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "192.0.2.7");
-	T_EQ_INT(t.family, AF_INET);
-	bad->ai_next = NULL;
-
-	/* IPv4-mapped IPv6 becomes IPv4. */
-	T_EQ_INT(pingcfg_pick(mapped, &t, err, sizeof(err)), 0);
-	T_EQ_STR(t.addr, "192.0.2.8");
-	T_EQ_INT(t.family, AF_INET);
-	freeaddrinfo(bad);
-	freeaddrinfo(good);
-	freeaddrinfo(mapped);
 }
 
 T_TEST(t_ping_prepare)
@@ -596,4 +397,69 @@ T_TEST(t_ping_values_avg_stays_within_min_max)
 	T_ASSERT(st.min_s <= st.avg_s);
 	T_ASSERT(st.avg_s <= st.max_s);
 	T_EQ_DBL(st.avg_s, 2.7e-05, 0);
+}
+
+T_TEST(t_ping_cfg_duration_and_fit)
+{
+	struct pingcfg cfg = {3, 1.0, 2.0, 0};
+	char msg[BOT_ERRLEN];
+
+	/* Rounds back to back when the timeout is longer than the sleep;
+	 * no sleep after the last round; retries share the timeout. */
+	T_EQ_DBL(pingcfg_duration_s(&cfg), 6.0, 1e-9);
+	cfg.sleep_s = 5;
+	cfg.retry = 3;
+	T_EQ_DBL(pingcfg_duration_s(&cfg), 12.0, 1e-9);
+	T_EQ_DBL(pingcfg_slack_s(60), 1.0, 1e-12);
+	T_EQ_DBL(pingcfg_slack_s(5), 0.5, 1e-12);
+
+	/* Fits: unchanged, no message. */
+	msg[0] = '\0';
+	T_EQ_INT(pingcfg_fit(&cfg, 13, msg, sizeof(msg)), 0);
+	T_EQ_INT(cfg.n_packets, 3);
+	T_EQ_STR(msg, "");
+
+	/* Fewer packets when the timeout alone fits. */
+	T_EQ_INT(pingcfg_fit(&cfg, 10, msg, sizeof(msg)), 1);
+	T_EQ_INT(cfg.n_packets, 2);
+	T_EQ_DBL(cfg.timeout_s, 2.0, 1e-12);
+	T_EQ_DBL(cfg.sleep_s, 5.0, 1e-12);
+	T_EQ_INT(cfg.retry, 3);
+	T_EQ_STR(msg,
+	    "credential: 3 packets 5 s apart with a 2 s timeout "
+	    "take up to 12 s, more than the job's 10 s interval; "
+	    "sending 2 packets with a 2 s timeout instead");
+	T_ASSERT(pingcfg_duration_s(&cfg) <= 10 - pingcfg_slack_s(10));
+
+	/* The job B: even one packet would not fit. */
+	cfg.n_packets = 100;
+	cfg.sleep_s = 60;
+	cfg.timeout_s = 60;
+	cfg.retry = 0;
+	T_EQ_INT(pingcfg_fit(&cfg, 60, msg, sizeof(msg)), 1);
+	T_EQ_INT(cfg.n_packets, 1);
+	T_EQ_DBL(cfg.timeout_s, 59.0, 1e-12);
+	T_EQ_STR(msg,
+	    "credential: 100 packets 60 s apart with a 60 s timeout "
+	    "take up to 6000 s, more than the job's 60 s interval; "
+	    "sending 1 packet with a 59 s timeout instead");
+
+	cfg.n_packets = 1;
+	cfg.timeout_s = 2;
+	T_EQ_INT(pingcfg_fit(&cfg, 1, msg, sizeof(msg)), 1);
+	T_EQ_DBL(cfg.timeout_s, 0.9, 1e-12);
+	T_EQ_STR(msg,
+	    "credential: 1 packet with a 2 s timeout takes up to "
+	    "2 s, more than the job's 1 s interval; sending 1 packet "
+	    "with a 0.9 s timeout instead");
+
+	/* The test suite's and the benchmark's credentials fit. */
+	cfg.n_packets = 3;
+	cfg.sleep_s = 0.2;
+	cfg.timeout_s = 0.5;
+	cfg.retry = 0;
+	T_EQ_INT(pingcfg_fit(&cfg, 2, msg, sizeof(msg)), 0);
+	cfg.sleep_s = 1;
+	cfg.timeout_s = 1;
+	T_EQ_INT(pingcfg_fit(&cfg, 4, msg, sizeof(msg)), 0);
 }

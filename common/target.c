@@ -1,0 +1,467 @@
+/*
+ * Targets: one address per entity, from its details or a text, checked and
+ * kept in canonical numeric form so that equal addresses compare equal
+ * however they were written.  Nothing here blocks: a numeric address is
+ * parsed with AI_NUMERICHOST (never a DNS query), and host names are looked
+ * up off the loop thread by common/resolver.c, once per refresh and never
+ * per poll.  Targets that would draw replies from other addresses
+ * (multicast, broadcast, unspecified) are refused, since an answer must only
+ * ever count for the address it was sent to.  A target_resolver keeps the
+ * targets whose lookup is under way in a list, so that freeing it leaves
+ * none of them pointing at a query that no longer exists.
+ */
+#include "target.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <json-c/json.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "resolver.h"
+#include "xmalloc.h"
+
+struct target_resolver {
+	struct resolver *r;
+	const char *verbing;
+	target_cb *cb;
+	void *arg;
+	struct target *pending; /* targets with a query under way */
+};
+
+/* An absent member, JSON null or a blank string: the UI stores empty
+ * fields as "". */
+static int
+target_blank(struct json_object *m)
+{
+	const char *s;
+
+	if (m == NULL || json_object_is_type(m, json_type_null))
+		return 1;
+	if (!json_object_is_type(m, json_type_string))
+		return 0;
+	for (s = json_object_get_string(m); *s != '\0'; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return 1;
+}
+
+/* RFC 1123 host name syntax, relaxed to accept '_' (seen in internal
+ * zones).  Anything else cannot be a name worth a DNS query. */
+static int
+target_name_ok(const char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+
+	if (len == 0 || len > 253)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		        (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return 1;
+}
+
+/* Checks one address and writes its canonical text into t.  IPv4-mapped
+ * IPv6 addresses become plain IPv4 (ICMPv6 or UDP over IPv6 to them never
+ * reaches the IPv4 host as meant).  Returns 0, or -1 with err. */
+static int
+target_addr_from(const struct sockaddr *sa, socklen_t salen, struct target *t,
+    char *err, size_t errlen)
+{
+	struct sockaddr_in sin;
+	const char *why = NULL;
+	int rc;
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			memcpy(&sin.sin_addr, &s6->sin6_addr.s6_addr[12], 4);
+			sa = (const struct sockaddr *)&sin;
+			salen = sizeof(sin);
+		} else if (IN6_IS_ADDR_UNSPECIFIED(&s6->sin6_addr)) {
+			why = "the unspecified address";
+		} else if (IN6_IS_ADDR_MULTICAST(&s6->sin6_addr)) {
+			why = "a multicast address";
+		}
+	}
+	if (sa->sa_family == AF_INET) {
+		uint32_t a =
+		    ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+
+		if ((a >> 24) == 0)
+			why = "in 0.0.0.0/8";
+		else if (a == 0xffffffffu)
+			why = "the broadcast address";
+		else if ((a >> 28) == 0xe)
+			why = "a multicast address";
+	} else if (sa->sa_family != AF_INET6) {
+		why = "not an IP address";
+	}
+	rc = getnameinfo(
+	    sa, salen, t->addr, sizeof(t->addr), NULL, 0, NI_NUMERICHOST);
+	if (rc != 0) {
+		t->addr[0] = '\0';
+		snprintf(err, errlen, "%s: %s", t->text, gai_strerror(rc));
+		return -1;
+	}
+	if (why != NULL) {
+		snprintf(err, errlen,
+		    "details.%s: %s is %s, whose replies would come from "
+		    "other addresses",
+		    t->key, t->addr, why);
+		t->addr[0] = '\0';
+		return -1;
+	}
+	t->family = sa->sa_family;
+	return 0;
+}
+
+/* Parses t->text (set, with t->key): numeric or a host name. */
+static int
+target_classify(struct target *t, char *err, size_t errlen)
+{
+	struct addrinfo hints, *res = NULL;
+	int rc = -1;
+
+	/* A numeric address of either family is accepted under any key
+	 * (AI_NUMERICHOST never queries DNS); it also takes "%zone". */
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(t->text, NULL, &hints, &res) == 0 && res != NULL) {
+		rc = target_addr_from(
+		    res->ai_addr, res->ai_addrlen, t, err, errlen);
+		if (rc == 0)
+			t->resolved = t->answered = 1;
+		goto out;
+	}
+	if (!target_name_ok(t->text)) {
+		snprintf(err, errlen,
+		    "details.%s: \"%s\" is neither an IP address nor a host "
+		    "name",
+		    t->key, t->text);
+		goto out;
+	}
+	t->is_name = 1;
+	snprintf(t->why, sizeof(t->why), "not resolved yet");
+	rc = 0;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	return rc;
+}
+
+static void
+target_init(struct target *t, int64_t job_id)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = AF_UNSPEC;
+	t->job_id = job_id;
+}
+
+static int
+target_set_text(
+    struct target *t, const char *key, const char *s, char *err, size_t errlen)
+{
+	size_t len = strlen(s);
+
+	if (len >= sizeof(t->text)) {
+		snprintf(err, errlen, "details.%s is too long (%zu bytes)", key,
+		    len);
+		return -1;
+	}
+	memcpy(t->text, s, len + 1);
+	t->key = key;
+	return 0;
+}
+
+int
+target_from_details(struct target *t, int64_t job_id,
+    struct json_object *details, const char *verb, char *err, size_t errlen)
+{
+	static const char *const keys[] = {"ipv4", "ipv6", "host", "hostname"};
+	static const int families[] = {AF_INET, AF_INET6, AF_UNSPEC, AF_UNSPEC};
+	size_t i;
+
+	target_init(t, job_id);
+	if (details != NULL &&
+	    !json_object_is_type(details, json_type_object)) {
+		snprintf(err, errlen, "entity details are not an object");
+		return -1;
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct json_object *m;
+
+		if (details == NULL ||
+		    !json_object_object_get_ex(details, keys[i], &m) ||
+		    target_blank(m))
+			continue;
+		if (!json_object_is_type(m, json_type_string)) {
+			snprintf(err, errlen, "details.%s must be a string",
+			    keys[i]);
+			return -1;
+		}
+		if (target_set_text(t, keys[i], json_object_get_string(m), err,
+		        errlen) != 0)
+			return -1;
+		t->want_family = families[i];
+		break;
+	}
+	if (t->key == NULL) {
+		snprintf(err, errlen,
+		    "entity details have no ipv4, ipv6 or host to %s", verb);
+		return -1;
+	}
+	return target_classify(t, err, errlen);
+}
+
+int
+target_from_text(struct target *t, int64_t job_id, const char *key,
+    const char *text, int want_family, char *err, size_t errlen)
+{
+	target_init(t, job_id);
+	if (text == NULL || text[0] == '\0') {
+		snprintf(err, errlen, "details.%s has no host", key);
+		return -1;
+	}
+	if (target_set_text(t, key, text, err, errlen) != 0)
+		return -1;
+	t->want_family = want_family;
+	return target_classify(t, err, errlen);
+}
+
+void
+target_set_port(struct target *t, unsigned port)
+{
+	t->port = port;
+}
+
+enum target_state
+target_state(const struct target *t)
+{
+	if (t->resolved)
+		return TARGET_READY;
+	return t->answered ? TARGET_FAILED : TARGET_WAITING;
+}
+
+int
+target_pick(
+    const struct addrinfo *res, struct target *t, char *err, size_t errlen)
+{
+	const struct addrinfo *ai;
+	struct target try;
+
+	/* The resolver's order is the system's preference (RFC 6724); take
+	 * the first usable address, remembering why others failed. */
+	snprintf(err, errlen, "resolves to no address");
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		memcpy(&try, t, sizeof(try));
+		if (target_addr_from(
+		        ai->ai_addr, ai->ai_addrlen, &try, err, errlen) == 0) {
+			memcpy(t->addr, try.addr, sizeof(t->addr));
+			t->family = try.family;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+target_apply(
+    struct target *t, int rc, const struct addrinfo *res, const char *verbing)
+{
+	struct target got;
+	char why[BOT_ERRLEN];
+	int first = !t->answered;
+
+	t->answered = 1;
+	if (rc != 0)
+		snprintf(
+		    why, sizeof(why), "does not resolve: %s", gai_strerror(rc));
+	memcpy(&got, t, sizeof(got));
+	if (rc != 0 || target_pick(res, &got, why, sizeof(why)) == -1) {
+		if (t->resolved && !t->stale)
+			log_warnx("job %lld (%s): %s; still %s %s",
+			    (long long)t->job_id, t->text, why, verbing,
+			    t->addr);
+		if (t->resolved)
+			t->stale = 1;
+		else
+			snprintf(t->why, sizeof(t->why), "%s", why);
+		if (first)
+			log_debug("job %lld (%s): %s", (long long)t->job_id,
+			    t->text, why);
+		return first;
+	}
+	if (first)
+		log_debug("job %lld (%s): resolved to %s", (long long)t->job_id,
+		    t->text, got.addr);
+	else if (!t->resolved || strcmp(got.addr, t->addr) != 0)
+		log_info("job %lld (%s): now resolves to %s",
+		    (long long)t->job_id, t->text, got.addr);
+	memcpy(t->addr, got.addr, sizeof(t->addr));
+	t->family = got.family;
+	t->resolved = 1;
+	t->stale = 0;
+	return first;
+}
+
+int
+target_sockaddr(
+    const struct target *t, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints, *res = NULL;
+	char port[16];
+	int rc = -1;
+
+	if (!t->resolved)
+		return -1;
+	snprintf(port, sizeof(port), "%u", t->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = t->family;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	/* Numeric: no DNS; it also fills in a "%zone"'s scope id. */
+	if (getaddrinfo(t->addr, port, &hints, &res) != 0 || res == NULL ||
+	    res->ai_addrlen > sizeof(*ss))
+		goto out;
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	rc = 0;
+out:
+	if (res != NULL)
+		freeaddrinfo(res);
+	return rc;
+}
+
+size_t
+target_format(const struct target *t, char *buf, size_t len)
+{
+	int n;
+
+	if (!t->resolved)
+		n = snprintf(buf, len, "%s", "");
+	else if (t->port == 0)
+		n = snprintf(buf, len, "%s", t->addr);
+	else if (t->family == AF_INET6)
+		n = snprintf(buf, len, "[%s]:%u", t->addr, t->port);
+	else
+		n = snprintf(buf, len, "%s:%u", t->addr, t->port);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+static void
+target_unlink(struct target *t)
+{
+	if (t->prev != NULL)
+		t->prev->next = t->next;
+	else if (t->tr != NULL)
+		t->tr->pending = t->next;
+	if (t->next != NULL)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+	t->query = NULL;
+	t->tr = NULL;
+}
+
+static void
+target_on_answer(int rc, const struct addrinfo *res, void *arg)
+{
+	struct target *t = arg;
+	struct target_resolver *tr = t->tr;
+	int first;
+
+	target_unlink(t);
+	first = target_apply(t, rc, res, tr->verbing);
+	if (tr->cb != NULL)
+		tr->cb(t, first, tr->arg);
+}
+
+struct target_resolver *
+target_resolver_new(struct loop *l, int n_threads, const char *verbing,
+    target_cb *cb, void *arg)
+{
+	struct target_resolver *tr;
+	struct resolver *r = resolver_new(l, n_threads);
+
+	if (r == NULL)
+		return NULL;
+	tr = xcalloc(1, sizeof(*tr));
+	tr->r = r;
+	tr->verbing = verbing;
+	tr->cb = cb;
+	tr->arg = arg;
+	return tr;
+}
+
+void
+target_resolver_free(struct target_resolver *tr)
+{
+	if (tr == NULL)
+		return;
+	/* resolver_free drops every query without calling back. */
+	while (tr->pending != NULL)
+		target_unlink(tr->pending);
+	resolver_free(tr->r);
+	free(tr);
+}
+
+size_t
+target_resolver_pending(const struct target_resolver *tr)
+{
+	size_t n = 0;
+	const struct target *t;
+
+	for (t = tr->pending; t != NULL; t = t->next)
+		n++;
+	return n;
+}
+
+void
+target_resolve(struct target *t, struct target_resolver *tr)
+{
+	if (!t->is_name || t->query != NULL)
+		return;
+	t->tr = tr;
+	t->prev = NULL;
+	t->next = tr->pending;
+	if (tr->pending != NULL)
+		tr->pending->prev = t;
+	tr->pending = t;
+	t->query = resolver_lookup(
+	    tr->r, t->text, t->want_family, target_on_answer, t);
+}
+
+void
+target_release(struct target *t)
+{
+	if (t->query == NULL)
+		return;
+	resolver_cancel(t->query);
+	target_unlink(t);
+}
