@@ -40,7 +40,7 @@ endif
 
 # Libraries each bot links besides common (also its unit tests and fuzz
 # targets).
-pingbot_LIBS    := -loping -lpthread -lm
+pingbot_LIBS    := -loping -lcap -lpthread -lm
 snmpbot_LIBS    := $(shell net-snmp-config --netsnmp-libs 2>/dev/null) -lm
 netflowbot_LIBS := -lpcap -lm
 apibot_LIBS     := -ljq -lm
