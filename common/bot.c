@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "backoff.h"
 #include "env.h"
+#include "health.h"
 #include "http.h"
 #include "jobfetch.h"
 #include "jobgroup.h"
@@ -101,7 +102,7 @@ bot_usage(FILE *f)
 
 	fprintf(f,
 	    "Usage: %s [--jobs FILE] [--output stdout|backend] [--once]\n"
-	    "       [--ca-file FILE]\n"
+	    "       [--ca-file FILE] | --health\n"
 	    "%s\n"
 	    "\n"
 	    "Options:\n"
@@ -122,6 +123,8 @@ bot_usage(FILE *f)
 	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
 	    "  --ca-file FILE    CA bundle for an https backend (overrides\n"
 	    "                    BACKEND_CA_FILE); verification is always on\n"
+	    "  --health          check HEALTH_FILE (a Docker HEALTHCHECK):\n"
+	    "                    exit 0 when the running bot reports healthy\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
@@ -165,6 +168,12 @@ bot_usage(FILE *f)
 	    "                         directory, so that a restart loses\n"
 	    "                         none (unset: no spool)\n"
 	    "  SEND_SPOOL_MAX_BYTES   disk bound of the spool (268435456)\n"
+	    "  HEALTH_FILE            rewrite this file every 5 s with \"ok\"\n"
+	    "                         while the loop runs and the backend\n"
+	    "                         answered recently (unset: no file)\n"
+	    "  HEALTH_BACKEND_MAX_AGE seconds without a backend answer before\n"
+	    "                         unhealthy (2 x JOBS_REFRESH_INTERVAL +\n"
+	    "                         BACKEND_TIMEOUT)\n"
 	    "  LOG_LEVEL              warn, info (default) or debug\n"
 	    "  DEBUG                  1 is the same as LOG_LEVEL=debug\n"
 	    "%s"
@@ -201,6 +210,7 @@ bot_parse_args(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"health", no_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *output = NULL;
@@ -226,6 +236,8 @@ bot_parse_args(int argc, char **argv)
 		case 'V':
 			printf("%s %s\n", bot.ops->name, BOT_VERSION);
 			return 1;
+		case 'H':
+			return 1 + health_check(bot.ops->name);
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", bot.ops->name);
 			return 3;
@@ -734,6 +746,8 @@ bot_setup(void)
 		hc.low_speed_time_s = bot.cfg.low_speed_time_s;
 		hc.ca_file = bot.cfg.ca_file;
 		hc.user_agent = bot.ops->name;
+		hc.on_answer = health_backend_answered;
+		hc.answer_prefix = bot.cfg.backend_url;
 		bot.http = http_new(bot.loop, &hc);
 		bot.backend = backend_new(
 		    bot.loop, bot.http, bot.cfg.backend_url, bot.cfg.token);
@@ -751,6 +765,7 @@ bot_teardown(void)
 	struct sched_counters sc;
 
 	bot.loop_done = 1;
+	health_stop();
 	/* The bot ends its unfinished runs here; their values count as
 	 * undelivered below. */
 	if (bot.ops->shutdown != NULL)
@@ -798,6 +813,8 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 		bot.exit_code = 1;
 		goto out;
 	}
+	health_start(bot.loop, bot.backend != NULL,
+	    2 * bot.cfg.refresh_s + bot.cfg.timeout_s);
 	if (bot.cfg.jobs_file != NULL)
 		loop_timer_start(bot.loop, &bot.refresh_timer, 0);
 	else
