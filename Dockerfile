@@ -1,19 +1,57 @@
-# One image with all bots; docker-compose.yml picks the program per service.
+# One image per bot, from one multi-stage file: `docker build --target
+# pingbot -t grafolean-pingbot .` (docker-compose.yml does this per
+# service).  Each bot's image carries only the shared libraries that bot
+# loads, runs as nobody, reports its health (HEALTHCHECK: `<bot> --health`
+# reads the file the running bot rewrites) and stops cleanly on SIGTERM
+# within Docker's 10 s grace period (SHUTDOWN_FLUSH_TIMEOUT=8).
+#
+# The base is debian:12-slim; without a registry, scripts/container/
+# base_image.sh builds an equivalent one with debootstrap.
+#
+# Adding a bot: one stage below, FROM runtime, that installs its runtime
+# libraries and copies its binary (see the pingbot stage).
+
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        build-essential pkg-config libcurl4-openssl-dev libjson-c-dev \
-        libsnmp-dev libpcap-dev liboping-dev && rm -rf /var/lib/apt/lists/*
+        build-essential pkg-config ca-certificates \
+        libcurl4-openssl-dev libjson-c-dev libcap-dev liboping-dev \
+        libsnmp-dev libpcap-dev libjq-dev libmicrohttpd-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN make clean && make -j2 all && make install PREFIX=/opt/bots
+RUN make clean && make -j"$(nproc)" all && \
+    install -d /out && install -m 0755 build/*bot /out/
 
-FROM debian:12-slim
+# What every bot needs: libcurl (OpenSSL) and json-c, the CA bundle for
+# an https backend (the file only: the ca-certificates package would bring
+# openssl and its tools), and the defaults for running under Docker.
+FROM debian:12-slim AS runtime
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libcurl4 libjson-c5 libsnmp40 libpcap0.8 liboping0 ca-certificates \
-        libcap2-bin && rm -rf /var/lib/apt/lists/*
-COPY --from=build /opt/bots/bin/ /usr/local/bin/
-# Unprivileged by default: pingbot carries CAP_NET_RAW as a file capability,
-# which works when the container is given NET_RAW (cap_add).
-RUN if [ -x /usr/local/bin/pingbot ]; then \
-        setcap cap_net_raw=ep /usr/local/bin/pingbot; fi
+        libcurl4 libjson-c5 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt \
+        /var/log/dpkg.log /var/cache/debconf/*-old /var/lib/dpkg/*-old
+COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/
+ENV HEALTH_FILE=/tmp/bot.health \
+    SHUTDOWN_FLUSH_TIMEOUT=8
+# Grafolean's compose starts the backend first; give a bot a minute to
+# find it and do a first job refresh before failed checks count.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/bin/sh", "-c", "exec \"$BOT\" --health"]
 USER nobody
+
+# pingbot: liboping for ICMP, libcap to raise CAP_NET_RAW.  The file gets
+# the capability as permitted only, so the container starts even without
+# NET_RAW and pingbot says itself what is missing (run it with
+# `--cap-add NET_RAW`, compose `cap_add: [NET_RAW]`).
+FROM runtime AS pingbot
+USER root
+COPY --from=build /out/pingbot /usr/local/bin/pingbot
+RUN apt-get update && apt-get install -y --no-install-recommends \
+        liboping0 libcap2 libcap2-bin \
+    && setcap cap_net_raw=p /usr/local/bin/pingbot \
+    && apt-get purge -y --auto-remove libcap2-bin \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt \
+        /var/log/dpkg.log /var/cache/debconf/*-old /var/lib/dpkg/*-old
+ENV BOT=pingbot
+USER nobody
+ENTRYPOINT ["pingbot"]
