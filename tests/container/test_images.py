@@ -29,7 +29,7 @@ from fake_grafolean import FakeGrafolean  # noqa: E402
 PREFIX = os.environ.get("IMAGE_PREFIX", "grafolean-")
 TAG = os.environ.get("IMAGE_TAG", "test")
 # Unique per run: every container this test makes carries it.
-RUN_ID = "deploy-ct-%d-%d" % (os.getpid(), int(time.time()) % 100000)
+RUN_ID = os.environ.get("CONTAINER_PREFIX") or "deploy-ct-%d" % os.getpid()
 GRACE_S = 10  # docker stop's default
 
 
@@ -58,7 +58,9 @@ class BotSpec(object):
 
 class PingbotSpec(BotSpec):
     name = "pingbot"
-    run_args = ("--cap-add", "NET_RAW")
+    # As the compose files run it.
+    run_args = ("--cap-drop", "ALL", "--cap-add", "NET_RAW", "--read-only",
+                "--tmpfs", "/tmp")
 
     def fixtures(self):
         return {"accounts": [{
@@ -105,7 +107,8 @@ class ImageTest(unittest.TestCase):
 
     def container_name(self):
         ImageTest.seq += 1
-        name = "%s-%s-%d" % (RUN_ID, self.spec.name, ImageTest.seq)
+        name = "%s-%s-%d-%d" % (RUN_ID, self.spec.name, ImageTest.seq,
+                                int(time.time() * 1000) % 1000000)
         self.containers.append(name)
         return name
 
