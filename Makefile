@@ -225,7 +225,7 @@ format:
 
 # Binaries, one systemd template unit per bot (grafolean-<bot>@.service,
 # from deploy/systemd/grafolean-bot@.service.in) and an example environment
-# file per bot (deploy/env/<bot>.env).  No setcap here: the units grant
+# file per bot (deploy/env/<bot>.env, else the generic deploy/env/bot.env).  No setcap here: the units grant
 # capabilities (AmbientCapabilities); run `setcap cap_net_raw=p` on pingbot
 # yourself to start it by hand as another user.
 UNIT_SED = -e 's|@BOT@|$(1)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
@@ -242,7 +242,8 @@ install: all
 		deploy/systemd/grafolean-bot@.service.in \
 		>$(DESTDIR)$(UNITDIR)/grafolean-$(b)@.service && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/grafolean-$(b)@.service && \
-	sed $(call UNIT_SED,$(b)) deploy/env/$(b).env \
+	sed $(call UNIT_SED,$(b)) \
+		$(firstword $(wildcard deploy/env/$(b).env) deploy/env/bot.env) \
 		>$(DESTDIR)$(SYSCONFDIR)/grafolean-bots/$(b).env.example && \
 		chmod 0600 $(DESTDIR)$(SYSCONFDIR)/grafolean-bots/$(b).env.example && ) true
 

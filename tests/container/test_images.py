@@ -9,8 +9,9 @@ check turns healthy, then unhealthy when the backend goes away; `docker
 stop` exits 0 within the grace period with queued values delivered.
 pingbot also: without NET_RAW it prints its own FATAL line.
 
-Adding a bot: a BotSpec subclass below (fixtures, the value prefix of an
-entity, extra `docker run` arguments), registered in SPECS."""
+Adding a bot: a BotSpec subclass below (fixtures with one entity named
+"one", the value prefix of its values, extra `docker run` arguments, and
+setup() starting what it measures on loopback), listed in SPECS."""
 
 import json
 import os
@@ -46,6 +47,11 @@ class BotSpec(object):
     """What the generic tests need to know about one bot."""
     name = None
     run_args = ()      # extra `docker run` arguments
+
+    def setup(self, test):
+        """Starts what the bot measures (an snmpd, an HTTP server, an
+        exporter...) on loopback; register its cleanup with
+        test.addCleanup.  The container shares the host's network."""
 
     def fixtures(self):
         """Fixtures with one entity this bot can measure from inside a
@@ -98,6 +104,7 @@ class ImageTest(unittest.TestCase):
         self.fake = FakeGrafolean(port=0, tokens=[TOKEN])
         self.fake.start()
         self.addCleanup(self.fake.stop)
+        self.spec.setup(self)
         ids = self.fake.load_fixtures(self.spec.fixtures())
         self.eid = ids["accounts"][0]["entities"]["one"]
 
@@ -220,16 +227,21 @@ class PingbotImageTest(ImageTest):
         self.assert_no_token(out)
 
 
+# Bots with tests of their own beyond the generic ones.
+EXTRA = {"pingbot": PingbotImageTest}
+
+
 def load_tests(loader, tests, pattern):
     wanted = os.environ.get("BOTS", "pingbot").split()
-    suite = unittest.TestSuite()
-    for cls in (PingbotImageTest,):
-        if cls.spec.name in wanted:
-            suite.addTests(loader.loadTestsFromTestCase(cls))
     missing = [b for b in wanted if b not in SPECS]
     if missing:
         raise SystemExit("container test: no BotSpec for %s (add one in %s)"
                          % (", ".join(missing), __file__))
+    suite = unittest.TestSuite()
+    for b in wanted:
+        cls = EXTRA.get(b) or type("%sImageTest" % b.capitalize(),
+                                   (ImageTest,), {"spec": SPECS[b]})
+        suite.addTests(loader.loadTestsFromTestCase(cls))
     return suite
 
 
