@@ -792,7 +792,7 @@ bot_teardown(void)
 int
 bot_main(int argc, char **argv, const struct bot_ops *ops)
 {
-	int rc;
+	int rc, init_failed = 0;
 
 	memset(&bot, 0, sizeof(bot));
 	bot.ops = ops;
@@ -811,6 +811,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	    bot.cfg.to_stdout ? "stdout" : bot.cfg.backend_url);
 	if (ops->init != NULL && ops->init(bot.loop) == -1) {
 		bot.exit_code = 1;
+		init_failed = 1;
 		goto out;
 	}
 	health_start(bot.loop, bot.backend != NULL,
@@ -827,5 +828,9 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 		bot.exit_code = 1;
 out:
 	bot_teardown();
+	/* The lines above say why, at their own level; the end is fatal
+	 * and says so. */
+	if (init_failed)
+		fatalx("%s cannot start (see the lines above)", ops->name);
 	return bot.exit_code;
 }

@@ -4,7 +4,9 @@
 Grafolean's root-owned 0644 token file read by an unprivileged bot without
 a warning it could not follow."""
 
+import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -151,6 +153,45 @@ class DeployTest(BotTestCase):
         self.assertIn("setcap cap_net_raw=p %s" % exe, err)
         self.assertIn("AmbientCapabilities=CAP_NET_RAW", err)
         self.assertNotIn("WARN", err)
+
+    def test_every_start_up_failure_ends_with_a_fatal_line(self):
+        """Start-up failures logged at WARN (pipe, resolver threads, ...)
+        end with one FATAL line: with a few file descriptors only, each
+        limit fails somewhere else, and every failure says FATAL."""
+        need_root("setpriv")  # raw sockets: the failures come after them
+        d = nobody_dir(self)
+        jobs = os.path.join(d, "jobs.json")
+        with open(jobs, "w") as f:
+            json.dump([{
+                "id": 10, "name": "lo", "entity_type": "device",
+                "details": {"ipv4": "127.0.0.1"},
+                "protocols": {"ping": {
+                    "credential": {"id": 1, "name": "c", "protocol": "ping",
+                                   "details": FAST},
+                    "bot": None,
+                    "sensors": [{"sensor": {"id": 2, "name": "s",
+                                            "protocol": "ping",
+                                            "default_interval": 60,
+                                            "details": {}},
+                                 "interval": None}]}}}], f)
+        init_failures = successes = 0
+        for n in range(4, 16):
+            def limit(n=n):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+            r = subprocess.run([binary("pingbot"), "--jobs", jobs, "--once"],
+                               env={"PATH": "/usr/bin:/bin"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True, timeout=30,
+                               preexec_fn=limit)
+            if r.returncode == 0:
+                successes += 1
+                continue
+            self.assertIn(" FATAL pingbot: ", r.stderr, (n, r.stderr))
+            if "FATAL pingbot: pingbot cannot start (see the lines above)" in r.stderr:
+                init_failures += 1
+                self.assertIn(" WARN pingbot: ", r.stderr)
+        self.assertGreater(init_failures, 0)
+        self.assertGreater(successes, 0)  # the limits were not all too low
 
     def test_grafolean_token_file_read_by_nobody_is_not_warned_of(self):
         """Grafolean writes /shared-secrets/tokens/<protocol>-bot.token as
