@@ -8,8 +8,9 @@
 # The base is debian:12-slim; without a registry, scripts/container/
 # base_image.sh builds an equivalent one with debootstrap.
 #
-# Adding a bot: one stage below, FROM runtime, that installs its runtime
-# libraries and copies its binary (see the pingbot stage).
+# Adding a bot: one stage below, FROM runtime, that copies its binary and
+# installs its runtime libraries (see the pingbot stage); snmpbot,
+# netflowbot and apibot have theirs already.
 
 FROM debian:12-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
@@ -55,3 +56,42 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 ENV BOT=pingbot
 USER nobody
 ENTRYPOINT ["pingbot"]
+
+# The next bots: each stage adds its runtime libraries and binary the same
+# way.  A stage is only built when asked for (--target), so these wait
+# harmlessly until the bot's directory lands.
+
+# snmpbot: net-snmp's library (its Perl dependency stays in this image
+# only).
+FROM runtime AS snmpbot
+USER root
+COPY --from=build /out/snmpbot /usr/local/bin/snmpbot
+RUN apt-get update && apt-get install -y --no-install-recommends libsnmp40 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt \
+        /var/log/dpkg.log /var/cache/debconf/*-old /var/lib/dpkg/*-old
+ENV BOT=snmpbot
+USER nobody
+ENTRYPOINT ["snmpbot"]
+
+# netflowbot: libpcap.  Run it with host networking (compose:
+# network_mode: host) so exporters' source addresses are seen as sent.
+FROM runtime AS netflowbot
+USER root
+COPY --from=build /out/netflowbot /usr/local/bin/netflowbot
+RUN apt-get update && apt-get install -y --no-install-recommends libpcap0.8 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt \
+        /var/log/dpkg.log /var/cache/debconf/*-old /var/lib/dpkg/*-old
+ENV BOT=netflowbot
+USER nobody
+ENTRYPOINT ["netflowbot"]
+
+# apibot: libjq.
+FROM runtime AS apibot
+USER root
+COPY --from=build /out/apibot /usr/local/bin/apibot
+RUN apt-get update && apt-get install -y --no-install-recommends libjq1 \
+    && apt-get clean && rm -rf /var/lib/apt/lists/* /var/log/apt \
+        /var/log/dpkg.log /var/cache/debconf/*-old /var/lib/dpkg/*-old
+ENV BOT=apibot
+USER nobody
+ENTRYPOINT ["apibot"]

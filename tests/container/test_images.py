@@ -53,10 +53,15 @@ class BotSpec(object):
         exporter...) on loopback; register its cleanup with
         test.addCleanup.  The container shares the host's network."""
 
+    def __init__(self, name=None):
+        if name is not None:
+            self.name = name
+
     def fixtures(self):
         """Fixtures with one entity this bot can measure from inside a
-        host-networked container, named "one"."""
-        raise NotImplementedError
+        host-networked container, named "one"; None: no entity (the
+        generic spec of a bot without its own: delivery is not tested)."""
+        return None
 
     def value_prefix(self, eid):
         raise NotImplementedError
@@ -105,8 +110,11 @@ class ImageTest(unittest.TestCase):
         self.fake.start()
         self.addCleanup(self.fake.stop)
         self.spec.setup(self)
-        ids = self.fake.load_fixtures(self.spec.fixtures())
-        self.eid = ids["accounts"][0]["entities"]["one"]
+        self.eid = None
+        fx = self.spec.fixtures()
+        if fx is not None:
+            ids = self.fake.load_fixtures(fx)
+            self.eid = ids["accounts"][0]["entities"]["one"]
 
     def tearDown(self):
         for c in self.containers:
@@ -172,19 +180,21 @@ class ImageTest(unittest.TestCase):
 
     def test_delivers_turns_healthy_and_stops_cleanly(self):
         name = self.start()
-        wait_until(lambda: len(self.values()) >= 2, 60,
-                   what="values from the container; logs:\n%s"
-                   % self.logs(name)[-3000:])
+        if self.eid is not None:
+            wait_until(lambda: len(self.values()) >= 2, 60,
+                       what="values from the container; logs:\n%s"
+                       % self.logs(name)[-3000:])
         wait_until(lambda: self.health(name) == "healthy", 30,
                    what="healthy; logs:\n%s" % self.logs(name)[-3000:])
         self.assertEqual(self.state(name)["Running"], True)
         # Values queue while the backend refuses them, then go out
         # during the stop.
-        self.fake.add_fault(mode="status", code=503, method=["PUT", "POST"],
-                            path_re="values")
-        wait_until(lambda: "503" in self.logs(name), 30,
-                   what="a refused delivery")
-        self.fake.clear_faults()
+        if self.eid is not None:
+            self.fake.add_fault(mode="status", code=503,
+                                method=["PUT", "POST"], path_re="values")
+            wait_until(lambda: "503" in self.logs(name), 30,
+                       what="a refused delivery")
+            self.fake.clear_faults()
         t0 = time.monotonic()
         docker("stop", name, timeout=GRACE_S + 30)
         took = time.monotonic() - t0
@@ -197,6 +207,9 @@ class ImageTest(unittest.TestCase):
         self.assertIn(" 0 undelivered", logs)
         self.assertNotIn("FATAL", logs)
         self.assert_no_token(logs)
+        if self.eid is None:
+            self.skipTest("%s has no BotSpec with fixtures: healthy and clean "
+                          "stop tested, delivery not" % self.spec.name)
 
     def test_unhealthy_when_the_backend_goes_away(self):
         name = self.start()
@@ -233,14 +246,14 @@ EXTRA = {"pingbot": PingbotImageTest}
 
 def load_tests(loader, tests, pattern):
     wanted = os.environ.get("BOTS", "pingbot").split()
-    missing = [b for b in wanted if b not in SPECS]
-    if missing:
-        raise SystemExit("container test: no BotSpec for %s (add one in %s)"
-                         % (", ".join(missing), __file__))
     suite = unittest.TestSuite()
     for b in wanted:
+        if b not in SPECS:
+            print("container test: %s has no BotSpec in %s: its delivery "
+                  "test is skipped" % (b, __file__), file=sys.stderr)
+        spec = SPECS.get(b) or BotSpec(b)
         cls = EXTRA.get(b) or type("%sImageTest" % b.capitalize(),
-                                   (ImageTest,), {"spec": SPECS[b]})
+                                   (ImageTest,), {"spec": spec})
         suite.addTests(loader.loadTestsFromTestCase(cls))
     return suite
 
