@@ -65,6 +65,7 @@ fi
 echo "base: debootstrap --variant=minbase $SUITE from $MIRROR (read from the apt sources)"
 
 ROOT="$(mktemp -d /tmp/deploy-base.XXXXXX)"
+chmod 755 "$ROOT"  # the image's /, and apt's _apt user must enter it
 trap 'rm -rf "$ROOT"' EXIT INT TERM
 
 debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$ROOT.log" 2>&1 || {
@@ -92,6 +93,14 @@ cp -r /etc/apt/apt.conf.d/. "$ROOT/etc/apt/apt.conf.d/"
 if [ -d /etc/apt/trusted.gpg.d ]; then
 	cp -r /etc/apt/trusted.gpg.d/. "$ROOT/etc/apt/trusted.gpg.d/"
 fi
+
+# The updates and security fixes those sources carry (debootstrap takes
+# the release as it was), as the published image has them.
+chroot "$ROOT" sh -c 'export DEBIAN_FRONTEND=noninteractive;
+	apt-get update -qq && apt-get -y -qq upgrade >/dev/null' || {
+	echo "base: apt-get upgrade in the new root failed" >&2
+	exit 1
+}
 
 # Slim like the published image: no documentation, manuals or locales in
 # any package installed later, and no caches.
