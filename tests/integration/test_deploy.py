@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from lib import ACCOUNT, TOKEN, Bot, BotTestCase, binary, wait_until
+from lib import ACCOUNT, ROOT, TOKEN, Bot, BotTestCase, binary, wait_until
 
 FAST = {"n_packets": "1", "sleep_packets": "0.2", "timeout": "0.5",
         "retry": "0"}
@@ -192,6 +192,72 @@ class DeployTest(BotTestCase):
                 self.assertIn(" WARN pingbot: ", r.stderr)
         self.assertGreater(init_failures, 0)
         self.assertGreater(successes, 0)  # the limits were not all too low
+
+    def test_runs_as_the_systemd_unit_would(self):
+        """No systemd here: the unit template's environment (its
+        Environment= lines, with %S, %t and %i expanded, then the example
+        env file as EnvironmentFile= gives it) and privileges (a user of
+        its own, NoNewPrivileges, CAP_NET_RAW as the only bounding and
+        ambient capability) reproduced with setpriv.  pingbot measures,
+        delivers, keeps its spool and health file where the unit says."""
+        need_root("setpriv")
+        with open(os.path.join(ROOT, "deploy", "systemd",
+                               "grafolean-bot@.service.in")) as f:
+            unit = f.read().replace("@BOT@", "pingbot")
+        for want in ("DynamicUser=yes", "NoNewPrivileges=yes",
+                     "ProtectSystem=strict", "AmbientCapabilities=@CAPS@",
+                     "CapabilityBoundingSet=@CAPS@"):
+            self.assertIn("\n%s\n" % want, unit)
+        d = nobody_dir(self)
+        state, run = os.path.join(d, "state"), os.path.join(d, "run")
+        uid = 61234  # as DynamicUser picks one: no other process has it
+        env = {"PATH": "/usr/bin:/bin"}
+        for line in unit.splitlines():
+            if line.startswith("Environment="):
+                k, v = line[len("Environment="):].split("=", 1)
+                env[k] = (v.replace("%S", state).replace("%t", run)
+                          .replace("%i", "it"))
+        with open(os.path.join(ROOT, "deploy", "env", "pingbot.env")) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    k, v = line.split("=", 1)
+                    env[k] = v
+        env["BACKEND_URL"] = self.fake.api_url
+        env["BOT_TOKEN"] = TOKEN
+        env["JOBS_FIRST_RUN_SPREAD_MS"] = "0"
+        # StateDirectory= and RuntimeDirectory=, owned by the service user.
+        for sub in (os.path.join(state, "grafolean-pingbot-it"),
+                    os.path.join(run, "grafolean-pingbot-it")):
+            os.makedirs(sub, 0o755)
+            os.chown(sub, uid, uid)
+        exe = os.path.join(d, "pingbot")
+        shutil.copy(binary("pingbot"), exe)
+        eid = self.load_one()["entities"]["lo"]
+        bot = Bot("/usr/bin/setpriv",
+                  ["--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups",
+                   "--no-new-privs", "--bounding-set=-all,+net_raw",
+                   "--inh-caps=-all,+net_raw", "--ambient-caps=+net_raw",
+                   exe], env, token=None)
+        bot.token = TOKEN
+        self.bots.append(bot)
+        self.wait_values("entity.%d.ping.success" % eid, 2, 30)
+        hf = env["HEALTH_FILE"]
+        self.assertTrue(hf.startswith(run))
+        wait_until(lambda: health(exe, hf)[0] == 0, 30,
+                   what="healthy; stderr:\n%s" % bot.stderr()[-2000:])
+        with open("/proc/%d/status" % bot.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines()
+                          if ":" in l)
+        self.assertEqual(status["Uid"].split()[0], str(uid))
+        self.assertEqual(int(status["CapEff"], 16), 1 << 13)
+        self.assertEqual(int(status["CapBnd"], 16), 1 << 13)
+        self.assertEqual(status["NoNewPrivs"].strip(), "1")
+        self.assertEqual(bot.stop(), 0)
+        self.assertNotIn("WARN", bot.stderr())
+        spool = env["SEND_SPOOL_DIR"]
+        self.assertTrue(spool.startswith(state))
+        self.assertEqual(os.stat(spool).st_uid, uid)
 
     def test_grafolean_token_file_read_by_nobody_is_not_warned_of(self):
         """Grafolean writes /shared-secrets/tokens/<protocol>-bot.token as
