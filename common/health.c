@@ -29,13 +29,16 @@ static struct {
 	int64_t max_age_ms;
 	int64_t started_ms;
 	int64_t answered_ms; /* 0: never */
+	int64_t rejected_ms; /* last 401: the token is refused */
 	int write_failed;
 } health;
 
 void
 health_backend_answered(long status)
 {
-	if (status > 0 && status < 500)
+	if (status == 401)
+		health.rejected_ms = timer_now_ms();
+	else if (status > 0 && status < 500)
 		health.answered_ms = timer_now_ms();
 }
 
@@ -47,6 +50,11 @@ health_state(char *out, size_t outlen)
 
 	if (!health.need_backend)
 		snprintf(out, outlen, "ok: loop running (no backend)");
+	else if (health.rejected_ms > health.answered_ms)
+		snprintf(out, outlen,
+		    "unhealthy: the backend rejects the bot token (HTTP 401, "
+		    "%lld s ago)",
+		    (long long)((now - health.rejected_ms) / 1000));
 	else if (health.answered_ms == 0)
 		snprintf(out, outlen,
 		    "starting: no answer from the backend in %lld s",

@@ -24,7 +24,8 @@ struct loop;
 void health_start(struct loop *l, int need_backend, int64_t backend_max_age_s);
 
 /* Records an HTTP answer from the backend (status 0, a transport error,
- * and 5xx do not count).  Cheap; call it for every backend response. */
+ * and 5xx do not count; 401, the token refused, is unhealthy until the
+ * next other answer).  Cheap; call it for every backend response. */
 void health_backend_answered(long status);
 
 /* Stops the timer and removes the file (the bot is exiting). */

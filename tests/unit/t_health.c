@@ -1,7 +1,8 @@
 /*
  * Unit tests for health.c with a fake clock: the file's line in each
- * state (starting, ok, unhealthy after HEALTH_BACKEND_MAX_AGE, no
- * backend), 5xx and transport errors not counting as answers, and
+ * state (starting, ok, unhealthy after HEALTH_BACKEND_MAX_AGE or while
+ * the token is refused, no backend), 5xx and transport errors not
+ * counting as answers, and
  * health_check on a healthy, unhealthy, stale and missing file.
  */
 #include <sys/stat.h>
@@ -83,6 +84,13 @@ T_TEST(health_file_follows_backend_answers)
 	T_ASSERT(strncmp(line, "starting:", 9) == 0);
 
 	health_backend_answered(401);
+	t_health_advance(l, HEALTH_INTERVAL_S * 1000);
+	t_health_read(path, line, sizeof(line));
+	T_ASSERT(strstr(line, "unhealthy: the backend rejects the bot token") ==
+	    line);
+	T_EQ_INT(t_health_check_quiet(), 1);
+
+	health_backend_answered(404);
 	t_health_advance(l, HEALTH_INTERVAL_S * 1000);
 	t_health_read(path, line, sizeof(line));
 	T_ASSERT(
