@@ -97,10 +97,13 @@ fi
 # The updates and security fixes those sources carry (debootstrap takes
 # the release as it was), as the published image has them.
 chroot "$ROOT" sh -c 'export DEBIAN_FRONTEND=noninteractive;
-	apt-get update -qq && apt-get -y -qq upgrade >/dev/null' || {
+	apt-get update -qq && apt-get -y -qq upgrade' >"$ROOT.log" 2>&1 || {
+	tail -n 30 "$ROOT.log" >&2
+	rm -f "$ROOT.log"
 	echo "base: apt-get upgrade in the new root failed" >&2
 	exit 1
 }
+rm -f "$ROOT.log"
 
 # Slim like the published image: no documentation, manuals or locales in
 # any package installed later, and no caches.
