@@ -9,13 +9,15 @@
 #     mirror of this machine's apt sources (scripts/container/base_image.sh);
 #  3. one image per bot (Dockerfile target = bot), tagged grafolean-<bot>:test,
 #     its size over the base printed;
-#  4. tests/container/test_images.py against the fake backend;
+#  4. tests/container/test_images.py against the fake backend (each image;
+#     pingbot also through both compose files, on the host's network);
 #  5. `docker-compose config -q` on every compose file;
 #  6. `make install DESTDIR=...` into a temporary directory, checked;
 #  7. `systemd-analyze verify` (and `security`) on the installed units,
 #     when systemd-analyze exists.
-# Every container is named deploy-ct-<pid>-... and removed; images stay
-# (the build cache makes the next run fast).
+# Every container, compose project and volume is named deploy-ct-<pid>-...
+# and removed; no network is created; images stay (the build cache makes
+# the next run fast).
 set -eu
 
 BOTS="${BOTS:-pingbot}"
@@ -31,6 +33,9 @@ cleanup() {
 	rc=$?
 	for c in $(docker ps -aq --filter "name=deploy-ct-$$-" 2>/dev/null); do
 		docker rm -f -v "$c" >/dev/null 2>&1 || true
+	done
+	for v in $(docker volume ls -q --filter "name=deploy-ct-$$-" 2>/dev/null); do
+		docker volume rm -f "$v" >/dev/null 2>&1 || true
 	done
 	if [ -n "$OWN_DOCKERD" ]; then
 		say "stopping the dockerd this test started (pid $OWN_DOCKERD)"

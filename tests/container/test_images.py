@@ -7,7 +7,10 @@ them, BOTS lists the bots to test.
 Per image: it runs as nobody; --help works; it delivers values; the health
 check turns healthy, then unhealthy when the backend goes away; `docker
 stop` exits 0 within the grace period with queued values delivered.
-pingbot also: without NET_RAW it prints its own FATAL line.
+pingbot also: without NET_RAW it prints its own FATAL line; its services in
+docker-compose.bots.yml and docker-compose.yml come up (on the host's
+network, through an override file) and deliver, the latter waiting for
+the root-owned 0644 token file Grafolean writes into shared-secrets.
 
 Adding a bot: a BotSpec subclass below (fixtures with one entity named
 "one", the value prefix of its values, extra `docker run` arguments, and
@@ -15,8 +18,10 @@ setup() starting what it measures on loopback), listed in SPECS."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 
@@ -226,6 +231,60 @@ class ImageTest(unittest.TestCase):
 class PingbotImageTest(ImageTest):
     spec = SPECS["pingbot"]
 
+    def compose_delivers(self, project, service="pingbot"):
+        r = project.run("up", "-d", "--no-build", "--no-deps", service)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cid = project.container(service)
+        self.assertTrue(cid)
+        wait_until(lambda: len(self.values()) >= 2, 60,
+                   what="values; logs:\n%s" % self.logs(cid)[-3000:])
+        r = project.run("stop", service)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = self.state(cid)
+        logs = self.logs(cid)
+        self.assertEqual(st["ExitCode"], 0, logs[-3000:])
+        self.assertIn(" 0 undelivered", logs)
+        self.assertNotIn("WARN", logs)
+        self.assertNotIn("FATAL", logs)
+        self.assert_no_token(logs)
+        return logs
+
+    def test_bots_compose_file_runs(self):
+        """docker-compose.bots.yml as the README sets it up: a token file
+        owned by the bots' uid, mode 600, given in .env."""
+        d = tempfile.mkdtemp(prefix="deploy-ct-secrets-")
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        tok = os.path.join(d, "ping-bot.token")
+        with open(tok, "w") as f:
+            f.write(TOKEN + "\n")
+        os.chmod(tok, 0o600)
+        os.chown(tok, 65534, 65534)
+        project = ComposeProject(self, "docker-compose.bots.yml", {
+            "BACKEND_URL": self.fake.api_url, "PINGBOT_TOKEN_FILE": tok})
+        self.compose_delivers(project)
+
+    def test_grafolean_compose_file_runs_its_pingbot(self):
+        """docker-compose.yml's pingbot (Grafolean itself cannot be pulled
+        here): it waits for the token file, which a root container then
+        writes into the shared-secrets volume as Grafolean does (root,
+        0644), and reads it as nobody without a warning."""
+        project = ComposeProject(self, "docker-compose.yml", {
+            "BACKEND_URL": self.fake.api_url})
+        r = project.run("up", "-d", "--no-build", "--no-deps", "pingbot")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cid = project.container("pingbot")
+        wait_until(lambda: "does not exist yet" in self.logs(cid), 30,
+                   what="waiting for the token file")
+        docker("run", "--rm", "--network", "none", "--name",
+               self.container_name(), "-u", "0", "--entrypoint", "sh",
+               "-v", "%s_shared-secrets:/shared-secrets" % project.name,
+               self.image, "-c",
+               "mkdir -p /shared-secrets/tokens && umask 022 && "
+               "echo %s > /shared-secrets/tokens/ping-bot.token" % TOKEN)
+        logs = self.compose_delivers(project)
+        self.assertIn("read the token from", logs)
+
     def test_without_net_raw_says_so(self):
         r = docker("run", "--rm", "--network", "host", "--name",
                    self.container_name(), "--cap-drop", "NET_RAW",
@@ -238,6 +297,43 @@ class PingbotImageTest(ImageTest):
         self.assertNotIn("operation not permitted", out.lower().replace(
             "not permitted to open", ""))
         self.assert_no_token(out)
+
+
+class ComposeProject(object):
+    """One of our compose files brought up under a unique project name,
+    with an override that puts the bots on the host's network (no
+    networks are created) and the image under test (BOTS_TAG)."""
+
+    def __init__(self, test, compose_file, env):
+        ImageTest.seq += 1
+        self.name = "%s-c%d" % (RUN_ID, ImageTest.seq)
+        self.dir = tempfile.mkdtemp(prefix="deploy-ct-compose-")
+        test.addCleanup(shutil.rmtree, self.dir, True)
+        override = os.path.join(self.dir, "override.yml")
+        with open(override, "w") as f:
+            f.write("services:\n  pingbot:\n    network_mode: host\n"
+                    "    environment:\n"
+                    "      - BACKEND_URL=%s\n"
+                    "      - JOBS_FIRST_RUN_SPREAD_MS=0\n"
+                    "      - BACKEND_WAIT_INTERVAL=1\n"
+                    % env["BACKEND_URL"])
+        env_file = os.path.join(self.dir, "env")
+        with open(env_file, "w") as f:
+            for k, v in sorted(dict(env, BOTS_TAG=TAG).items()):
+                f.write("%s=%s\n" % (k, v))
+        self.base = ["docker-compose", "-p", self.name,
+                     "-f", os.path.join(ROOT, compose_file),
+                     "-f", override, "--env-file", env_file]
+        test.addCleanup(self.run, "down", "-v", "--remove-orphans")
+
+    def run(self, *args):
+        return subprocess.run(self.base + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True,
+                              timeout=120)
+
+    def container(self, service):
+        r = self.run("ps", "-q", service)
+        return r.stdout.strip()
 
 
 # Bots with tests of their own beyond the generic ones.
