@@ -5,6 +5,10 @@
 O        ?= build
 CC       ?= cc
 PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+DOCDIR   ?= $(PREFIX)/share/doc/grafolean-bots
 WERROR   ?= 1
 SANITIZE ?=
 PYTHON   ?= python3
@@ -40,10 +44,14 @@ endif
 
 # Libraries each bot links besides common (also its unit tests and fuzz
 # targets).
-pingbot_LIBS    := -loping -lpthread -lm
+pingbot_LIBS    := -loping -lcap -lpthread -lm
 snmpbot_LIBS    := $(shell net-snmp-config --netsnmp-libs 2>/dev/null) -lm
 netflowbot_LIBS := -lpcap -lm
 apibot_LIBS     := -ljq -lm
+
+# Capabilities a bot's systemd unit grants (empty: none), and socket
+# families beyond AF_INET AF_INET6 AF_UNIX AF_NETLINK (e.g. AF_PACKET).
+pingbot_CAPS    := CAP_NET_RAW
 
 ifeq ($(V),1)
 Q :=
@@ -73,7 +81,8 @@ UNIT_BIN := $(O)/tests/unit_common $(UNIT_BOTS:%=$(O)/tests/unit_%)
 TOOL_BIN := $(O)/tests/testbot
 
 .PHONY: all test check unit integration demo deps asan valgrind fuzz \
-	fuzz-build bench lint format install clean hdrcheck check-banned
+	fuzz-build bench lint format install clean hdrcheck check-banned \
+	container-test
 
 all: $(LIB) $(BOTS:%=$(O)/%)
 
@@ -214,9 +223,39 @@ hdrcheck:
 format:
 	clang-format -i $(SRC_ALL)
 
+# Binaries, one systemd template unit per bot (grafolean-<bot>@.service,
+# from deploy/systemd/grafolean-bot@.service.in) and an example environment
+# file per bot (deploy/env/<bot>.env, else the generic deploy/env/bot.env).  No setcap here: the units grant
+# capabilities (AmbientCapabilities); run `setcap cap_net_raw=p` on pingbot
+# yourself to start it by hand as another user.
+UNIT_SED = -e 's|@BOT@|$(1)|g' -e 's|@BINDIR@|$(BINDIR)|g' \
+	-e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' \
+	-e 's|@CAPS@|$($(1)_CAPS)|g' \
+	-e 's|@FAMILIES@|$(if $($(1)_FAMILIES), $($(1)_FAMILIES))|g'
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BOTS:%=$(O)/%) $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/grafolean-bots $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BOTS:%=$(O)/%) $(DESTDIR)$(BINDIR)
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	$(foreach b,$(BOTS),sed $(call UNIT_SED,$(b)) \
+		deploy/systemd/grafolean-bot@.service.in \
+		>$(DESTDIR)$(UNITDIR)/grafolean-$(b)@.service && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/grafolean-$(b)@.service && \
+	sed $(call UNIT_SED,$(b)) \
+		$(firstword $(wildcard deploy/env/$(b).env) deploy/env/bot.env) \
+		>$(DESTDIR)$(SYSCONFDIR)/grafolean-bots/$(b).env.example && \
+		chmod 0600 $(DESTDIR)$(SYSCONFDIR)/grafolean-bots/$(b).env.example && ) true
+
+# Real containers: builds the debian:12-slim base (debootstrap, once), one
+# image per bot, runs them against the fake backend, validates the compose
+# files, `make install DESTDIR=`, the systemd units.  Starts dockerd when
+# none runs (and stops it after).
+CONTAINER_DEPS := docker.io docker-compose debootstrap
+
+container-test: all
+	@DEPS_PACKAGES="$(CONTAINER_DEPS)" sh scripts/deps.sh
+	@BOTS="$(BOTS)" PYTHON="$(PYTHON)" sh scripts/container_test.sh
 
 clean:
 	rm -rf build build-*

@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "env.h"
 #include "graphite.h"
+#include "health.h"
 #include "http.h"
 #include "jobfetch.h"
 #include "jobgroup.h"
@@ -110,7 +111,7 @@ bot_usage(FILE *f)
 
 	fprintf(f,
 	    "Usage: %s [--jobs FILE] [--output OUTPUT]... [--once]\n"
-	    "       [--ca-file FILE]\n"
+	    "       [--ca-file FILE] | --health\n"
 	    "%s\n"
 	    "\n"
 	    "Options:\n"
@@ -137,6 +138,8 @@ bot_usage(FILE *f)
 	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
 	    "  --ca-file FILE    CA bundle for an https backend (overrides\n"
 	    "                    BACKEND_CA_FILE); verification is always on\n"
+	    "  --health          check HEALTH_FILE (a Docker HEALTHCHECK):\n"
+	    "                    exit 0 when the running bot reports healthy\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
@@ -154,8 +157,9 @@ bot_usage(FILE *f)
 	    "  BOT_TOKEN              the bot's token (a UUID from Grafolean)\n"
 	    "  BOT_TOKEN_FROM_FILE    file holding the token; waited for "
 	    "while\n"
-	    "                         it does not exist (keep it mode 600:\n"
-	    "                         a file others can read is warned of)\n"
+	    "                         it does not exist (a file this user\n"
+	    "                         owns should be mode 600: one others\n"
+	    "                         can read is warned of)\n"
 	    "  JOBS_REFRESH_INTERVAL  seconds between job refreshes (120)\n"
 	    "  JOBS_FIRST_RUN_SPREAD_MS  new jobs start at a random offset up\n"
 	    "                         to this many ms (5000; 0 = at once)\n"
@@ -187,6 +191,12 @@ bot_usage(FILE *f)
 	    "                         directory, so that a restart loses\n"
 	    "                         none (unset: no spool)\n"
 	    "  SEND_SPOOL_MAX_BYTES   disk bound of the spool (268435456)\n"
+	    "  HEALTH_FILE            rewrite this file every 5 s with \"ok\"\n"
+	    "                         while the loop runs and the backend\n"
+	    "                         answered recently (unset: no file)\n"
+	    "  HEALTH_BACKEND_MAX_AGE seconds without a backend answer before\n"
+	    "                         unhealthy (2 x JOBS_REFRESH_INTERVAL +\n"
+	    "                         BACKEND_TIMEOUT)\n"
 	    "  LOG_LEVEL              warn, info (default) or debug\n"
 	    "  DEBUG                  1 is the same as LOG_LEVEL=debug\n"
 	    "%s"
@@ -279,6 +289,7 @@ bot_parse_args(int argc, char **argv)
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    {"health", no_argument, NULL, 'H'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *outputs[OUTPUT_MAX];
@@ -310,6 +321,8 @@ bot_parse_args(int argc, char **argv)
 		case 'V':
 			printf("%s %s\n", bot.ops->name, BOT_VERSION);
 			return 1;
+		case 'H':
+			return 1 + health_check(bot.ops->name);
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", bot.ops->name);
 			return 3;
@@ -967,6 +980,8 @@ bot_setup(void)
 		hc.low_speed_time_s = bot.cfg.low_speed_time_s;
 		hc.ca_file = bot.cfg.ca_file;
 		hc.user_agent = bot.ops->name;
+		hc.on_answer = health_backend_answered;
+		hc.answer_prefix = bot.cfg.backend_url;
 		bot.http = http_new(bot.loop, &hc);
 		bot.backend = backend_new(
 		    bot.loop, bot.http, bot.cfg.backend_url, bot.cfg.token);
@@ -980,6 +995,7 @@ bot_teardown(void)
 	struct sched_counters sc;
 
 	bot.loop_done = 1;
+	health_stop();
 	/* The bot ends its unfinished runs here; their values count as
 	 * undelivered below. */
 	if (bot.ops->shutdown != NULL)
@@ -1006,7 +1022,7 @@ bot_teardown(void)
 int
 bot_main(int argc, char **argv, const struct bot_ops *ops)
 {
-	int rc;
+	int rc, init_failed = 0;
 
 	memset(&bot, 0, sizeof(bot));
 	bot.ops = ops;
@@ -1025,8 +1041,11 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	    output_describe(bot.out));
 	if (ops->init != NULL && ops->init(bot.loop) == -1) {
 		bot.exit_code = 1;
+		init_failed = 1;
 		goto out;
 	}
+	health_start(bot.loop, bot.backend != NULL,
+	    2 * bot.cfg.refresh_s + bot.cfg.timeout_s);
 	if (bot.cfg.jobs_file != NULL)
 		loop_timer_start(bot.loop, &bot.refresh_timer, 0);
 	else
@@ -1039,5 +1058,9 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 		bot.exit_code = 1;
 out:
 	bot_teardown();
+	/* The lines above say why, at their own level; the end is fatal
+	 * and says so. */
+	if (init_failed)
+		fatalx("%s cannot start (see the lines above)", ops->name);
 	return bot.exit_code;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "xmalloc.h"
@@ -120,16 +121,29 @@ env_read_file(const char *path)
 }
 
 /* A secret file others can read is worth a word, not a refusal (Docker
- * secrets are often mode 0444). */
+ * secrets are often mode 0444) -- but only when the advice can be
+ * followed: when this process owns the file, `chmod 600` keeps it readable
+ * here.  A file someone else owns (Grafolean's root-owned 0644
+ * /shared-secrets/tokens/<protocol>-bot.token read by a bot running as
+ * nobody) would become unreadable, so that is left alone. */
 static void
 env_check_secret_mode(const char *fname, const char *path)
 {
 	struct stat st;
 
-	if (stat(path, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0)
-		log_warnx("%s: %s is readable by group or others (mode %03o); "
-		          "chmod 600 it",
-		    fname, path, (unsigned)(st.st_mode & 0777));
+	if (stat(path, &st) != 0 || (st.st_mode & (S_IRGRP | S_IROTH)) == 0)
+		return;
+	if (st.st_uid != geteuid()) {
+		log_debug("%s: %s is readable by group or others (mode %03o) "
+		          "but owned by uid %u, not by this process: its owner "
+		          "decides",
+		    fname, path, (unsigned)(st.st_mode & 0777),
+		    (unsigned)st.st_uid);
+		return;
+	}
+	log_warnx("%s: %s is readable by group or others (mode %03o); "
+	          "chmod 600 it",
+	    fname, path, (unsigned)(st.st_mode & 0777));
 }
 
 char *

@@ -25,6 +25,7 @@ struct http_xfer {
 	struct curl_slist *headers;
 	char *retry_after;
 	int too_big;
+	int observed; /* report the status to cfg.on_answer */
 	http_cb *cb;
 	void *arg;
 	char errbuf[CURL_ERROR_SIZE];
@@ -124,6 +125,8 @@ http_check_done(struct http *h)
 			res.primary_ip = NULL;
 
 		http_xfer_unlink(h, x);
+		if (x->observed)
+			h->cfg.on_answer(res.status);
 		x->cb(&res, x->arg);
 		http_xfer_free(x);
 	}
@@ -306,6 +309,10 @@ http_request(struct http *h, const char *method, const char *url,
 	x->easy = e;
 	x->cb = cb;
 	x->arg = arg;
+	x->observed = h->cfg.on_answer != NULL &&
+	    h->cfg.answer_prefix != NULL &&
+	    strncmp(url, h->cfg.answer_prefix, strlen(h->cfg.answer_prefix)) ==
+	        0;
 	buf_init(&x->body, h->cfg.max_body);
 
 	curl_easy_setopt(e, CURLOPT_URL, url);

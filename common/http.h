@@ -23,6 +23,12 @@ struct http_config {
 	size_t max_body;         /* response body cap (default 16 MiB) */
 	const char *ca_file;     /* extra CA bundle, NULL for the system's */
 	const char *user_agent;
+	/* When both are set, on_answer gets the status (0 for a transport
+	 * error) of every finished request whose URL starts with
+	 * answer_prefix (borrowed), before its callback: the health file's
+	 * "backend answered" clock. */
+	void (*on_answer)(long status);
+	const char *answer_prefix;
 };
 
 struct http_response {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bot.h"
+#include "caps.h"
 #include "env.h"
 #include "jobs.h"
 #include "log.h"
@@ -443,33 +444,14 @@ pingbot_on_target(struct target *t, int first, void *arg)
 static int
 pingbot_init(struct loop *l)
 {
-	char exe[PATH_MAX];
 	size_t workers;
-	ssize_t len;
 	int fd;
 
 	/* liboping opens its raw sockets only in the first ping_send, so
-	 * find out now, and say plainly what to do, instead of reporting
-	 * every target down with a bare EPERM later. */
-	fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	if (fd == -1) {
-		if (errno != EPERM && errno != EACCES) {
-			log_warn("cannot open a raw ICMP socket");
-			return -1;
-		}
-		len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (len <= 0)
-			snprintf(exe, sizeof(exe), "/path/to/pingbot");
-		else
-			exe[len] = '\0';
-		log_warnx("fatal: not permitted to open raw ICMP sockets: "
-		          "pingbot needs the CAP_NET_RAW capability; grant it "
-		          "with `setcap cap_net_raw=ep %s`, or in Docker with "
-		          "`cap_add: [NET_RAW]`",
-		    exe);
+	 * find out now, and say plainly what to do (FATAL, exit 1), instead
+	 * of reporting every target down with a bare EPERM later. */
+	if (caps_need_net_raw() == -1)
 		return -1;
-	}
-	close(fd);
 	fd = socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6);
 	pb.have_ipv6 = fd != -1;
 	if (fd != -1)
