@@ -971,17 +971,24 @@ sender_on_answer(const struct http_response *res, void *arg)
 			free(body);
 			sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
 			bt->n = 0;
-		} else {
-			if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES)
-				s->batch_bytes /= 2;
+			if (s->gate == GATE_BACKOFF && current)
+				sender_open(s);
+		} else if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES) {
+			s->batch_bytes /= 2;
 			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
 			    "values: HTTP 413, the backend takes smaller "
 			    "requests; now at most %zu bytes",
 			    s->batch_bytes);
 			sender_requeue(s, bt);
+			if (s->gate == GATE_BACKOFF && current)
+				sender_open(s);
+		} else {
+			/* Already as small as requests get: resending at
+			 * once would loop, so wait like after a 5xx. */
+			sender_requeue(s, bt);
+			sender_note_failure(s, bt->epoch, res,
+			    "HTTP 413 for the smallest requests");
 		}
-		if (s->gate == GATE_BACKOFF && current)
-			sender_open(s);
 		break;
 	case V_REFUSED:
 		body = sender_body_text(res);

@@ -861,3 +861,79 @@ T_TEST(sender_json_escapes_unchecked_paths)
 	answer(0, 204, NULL, NULL, NULL);
 	done(s);
 }
+
+/* Answers every request with 413 for ms of fake time. */
+static void
+answer_413_for(int64_t ms)
+{
+	int64_t end = now_ms + ms;
+	long r;
+
+	while (now_ms < end && nreq < MAX_REQS) {
+		r = open_req();
+		if (r >= 0)
+			answer((size_t)r, 413, NULL, NULL,
+			    "<html><title>413 Request Entity Too "
+			    "Large</title></html>");
+		else
+			advance(10);
+	}
+}
+
+T_TEST(sender_413_forever_backs_off)
+{
+	struct sender_config c;
+	struct sender_counters k;
+	struct sender *s;
+
+	cfg_test(&c);
+	c.retry_max_ms = 16000;
+	s = mk(&c);
+	put_n(s, 1, 0, 3000);
+	advance(210);
+	T_EQ_INT(nreq, 3);
+	/* The requests halve down to the smallest size (1 MB to 4 KiB is
+	 * 8 halvings), then a 413 backs off like a 5xx: in 60 s the backend
+	 * sees the halvings plus a probe per backoff step (1, 2, 4, 8, 16,
+	 * 16, 16 s), not thousands of requests. */
+	answer_413_for(60000);
+	T_ASSERT(nreq <= 3 + 8 + 4 + 8);
+	T_EQ_INT(sender_pending(s), 3000); /* nothing is lost meanwhile */
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.dropped, 0);
+	/* The backend takes small requests again: everything flows. */
+	while (sender_pending(s) > 0 && nreq < MAX_REQS) {
+		long r = open_req();
+
+		if (r >= 0)
+			answer((size_t)r, 204, NULL, NULL, NULL);
+		else
+			advance(10);
+	}
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.sent, 3000);
+	T_EQ_INT(k.dropped, 0);
+	done(s);
+}
+
+T_TEST(sender_413_for_one_value_drops_it)
+{
+	struct sender_config c;
+	struct sender_counters k;
+	struct sender *s;
+	size_t i;
+
+	cfg_test(&c);
+	s = mk(&c);
+	/* One value per tick, each refused alone: it can never be sent, so
+	 * it is dropped and counted like a value refused with 400. */
+	for (i = 0; i < 5; i++) {
+		put_n(s, 1, i, 1);
+		answer_413_for(1000);
+	}
+	T_ASSERT(nreq <= 5);
+	T_EQ_INT(sender_pending(s), 0);
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.dropped_refused, 5);
+	done(s);
+}
