@@ -843,36 +843,16 @@ sender_classify(const struct http_response *res)
 	return V_REFUSED; /* 404, 405, 409, 422...: resending cannot help */
 }
 
-/* The answer body as one printable line, kept verbatim otherwise. */
+/* The answer body as one printable line: redacted, then cut. */
 static char *
 sender_body_text(const struct http_response *res)
 {
-	struct buf b;
-	size_t i, n = res->body_len;
+	char text[SENDER_BODY_LOG_MAX + 1];
+	size_t shown;
 
-	buf_init(&b, SIZE_MAX / 2);
-	if (buf_printf(&b, "HTTP %ld: ", res->status) == -1)
-		fatalx("values: out of buffer");
-	if (n > SENDER_BODY_LOG_MAX)
-		n = SENDER_BODY_LOG_MAX;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)res->body[i];
-		int rc;
-
-		if (ch == '\n')
-			rc = buf_append_str(&b, "\\n");
-		else if (ch == '\r')
-			rc = buf_append_str(&b, "\\r");
-		else if (ch < 0x20 || ch == 0x7f)
-			rc = buf_printf(&b, "\\x%02x", ch);
-		else
-			rc = buf_append(&b, &res->body[i], 1);
-		if (rc == -1)
-			fatalx("values: out of buffer");
-	}
-	if (n < res->body_len && buf_append_str(&b, "...") == -1)
-		fatalx("values: out of buffer");
-	return buf_detach(&b);
+	shown = log_sanitize(res->body, res->body_len, text, sizeof(text));
+	return xasprintf("HTTP %ld: %s%s", res->status, text,
+	    shown < res->body_len ? "..." : "");
 }
 
 /* 400: the batch holds a value the backend refuses. */

@@ -6,15 +6,18 @@
  * the POST fallback, the buffer bounds, the shutdown flush, the spool and a
  * wall-clock step (R16) are checked exactly and without sleeping.
  */
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "jobs.h"
+#include "log.h"
 #include "loop.h"
 #include "sched.h"
 #include "sender.h"
@@ -885,6 +888,7 @@ T_TEST(sender_413_forever_backs_off)
 	struct sender_config c;
 	struct sender_counters k;
 	struct sender *s;
+	size_t i;
 
 	cfg_test(&c);
 	c.retry_max_ms = 16000;
@@ -893,11 +897,12 @@ T_TEST(sender_413_forever_backs_off)
 	advance(210);
 	T_EQ_INT(nreq, 3);
 	/* The requests halve down to the smallest size (1 MB to 4 KiB is
-	 * 8 halvings), then a 413 backs off like a 5xx: in 60 s the backend
-	 * sees the halvings plus a probe per backoff step (1, 2, 4, 8, 16,
-	 * 16, 16 s), not thousands of requests. */
+	 * 8 halvings), then a 413 backs off like a 5xx: one probe at a time,
+	 * at least retry_min_ms (1 s) apart, not thousands of requests. */
 	answer_413_for(60000);
-	T_ASSERT(nreq <= 3 + 8 + 4 + 8);
+	T_ASSERT(nreq <= 3 + 8 + 4 + 60);
+	for (i = 20; i < nreq; i++)
+		T_ASSERT(reqs[i].at_ms - reqs[i - 1].at_ms >= 990);
 	T_EQ_INT(sender_pending(s), 3000); /* nothing is lost meanwhile */
 	sender_get_counters(s, &k);
 	T_EQ_INT(k.dropped, 0);
@@ -936,4 +941,72 @@ T_TEST(sender_413_for_one_value_drops_it)
 	sender_get_counters(s, &k);
 	T_EQ_INT(k.dropped_refused, 5);
 	done(s);
+}
+
+/* Runs one batch of one value answered with status and body, and returns
+ * what the sender logged (in out). */
+static void
+logged_answer(long status, const char *body, char *out, size_t outlen)
+{
+	struct sender_config c;
+	struct sender *s;
+	enum log_level old = log_get_level();
+	char path[256];
+	FILE *f;
+	size_t n;
+	int fd, saved;
+
+	snprintf(path, sizeof(path), "%s/sender-log.txt", t_tmpdir());
+	cfg_test(&c);
+	s = mk(&c);
+	put_n(s, 1, 0, 1);
+	advance(210);
+	fflush(stderr);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	log_init("unit", LOG_LEVEL_WARN);
+	answer(0, status, NULL, NULL, body);
+	log_init("unit", old);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	done(s);
+	out[0] = '\0';
+	f = fopen(path, "r");
+	if (f == NULL)
+		return;
+	n = fread(out, 1, outlen - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	unlink(path);
+}
+
+/* Issue 13.5: the answer body is cut at 1,000 characters for the log
+ * only after the token in it is redacted: no part of it shows, wherever
+ * the cut falls. */
+T_TEST(sender_body_text_redacts_before_cutting)
+{
+	static const char tok[] = "fedcba98-7654-4321-8765-0123456789ab";
+	char body[1200], text[4096];
+	size_t pad;
+
+	log_set_secret(tok);
+	for (pad = 950; pad <= 1000; pad++) {
+		memset(body, 'x', pad);
+		snprintf(
+		    body + pad, sizeof(body) - pad, "invalid token: %s", tok);
+		logged_answer(404, body, text, sizeof(text));
+		T_ASSERT(strstr(text, "values refused") != NULL);
+		T_ASSERT(strstr(text, "token: f") == NULL);
+		logged_answer(413, body, text, sizeof(text));
+		T_ASSERT(strstr(text, "refused a.p00000") != NULL);
+		T_ASSERT(strstr(text, "token: f") == NULL);
+	}
+	/* A 110-byte body: the token is redacted whole, the body kept. */
+	memset(body, 'x', 110);
+	snprintf(body + 110, sizeof(body) - 110, "invalid token: %s", tok);
+	logged_answer(404, body, text, sizeof(text));
+	T_ASSERT(strstr(text, "xxinvalid token: <redacted>)") != NULL);
+	log_set_secret(NULL);
 }
