@@ -127,6 +127,7 @@ batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
 	struct buf item;
 	size_t cap = spec->max_values, n = 0, tbl = 16;
 	int with_t = !spec->post;
+	char shown[101];
 
 	*n_stale = 0;
 	/* At most half full, so that probing stays short. */
@@ -158,10 +159,13 @@ batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
 			if (n > 0)
 				break;
 			sendq_pop(q, i, &it);
+			/* Redacted before it is cut to 100 characters. */
+			(void)log_sanitize(
+			    it.path, strlen(it.path), shown, sizeof(shown));
 			log_warnx_limited(spec->big_limit, BATCH_LOG_MS,
-			    "values: %.100s: one value is larger than a "
+			    "values: %s: one value is larger than a "
 			    "request may be (%zu bytes); dropped",
-			    it.path, spec->max_bytes);
+			    shown, spec->max_bytes);
 			sendq_drop(q, &it, 1, SENDQ_DROP_REFUSED);
 			/* The set pointed at it: start over. */
 			memset(dup.slot, 0, tbl * sizeof(*dup.slot));

@@ -683,15 +683,21 @@ static void
 sender_describe(
     const struct http_response *res, const char *why, char *out, size_t outlen)
 {
-	if (why != NULL)
+	char ra[41];
+
+	if (why != NULL) {
 		snprintf(out, outlen, "%s", why);
-	else if (res->error != NULL)
+	} else if (res->error != NULL) {
 		snprintf(out, outlen, "%s", res->error);
-	else if (res->retry_after != NULL)
-		snprintf(out, outlen, "HTTP %ld, Retry-After: %.40s",
-		    res->status, res->retry_after);
-	else
+	} else if (res->retry_after != NULL) {
+		/* The header is the backend's: redacted before it is cut. */
+		(void)log_sanitize(
+		    res->retry_after, strlen(res->retry_after), ra, sizeof(ra));
+		snprintf(
+		    out, outlen, "HTTP %ld, Retry-After: %s", res->status, ra);
+	} else {
 		snprintf(out, outlen, "HTTP %ld", res->status);
+	}
 }
 
 /* A transport error, 5xx or 429 for a request of the given epoch. */

@@ -943,35 +943,38 @@ T_TEST(sender_413_for_one_value_drops_it)
 	done(s);
 }
 
-/* Runs one batch of one value answered with status and body, and returns
- * what the sender logged (in out). */
+static int capture_saved = -1;
+static enum log_level capture_level;
+
+/* Sends what is logged at WARN to a scratch file until capture_end. */
 static void
-logged_answer(long status, const char *body, char *out, size_t outlen)
+capture_start(void)
 {
-	struct sender_config c;
-	struct sender *s;
-	enum log_level old = log_get_level();
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/sender-log.txt", t_tmpdir());
+	fflush(stderr);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	capture_saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	capture_level = log_get_level();
+	log_init("unit", LOG_LEVEL_WARN);
+}
+
+/* Ends the capture and reads what was logged into out. */
+static void
+capture_end(char *out, size_t outlen)
+{
 	char path[256];
 	FILE *f;
 	size_t n;
-	int fd, saved;
 
+	log_init("unit", capture_level);
+	dup2(capture_saved, STDERR_FILENO);
+	close(capture_saved);
 	snprintf(path, sizeof(path), "%s/sender-log.txt", t_tmpdir());
-	cfg_test(&c);
-	s = mk(&c);
-	put_n(s, 1, 0, 1);
-	advance(210);
-	fflush(stderr);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	saved = dup(STDERR_FILENO);
-	dup2(fd, STDERR_FILENO);
-	close(fd);
-	log_init("unit", LOG_LEVEL_WARN);
-	answer(0, status, NULL, NULL, body);
-	log_init("unit", old);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	done(s);
 	out[0] = '\0';
 	f = fopen(path, "r");
 	if (f == NULL)
@@ -980,6 +983,25 @@ logged_answer(long status, const char *body, char *out, size_t outlen)
 	out[n] = '\0';
 	fclose(f);
 	unlink(path);
+}
+
+/* Runs one batch of one value answered with status, retry_after and body,
+ * and returns what the sender logged (in out). */
+static void
+logged_answer(long status, const char *retry_after, const char *body, char *out,
+    size_t outlen)
+{
+	struct sender_config c;
+	struct sender *s;
+
+	cfg_test(&c);
+	s = mk(&c);
+	put_n(s, 1, 0, 1);
+	advance(210);
+	capture_start();
+	answer(0, status, NULL, retry_after, body);
+	capture_end(out, outlen);
+	done(s);
 }
 
 /* Issue 13.5: the answer body is cut at 1,000 characters for the log
@@ -996,17 +1018,61 @@ T_TEST(sender_body_text_redacts_before_cutting)
 		memset(body, 'x', pad);
 		snprintf(
 		    body + pad, sizeof(body) - pad, "invalid token: %s", tok);
-		logged_answer(404, body, text, sizeof(text));
+		logged_answer(404, NULL, body, text, sizeof(text));
 		T_ASSERT(strstr(text, "values refused") != NULL);
 		T_ASSERT(strstr(text, "token: f") == NULL);
-		logged_answer(413, body, text, sizeof(text));
+		logged_answer(413, NULL, body, text, sizeof(text));
 		T_ASSERT(strstr(text, "refused a.p00000") != NULL);
 		T_ASSERT(strstr(text, "token: f") == NULL);
 	}
 	/* A 110-byte body: the token is redacted whole, the body kept. */
 	memset(body, 'x', 110);
 	snprintf(body + 110, sizeof(body) - 110, "invalid token: %s", tok);
-	logged_answer(404, body, text, sizeof(text));
+	logged_answer(404, NULL, body, text, sizeof(text));
 	T_ASSERT(strstr(text, "xxinvalid token: <redacted>)") != NULL);
+	log_set_secret(NULL);
+}
+
+/* The other cuts of text in delivery: a Retry-After header (40
+ * characters) and the path of a value too big for any request (100). */
+T_TEST(sender_short_cuts_redact_first)
+{
+	static const char tok[] = "fedcba98-7654-4321-8765-0123456789ab";
+	char ra[100], text[4096], *path;
+	struct sender_config c;
+	struct sender *s;
+	struct values vs;
+	size_t pad;
+
+	log_set_secret(tok);
+	for (pad = 0; pad <= 40; pad++) {
+		memset(ra, 'x', pad);
+		snprintf(ra + pad, sizeof(ra) - pad, "%s", tok);
+		logged_answer(503, ra, "", text, sizeof(text));
+		T_ASSERT(strstr(text, "Retry-After: ") != NULL);
+		T_ASSERT(strstr(text, "xf") == NULL);
+		T_ASSERT(strstr(text, "After: f") == NULL);
+	}
+	path = malloc(6000);
+	T_ASSERT(path != NULL);
+	for (pad = 60; pad <= 100; pad += 4) {
+		cfg_test(&c);
+		c.max_batch_bytes = 4096;
+		s = mk(&c);
+		memset(path, 'x', 5999);
+		path[5999] = '\0';
+		memcpy(path + pad, tok, sizeof(tok) - 1);
+		values_init(&vs, 1);
+		values_add(&vs, path, 1, fake_wall());
+		sender_put(s, &vs);
+		values_release(&vs);
+		capture_start();
+		advance(210);
+		capture_end(text, sizeof(text));
+		done(s);
+		T_ASSERT(strstr(text, "larger than a request") != NULL);
+		T_ASSERT(strstr(text, "xf") == NULL);
+	}
+	free(path);
 	log_set_secret(NULL);
 }
