@@ -20,7 +20,7 @@
 
 /* Appends one value as JSON. */
 static int
-batch_encode_item(struct buf *out, const struct sendq_item *it, int with_t)
+batch_encode_item(struct buf *out, const struct value *it, int with_t)
 {
 	char num[40], when[40];
 	const char *p;
@@ -58,8 +58,7 @@ batch_encode_item(struct buf *out, const struct sendq_item *it, int with_t)
 }
 
 int
-batch_encode(
-    const struct sendq_item *items, size_t n, int with_t, struct buf *out)
+batch_encode(const struct value *items, size_t n, int with_t, struct buf *out)
 {
 	size_t i;
 
@@ -81,7 +80,7 @@ struct batch_dupset {
 };
 
 static uint64_t
-batch_hash(const struct sendq_item *it, int with_t)
+batch_hash(const struct value *it, int with_t)
 {
 	uint64_t h = 1469598103934665603ULL, tb;
 	const char *p;
@@ -101,13 +100,13 @@ batch_hash(const struct sendq_item *it, int with_t)
 /* Returns 1 if it duplicates an item already in the set, else adds it as
  * items[idx]. */
 static int
-batch_dupset_check(struct batch_dupset *d, const struct sendq_item *items,
-    size_t idx, const struct sendq_item *it, int with_t)
+batch_dupset_check(struct batch_dupset *d, const struct value *items,
+    size_t idx, const struct value *it, int with_t)
 {
 	size_t i = (size_t)batch_hash(it, with_t) & d->mask;
 
 	while (d->slot[i] != 0) {
-		const struct sendq_item *o = &items[d->slot[i] - 1];
+		const struct value *o = &items[d->slot[i] - 1];
 
 		if (strcmp(o->path, it->path) == 0 &&
 		    (!with_t || o->t == it->t))
@@ -120,10 +119,10 @@ batch_dupset_check(struct batch_dupset *d, const struct sendq_item *items,
 
 size_t
 batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
-    struct buf *body, struct sendq_item **items_out, size_t *n_stale)
+    struct buf *body, struct value **items_out, size_t *n_stale)
 {
 	struct batch_dupset dup;
-	struct sendq_item it, *items;
+	struct value it, *items;
 	struct buf item;
 	size_t cap = spec->max_values, n = 0, tbl = 16;
 	int with_t = !spec->post;
@@ -140,7 +139,7 @@ batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
 	if (buf_append_str(body, "[") == -1)
 		fatalx("values: cannot encode a batch");
 	while (n < cap && sendq_len(q, i) > 0) {
-		const struct sendq_item *head = sendq_head(q, i);
+		const struct value *head = sendq_head(q, i);
 
 		if (spec->post &&
 		    spec->wall_s - head->t >

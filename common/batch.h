@@ -28,8 +28,8 @@ struct batch_spec {
 
 /* Appends the JSON array of items[0..n) to out, with "t" when with_t.
  * Items are borrowed.  Returns 0, or -1 when out hits its ceiling. */
-int batch_encode(const struct sendq_item *items, size_t n, int with_t,
-    struct buf *out) BOT_WUR;
+int batch_encode(
+    const struct value *items, size_t n, int with_t, struct buf *out) BOT_WUR;
 
 /* Takes values from the head of queue i of q for one request, oldest
  * first, and appends their JSON array to body (caller-owned, empty).  It
@@ -40,6 +40,6 @@ int batch_encode(const struct sendq_item *items, size_t n, int with_t,
  * number of values taken; *items is then a new array of them, owned by the
  * caller, or NULL when none was taken. */
 size_t batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
-    struct buf *body, struct sendq_item **items, size_t *n_stale);
+    struct buf *body, struct value **items, size_t *n_stale);
 
 #endif

@@ -360,13 +360,10 @@ run_emit_at(struct run *run, const char *path, double v, double t)
 		    (long long)run->job->id, path);
 		return;
 	}
-	if (!isfinite(v)) {
+	if (values_add(run->values, path, v, t) == -1)
 		log_warnx_limited(&bot.emit_limit, 60000,
 		    "job %lld: %s: value is not a finite number; dropped",
 		    (long long)run->job->id, path);
-		return;
-	}
-	values_add(run->values, path, v, t);
 }
 
 void

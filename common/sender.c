@@ -28,7 +28,6 @@
  */
 #include "sender.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +62,7 @@ struct sender_batch {
 	struct sender *s;
 	struct sender_batch *prev, *next; /* in flight */
 	int64_t account_id;
-	struct sendq_item *items; /* what was sent */
+	struct value *items; /* what was sent */
 	size_t n;
 	struct bisect_half half; /* bisection: the half not sent, and why */
 	uint64_t epoch;
@@ -121,7 +120,7 @@ struct sender {
 	struct sender_counters c, c_last; /* c's drop counts live in q */
 	int64_t recovered_log_ms;         /* the recovery note's rate limit */
 	struct log_limit fail_limit, auth_limit, bad_limit, refused_limit,
-	    stale_limit, big_limit, nan_limit;
+	    stale_limit, big_limit;
 };
 
 void
@@ -212,7 +211,7 @@ static void
 sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
 {
 	struct sender *s = arg;
-	struct sendq_item it;
+	struct value it;
 	double age_s = timer_wall_s() - r->t;
 
 	if (age_s < 0)
@@ -369,7 +368,6 @@ sender_wake(struct sender *s, int64_t at_ms)
 void
 sender_put(struct sender *s, struct values *vs)
 {
-	struct sendq_item it;
 	int64_t now;
 	uint32_t seg = 0;
 	size_t i, qi;
@@ -384,32 +382,17 @@ sender_put(struct sender *s, struct values *vs)
 	qi = sendq_index(s->q, vs->account_id);
 	if (s->spool != NULL) {
 		for (i = 0; i < vs->len; i++)
-			if (isfinite(vs->items[i].v))
-				spool_add(s->spool, vs->account_id,
-				    vs->items[i].path, vs->items[i].v,
-				    vs->items[i].t);
+			spool_add(s->spool, vs->account_id, vs->items[i].path,
+			    vs->items[i].v, vs->items[i].t);
 		seg = spool_commit(s->spool);
 	}
 	for (i = 0; i < vs->len; i++) {
-		/* The path moves into the queue: no copy. */
-		it.path = vs->items[i].path;
-		it.v = vs->items[i].v;
-		it.t = vs->items[i].t;
-		it.enq_ms = now;
-		it.seg = seg;
-		s->c.queued++;
-		if (!isfinite(it.v)) {
-			/* JSON cannot carry it; run_emit refuses these, so
-			 * this is a bug in the caller. */
-			log_warnx_limited(&s->nan_limit, SENDER_LOG_MS,
-			    "values: %s: not a finite number; dropped",
-			    it.path);
-			it.seg = 0;
-			sendq_reject(s->q, &it, SENDQ_DROP_REFUSED);
-			continue;
-		}
-		sendq_push(s->q, qi, &it);
+		/* The value, path and all, moves into the queue: no copy. */
+		vs->items[i].enq_ms = now;
+		vs->items[i].seg = seg;
+		sendq_push(s->q, qi, &vs->items[i]);
 	}
+	s->c.queued += vs->len;
 	free(vs->items);
 	vs->items = NULL;
 	vs->len = 0;
@@ -501,7 +484,7 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 
 static void
 sender_log_refused_value(struct sender *s, int64_t account_id,
-    const struct sendq_item *it, const char *reason)
+    const struct value *it, const char *reason)
 {
 	char num[40];
 

@@ -23,7 +23,7 @@ static struct log_limit big_limit;
 static void
 push(struct sendq *q, const char *path, double v, double t)
 {
-	struct sendq_item it;
+	struct value it;
 
 	it.path = xstrdup(path);
 	it.v = v;
@@ -50,7 +50,7 @@ static size_t
 take(struct sendq *q, const struct batch_spec *sp, struct buf *body,
     size_t *n_stale)
 {
-	struct sendq_item *items;
+	struct value *items;
 	size_t n;
 
 	buf_reset(body);
@@ -64,7 +64,7 @@ take(struct sendq *q, const struct batch_spec *sp, struct buf *body,
 
 T_TEST(batch_encode_with_and_without_t)
 {
-	struct sendq_item it[2];
+	struct value it[2];
 	struct buf b;
 
 	it[0].path = "a\"b\\c\001d";
