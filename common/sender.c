@@ -512,9 +512,8 @@ sender_start_bisect(struct sender *s, struct bisect_suspect *sus, int probe)
 	bisect_split(sus, &bt->half);
 	bt->items = sus->items;
 	bt->n = sus->n;
-	buf_init(&body, SIZE_MAX / 2);
-	if (batch_encode(bt->items, bt->n, !bt->post, &body) == -1)
-		fatalx("values: cannot encode a batch");
+	buf_init_text(&body);
+	batch_encode(bt->items, bt->n, !bt->post, &body);
 	rc = sender_start(s, bt, &body);
 	buf_release(&body);
 	return rc;
@@ -542,7 +541,7 @@ sender_start_queue(struct sender *s, size_t qi, int64_t now, int probe)
 	spec.post = bt->post;
 	spec.post_max_age_ms = s->cfg.post_max_age_ms;
 	spec.big_limit = &s->big_limit;
-	buf_init(&body, SIZE_MAX / 2);
+	buf_init_text(&body);
 	bt->n = batch_take(s->q, qi, &spec, &body, &bt->items, &stale);
 	if (stale > 0)
 		log_warnx_limited(&s->stale_limit, SENDER_LOG_MS,
