@@ -40,6 +40,7 @@
 #include "http.h"
 #include "log.h"
 #include "loop.h"
+#include "putpost.h"
 #include "retry_after.h"
 #include "sendq.h"
 #include "spool.h"
@@ -103,10 +104,7 @@ struct sender {
 	long check_status;
 	int64_t check_account;
 
-	int put_forbidden; /* PUT refused with 403: POST fresh values */
-	int post_logged;
-	int trial_busy;
-	int64_t put_retry_at_ms;
+	struct putpost pp;  /* PUT, or POST after PUT was refused */
 	size_t batch_bytes; /* shrinks after a 413 */
 
 	struct timer timer; /* gathering and retries: the only retry timer */
@@ -250,6 +248,7 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	s->request = sender_http_request;
 	s->request_arg = b;
 	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
+	putpost_init(&s->pp, SENDER_PUT_RETRY_MS, s->cfg.post_max_age_ms);
 	if (c->spool_dir != NULL) {
 		s->spool = spool_open(c->spool_dir, c->spool_max_bytes,
 		    sender_on_spool_record, s, err, sizeof(err));
@@ -473,7 +472,7 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 	if (bt->probe)
 		s->probe_busy = 1;
 	if (bt->put_trial)
-		s->trial_busy = 1;
+		putpost_trial_started(&s->pp);
 	s->c.batches++;
 	sender_link(s, bt);
 	log_debug("values: %s of %zu values to account %lld%s", method, bt->n,
@@ -508,7 +507,7 @@ sender_start_bisect(struct sender *s, struct bisect_suspect *sus, int probe)
 	bt->account_id = sus->account_id;
 	bt->bisect = 1;
 	bt->probe = probe;
-	bt->post = s->put_forbidden;
+	bt->post = putpost_posting(&s->pp);
 	bisect_split(sus, &bt->half);
 	bt->items = sus->items;
 	bt->n = sus->n;
@@ -533,9 +532,16 @@ sender_start_queue(struct sender *s, size_t qi, int64_t now, int probe)
 	bt = xcalloc(1, sizeof(*bt));
 	bt->account_id = sendq_account_id(s->q, qi);
 	bt->probe = probe;
-	if (s->put_forbidden && !s->trial_busy && now >= s->put_retry_at_ms)
+	switch (putpost_method(&s->pp, now)) {
+	case PUTPOST_PUT:
+		break;
+	case PUTPOST_POST:
+		bt->post = 1;
+		break;
+	case PUTPOST_TRIAL:
 		bt->put_trial = 1; /* see whether PUT works again */
-	bt->post = s->put_forbidden && !bt->put_trial;
+		break;
+	}
 	spec.max_values = s->cfg.max_batch_values;
 	spec.max_bytes = s->batch_bytes;
 	spec.post = bt->post;
@@ -757,18 +763,7 @@ sender_on_check(const struct http_response *res, void *arg)
 	if (res->error == NULL && res->status >= 200 && res->status < 300) {
 		switch (s->check_why) {
 		case WHY_PUT_FORBIDDEN:
-			s->put_forbidden = 1;
-			s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
-			if (!s->post_logged)
-				log_warnx("values: the backend refuses PUT "
-				          "(HTTP 403) but accepts the bot "
-				          "token; falling back to POST, "
-				          "which cannot carry the "
-				          "measurement time: values older "
-				          "than %lld s are dropped, newer "
-				          "ones are stamped on arrival",
-				    (long long)(s->cfg.post_max_age_ms / 1000));
-			s->post_logged = 1;
+			putpost_forbidden(&s->pp, now);
 			break;
 		case WHY_REFUSED:
 			qi = sendq_index(s->q, s->check_account);
@@ -880,7 +875,6 @@ sender_on_answer(const struct http_response *res, void *arg)
 	struct sender *s = bt->s;
 	enum sender_verdict v = sender_classify(res);
 	int current = bt->epoch == s->epoch;
-	int64_t now = timer_now_ms();
 	char *body;
 
 	sender_unlink(s, bt);
@@ -890,14 +884,9 @@ sender_on_answer(const struct http_response *res, void *arg)
 	if (v != V_OK)
 		s->c.failed++;
 	if (bt->put_trial) {
-		s->trial_busy = 0;
-		s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
-		if (v == V_OK) {
-			s->put_forbidden = 0;
-			log_info(
-			    "values: the backend accepts PUT again; values "
-			    "carry their measurement time again");
-		} else if (v == V_AUTH && res->status == 403) {
+		putpost_trial_answered(&s->pp, v == V_OK, timer_now_ms());
+		if (v == V_AUTH && res->status == 403) {
+			/* Still refused: no need to check the token. */
 			sender_requeue(s, bt);
 			goto out;
 		}
