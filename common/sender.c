@@ -8,21 +8,17 @@
  * see below).  A short delay gathers the values of a tick
  * into few requests.
  *
- * The sender is a small state machine with one gate:
- *   OPEN     up to max_in_flight batches at a time;
- *   BACKOFF  after a transport error, 5xx or 429: one probe batch when the
- *            retry time comes (exponential backoff with jitter, or the
- *            server's Retry-After), so a dead backend sees at most one
- *            request per retry_min_ms;
- *   CHECK    after 401/403: GET profile/ tells a revoked token (both fail)
- *            from a refused PUT or account (profile/ works);
- *   AUTH     the token is refused: sending pauses, the buffer is kept,
- *            profile/ is asked again on the backoff schedule.
- * Requests carry the gate's epoch; only the answer to a request sent in
- * the current epoch may move the gate, so four requests failing together
- * count as one failure.  One loop timer serves both gathering and retries.
+ * The sender is a small state machine around one gate (sendgate.h): OPEN
+ * lets up to max_in_flight batches go; BACKOFF (transport error, 5xx, 429)
+ * lets one probe go when the retry time comes; CHECK asks GET profile/
+ * after a 401/403, which tells a revoked token (both fail, AUTH: sending
+ * pauses, the buffer is kept) from a refused PUT (POST takes over,
+ * putpost.h) or a refused account (held while others flow).  Only answers
+ * of the gate's current epoch move it.  One loop timer serves both
+ * gathering and retries.
  *
- * A 413 halves the request size; a 400 batch is bisected (bisect.h).  With
+ * A 413 halves the request size (at the smallest size it backs off like a
+ * 5xx); a 400 batch is bisected (bisect.h).  With
  * a spool, every queued value is also on disk until it is delivered or
  * dropped.
  */
@@ -33,7 +29,6 @@
 #include <string.h>
 
 #include "backend.h"
-#include "backoff.h"
 #include "batch.h"
 #include "bisect.h"
 #include "buf.h"
@@ -41,7 +36,7 @@
 #include "log.h"
 #include "loop.h"
 #include "putpost.h"
-#include "retry_after.h"
+#include "sendgate.h"
 #include "sendq.h"
 #include "spool.h"
 #include "timer.h"
@@ -73,7 +68,6 @@ struct sender_batch {
 	int put_trial;
 };
 
-enum sender_gate { GATE_OPEN, GATE_BACKOFF, GATE_CHECK, GATE_AUTH };
 enum sender_why { WHY_PUT_FORBIDDEN, WHY_REFUSED, WHY_AUTH };
 enum sender_verdict { V_OK, V_RETRY, V_AUTH, V_BAD, V_TOO_BIG, V_REFUSED };
 
@@ -93,13 +87,7 @@ struct sender {
 	struct sender_batch *batches; /* in flight */
 	size_t in_flight;
 
-	enum sender_gate gate;
-	uint64_t epoch;
-	struct backoff bo;
-	int probe_busy;
-	int64_t retry_at_ms;
-	int64_t ra_until_ms; /* Retry-After: nothing before this */
-	int64_t outage_ms;   /* when the gate closed */
+	struct sendgate g;
 	enum sender_why check_why;
 	long check_status;
 	int64_t check_account;
@@ -110,13 +98,11 @@ struct sender {
 	struct timer timer; /* gathering and retries: the only retry timer */
 	struct timer deadline_timer;
 	struct timer stats_timer;
-	int flushing;
 	sender_flushed_cb *flushed_cb;
 	void *flushed_arg;
 
 	struct spool *spool;
 	struct sender_counters c, c_last; /* c's drop counts live in q */
-	int64_t recovered_log_ms;         /* the recovery note's rate limit */
 	struct log_limit fail_limit, auth_limit, bad_limit, refused_limit,
 	    stale_limit, big_limit;
 };
@@ -247,7 +233,8 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	    s->cfg.max_age_ms);
 	s->request = sender_http_request;
 	s->request_arg = b;
-	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
+	sendgate_init(&s->g, s->cfg.retry_min_ms, s->cfg.retry_max_ms,
+	    s->cfg.retry_after_max_ms);
 	putpost_init(&s->pp, SENDER_PUT_RETRY_MS, s->cfg.post_max_age_ms);
 	if (c->spool_dir != NULL) {
 		s->spool = spool_open(c->spool_dir, c->spool_max_bytes,
@@ -397,10 +384,11 @@ sender_put(struct sender *s, struct values *vs)
 	vs->len = 0;
 	vs->cap = 0;
 	(void)sendq_enforce_limits(s->q);
-	if (s->gate == GATE_OPEN)
-		sender_wake(s, s->flushing ? now : now + s->cfg.flush_delay_ms);
-	else if (s->gate != GATE_CHECK && !s->probe_busy)
-		sender_wake(s, s->retry_at_ms > now ? s->retry_at_ms : now);
+	if (s->g.state == SENDGATE_OPEN)
+		sender_wake(
+		    s, s->g.flushing ? now : now + s->cfg.flush_delay_ms);
+	else if (s->g.state != SENDGATE_CHECK && !s->g.probe_busy)
+		sender_wake(s, s->g.retry_at_ms > now ? s->g.retry_at_ms : now);
 }
 
 /* --- requests -------------------------------------------------------- */
@@ -460,17 +448,17 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 	snprintf(path, sizeof(path), "accounts/%lld/values/",
 	    (long long)bt->account_id);
 	bt->s = s;
-	bt->epoch = s->epoch;
+	bt->epoch = s->g.epoch;
 	if (s->request(s->request_arg, method, path, body->data, body->len,
 	        sender_on_answer, bt) == -1) {
 		sender_requeue(s, bt);
 		sender_batch_free(bt);
 		sender_note_failure(
-		    s, s->epoch, NULL, "cannot start a request");
+		    s, s->g.epoch, NULL, "cannot start a request");
 		return -1;
 	}
 	if (bt->probe)
-		s->probe_busy = 1;
+		s->g.probe_busy = 1;
 	if (bt->put_trial)
 		putpost_trial_started(&s->pp);
 	s->c.batches++;
@@ -617,54 +605,11 @@ sender_start_one(struct sender *s, int64_t now, int probe)
 }
 /* --- the gate -------------------------------------------------------- */
 
-/* Opens the gate.  The warnings' rate limits carry over from one outage
- * to the next, so a flapping backend still gets at most a line a minute of
- * each kind, and so does this note. */
+/* Opens the gate. */
 static void
 sender_open(struct sender *s)
 {
-	int64_t now = timer_now_ms();
-
-	if (s->gate != GATE_OPEN && s->bo.failures > 0 &&
-	    now >= s->recovered_log_ms) {
-		log_info("values: the backend takes values again after %u "
-		         "failed attempts in %.0f s; %zu values to deliver",
-		    s->bo.failures, (double)(now - s->outage_ms) / 1000.0,
-		    sendq_values(s->q));
-		s->recovered_log_ms = now + SENDER_LOG_MS;
-	}
-	s->gate = GATE_OPEN;
-	s->epoch++;
-	backoff_reset(&s->bo);
-}
-
-/* Closes the gate (or keeps it closed) until the next retry time. */
-static int64_t
-sender_close(
-    struct sender *s, enum sender_gate gate, const struct http_response *res)
-{
-	int64_t now = timer_now_ms(), delay, ra = -1;
-
-	if (res != NULL && res->retry_after != NULL &&
-	    retry_after_parse(res->retry_after, timer_wall_s(), &ra) == 0) {
-		if (ra > s->cfg.retry_after_max_ms)
-			ra = s->cfg.retry_after_max_ms;
-		if (now + ra > s->ra_until_ms)
-			s->ra_until_ms = now + ra;
-	}
-	if (s->gate == GATE_OPEN)
-		s->outage_ms = now;
-	/* While flushing for shutdown, keep trying at the floor rate. */
-	delay = backoff_next(&s->bo);
-	if (s->flushing)
-		delay = s->cfg.retry_min_ms < 1000 ? s->cfg.retry_min_ms : 1000;
-	if (s->gate != gate || gate != GATE_BACKOFF)
-		s->epoch++;
-	s->gate = gate;
-	s->retry_at_ms = now + delay;
-	if (s->retry_at_ms < s->ra_until_ms)
-		s->retry_at_ms = s->ra_until_ms;
-	return s->retry_at_ms - now;
+	sendgate_open(&s->g, sendq_values(s->q));
 }
 
 static void
@@ -693,36 +638,25 @@ static void
 sender_note_failure(struct sender *s, uint64_t epoch,
     const struct http_response *res, const char *why)
 {
+	const char *ra = res != NULL ? res->retry_after : NULL;
 	char reason[300];
-	int64_t delay, ra;
+	int64_t delay;
 
 	sender_describe(res, why, reason, sizeof(reason));
-	if (epoch != s->epoch) {
+	if (epoch != s->g.epoch) {
 		/* Sent before the gate last moved: it says nothing new,
 		 * except that a Retry-After still binds. */
-		if (res != NULL && res->retry_after != NULL &&
-		    retry_after_parse(res->retry_after, timer_wall_s(), &ra) ==
-		        0) {
-			int64_t until = timer_now_ms() +
-			    (ra < s->cfg.retry_after_max_ms
-			            ? ra
-			            : s->cfg.retry_after_max_ms);
-
-			if (until > s->ra_until_ms)
-				s->ra_until_ms = until;
-			if (s->gate != GATE_OPEN && s->retry_at_ms < until)
-				s->retry_at_ms = until;
-		}
+		sendgate_late_retry_after(&s->g, ra);
 		log_debug("values: an older request failed (%s)", reason);
 		return;
 	}
-	delay = sender_close(s, GATE_BACKOFF, res);
+	delay = sendgate_close(&s->g, SENDGATE_BACKOFF, ra);
 	log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 	    "values: sending failed (%s); %zu values buffered, next attempt "
 	    "in %.1f s",
 	    reason, sendq_values(s->q), (double)delay / 1000.0);
 	log_debug("values: attempt %u failed (%s); next in %lld ms",
-	    s->bo.failures, reason, (long long)delay);
+	    s->g.bo.failures, reason, (long long)delay);
 }
 
 static void sender_on_check(const struct http_response *res, void *arg);
@@ -732,21 +666,17 @@ static void
 sender_start_check(
     struct sender *s, enum sender_why why, long status, int64_t account_id)
 {
-	if (s->gate == GATE_OPEN)
-		s->outage_ms = timer_now_ms();
-	s->gate = GATE_CHECK;
-	s->epoch++;
+	sendgate_check(&s->g);
 	s->check_why = why;
 	s->check_status = status;
 	s->check_account = account_id;
-	s->probe_busy = 1;
 	log_debug(
 	    "values: HTTP %ld; checking the bot token with profile/", status);
 	if (s->request(s->request_arg, "GET", "profile/", NULL, 0,
 	        sender_on_check, s) == -1) {
-		s->probe_busy = 0;
+		s->g.probe_busy = 0;
 		sender_note_failure(
-		    s, s->epoch, NULL, "cannot start a request");
+		    s, s->g.epoch, NULL, "cannot start a request");
 	}
 }
 
@@ -759,7 +689,7 @@ sender_on_check(const struct http_response *res, void *arg)
 	char reason[300];
 	size_t qi;
 
-	s->probe_busy = 0;
+	s->g.probe_busy = 0;
 	if (res->error == NULL && res->status >= 200 && res->status < 300) {
 		switch (s->check_why) {
 		case WHY_PUT_FORBIDDEN:
@@ -778,7 +708,7 @@ sender_on_check(const struct http_response *res, void *arg)
 			    (long long)(s->cfg.retry_max_ms / 1000));
 			break;
 		case WHY_AUTH:
-			if (now >= s->recovered_log_ms)
+			if (now >= s->g.recovered_log_ms)
 				log_info("values: the backend accepts the bot "
 				         "token again");
 			break;
@@ -786,7 +716,7 @@ sender_on_check(const struct http_response *res, void *arg)
 		sender_open(s);
 	} else if (res->error == NULL &&
 	    (res->status == 401 || res->status == 403)) {
-		delay = sender_close(s, GATE_AUTH, NULL);
+		delay = sendgate_close(&s->g, SENDGATE_AUTH, NULL);
 		log_warnx_limited(&s->auth_limit, SENDER_LOG_MS,
 		    "values: backend rejected bot token (HTTP %ld); sending "
 		    "paused with %zu values kept, checking again in %.0f s",
@@ -794,8 +724,9 @@ sender_on_check(const struct http_response *res, void *arg)
 	} else {
 		/* The backend itself is failing: an ordinary outage. */
 		sender_describe(res, NULL, reason, sizeof(reason));
-		delay = sender_close(s,
-		    s->check_why == WHY_AUTH ? GATE_AUTH : GATE_BACKOFF, res);
+		delay = sendgate_close(&s->g,
+		    s->check_why == WHY_AUTH ? SENDGATE_AUTH : SENDGATE_BACKOFF,
+		    res->retry_after);
 		log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 		    "values: sending failed (profile/: %s); %zu values "
 		    "buffered, next attempt in %.1f s",
@@ -874,13 +805,13 @@ sender_on_answer(const struct http_response *res, void *arg)
 	struct sender_batch *bt = arg;
 	struct sender *s = bt->s;
 	enum sender_verdict v = sender_classify(res);
-	int current = bt->epoch == s->epoch;
+	int current = bt->epoch == s->g.epoch;
 	char *body;
 
 	sender_unlink(s, bt);
 	backend_check_answer(s->b, res);
 	if (bt->probe)
-		s->probe_busy = 0;
+		s->g.probe_busy = 0;
 	if (v != V_OK)
 		s->c.failed++;
 	if (bt->put_trial) {
@@ -900,7 +831,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 			 * refused value. */
 			bisect_clear(s->bis, bt->account_id, &bt->half);
 		}
-		if (s->gate != GATE_OPEN && current)
+		if (s->g.state != SENDGATE_OPEN && current)
 			sender_open(s);
 		break;
 	case V_RETRY:
@@ -917,7 +848,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 		break;
 	case V_BAD:
 		sender_on_bad(s, bt, res);
-		if (s->gate == GATE_BACKOFF && current)
+		if (s->g.state == SENDGATE_BACKOFF && current)
 			sender_open(s);
 		break;
 	case V_TOO_BIG:
@@ -928,7 +859,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 			free(body);
 			sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
 			bt->n = 0;
-			if (s->gate == GATE_BACKOFF && current)
+			if (s->g.state == SENDGATE_BACKOFF && current)
 				sender_open(s);
 		} else if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES) {
 			s->batch_bytes /= 2;
@@ -937,7 +868,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 			    "requests; now at most %zu bytes",
 			    s->batch_bytes);
 			sender_requeue(s, bt);
-			if (s->gate == GATE_BACKOFF && current)
+			if (s->g.state == SENDGATE_BACKOFF && current)
 				sender_open(s);
 		} else {
 			/* Already as small as requests get: resending at
@@ -986,15 +917,15 @@ sender_rearm(struct sender *s, int64_t now)
 	int64_t at = INT64_MAX;
 	size_t i;
 
-	if (s->gate == GATE_OPEN) {
+	if (s->g.state == SENDGATE_OPEN) {
 		for (i = 0; i < s->n_holds; i++)
 			if (sendq_len(s->q, i) > 0 &&
 			    s->holds[i].until_ms > now &&
 			    s->holds[i].until_ms < at)
 				at = s->holds[i].until_ms;
-	} else if (s->gate != GATE_CHECK && !s->probe_busy &&
+	} else if (s->g.state != SENDGATE_CHECK && !s->g.probe_busy &&
 	    sendq_values(s->q) > 0) {
-		at = s->retry_at_ms > now ? s->retry_at_ms : now;
+		at = s->g.retry_at_ms > now ? s->g.retry_at_ms : now;
 	}
 	if (at != INT64_MAX)
 		sender_wake(s, at);
@@ -1008,24 +939,23 @@ sender_send(struct sender *s)
 	if (s->loop == NULL)
 		return;
 	(void)sendq_expire(s->q, now);
-	switch (s->gate) {
-	case GATE_OPEN:
-		while (s->gate == GATE_OPEN &&
+	switch (s->g.state) {
+	case SENDGATE_OPEN:
+		while (s->g.state == SENDGATE_OPEN &&
 		    s->in_flight < s->cfg.max_in_flight &&
 		    sender_start_one(s, now, 0) == 0)
 			;
 		break;
-	case GATE_BACKOFF:
+	case SENDGATE_BACKOFF:
 		/* One probe at a time, and only when its time has come. */
-		if (!s->probe_busy && now >= s->retry_at_ms)
+		if (sendgate_probe_due(&s->g, now))
 			(void)sender_start_one(s, now, 1);
 		break;
-	case GATE_AUTH:
-		if (!s->probe_busy && now >= s->retry_at_ms &&
-		    sendq_values(s->q) > 0)
+	case SENDGATE_AUTH:
+		if (sendgate_probe_due(&s->g, now) && sendq_values(s->q) > 0)
 			sender_start_check(s, WHY_AUTH, 0, 0);
 		break;
-	case GATE_CHECK:
+	case SENDGATE_CHECK:
 		break;
 	}
 	sender_rearm(s, now);
@@ -1077,13 +1007,11 @@ sender_flush(
 		return;
 	}
 	now = timer_now_ms();
-	s->flushing = 1;
 	loop_timer_at(s->loop, &s->deadline_timer, deadline_ms);
 	for (i = 0; i < s->n_holds; i++)
 		s->holds[i].until_ms = 0;
 	/* Cut a backoff wait short; a Retry-After still binds. */
-	if (s->gate == GATE_BACKOFF || s->gate == GATE_AUTH)
-		s->retry_at_ms = s->ra_until_ms > now ? s->ra_until_ms : now;
+	sendgate_flush(&s->g, now);
 	sender_send(s);
 }
 
