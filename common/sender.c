@@ -38,6 +38,7 @@
 #include "putpost.h"
 #include "sendgate.h"
 #include "sendq.h"
+#include "sendstats.h"
 #include "spool.h"
 #include "timer.h"
 #include "values.h"
@@ -1021,26 +1022,11 @@ static void
 sender_on_stats(struct timer *t, void *arg)
 {
 	struct sender *s = arg;
-	struct sender_counters d, now, *c = &now, *l = &s->c_last;
+	struct sender_counters now;
 
 	sender_counters(s, &now);
-	d.queued = c->queued - l->queued;
-	d.sent = c->sent - l->sent;
-	d.retried = c->retried - l->retried;
-	d.dropped = c->dropped - l->dropped;
-	d.failed = c->failed - l->failed;
-	d.batches = c->batches - l->batches;
-	if (d.queued || d.sent || d.retried || d.dropped || d.failed ||
-	    d.batches)
-		log_info("values: last %lld s: %llu measured, %llu delivered, "
-		         "%llu retried, %llu dropped, %llu of %llu requests "
-		         "failed; %zu buffered (%zu bytes)",
-		    (long long)(s->cfg.stats_interval_ms / 1000),
-		    (unsigned long long)d.queued, (unsigned long long)d.sent,
-		    (unsigned long long)d.retried,
-		    (unsigned long long)d.dropped, (unsigned long long)d.failed,
-		    (unsigned long long)d.batches, sendq_values(s->q),
-		    sendq_bytes(s->q));
+	sendstats_log_period(&now, &s->c_last, s->cfg.stats_interval_ms,
+	    sendq_values(s->q), sendq_bytes(s->q));
 	s->c_last = now;
 	loop_timer_start(s->loop, t, s->cfg.stats_interval_ms);
 }
@@ -1048,22 +1034,9 @@ sender_on_stats(struct timer *t, void *arg)
 void
 sender_log_totals(const struct sender *s)
 {
-	struct sender_counters tot, *c = &tot;
-	char where[300] = "";
+	struct sender_counters tot;
 
 	sender_counters(s, &tot);
-	if (s->spool != NULL && sendq_values(s->q) > 0)
-		snprintf(where, sizeof(where), " (kept in the spool %s)",
-		    spool_dir(s->spool));
-	log_info("values: %llu measured, %llu delivered, %llu dropped (%llu "
-	         "buffer full, %llu too old, %llu refused, %llu too old for "
-	         "POST), %llu retried, %llu of %llu requests failed, %zu "
-	         "undelivered%s",
-	    (unsigned long long)c->queued, (unsigned long long)c->sent,
-	    (unsigned long long)c->dropped, (unsigned long long)c->dropped_full,
-	    (unsigned long long)c->dropped_old,
-	    (unsigned long long)c->dropped_refused,
-	    (unsigned long long)c->dropped_stale,
-	    (unsigned long long)c->retried, (unsigned long long)c->failed,
-	    (unsigned long long)c->batches, sendq_values(s->q), where);
+	sendstats_log_totals(&tot, sendq_values(s->q),
+	    s->spool != NULL ? spool_dir(s->spool) : NULL);
 }
