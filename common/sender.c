@@ -800,6 +800,40 @@ sender_on_bad(
 	free(body);
 }
 
+/* 413: smaller requests, down to the smallest size; then like a 5xx.  A
+ * value refused alone can never be sent: dropped, as 400 does. */
+static void
+sender_on_too_big(struct sender *s, struct sender_batch *bt,
+    const struct http_response *res, int current)
+{
+	char *body;
+
+	if (bt->n + bt->half.n_rest == 1) {
+		body = sender_body_text(res);
+		sender_log_refused_value(
+		    s, bt->account_id, &bt->items[0], body);
+		free(body);
+		sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
+		bt->n = 0;
+	} else if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES) {
+		s->batch_bytes /= 2;
+		log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
+		    "values: HTTP 413, the backend takes smaller requests; "
+		    "now at most %zu bytes",
+		    s->batch_bytes);
+		sender_requeue(s, bt);
+	} else {
+		/* Already as small as requests get: resending at once would
+		 * loop, so wait like after a 5xx. */
+		sender_requeue(s, bt);
+		sender_note_failure(
+		    s, bt->epoch, res, "HTTP 413 for the smallest requests");
+		return;
+	}
+	if (s->g.state == SENDGATE_BACKOFF && current)
+		sender_open(s);
+}
+
 static void
 sender_on_answer(const struct http_response *res, void *arg)
 {
@@ -853,31 +887,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 			sender_open(s);
 		break;
 	case V_TOO_BIG:
-		if (bt->n + bt->half.n_rest == 1) {
-			body = sender_body_text(res);
-			sender_log_refused_value(
-			    s, bt->account_id, &bt->items[0], body);
-			free(body);
-			sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
-			bt->n = 0;
-			if (s->g.state == SENDGATE_BACKOFF && current)
-				sender_open(s);
-		} else if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES) {
-			s->batch_bytes /= 2;
-			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
-			    "values: HTTP 413, the backend takes smaller "
-			    "requests; now at most %zu bytes",
-			    s->batch_bytes);
-			sender_requeue(s, bt);
-			if (s->g.state == SENDGATE_BACKOFF && current)
-				sender_open(s);
-		} else {
-			/* Already as small as requests get: resending at
-			 * once would loop, so wait like after a 5xx. */
-			sender_requeue(s, bt);
-			sender_note_failure(s, bt->epoch, res,
-			    "HTTP 413 for the smallest requests");
-		}
+		sender_on_too_big(s, bt, res, current);
 		break;
 	case V_REFUSED:
 		body = sender_body_text(res);
