@@ -55,6 +55,7 @@ struct sender_hold {
 	struct log_limit limit;
 };
 
+/* One request in flight. */
 struct sender_batch {
 	struct sender *s;
 	struct sender_batch *prev, *next; /* in flight */
@@ -62,11 +63,11 @@ struct sender_batch {
 	struct value *items; /* what was sent */
 	size_t n;
 	struct bisect_half half; /* bisection: the half not sent, and why */
-	uint64_t epoch;
-	int bisect;
-	int post;
-	int probe;
-	int put_trial;
+	uint64_t epoch;          /* the gate's, when it was sent */
+	int bisect;              /* the first half of a suspect */
+	int post;                /* POST (PUT refused), else PUT */
+	int probe;               /* the one probe of a closed gate */
+	int put_trial;           /* a PUT to see whether PUT works again */
 };
 
 enum sender_why { WHY_PUT_FORBIDDEN, WHY_REFUSED, WHY_AUTH };
