@@ -155,21 +155,6 @@ sender_held_until(const struct sender *s, size_t i)
 	return i < s->n_holds ? s->holds[i].until_ms : 0;
 }
 
-/* The counters with the buffer's drop counts. */
-static void
-sender_counters(const struct sender *s, struct sender_counters *c)
-{
-	struct sendq_drops d;
-
-	*c = s->c;
-	sendq_get_drops(s->q, &d);
-	c->dropped = d.total;
-	c->dropped_full = d.full;
-	c->dropped_old = d.old;
-	c->dropped_refused = d.refused;
-	c->dropped_stale = d.stale;
-}
-
 /* --- construction ---------------------------------------------------- */
 
 static int
@@ -315,7 +300,16 @@ sender_pending(const struct sender *s)
 void
 sender_get_counters(const struct sender *s, struct sender_counters *c)
 {
-	sender_counters(s, c);
+	struct sendq_drops d;
+
+	/* The drop counts live in the buffer. */
+	*c = s->c;
+	sendq_get_drops(s->q, &d);
+	c->dropped = d.total;
+	c->dropped_full = d.full;
+	c->dropped_old = d.old;
+	c->dropped_refused = d.refused;
+	c->dropped_stale = d.stale;
 }
 
 /* --- putting values in ----------------------------------------------- */
@@ -1035,7 +1029,7 @@ sender_on_stats(struct timer *t, void *arg)
 	struct sender *s = arg;
 	struct sender_counters now;
 
-	sender_counters(s, &now);
+	sender_get_counters(s, &now);
 	sendstats_log_period(&now, &s->c_last, s->cfg.stats_interval_ms,
 	    sendq_values(s->q), sendq_bytes(s->q));
 	s->c_last = now;
@@ -1047,7 +1041,7 @@ sender_log_totals(const struct sender *s)
 {
 	struct sender_counters tot;
 
-	sender_counters(s, &tot);
+	sender_get_counters(s, &tot);
 	sendstats_log_totals(&tot, sendq_values(s->q),
 	    s->spool != NULL ? spool_dir(s->spool) : NULL);
 }
