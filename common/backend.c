@@ -64,6 +64,14 @@ backend_check_url(const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "must not contain '?' or '#'");
 		return -1;
 	}
+	/* user:pass@ would be logged with the URL and sent as Basic auth;
+	 * Grafolean authenticates bots by their token only. */
+	if (memchr(host, '@', strcspn(host, "/")) != NULL) {
+		snprintf(err, errlen,
+		    "must not contain a user name or password (user:pass@); "
+		    "the bot authenticates with BOT_TOKEN only");
+		return -1;
+	}
 	return 0;
 }
 
@@ -207,15 +215,12 @@ backend_bot_id(const struct backend *b)
 	return b->bot_id;
 }
 
-/* Copies the start of a body as one printable line. */
+/* The start of a body as one printable line, redacted before it is cut
+ * (a secret straddling the cut must not show in part). */
 static void
 backend_snippet(const char *body, size_t len, char *out, size_t outlen)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 1 < outlen && o < 160; i++)
-		out[o++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
-	out[o] = '\0';
+	(void)log_sanitize(body, len, out, outlen < 161 ? outlen : 161);
 }
 
 int

@@ -16,7 +16,8 @@ struct http;
 struct loop;
 struct backend;
 
-/* 0 when url looks like a backend URL ending in /api, else -1 with err. */
+/* 0 when url looks like a backend URL ending in /api, without a query,
+ * fragment or user:pass@, else -1 with err (which never quotes url). */
 int backend_check_url(const char *url, char *err, size_t errlen) BOT_WUR;
 /* 0 when token is a UUID (8-4-4-4-12 hex digits), else -1 with err. */
 int backend_check_token(const char *token, char *err, size_t errlen) BOT_WUR;

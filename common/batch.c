@@ -19,59 +19,52 @@
 #define BATCH_LOG_MS 60000
 
 /* Appends one value as JSON. */
-static int
-batch_encode_item(struct buf *out, const struct sendq_item *it, int with_t)
+static void
+batch_encode_item(struct buf *out, const struct value *it, int with_t)
 {
 	char num[40], when[40];
 	const char *p;
 
-	if (buf_append_str(out, "{\"p\":\"") == -1)
-		return -1;
+	buf_add_str(out, "{\"p\":\"");
 	for (p = it->path; *p != '\0';) {
 		unsigned char ch;
 		size_t n = 0;
-		int rc;
 
 		/* Copy the run of plain characters in one go. */
 		while (p[n] != '\0' && p[n] != '"' && p[n] != '\\' &&
 		    (unsigned char)p[n] >= 0x20)
 			n++;
-		if (n > 0 && buf_append(out, p, n) == -1)
-			return -1;
+		buf_add(out, p, n);
 		p += n;
 		if (*p == '\0')
 			break;
 		ch = (unsigned char)*p++;
 		if (ch == '"' || ch == '\\')
-			rc = buf_printf(out, "\\%c", ch);
+			buf_addf(out, "\\%c", ch);
 		else
-			rc = buf_printf(out, "\\u%04x", ch);
-		if (rc == -1)
-			return -1;
+			buf_addf(out, "\\u%04x", ch);
 	}
 	values_format_number(it->v, num, sizeof(num));
 	if (with_t) {
 		values_format_time(it->t, when, sizeof(when));
-		return buf_printf(out, "\",\"v\":%s,\"t\":%s}", num, when);
+		buf_addf(out, "\",\"v\":%s,\"t\":%s}", num, when);
+	} else {
+		buf_addf(out, "\",\"v\":%s}", num);
 	}
-	return buf_printf(out, "\",\"v\":%s}", num);
 }
 
-int
-batch_encode(
-    const struct sendq_item *items, size_t n, int with_t, struct buf *out)
+void
+batch_encode(const struct value *items, size_t n, int with_t, struct buf *out)
 {
 	size_t i;
 
-	if (buf_append_str(out, "[") == -1)
-		return -1;
+	buf_add_str(out, "[");
 	for (i = 0; i < n; i++) {
-		if (i > 0 && buf_append_str(out, ",") == -1)
-			return -1;
-		if (batch_encode_item(out, &items[i], with_t) == -1)
-			return -1;
+		if (i > 0)
+			buf_add_str(out, ",");
+		batch_encode_item(out, &items[i], with_t);
 	}
-	return buf_append_str(out, "]");
+	buf_add_str(out, "]");
 }
 
 /* The set of (path, t), or of paths, in the batch being built. */
@@ -81,7 +74,7 @@ struct batch_dupset {
 };
 
 static uint64_t
-batch_hash(const struct sendq_item *it, int with_t)
+batch_hash(const struct value *it, int with_t)
 {
 	uint64_t h = 1469598103934665603ULL, tb;
 	const char *p;
@@ -101,13 +94,13 @@ batch_hash(const struct sendq_item *it, int with_t)
 /* Returns 1 if it duplicates an item already in the set, else adds it as
  * items[idx]. */
 static int
-batch_dupset_check(struct batch_dupset *d, const struct sendq_item *items,
-    size_t idx, const struct sendq_item *it, int with_t)
+batch_dupset_check(struct batch_dupset *d, const struct value *items,
+    size_t idx, const struct value *it, int with_t)
 {
 	size_t i = (size_t)batch_hash(it, with_t) & d->mask;
 
 	while (d->slot[i] != 0) {
-		const struct sendq_item *o = &items[d->slot[i] - 1];
+		const struct value *o = &items[d->slot[i] - 1];
 
 		if (strcmp(o->path, it->path) == 0 &&
 		    (!with_t || o->t == it->t))
@@ -120,13 +113,14 @@ batch_dupset_check(struct batch_dupset *d, const struct sendq_item *items,
 
 size_t
 batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
-    struct buf *body, struct sendq_item **items_out, size_t *n_stale)
+    struct buf *body, struct value **items_out, size_t *n_stale)
 {
 	struct batch_dupset dup;
-	struct sendq_item it, *items;
+	struct value it, *items;
 	struct buf item;
 	size_t cap = spec->max_values, n = 0, tbl = 16;
 	int with_t = !spec->post;
+	char shown[101];
 
 	*n_stale = 0;
 	/* At most half full, so that probing stays short. */
@@ -135,11 +129,10 @@ batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
 	dup.slot = xcalloc(tbl, sizeof(*dup.slot));
 	dup.mask = tbl - 1;
 	items = xreallocarray(NULL, cap < 64 ? cap : 64, sizeof(*items));
-	buf_init(&item, SIZE_MAX / 2);
-	if (buf_append_str(body, "[") == -1)
-		fatalx("values: cannot encode a batch");
+	buf_init_text(&item);
+	buf_add_str(body, "[");
 	while (n < cap && sendq_len(q, i) > 0) {
-		const struct sendq_item *head = sendq_head(q, i);
+		const struct value *head = sendq_head(q, i);
 
 		if (spec->post &&
 		    spec->wall_s - head->t >
@@ -152,31 +145,32 @@ batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
 		if (batch_dupset_check(&dup, items, n, head, with_t))
 			break; /* the next request takes it */
 		buf_reset(&item);
-		if (batch_encode_item(&item, head, with_t) == -1)
-			fatalx("values: cannot encode a value");
+		batch_encode_item(&item, head, with_t);
 		if (body->len + item.len + 2 > spec->max_bytes) {
 			if (n > 0)
 				break;
 			sendq_pop(q, i, &it);
+			/* Redacted before it is cut to 100 characters. */
+			(void)log_sanitize(
+			    it.path, strlen(it.path), shown, sizeof(shown));
 			log_warnx_limited(spec->big_limit, BATCH_LOG_MS,
-			    "values: %.100s: one value is larger than a "
+			    "values: %s: one value is larger than a "
 			    "request may be (%zu bytes); dropped",
-			    it.path, spec->max_bytes);
+			    shown, spec->max_bytes);
 			sendq_drop(q, &it, 1, SENDQ_DROP_REFUSED);
 			/* The set pointed at it: start over. */
 			memset(dup.slot, 0, tbl * sizeof(*dup.slot));
 			continue;
 		}
-		if ((n > 0 && buf_append_str(body, ",") == -1) ||
-		    buf_append(body, item.data, item.len) == -1)
-			fatalx("values: cannot encode a batch");
+		if (n > 0)
+			buf_add_str(body, ",");
+		buf_add(body, item.data, item.len);
 		/* Grow at 64, 128, 256...: the array doubles when full. */
 		if ((n & (n - 1)) == 0 && n >= 64)
 			items = xreallocarray(items, n * 2, sizeof(*items));
 		sendq_pop(q, i, &items[n++]);
 	}
-	if (buf_append_str(body, "]") == -1)
-		fatalx("values: cannot encode a batch");
+	buf_add_str(body, "]");
 	free(dup.slot);
 	buf_release(&item);
 	if (n == 0) {

@@ -26,10 +26,10 @@ struct batch_spec {
 	                                about a value too big for a request */
 };
 
-/* Appends the JSON array of items[0..n) to out, with "t" when with_t.
- * Items are borrowed.  Returns 0, or -1 when out hits its ceiling. */
-int batch_encode(const struct sendq_item *items, size_t n, int with_t,
-    struct buf *out) BOT_WUR;
+/* Appends the JSON array of items[0..n) to out (made with buf_init_text),
+ * with "t" when with_t.  Items are borrowed. */
+void batch_encode(
+    const struct value *items, size_t n, int with_t, struct buf *out);
 
 /* Takes values from the head of queue i of q for one request, oldest
  * first, and appends their JSON array to body (caller-owned, empty).  It
@@ -38,8 +38,8 @@ int batch_encode(const struct sendq_item *items, size_t n, int with_t,
  * drops (through q) a value too big for any request, with a warning, and
  * for POST the values too old for it, counted in *n_stale.  Returns the
  * number of values taken; *items is then a new array of them, owned by the
- * caller, or NULL when none was taken. */
+ * caller, or NULL when none was taken.  body is made with buf_init_text. */
 size_t batch_take(struct sendq *q, size_t i, const struct batch_spec *spec,
-    struct buf *body, struct sendq_item **items, size_t *n_stale);
+    struct buf *body, struct value **items, size_t *n_stale);
 
 #endif

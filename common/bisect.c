@@ -44,8 +44,8 @@ bisect_free(struct bisect *b)
 }
 
 void
-bisect_push(struct bisect *b, int64_t account_id, struct sendq_item *items,
-    size_t n, const char *reason)
+bisect_push(struct bisect *b, int64_t account_id, struct value *items, size_t n,
+    const char *reason)
 {
 	struct bisect_entry *e;
 
@@ -98,10 +98,10 @@ bisect_split(struct bisect_suspect *sus, struct bisect_half *h)
 }
 
 void
-bisect_rejoin(struct bisect *b, int64_t account_id, struct sendq_item *items,
+bisect_rejoin(struct bisect *b, int64_t account_id, struct value *items,
     size_t n, struct bisect_half *h)
 {
-	struct sendq_item *all;
+	struct value *all;
 
 	all = xreallocarray(items, n + h->n_rest, sizeof(*all));
 	if (h->n_rest > 0)

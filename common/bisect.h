@@ -20,7 +20,7 @@ struct bisect;
 /* Values holding at least one refused value. */
 struct bisect_suspect {
 	int64_t account_id;
-	struct sendq_item *items; /* owned: the array and the paths */
+	struct value *items; /* owned: the array and the paths */
 	size_t n;
 	char *reason; /* owned: the backend's answer, printable */
 };
@@ -28,7 +28,7 @@ struct bisect_suspect {
 /* The half of a suspect that waits while the other one is sent; zeroed,
  * it means "not bisecting". */
 struct bisect_half {
-	struct sendq_item *rest; /* owned: the array and the paths */
+	struct value *rest; /* owned: the array and the paths */
 	size_t n_rest;
 	char *reason; /* owned: why the parent is suspect */
 };
@@ -41,7 +41,7 @@ void bisect_free(struct bisect *b);
 
 /* Pushes a suspect of n >= 1 values of the account.  The items array (and
  * the paths) moves into b; reason (may be NULL) is copied. */
-void bisect_push(struct bisect *b, int64_t account_id, struct sendq_item *items,
+void bisect_push(struct bisect *b, int64_t account_id, struct value *items,
     size_t n, const char *reason);
 
 /* Moves the top suspect into *out (its contents then the caller's).
@@ -58,8 +58,8 @@ void bisect_split(struct bisect_suspect *sus, struct bisect_half *h);
 /* The request for items[0..n) (the sent half of h) failed for another
  * reason: both halves are one suspect again, as before the split.  Takes
  * the items array; h keeps only its reason. */
-void bisect_rejoin(struct bisect *b, int64_t account_id,
-    struct sendq_item *items, size_t n, struct bisect_half *h);
+void bisect_rejoin(struct bisect *b, int64_t account_id, struct value *items,
+    size_t n, struct bisect_half *h);
 
 /* The sent half is out of the way without having been refused by a 400:
  * the waiting half becomes the suspect.  h keeps only its reason. */

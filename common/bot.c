@@ -145,8 +145,10 @@ bot_usage(FILE *f)
 	    "\n"
 	    "Environment:\n"
 	    "  BACKEND_URL            Grafolean API base, ending in /api\n"
-	    "                         (e.g. http://grafolean/api); required\n"
-	    "                         unless --jobs and no grafolean output\n"
+	    "                         (e.g. http://grafolean/api; no "
+	    "user:pass@);\n"
+	    "                         required unless --jobs and no "
+	    "grafolean output\n"
 	    "  OUTPUTS                outputs as for --output, separated by\n"
 	    "                         commas (unset: as --output says)\n"
 	    "  GRAPHITE_TIMEOUT       seconds to connect to Carbon, and for\n"
@@ -449,13 +451,10 @@ run_emit_at(struct run *run, const char *path, double v, double t)
 		    (long long)run->job->id, path);
 		return;
 	}
-	if (!isfinite(v)) {
+	if (values_add(run->values, path, v, t) == -1)
 		log_warnx_limited(&bot.emit_limit, 60000,
 		    "job %lld: %s: value is not a finite number; dropped",
 		    (long long)run->job->id, path);
-		return;
-	}
-	values_add(run->values, path, v, t);
 }
 
 void

@@ -6,10 +6,12 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xmalloc.h"
 
 void
@@ -19,6 +21,13 @@ buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+}
+
+void
+buf_init_text(struct buf *b)
+{
+	/* Half the address space: no allocation reaches it. */
+	buf_init(b, SIZE_MAX / 2);
 }
 
 void
@@ -98,6 +107,43 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	rc = buf_append(b, big, (size_t)n);
 	free(big);
 	return rc;
+}
+
+void
+buf_add(struct buf *b, const void *data, size_t len)
+{
+	if (buf_append(b, data, len) == -1)
+		fatalx("buf_add: %zu bytes past the buffer's ceiling", len);
+}
+
+void
+buf_add_str(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+void
+buf_addf(struct buf *b, const char *fmt, ...)
+{
+	char small[256], *big;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatalx("buf_addf: cannot format \"%s\"", fmt);
+	if ((size_t)n < sizeof(small)) {
+		buf_add(b, small, (size_t)n);
+		return;
+	}
+	big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	buf_add(b, big, (size_t)n);
+	free(big);
 }
 
 char *

@@ -1,7 +1,10 @@
 /*
- * A growable byte buffer with a hard ceiling fixed at init (curl's dynbuf
- * "toobig"): bodies from the network can never grow past it.  The content
- * is always NUL-terminated so text can be read in place.
+ * A growable byte buffer.  Made with buf_init it has a hard ceiling (curl's
+ * dynbuf "toobig"): bodies from the network can never grow past it, and
+ * the buf_append family says -1 when they would.  Made with buf_init_text
+ * it has none, for text we build ourselves (request bodies), and the
+ * buf_add family never fails.  The content is always NUL-terminated so
+ * text can be read in place.
  */
 #ifndef BOT_BUF_H
 #define BOT_BUF_H
@@ -19,6 +22,9 @@ struct buf {
 
 /* Initialises an empty buffer that may hold at most max bytes. */
 void buf_init(struct buf *b, size_t max);
+/* Initialises an empty buffer without a ceiling (only memory bounds it),
+ * for text the program builds itself, never for input. */
+void buf_init_text(struct buf *b);
 /* Frees the content; the struct may be reused after buf_init. */
 void buf_release(struct buf *b);
 /* Empties the buffer but keeps its memory. */
@@ -29,6 +35,12 @@ void buf_reset(struct buf *b);
 int buf_append(struct buf *b, const void *data, size_t len) BOT_WUR;
 int buf_append_str(struct buf *b, const char *s) BOT_WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) BOT_PRINTF(2, 3) BOT_WUR;
+
+/* Append to a buffer made with buf_init_text: these never fail (passing
+ * a buf_init ceiling with them is a bug, and fatal). */
+void buf_add(struct buf *b, const void *data, size_t len);
+void buf_add_str(struct buf *b, const char *s);
+void buf_addf(struct buf *b, const char *fmt, ...) BOT_PRINTF(2, 3);
 
 /* Hands the content to the caller (free() it) and resets the buffer. */
 char *buf_detach(struct buf *b);

@@ -19,7 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
-#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
@@ -53,7 +52,7 @@ enum graphite_state {
 };
 
 struct graphite_flight {
-	struct sendq_item item;
+	struct value item;
 	uint64_t end; /* stream offset just past its line */
 };
 
@@ -181,7 +180,7 @@ graphite_close(struct graphite *g, const char *why)
 		    g->target, why, sendq_values(g->q));
 	}
 	if (g->n_flight > 0) {
-		struct sendq_item *items = xcalloc(g->n_flight, sizeof(*items));
+		struct value *items = xcalloc(g->n_flight, sizeof(*items));
 
 		for (i = 0; i < g->n_flight; i++)
 			items[i] = g->flight[g->flight_head + i].item;
@@ -221,7 +220,7 @@ graphite_retry_later(struct graphite *g, const char *why)
 }
 
 static void
-graphite_flight_add(struct graphite *g, const struct sendq_item *it)
+graphite_flight_add(struct graphite *g, const struct value *it)
 {
 	if (g->flight_head + g->n_flight == g->cap_flight) {
 		if (g->flight_head > 0) {
@@ -244,7 +243,7 @@ static void
 graphite_fill(struct graphite *g)
 {
 	char num[64], tbuf[64];
-	struct sendq_item it;
+	struct value it;
 	size_t n = 0;
 
 	buf_reset(&g->wbuf);
@@ -469,13 +468,12 @@ graphite_flush(
 void
 graphite_put(struct graphite *g, const struct values *vs)
 {
-	struct sendq_item it;
+	struct value it;
 	int64_t now_ms = timer_now_ms();
 	size_t i;
 
+	/* values_add let only finite numbers and valid times in. */
 	for (i = 0; i < vs->len; i++) {
-		if (!isfinite(vs->items[i].v) || !isfinite(vs->items[i].t))
-			continue;
 		memset(&it, 0, sizeof(it));
 		it.path = xstrdup(vs->items[i].path);
 		it.v = vs->items[i].v;

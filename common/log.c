@@ -1,8 +1,10 @@
 /*
  * The logging API of the OpenBSD daemons, one line per event on stderr.
- * Every message is formatted into a fixed buffer, then redacted (the
- * registered secret and any "b=" URL parameter value), then written with a
- * single write so lines from different threads do not interleave.
+ * Every message is formatted whole, then redacted (the registered secret
+ * and any "b=" URL parameter value) and its control characters escaped,
+ * and only then cut to the line limit, so a cut never shows part of a
+ * secret and nothing forges a line.  It is written with a single write so
+ * lines from different threads do not interleave.
  */
 #include "log.h"
 
@@ -44,67 +46,170 @@ log_set_secret(const char *secret)
 		memcpy(log_secret, secret, strlen(secret) + 1);
 }
 
-/* True when the b= at in[i] starts a query parameter, not part of a word. */
+/* True when the b= at in[i] (of len bytes) starts a query parameter, not
+ * part of a word. */
 static int
-log_is_param(const char *in, size_t i)
+log_is_param(const char *in, size_t len, size_t i)
 {
-	return in[i] == 'b' && in[i + 1] == '=' &&
+	return i + 1 < len && in[i] == 'b' && in[i + 1] == '=' &&
 	    (i == 0 || in[i - 1] == '?' || in[i - 1] == '&' ||
 	        in[i - 1] == ' ' || in[i - 1] == ';');
+}
+
+/* Appends text to out (size outlen) at *o when all of it fits before the
+ * NUL; returns 0, or -1 (nothing appended) when it does not. */
+static int
+log_put(char *out, size_t outlen, size_t *o, const char *text, size_t n)
+{
+	if (*o + n + 1 > outlen)
+		return -1;
+	memcpy(out + *o, text, n);
+	*o += n;
+	return 0;
+}
+
+/* The filter behind log_redact and log_sanitize: reads all of in[0..len)
+ * (so a secret is recognised whole wherever the output ends), writes what
+ * fits.  With escape, control characters become \n, \r, \t or \xNN, never
+ * split.  Returns the input bytes represented in out. */
+static size_t
+log_filter(const char *in, size_t len, char *out, size_t outlen, int escape,
+    size_t *out_len)
+{
+	static const char mask[] = "<redacted>";
+	size_t slen = strlen(log_secret), i = 0, o = 0, k;
+	char esc[8];
+
+	*out_len = 0;
+	if (outlen == 0)
+		return 0;
+	while (i < len) {
+		unsigned char ch = (unsigned char)in[i];
+
+		if (slen > 0 && len - i >= slen &&
+		    memcmp(in + i, log_secret, slen) == 0) {
+			/* A cut mask is harmless; the secret is never shown. */
+			for (k = 0; mask[k] != '\0' && o + 1 < outlen; k++)
+				out[o++] = mask[k];
+			if (mask[k] != '\0')
+				break;
+			i += slen;
+		} else if (log_is_param(in, len, i)) {
+			for (k = 0; k < 2 && o + 1 < outlen; k++)
+				out[o++] = in[i + k];
+			i += 2;
+			while (i < len && (unsigned char)in[i] >= 0x20 &&
+			    in[i] != '&' && in[i] != ' ' && in[i] != '"' &&
+			    in[i] != '\'' && in[i] != '#')
+				i++;
+			for (k = 0; mask[k] != '\0' && o + 1 < outlen; k++)
+				out[o++] = mask[k];
+			if (mask[k] != '\0')
+				break;
+		} else if (escape && (ch < 0x20 || ch == 0x7f)) {
+			if (ch == '\n')
+				snprintf(esc, sizeof(esc), "\\n");
+			else if (ch == '\r')
+				snprintf(esc, sizeof(esc), "\\r");
+			else if (ch == '\t')
+				snprintf(esc, sizeof(esc), "\\t");
+			else
+				snprintf(esc, sizeof(esc), "\\x%02x", ch);
+			if (log_put(out, outlen, &o, esc, strlen(esc)) == -1)
+				break;
+			i++;
+		} else if (!escape && ch == '\0') {
+			break;
+		} else {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = in[i++];
+		}
+	}
+	out[o] = '\0';
+	*out_len = o;
+	return i;
 }
 
 size_t
 log_redact(const char *in, char *out, size_t outlen)
 {
-	static const char mask[] = "<redacted>";
-	size_t slen = strlen(log_secret), i = 0, o = 0;
+	size_t n;
 
-	if (outlen == 0)
-		return 0;
-	while (in[i] != '\0' && o + 1 < outlen) {
-		int skip = 0;
+	(void)log_filter(in, strlen(in), out, outlen, 0, &n);
+	return n;
+}
 
-		if (slen > 0 && strncmp(in + i, log_secret, slen) == 0) {
-			skip = (int)slen;
-		} else if (log_is_param(in, i)) {
-			out[o++] = 'b';
-			if (o + 1 < outlen)
-				out[o++] = '=';
-			i += 2;
-			while (in[i] != '\0' && in[i] != '&' && in[i] != ' ' &&
-			    in[i] != '"' && in[i] != '\'' && in[i] != '#')
-				i++;
-			skip = -1;
-		}
-		if (skip == 0) {
-			out[o++] = in[i++];
-			continue;
-		}
-		if (skip > 0)
-			i += (size_t)skip;
-		for (size_t k = 0; mask[k] != '\0' && o + 1 < outlen; k++)
-			out[o++] = mask[k];
-	}
-	out[o] = '\0';
-	return o;
+size_t
+log_sanitize(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t n;
+
+	return log_filter(in, len, out, outlen, 1, &n);
+}
+
+/* Formats fmt in full into *msg: the stack buffer small when it fits,
+ * else a new allocation (*heap, to be freed).  Returns the length, or -1
+ * when it cannot be formatted whole. */
+static int
+log_format(char *small, size_t smallsize, const char **msg, char **heap,
+    const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	*heap = NULL;
+	*msg = small;
+	va_copy(aq, ap);
+	n = vsnprintf(small, smallsize, fmt, aq);
+	va_end(aq);
+	if (n < 0 || (size_t)n < smallsize)
+		return n;
+	/* Cutting before redacting could leave part of a secret: format it
+	 * whole.  No xmalloc here: it logs on failure. */
+	*heap = malloc((size_t)n + 1);
+	if (*heap == NULL)
+		return -1;
+	vsnprintf(*heap, (size_t)n + 1, fmt, ap);
+	*msg = *heap;
+	return n;
 }
 
 static void
 log_vwrite(const char *level, const char *fmt, va_list ap, int errnum)
 {
-	char msg[LOG_LINE_MAX], line[LOG_LINE_MAX + 128], clean[LOG_LINE_MAX];
+	char small[LOG_LINE_MAX], line[LOG_LINE_MAX + 128], clean[LOG_LINE_MAX];
+	const char *msg;
+	char *heap, *full = NULL;
 	struct timespec ts;
 	struct tm tm;
+	size_t len;
 	int n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (errnum != 0) {
-		size_t len = strlen(msg);
-
-		snprintf(
-		    msg + len, sizeof(msg) - len, ": %s", strerror(errnum));
+	n = log_format(small, sizeof(small), &msg, &heap, fmt, ap);
+	if (n < 0) {
+		msg = "(a log message that could not be formatted)";
+		n = (int)strlen(msg);
 	}
-	log_redact(msg, clean, sizeof(clean));
+	len = (size_t)n;
+	if (errnum != 0) {
+		const char *es = strerror(errnum);
+
+		full = malloc(len + strlen(es) + 3);
+		if (full != NULL) {
+			memcpy(full, msg, len);
+			memcpy(full + len, ": ", 2);
+			memcpy(full + len + 2, es, strlen(es) + 1);
+			msg = full;
+			len += 2 + strlen(es);
+		}
+	}
+	/* Redact the whole message first, then escape control characters
+	 * (one event, one line: nothing from the network forges a line),
+	 * then cut to the line limit. */
+	(void)log_sanitize(msg, len, clean, sizeof(clean));
+	free(full);
+	free(heap);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = snprintf(line, sizeof(line),
@@ -199,22 +304,28 @@ void
 log_warnx_limited(
     struct log_limit *lim, int64_t interval_ms, const char *fmt, ...)
 {
-	char msg[LOG_LINE_MAX];
+	char small[LOG_LINE_MAX], *heap;
+	const char *msg;
 	int64_t now = timer_now_ms();
 	va_list ap;
+	int n;
 
 	if (lim->next_ms != 0 && now < lim->next_ms) {
 		lim->suppressed++;
 		return;
 	}
+	/* Whole, so that log_vwrite redacts before it cuts. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = log_format(small, sizeof(small), &msg, &heap, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		msg = "(a log message that could not be formatted)";
 	if (lim->suppressed > 0)
 		log_warnx("%s (%u similar messages suppressed)", msg,
 		    lim->suppressed);
 	else
 		log_warnx("%s", msg);
+	free(heap);
 	lim->suppressed = 0;
 	lim->next_ms = now + interval_ms;
 }

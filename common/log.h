@@ -1,7 +1,10 @@
 /*
  * One line per event on stderr: timestamp, level, program name, message.
  * Every line passes through the redactor, so a registered secret (the bot
- * token) and the value of any "b=" URL parameter never reach the output.
+ * token) and the value of any "b=" URL parameter never reach the output,
+ * and control characters are escaped, so text from the network cannot
+ * forge a line or send terminal escapes.  Messages are redacted whole
+ * before anything is cut to the line limit.
  */
 #ifndef BOT_LOG_H
 #define BOT_LOG_H
@@ -37,6 +40,14 @@ void log_set_secret(const char *secret);
  * every "b=" query parameter and every registered secret replaced.
  * Returns the length written. */
 size_t log_redact(const char *in, char *out, size_t outlen);
+
+/* Makes untrusted text (a body, a name; len bytes, NULs allowed) safe to
+ * log: redacts as log_redact does, then escapes control characters (\n,
+ * \r, \t, \xNN for the others below 0x20 and 0x7f), then cuts to fit out
+ * (size outlen, always NUL-terminated), never inside an escape.  The whole
+ * input is read first, so a cut never shows part of a secret.  Returns
+ * the input bytes shown: less than len when the text was cut. */
+size_t log_sanitize(const char *in, size_t len, char *out, size_t outlen);
 
 void log_warn(const char *fmt, ...) BOT_PRINTF(1, 2); /* adds strerror */
 void log_warnx(const char *fmt, ...) BOT_PRINTF(1, 2);

@@ -132,8 +132,6 @@ promexp_put(struct promexp *p, const struct values *vs)
 	for (i = 0; i < vs->len; i++) {
 		const struct value *val = &vs->items[i];
 
-		if (!isfinite(val->v) || !isfinite(val->t))
-			continue;
 		if (metricname_map(val->path, &m) == -1)
 			continue;
 		if (metricname_series(&m, key, sizeof(key)) == -1)

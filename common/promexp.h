@@ -33,7 +33,7 @@ void promexp_free(struct promexp *p);
 int promexp_port(const struct promexp *p);
 
 /* Records every value of vs (borrowed) as its series' last value;
- * invalid paths and non-finite values are ignored. */
+ * invalid paths are ignored. */
 void promexp_put(struct promexp *p, const struct values *vs);
 /* fn (may be NULL) adds the bot's own metrics to every scrape; arg is
  * borrowed. */

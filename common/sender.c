@@ -8,41 +8,37 @@
  * see below).  A short delay gathers the values of a tick
  * into few requests.
  *
- * The sender is a small state machine with one gate:
- *   OPEN     up to max_in_flight batches at a time;
- *   BACKOFF  after a transport error, 5xx or 429: one probe batch when the
- *            retry time comes (exponential backoff with jitter, or the
- *            server's Retry-After), so a dead backend sees at most one
- *            request per retry_min_ms;
- *   CHECK    after 401/403: GET profile/ tells a revoked token (both fail)
- *            from a refused PUT or account (profile/ works);
- *   AUTH     the token is refused: sending pauses, the buffer is kept,
- *            profile/ is asked again on the backoff schedule.
- * Requests carry the gate's epoch; only the answer to a request sent in
- * the current epoch may move the gate, so four requests failing together
- * count as one failure.  One loop timer serves both gathering and retries.
+ * The sender is a small state machine around one gate (sendgate.h): OPEN
+ * lets up to max_in_flight batches go; BACKOFF (transport error, 5xx, 429)
+ * lets one probe go when the retry time comes; CHECK asks GET profile/
+ * after a 401/403, which tells a revoked token (both fail, AUTH: sending
+ * pauses, the buffer is kept) from a refused PUT (POST takes over,
+ * putpost.h) or a refused account (held while others flow).  Only answers
+ * of the gate's current epoch move it.  One loop timer serves both
+ * gathering and retries.
  *
- * A 413 halves the request size; a 400 batch is bisected (bisect.h).  With
+ * A 413 halves the request size (at the smallest size it backs off like a
+ * 5xx); a 400 batch is bisected (bisect.h).  With
  * a spool, every queued value is also on disk until it is delivered or
  * dropped.
  */
 #include "sender.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
-#include "backoff.h"
 #include "batch.h"
 #include "bisect.h"
 #include "buf.h"
 #include "http.h"
 #include "log.h"
 #include "loop.h"
-#include "retry_after.h"
+#include "putpost.h"
+#include "sendgate.h"
 #include "sendq.h"
+#include "sendstats.h"
 #include "spool.h"
 #include "timer.h"
 #include "values.h"
@@ -59,21 +55,21 @@ struct sender_hold {
 	struct log_limit limit;
 };
 
+/* One request in flight. */
 struct sender_batch {
 	struct sender *s;
 	struct sender_batch *prev, *next; /* in flight */
 	int64_t account_id;
-	struct sendq_item *items; /* what was sent */
+	struct value *items; /* what was sent */
 	size_t n;
 	struct bisect_half half; /* bisection: the half not sent, and why */
-	uint64_t epoch;
-	int bisect;
-	int post;
-	int probe;
-	int put_trial;
+	uint64_t epoch;          /* the gate's, when it was sent */
+	int bisect;              /* the first half of a suspect */
+	int post;                /* POST (PUT refused), else PUT */
+	int probe;               /* the one probe of a closed gate */
+	int put_trial;           /* a PUT to see whether PUT works again */
 };
 
-enum sender_gate { GATE_OPEN, GATE_BACKOFF, GATE_CHECK, GATE_AUTH };
 enum sender_why { WHY_PUT_FORBIDDEN, WHY_REFUSED, WHY_AUTH };
 enum sender_verdict { V_OK, V_RETRY, V_AUTH, V_BAD, V_TOO_BIG, V_REFUSED };
 
@@ -93,35 +89,24 @@ struct sender {
 	struct sender_batch *batches; /* in flight */
 	size_t in_flight;
 
-	enum sender_gate gate;
-	uint64_t epoch;
-	struct backoff bo;
-	int probe_busy;
-	int64_t retry_at_ms;
-	int64_t ra_until_ms; /* Retry-After: nothing before this */
-	int64_t outage_ms;   /* when the gate closed */
+	struct sendgate g;
 	enum sender_why check_why;
 	long check_status;
 	int64_t check_account;
 
-	int put_forbidden; /* PUT refused with 403: POST fresh values */
-	int post_logged;
-	int trial_busy;
-	int64_t put_retry_at_ms;
+	struct putpost pp;  /* PUT, or POST after PUT was refused */
 	size_t batch_bytes; /* shrinks after a 413 */
 
 	struct timer timer; /* gathering and retries: the only retry timer */
 	struct timer deadline_timer;
 	struct timer stats_timer;
-	int flushing;
 	sender_flushed_cb *flushed_cb;
 	void *flushed_arg;
 
 	struct spool *spool;
 	struct sender_counters c, c_last; /* c's drop counts live in q */
-	int64_t recovered_log_ms;         /* the recovery note's rate limit */
 	struct log_limit fail_limit, auth_limit, bad_limit, refused_limit,
-	    stale_limit, big_limit, nan_limit;
+	    stale_limit, big_limit;
 };
 
 void
@@ -170,21 +155,6 @@ sender_held_until(const struct sender *s, size_t i)
 	return i < s->n_holds ? s->holds[i].until_ms : 0;
 }
 
-/* The counters with the buffer's drop counts. */
-static void
-sender_counters(const struct sender *s, struct sender_counters *c)
-{
-	struct sendq_drops d;
-
-	*c = s->c;
-	sendq_get_drops(s->q, &d);
-	c->dropped = d.total;
-	c->dropped_full = d.full;
-	c->dropped_old = d.old;
-	c->dropped_refused = d.refused;
-	c->dropped_stale = d.stale;
-}
-
 /* --- construction ---------------------------------------------------- */
 
 static int
@@ -212,7 +182,7 @@ static void
 sender_on_spool_record(const struct spool_record *r, uint32_t seg, void *arg)
 {
 	struct sender *s = arg;
-	struct sendq_item it;
+	struct value it;
 	double age_s = timer_wall_s() - r->t;
 
 	if (age_s < 0)
@@ -253,7 +223,9 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	    s->cfg.max_age_ms);
 	s->request = sender_http_request;
 	s->request_arg = b;
-	backoff_init(&s->bo, s->cfg.retry_min_ms, s->cfg.retry_max_ms, 0);
+	sendgate_init(&s->g, s->cfg.retry_min_ms, s->cfg.retry_max_ms,
+	    s->cfg.retry_after_max_ms);
+	putpost_init(&s->pp, SENDER_PUT_RETRY_MS, s->cfg.post_max_age_ms);
 	if (c->spool_dir != NULL) {
 		struct sendq_drops d0, d1;
 
@@ -344,7 +316,16 @@ sender_pending(const struct sender *s)
 void
 sender_get_counters(const struct sender *s, struct sender_counters *c)
 {
-	sender_counters(s, c);
+	struct sendq_drops d;
+
+	/* The drop counts live in the buffer. */
+	*c = s->c;
+	sendq_get_drops(s->q, &d);
+	c->dropped = d.total;
+	c->dropped_full = d.full;
+	c->dropped_old = d.old;
+	c->dropped_refused = d.refused;
+	c->dropped_stale = d.stale;
 }
 
 /* --- putting values in ----------------------------------------------- */
@@ -385,7 +366,6 @@ sender_wake(struct sender *s, int64_t at_ms)
 void
 sender_put(struct sender *s, struct values *vs)
 {
-	struct sendq_item it;
 	int64_t now;
 	uint32_t seg = 0, rec = 0;
 	size_t i, qi;
@@ -400,47 +380,32 @@ sender_put(struct sender *s, struct values *vs)
 	qi = sendq_index(s->q, vs->account_id);
 	if (s->spool != NULL) {
 		for (i = 0; i < vs->len; i++)
-			if (isfinite(vs->items[i].v) &&
-			    values_time_valid(vs->items[i].t))
-				spool_add(s->spool, vs->account_id,
-				    vs->items[i].path, vs->items[i].v,
-				    vs->items[i].t);
+			spool_add(s->spool, vs->account_id, vs->items[i].path,
+			    vs->items[i].v, vs->items[i].t);
 		seg = spool_commit(s->spool);
 		rec = spool_commit_rec(s->spool);
 	}
 	for (i = 0; i < vs->len; i++) {
-		/* The path moves into the queue: no copy. */
-		it.path = vs->items[i].path;
-		it.v = vs->items[i].v;
-		it.t = vs->items[i].t;
-		it.enq_ms = now;
-		it.seg = seg;
-		it.rec = rec;
-		s->c.queued++;
-		if (!isfinite(it.v) || !values_time_valid(it.t)) {
-			/* JSON cannot carry a non-finite number, the backend
-			 * no time outside (0, 1e10); run_emit refuses the
-			 * former, so that is a bug in the caller. */
-			log_warnx_limited(&s->nan_limit, SENDER_LOG_MS,
-			    "values: %s: %s; dropped", it.path,
-			    isfinite(it.v) ? "time out of range"
-			                   : "not a finite number");
-			it.seg = 0;
-			sendq_reject(s->q, &it, SENDQ_DROP_REFUSED);
-			continue;
-		}
+		/* The value, path and all, moves into the queue: no copy.
+		 * values_add refused non-finite numbers and times outside
+		 * (0, 1e10) already. */
+		vs->items[i].enq_ms = now;
+		vs->items[i].seg = seg;
+		vs->items[i].rec = rec;
 		rec += seg != 0;
-		sendq_push(s->q, qi, &it);
+		sendq_push(s->q, qi, &vs->items[i]);
 	}
+	s->c.queued += vs->len;
 	free(vs->items);
 	vs->items = NULL;
 	vs->len = 0;
 	vs->cap = 0;
 	(void)sendq_enforce_limits(s->q);
-	if (s->gate == GATE_OPEN)
-		sender_wake(s, s->flushing ? now : now + s->cfg.flush_delay_ms);
-	else if (s->gate != GATE_CHECK && !s->probe_busy)
-		sender_wake(s, s->retry_at_ms > now ? s->retry_at_ms : now);
+	if (s->g.state == SENDGATE_OPEN)
+		sender_wake(
+		    s, s->g.flushing ? now : now + s->cfg.flush_delay_ms);
+	else if (s->g.state != SENDGATE_CHECK && !s->g.probe_busy)
+		sender_wake(s, s->g.retry_at_ms > now ? s->g.retry_at_ms : now);
 }
 
 /* --- requests -------------------------------------------------------- */
@@ -500,19 +465,19 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 	snprintf(path, sizeof(path), "accounts/%lld/values/",
 	    (long long)bt->account_id);
 	bt->s = s;
-	bt->epoch = s->epoch;
+	bt->epoch = s->g.epoch;
 	if (s->request(s->request_arg, method, path, body->data, body->len,
 	        sender_on_answer, bt) == -1) {
 		sender_requeue(s, bt);
 		sender_batch_free(bt);
 		sender_note_failure(
-		    s, s->epoch, NULL, "cannot start a request");
+		    s, s->g.epoch, NULL, "cannot start a request");
 		return -1;
 	}
 	if (bt->probe)
-		s->probe_busy = 1;
+		s->g.probe_busy = 1;
 	if (bt->put_trial)
-		s->trial_busy = 1;
+		putpost_trial_started(&s->pp);
 	s->c.batches++;
 	sender_link(s, bt);
 	log_debug("values: %s of %zu values to account %lld%s", method, bt->n,
@@ -523,7 +488,7 @@ sender_start(struct sender *s, struct sender_batch *bt, struct buf *body)
 
 static void
 sender_log_refused_value(struct sender *s, int64_t account_id,
-    const struct sendq_item *it, const char *reason)
+    const struct value *it, const char *reason)
 {
 	char num[40];
 
@@ -547,13 +512,12 @@ sender_start_bisect(struct sender *s, struct bisect_suspect *sus, int probe)
 	bt->account_id = sus->account_id;
 	bt->bisect = 1;
 	bt->probe = probe;
-	bt->post = s->put_forbidden;
+	bt->post = putpost_posting(&s->pp);
 	bisect_split(sus, &bt->half);
 	bt->items = sus->items;
 	bt->n = sus->n;
-	buf_init(&body, SIZE_MAX / 2);
-	if (batch_encode(bt->items, bt->n, !bt->post, &body) == -1)
-		fatalx("values: cannot encode a batch");
+	buf_init_text(&body);
+	batch_encode(bt->items, bt->n, !bt->post, &body);
 	rc = sender_start(s, bt, &body);
 	buf_release(&body);
 	return rc;
@@ -573,15 +537,22 @@ sender_start_queue(struct sender *s, size_t qi, int64_t now, int probe)
 	bt = xcalloc(1, sizeof(*bt));
 	bt->account_id = sendq_account_id(s->q, qi);
 	bt->probe = probe;
-	if (s->put_forbidden && !s->trial_busy && now >= s->put_retry_at_ms)
+	switch (putpost_method(&s->pp, now)) {
+	case PUTPOST_PUT:
+		break;
+	case PUTPOST_POST:
+		bt->post = 1;
+		break;
+	case PUTPOST_TRIAL:
 		bt->put_trial = 1; /* see whether PUT works again */
-	bt->post = s->put_forbidden && !bt->put_trial;
+		break;
+	}
 	spec.max_values = s->cfg.max_batch_values;
 	spec.max_bytes = s->batch_bytes;
 	spec.post = bt->post;
 	spec.post_max_age_ms = s->cfg.post_max_age_ms;
 	spec.big_limit = &s->big_limit;
-	buf_init(&body, SIZE_MAX / 2);
+	buf_init_text(&body);
 	bt->n = batch_take(s->q, qi, &spec, &body, &bt->items, &stale);
 	if (stale > 0)
 		log_warnx_limited(&s->stale_limit, SENDER_LOG_MS,
@@ -651,69 +622,32 @@ sender_start_one(struct sender *s, int64_t now, int probe)
 }
 /* --- the gate -------------------------------------------------------- */
 
-/* Opens the gate.  The warnings' rate limits carry over from one outage
- * to the next, so a flapping backend still gets at most a line a minute of
- * each kind, and so does this note. */
+/* Opens the gate. */
 static void
 sender_open(struct sender *s)
 {
-	int64_t now = timer_now_ms();
-
-	if (s->gate != GATE_OPEN && s->bo.failures > 0 &&
-	    now >= s->recovered_log_ms) {
-		log_info("values: the backend takes values again after %u "
-		         "failed attempts in %.0f s; %zu values to deliver",
-		    s->bo.failures, (double)(now - s->outage_ms) / 1000.0,
-		    sendq_values(s->q));
-		s->recovered_log_ms = now + SENDER_LOG_MS;
-	}
-	s->gate = GATE_OPEN;
-	s->epoch++;
-	backoff_reset(&s->bo);
-}
-
-/* Closes the gate (or keeps it closed) until the next retry time. */
-static int64_t
-sender_close(
-    struct sender *s, enum sender_gate gate, const struct http_response *res)
-{
-	int64_t now = timer_now_ms(), delay, ra = -1;
-
-	if (res != NULL && res->retry_after != NULL &&
-	    retry_after_parse(res->retry_after, timer_wall_s(), &ra) == 0) {
-		if (ra > s->cfg.retry_after_max_ms)
-			ra = s->cfg.retry_after_max_ms;
-		if (now + ra > s->ra_until_ms)
-			s->ra_until_ms = now + ra;
-	}
-	if (s->gate == GATE_OPEN)
-		s->outage_ms = now;
-	/* While flushing for shutdown, keep trying at the floor rate. */
-	delay = backoff_next(&s->bo);
-	if (s->flushing)
-		delay = s->cfg.retry_min_ms < 1000 ? s->cfg.retry_min_ms : 1000;
-	if (s->gate != gate || gate != GATE_BACKOFF)
-		s->epoch++;
-	s->gate = gate;
-	s->retry_at_ms = now + delay;
-	if (s->retry_at_ms < s->ra_until_ms)
-		s->retry_at_ms = s->ra_until_ms;
-	return s->retry_at_ms - now;
+	sendgate_open(&s->g, sendq_values(s->q));
 }
 
 static void
 sender_describe(
     const struct http_response *res, const char *why, char *out, size_t outlen)
 {
-	if (why != NULL)
+	char ra[41];
+
+	if (why != NULL) {
 		snprintf(out, outlen, "%s", why);
-	else if (res->error != NULL)
+	} else if (res->error != NULL) {
 		snprintf(out, outlen, "%s", res->error);
-	else if (res->retry_after != NULL)
-		snprintf(out, outlen, "HTTP %ld, Retry-After: %.40s",
-		    res->status, res->retry_after);
-	else
+	} else if (res->retry_after != NULL) {
+		/* The header is the backend's: redacted before it is cut. */
+		(void)log_sanitize(
+		    res->retry_after, strlen(res->retry_after), ra, sizeof(ra));
+		snprintf(
+		    out, outlen, "HTTP %ld, Retry-After: %s", res->status, ra);
+	} else {
 		snprintf(out, outlen, "HTTP %ld", res->status);
+	}
 }
 
 /* A transport error, 5xx or 429 for a request of the given epoch. */
@@ -721,36 +655,25 @@ static void
 sender_note_failure(struct sender *s, uint64_t epoch,
     const struct http_response *res, const char *why)
 {
+	const char *ra = res != NULL ? res->retry_after : NULL;
 	char reason[300];
-	int64_t delay, ra;
+	int64_t delay;
 
 	sender_describe(res, why, reason, sizeof(reason));
-	if (epoch != s->epoch) {
+	if (epoch != s->g.epoch) {
 		/* Sent before the gate last moved: it says nothing new,
 		 * except that a Retry-After still binds. */
-		if (res != NULL && res->retry_after != NULL &&
-		    retry_after_parse(res->retry_after, timer_wall_s(), &ra) ==
-		        0) {
-			int64_t until = timer_now_ms() +
-			    (ra < s->cfg.retry_after_max_ms
-			            ? ra
-			            : s->cfg.retry_after_max_ms);
-
-			if (until > s->ra_until_ms)
-				s->ra_until_ms = until;
-			if (s->gate != GATE_OPEN && s->retry_at_ms < until)
-				s->retry_at_ms = until;
-		}
+		sendgate_late_retry_after(&s->g, ra);
 		log_debug("values: an older request failed (%s)", reason);
 		return;
 	}
-	delay = sender_close(s, GATE_BACKOFF, res);
+	delay = sendgate_close(&s->g, SENDGATE_BACKOFF, ra);
 	log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 	    "values: sending failed (%s); %zu values buffered, next attempt "
 	    "in %.1f s",
 	    reason, sendq_values(s->q), (double)delay / 1000.0);
 	log_debug("values: attempt %u failed (%s); next in %lld ms",
-	    s->bo.failures, reason, (long long)delay);
+	    s->g.bo.failures, reason, (long long)delay);
 }
 
 static void sender_on_check(const struct http_response *res, void *arg);
@@ -760,21 +683,17 @@ static void
 sender_start_check(
     struct sender *s, enum sender_why why, long status, int64_t account_id)
 {
-	if (s->gate == GATE_OPEN)
-		s->outage_ms = timer_now_ms();
-	s->gate = GATE_CHECK;
-	s->epoch++;
+	sendgate_check(&s->g);
 	s->check_why = why;
 	s->check_status = status;
 	s->check_account = account_id;
-	s->probe_busy = 1;
 	log_debug(
 	    "values: HTTP %ld; checking the bot token with profile/", status);
 	if (s->request(s->request_arg, "GET", "profile/", NULL, 0,
 	        sender_on_check, s) == -1) {
-		s->probe_busy = 0;
+		s->g.probe_busy = 0;
 		sender_note_failure(
-		    s, s->epoch, NULL, "cannot start a request");
+		    s, s->g.epoch, NULL, "cannot start a request");
 	}
 }
 
@@ -787,22 +706,11 @@ sender_on_check(const struct http_response *res, void *arg)
 	char reason[300];
 	size_t qi;
 
-	s->probe_busy = 0;
+	s->g.probe_busy = 0;
 	if (res->error == NULL && res->status >= 200 && res->status < 300) {
 		switch (s->check_why) {
 		case WHY_PUT_FORBIDDEN:
-			s->put_forbidden = 1;
-			s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
-			if (!s->post_logged)
-				log_warnx("values: the backend refuses PUT "
-				          "(HTTP 403) but accepts the bot "
-				          "token; falling back to POST, "
-				          "which cannot carry the "
-				          "measurement time: values older "
-				          "than %lld s are dropped, newer "
-				          "ones are stamped on arrival",
-				    (long long)(s->cfg.post_max_age_ms / 1000));
-			s->post_logged = 1;
+			putpost_forbidden(&s->pp, now);
 			break;
 		case WHY_REFUSED:
 			qi = sendq_index(s->q, s->check_account);
@@ -817,7 +725,7 @@ sender_on_check(const struct http_response *res, void *arg)
 			    (long long)(s->cfg.retry_max_ms / 1000));
 			break;
 		case WHY_AUTH:
-			if (now >= s->recovered_log_ms)
+			if (now >= s->g.recovered_log_ms)
 				log_info("values: the backend accepts the bot "
 				         "token again");
 			break;
@@ -825,7 +733,7 @@ sender_on_check(const struct http_response *res, void *arg)
 		sender_open(s);
 	} else if (res->error == NULL &&
 	    (res->status == 401 || res->status == 403)) {
-		delay = sender_close(s, GATE_AUTH, NULL);
+		delay = sendgate_close(&s->g, SENDGATE_AUTH, NULL);
 		log_warnx_limited(&s->auth_limit, SENDER_LOG_MS,
 		    "values: backend rejected bot token (HTTP %ld); sending "
 		    "paused with %zu values kept, checking again in %.0f s",
@@ -833,8 +741,9 @@ sender_on_check(const struct http_response *res, void *arg)
 	} else {
 		/* The backend itself is failing: an ordinary outage. */
 		sender_describe(res, NULL, reason, sizeof(reason));
-		delay = sender_close(s,
-		    s->check_why == WHY_AUTH ? GATE_AUTH : GATE_BACKOFF, res);
+		delay = sendgate_close(&s->g,
+		    s->check_why == WHY_AUTH ? SENDGATE_AUTH : SENDGATE_BACKOFF,
+		    res->retry_after);
 		log_warnx_limited(&s->fail_limit, SENDER_LOG_MS,
 		    "values: sending failed (profile/: %s); %zu values "
 		    "buffered, next attempt in %.1f s",
@@ -865,36 +774,16 @@ sender_classify(const struct http_response *res)
 	return V_REFUSED; /* 404, 405, 409, 422...: resending cannot help */
 }
 
-/* The answer body as one printable line, kept verbatim otherwise. */
+/* The answer body as one printable line: redacted, then cut. */
 static char *
 sender_body_text(const struct http_response *res)
 {
-	struct buf b;
-	size_t i, n = res->body_len;
+	char text[SENDER_BODY_LOG_MAX + 1];
+	size_t shown;
 
-	buf_init(&b, SIZE_MAX / 2);
-	if (buf_printf(&b, "HTTP %ld: ", res->status) == -1)
-		fatalx("values: out of buffer");
-	if (n > SENDER_BODY_LOG_MAX)
-		n = SENDER_BODY_LOG_MAX;
-	for (i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)res->body[i];
-		int rc;
-
-		if (ch == '\n')
-			rc = buf_append_str(&b, "\\n");
-		else if (ch == '\r')
-			rc = buf_append_str(&b, "\\r");
-		else if (ch < 0x20 || ch == 0x7f)
-			rc = buf_printf(&b, "\\x%02x", ch);
-		else
-			rc = buf_append(&b, &res->body[i], 1);
-		if (rc == -1)
-			fatalx("values: out of buffer");
-	}
-	if (n < res->body_len && buf_append_str(&b, "...") == -1)
-		fatalx("values: out of buffer");
-	return buf_detach(&b);
+	shown = log_sanitize(res->body, res->body_len, text, sizeof(text));
+	return xasprintf("HTTP %ld: %s%s", res->status, text,
+	    shown < res->body_len ? "..." : "");
 }
 
 /* 400: the batch holds a value the backend refuses. */
@@ -927,31 +816,59 @@ sender_on_bad(
 	free(body);
 }
 
+/* 413: smaller requests, down to the smallest size; then like a 5xx.  A
+ * value refused alone can never be sent: dropped, as 400 does. */
+static void
+sender_on_too_big(struct sender *s, struct sender_batch *bt,
+    const struct http_response *res, int current)
+{
+	char *body;
+
+	if (bt->n + bt->half.n_rest == 1) {
+		body = sender_body_text(res);
+		sender_log_refused_value(
+		    s, bt->account_id, &bt->items[0], body);
+		free(body);
+		sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
+		bt->n = 0;
+	} else if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES) {
+		s->batch_bytes /= 2;
+		log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
+		    "values: HTTP 413, the backend takes smaller requests; "
+		    "now at most %zu bytes",
+		    s->batch_bytes);
+		sender_requeue(s, bt);
+	} else {
+		/* Already as small as requests get: resending at once would
+		 * loop, so wait like after a 5xx. */
+		sender_requeue(s, bt);
+		sender_note_failure(
+		    s, bt->epoch, res, "HTTP 413 for the smallest requests");
+		return;
+	}
+	if (s->g.state == SENDGATE_BACKOFF && current)
+		sender_open(s);
+}
+
 static void
 sender_on_answer(const struct http_response *res, void *arg)
 {
 	struct sender_batch *bt = arg;
 	struct sender *s = bt->s;
 	enum sender_verdict v = sender_classify(res);
-	int current = bt->epoch == s->epoch;
-	int64_t now = timer_now_ms();
+	int current = bt->epoch == s->g.epoch;
 	char *body;
 
 	sender_unlink(s, bt);
 	backend_check_answer(s->b, res);
 	if (bt->probe)
-		s->probe_busy = 0;
+		s->g.probe_busy = 0;
 	if (v != V_OK)
 		s->c.failed++;
 	if (bt->put_trial) {
-		s->trial_busy = 0;
-		s->put_retry_at_ms = now + SENDER_PUT_RETRY_MS;
-		if (v == V_OK) {
-			s->put_forbidden = 0;
-			log_info(
-			    "values: the backend accepts PUT again; values "
-			    "carry their measurement time again");
-		} else if (v == V_AUTH && res->status == 403) {
+		putpost_trial_answered(&s->pp, v == V_OK, timer_now_ms());
+		if (v == V_AUTH && res->status == 403) {
+			/* Still refused: no need to check the token. */
 			sender_requeue(s, bt);
 			goto out;
 		}
@@ -965,7 +882,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 			 * refused value. */
 			bisect_clear(s->bis, bt->account_id, &bt->half);
 		}
-		if (s->gate != GATE_OPEN && current)
+		if (s->g.state != SENDGATE_OPEN && current)
 			sender_open(s);
 		break;
 	case V_RETRY:
@@ -982,28 +899,11 @@ sender_on_answer(const struct http_response *res, void *arg)
 		break;
 	case V_BAD:
 		sender_on_bad(s, bt, res);
-		if (s->gate == GATE_BACKOFF && current)
+		if (s->g.state == SENDGATE_BACKOFF && current)
 			sender_open(s);
 		break;
 	case V_TOO_BIG:
-		if (bt->n + bt->half.n_rest == 1) {
-			body = sender_body_text(res);
-			sender_log_refused_value(
-			    s, bt->account_id, &bt->items[0], body);
-			free(body);
-			sendq_drop(s->q, bt->items, bt->n, SENDQ_DROP_REFUSED);
-			bt->n = 0;
-		} else {
-			if (s->batch_bytes / 2 >= SENDER_MIN_BATCH_BYTES)
-				s->batch_bytes /= 2;
-			log_warnx_limited(&s->big_limit, SENDER_LOG_MS,
-			    "values: HTTP 413, the backend takes smaller "
-			    "requests; now at most %zu bytes",
-			    s->batch_bytes);
-			sender_requeue(s, bt);
-		}
-		if (s->gate == GATE_BACKOFF && current)
-			sender_open(s);
+		sender_on_too_big(s, bt, res, current);
 		break;
 	case V_REFUSED:
 		body = sender_body_text(res);
@@ -1044,15 +944,15 @@ sender_rearm(struct sender *s, int64_t now)
 	int64_t at = INT64_MAX;
 	size_t i;
 
-	if (s->gate == GATE_OPEN) {
+	if (s->g.state == SENDGATE_OPEN) {
 		for (i = 0; i < s->n_holds; i++)
 			if (sendq_len(s->q, i) > 0 &&
 			    s->holds[i].until_ms > now &&
 			    s->holds[i].until_ms < at)
 				at = s->holds[i].until_ms;
-	} else if (s->gate != GATE_CHECK && !s->probe_busy &&
+	} else if (s->g.state != SENDGATE_CHECK && !s->g.probe_busy &&
 	    sendq_values(s->q) > 0) {
-		at = s->retry_at_ms > now ? s->retry_at_ms : now;
+		at = s->g.retry_at_ms > now ? s->g.retry_at_ms : now;
 	}
 	if (at != INT64_MAX)
 		sender_wake(s, at);
@@ -1066,24 +966,23 @@ sender_send(struct sender *s)
 	if (s->loop == NULL)
 		return;
 	(void)sendq_expire(s->q, now);
-	switch (s->gate) {
-	case GATE_OPEN:
-		while (s->gate == GATE_OPEN &&
+	switch (s->g.state) {
+	case SENDGATE_OPEN:
+		while (s->g.state == SENDGATE_OPEN &&
 		    s->in_flight < s->cfg.max_in_flight &&
 		    sender_start_one(s, now, 0) == 0)
 			;
 		break;
-	case GATE_BACKOFF:
+	case SENDGATE_BACKOFF:
 		/* One probe at a time, and only when its time has come. */
-		if (!s->probe_busy && now >= s->retry_at_ms)
+		if (sendgate_probe_due(&s->g, now))
 			(void)sender_start_one(s, now, 1);
 		break;
-	case GATE_AUTH:
-		if (!s->probe_busy && now >= s->retry_at_ms &&
-		    sendq_values(s->q) > 0)
+	case SENDGATE_AUTH:
+		if (sendgate_probe_due(&s->g, now) && sendq_values(s->q) > 0)
 			sender_start_check(s, WHY_AUTH, 0, 0);
 		break;
-	case GATE_CHECK:
+	case SENDGATE_CHECK:
 		break;
 	}
 	sender_rearm(s, now);
@@ -1149,13 +1048,11 @@ sender_flush(
 		return;
 	}
 	now = timer_now_ms();
-	s->flushing = 1;
 	loop_timer_at(s->loop, &s->deadline_timer, deadline_ms);
 	for (i = 0; i < s->n_holds; i++)
 		s->holds[i].until_ms = 0;
 	/* Cut a backoff wait short; a Retry-After still binds. */
-	if (s->gate == GATE_BACKOFF || s->gate == GATE_AUTH)
-		s->retry_at_ms = s->ra_until_ms > now ? s->ra_until_ms : now;
+	sendgate_flush(&s->g, now);
 	sender_send(s);
 }
 
@@ -1165,26 +1062,11 @@ static void
 sender_on_stats(struct timer *t, void *arg)
 {
 	struct sender *s = arg;
-	struct sender_counters d, now, *c = &now, *l = &s->c_last;
+	struct sender_counters now;
 
-	sender_counters(s, &now);
-	d.queued = c->queued - l->queued;
-	d.sent = c->sent - l->sent;
-	d.retried = c->retried - l->retried;
-	d.dropped = c->dropped - l->dropped;
-	d.failed = c->failed - l->failed;
-	d.batches = c->batches - l->batches;
-	if (d.queued || d.sent || d.retried || d.dropped || d.failed ||
-	    d.batches)
-		log_info("values: last %lld s: %llu measured, %llu delivered, "
-		         "%llu retried, %llu dropped, %llu of %llu requests "
-		         "failed; %zu buffered (%zu bytes)",
-		    (long long)(s->cfg.stats_interval_ms / 1000),
-		    (unsigned long long)d.queued, (unsigned long long)d.sent,
-		    (unsigned long long)d.retried,
-		    (unsigned long long)d.dropped, (unsigned long long)d.failed,
-		    (unsigned long long)d.batches, sendq_values(s->q),
-		    sendq_bytes(s->q));
+	sender_get_counters(s, &now);
+	sendstats_log_period(&now, &s->c_last, s->cfg.stats_interval_ms,
+	    sendq_values(s->q), sendq_bytes(s->q));
 	s->c_last = now;
 	loop_timer_start(s->loop, t, s->cfg.stats_interval_ms);
 }
@@ -1192,23 +1074,10 @@ sender_on_stats(struct timer *t, void *arg)
 void
 sender_log_totals(const struct sender *s)
 {
-	struct sender_counters tot, *c = &tot;
-	char where[300] = "";
+	struct sender_counters tot;
 
-	sender_counters(s, &tot);
-	if (s->spool != NULL && sendq_values(s->q) > 0)
-		snprintf(where, sizeof(where), " (%llu kept in the spool %s)",
-		    (unsigned long long)spool_pending(s->spool),
-		    spool_dir(s->spool));
-	log_info("values: %llu measured, %llu delivered, %llu dropped (%llu "
-	         "buffer full, %llu too old, %llu refused, %llu too old for "
-	         "POST), %llu retried, %llu of %llu requests failed, %zu "
-	         "undelivered%s",
-	    (unsigned long long)c->queued, (unsigned long long)c->sent,
-	    (unsigned long long)c->dropped, (unsigned long long)c->dropped_full,
-	    (unsigned long long)c->dropped_old,
-	    (unsigned long long)c->dropped_refused,
-	    (unsigned long long)c->dropped_stale,
-	    (unsigned long long)c->retried, (unsigned long long)c->failed,
-	    (unsigned long long)c->batches, sendq_values(s->q), where);
+	sender_get_counters(s, &tot);
+	sendstats_log_totals(&tot, sendq_values(s->q),
+	    s->spool != NULL ? spool_dir(s->spool) : NULL,
+	    s->spool != NULL ? spool_pending(s->spool) : 0);
 }

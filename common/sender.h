@@ -70,9 +70,8 @@ struct sender *sender_stdout_new(FILE *out);
  * are lost, or stay in the spool. */
 void sender_free(struct sender *s);
 
-/* Takes every value out of vs (vs is left empty, still initialised).
- * The backend sender drops and counts non-finite values; the stdout
- * sender prints whatever it is given; run_emit drops them earlier. */
+/* Takes every value out of vs (vs is left empty, still initialised);
+ * values_add let only finite numbers in. */
 void sender_put(struct sender *s, struct values *vs);
 
 typedef void sender_flushed_cb(void *arg);

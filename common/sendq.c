@@ -20,7 +20,7 @@
 /* One account's values: a ring, oldest at head. */
 struct sendq_ring {
 	int64_t account_id;
-	struct sendq_item *ring;
+	struct value *ring;
 	size_t cap, head, len;
 };
 
@@ -75,14 +75,14 @@ sendq_set_spool(struct sendq *q, struct spool *sp)
 /* --- the rings ------------------------------------------------------- */
 
 static size_t
-sendq_item_cost(const struct sendq_item *it)
+sendq_item_cost(const struct value *it)
 {
 	/* The item, its path and malloc's bookkeeping: what it really
 	 * takes in memory, so the byte bound means something. */
 	return sizeof(*it) + strlen(it->path) + 1 + 16;
 }
 
-static struct sendq_item *
+static struct value *
 sendq_at(const struct sendq_ring *r, size_t i)
 {
 	return &r->ring[(r->head + i) % r->cap];
@@ -92,7 +92,7 @@ static void
 sendq_grow(struct sendq_ring *r)
 {
 	size_t ncap = r->cap ? r->cap * 2 : 64, i;
-	struct sendq_item *n;
+	struct value *n;
 
 	n = xreallocarray(NULL, ncap, sizeof(*n));
 	for (i = 0; i < r->len; i++)
@@ -104,7 +104,7 @@ sendq_grow(struct sendq_ring *r)
 }
 
 static void
-sendq_ring_pop(struct sendq_ring *r, struct sendq_item *out)
+sendq_ring_pop(struct sendq_ring *r, struct value *out)
 {
 	*out = r->ring[r->head];
 	r->head = (r->head + 1) % r->cap;
@@ -151,7 +151,7 @@ sendq_len(const struct sendq *q, size_t i)
 }
 
 void
-sendq_push(struct sendq *q, size_t i, const struct sendq_item *it)
+sendq_push(struct sendq *q, size_t i, const struct value *it)
 {
 	struct sendq_ring *r = &q->rings[i];
 
@@ -163,7 +163,7 @@ sendq_push(struct sendq *q, size_t i, const struct sendq_item *it)
 	q->n_bytes += sendq_item_cost(it);
 }
 
-const struct sendq_item *
+const struct value *
 sendq_head(const struct sendq *q, size_t i)
 {
 	const struct sendq_ring *r = &q->rings[i];
@@ -172,14 +172,13 @@ sendq_head(const struct sendq *q, size_t i)
 }
 
 void
-sendq_pop(struct sendq *q, size_t i, struct sendq_item *out)
+sendq_pop(struct sendq *q, size_t i, struct value *out)
 {
 	sendq_ring_pop(&q->rings[i], out);
 }
 
 void
-sendq_unshift(
-    struct sendq *q, size_t i, const struct sendq_item *items, size_t n)
+sendq_unshift(struct sendq *q, size_t i, const struct value *items, size_t n)
 {
 	struct sendq_ring *r = &q->rings[i];
 	size_t k;
@@ -199,7 +198,7 @@ sendq_unshift(
 /* Values leave the buffer for good (delivered or dropped): release their
  * spool records, runs of consecutive records at a time, and free them. */
 void
-sendq_done(struct sendq *q, struct sendq_item *items, size_t n)
+sendq_done(struct sendq *q, struct value *items, size_t n)
 {
 	size_t i, run = 0;
 	uint32_t seg = 0, rec = 0;
@@ -223,8 +222,7 @@ sendq_done(struct sendq *q, struct sendq_item *items, size_t n)
 }
 
 void
-sendq_drop(
-    struct sendq *q, struct sendq_item *items, size_t n, enum sendq_drop why)
+sendq_drop(struct sendq *q, struct value *items, size_t n, enum sendq_drop why)
 {
 	q->drops.total += n;
 	switch (why) {
@@ -244,15 +242,6 @@ sendq_drop(
 	sendq_done(q, items, n);
 }
 
-void
-sendq_reject(struct sendq *q, struct sendq_item *it, enum sendq_drop why)
-{
-	/* Count it in so that the drop's accounting balances. */
-	q->n_values++;
-	q->n_bytes += sendq_item_cost(it);
-	sendq_drop(q, it, 1, why);
-}
-
 /* --- bounds ---------------------------------------------------------- */
 
 static int
@@ -267,7 +256,7 @@ sendq_over_limits(const struct sendq *q)
 size_t
 sendq_enforce_limits(struct sendq *q)
 {
-	struct sendq_item it;
+	struct value it;
 	size_t n = 0, i;
 
 	while (sendq_over_limits(q)) {
@@ -300,7 +289,7 @@ sendq_enforce_limits(struct sendq *q)
 size_t
 sendq_expire(struct sendq *q, int64_t now_ms)
 {
-	struct sendq_item it;
+	struct value it;
 	size_t i, n = 0;
 
 	if (q->max_age_ms <= 0)
@@ -343,7 +332,7 @@ sendq_get_drops(const struct sendq *q, struct sendq_drops *d)
 }
 
 void
-sendq_items_free(struct sendq_item *items, size_t n)
+sendq_items_free(struct value *items, size_t n)
 {
 	size_t i;
 

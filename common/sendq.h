@@ -12,19 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "values.h"
+
 struct spool;
 struct sendq;
-
-/* One value.  The path is owned by whoever holds the item: the queue,
- * a request, a bisection. */
-struct sendq_item {
-	char *path;
-	double v;
-	double t;       /* measurement time, Unix seconds */
-	int64_t enq_ms; /* when it was queued (monotonic), for the age bound */
-	uint32_t seg;   /* spool segment holding it, 0 if none */
-	uint32_t rec;   /* its record's index in that segment */
-};
 
 /* Why values were given up on. */
 enum sendq_drop {
@@ -67,32 +58,28 @@ size_t sendq_len(const struct sendq *q, size_t i);
 
 /* Queues a new value last in queue i and counts it in the buffer.  The
  * item (and its path) moves into the queue. */
-void sendq_push(struct sendq *q, size_t i, const struct sendq_item *it);
+void sendq_push(struct sendq *q, size_t i, const struct value *it);
 
 /* The oldest value of queue i (borrowed, valid until the queue changes),
  * or NULL when it is empty. */
-const struct sendq_item *sendq_head(const struct sendq *q, size_t i);
+const struct value *sendq_head(const struct sendq *q, size_t i);
 
 /* Takes the oldest value out of non-empty queue i into *out (the caller
  * owns its path now).  It still counts in the buffer until it is passed to
  * sendq_done or sendq_drop, or put back with sendq_unshift. */
-void sendq_pop(struct sendq *q, size_t i, struct sendq_item *out);
+void sendq_pop(struct sendq *q, size_t i, struct value *out);
 
 /* Puts n values taken out before back at the front of queue i, in their
  * order.  The items move into the queue; the array stays the caller's. */
 void sendq_unshift(
-    struct sendq *q, size_t i, const struct sendq_item *items, size_t n);
+    struct sendq *q, size_t i, const struct value *items, size_t n);
 
 /* Values taken out leave the buffer: delivered (done) or given up on
  * (drop, counted by why).  Frees their paths and sets them to NULL; the
  * array stays the caller's. */
-void sendq_done(struct sendq *q, struct sendq_item *items, size_t n);
+void sendq_done(struct sendq *q, struct value *items, size_t n);
 void sendq_drop(
-    struct sendq *q, struct sendq_item *items, size_t n, enum sendq_drop why);
-
-/* Drops a value that never entered the buffer (the caller found it
- * unusable): counted as dropped, its path freed. */
-void sendq_reject(struct sendq *q, struct sendq_item *it, enum sendq_drop why);
+    struct sendq *q, struct value *items, size_t n, enum sendq_drop why);
 
 /* Drops the oldest queued values while the buffer is over its value or
  * byte bound, and warns (rate-limited).  Values taken out cannot be
@@ -111,6 +98,6 @@ void sendq_get_drops(const struct sendq *q, struct sendq_drops *d);
 
 /* Frees n items' paths and the array, outside any accounting (teardown of
  * values taken out).  NULL is a no-op. */
-void sendq_items_free(struct sendq_item *items, size_t n);
+void sendq_items_free(struct value *items, size_t n);
 
 #endif

@@ -44,15 +44,23 @@ values_reserve(struct values *vs, size_t n)
 	vs->items = xreallocarray(vs->items, vs->cap, sizeof(*vs->items));
 }
 
-void
+int
 values_add(struct values *vs, const char *path, double v, double t)
 {
+	struct value *it;
+
+	if (!isfinite(v) || !values_time_valid(t))
+		return -1;
 	values_reserve(vs, 1);
-	vs->items[vs->len].path = xstrdup(path);
-	vs->items[vs->len].v = v;
+	it = &vs->items[vs->len++];
+	it->path = xstrdup(path);
+	it->v = v;
 	/* Round to the microsecond now so that equal stamps compare equal. */
-	vs->items[vs->len].t = round(t * 1e6) / 1e6;
-	vs->len++;
+	it->t = round(t * 1e6) / 1e6;
+	it->enq_ms = 0;
+	it->seg = 0;
+	it->rec = 0;
+	return 0;
 }
 
 void

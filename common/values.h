@@ -10,10 +10,17 @@
 
 #include "attrs.h"
 
+/* One measured value, the one type that carries it from run_emit to the
+ * request that delivers it: a run's batch, the sender's queue, a request
+ * and a bisection hold the same struct.  The path is owned by whoever
+ * holds the value. */
 struct value {
 	char *path;
-	double v;
-	double t; /* Unix seconds, microsecond resolution */
+	double v;       /* always finite */
+	double t;       /* Unix seconds, rounded to the microsecond */
+	int64_t enq_ms; /* sender: when it was queued (monotonic) */
+	uint32_t seg;   /* sender: spool segment holding it, 0 if none */
+	uint32_t rec;   /* sender: its record's index in that segment */
 };
 
 struct values {
@@ -25,8 +32,11 @@ struct values {
 
 void values_init(struct values *vs, int64_t account_id);
 void values_release(struct values *vs);
-/* Appends a copy of path. */
-void values_add(struct values *vs, const char *path, double v, double t);
+/* Appends a copy of path with v, measured at t (rounded to the
+ * microsecond).  The one check that a value can be sent: JSON cannot
+ * carry NaN or infinity and the backend takes no time outside (0, 1e10)
+ * (values_time_valid), so -1 (nothing added) for those, else 0. */
+int values_add(struct values *vs, const char *path, double v, double t);
 
 /* Writes v with the fewest digits that read back as the same double
  * (whole numbers as integers, others with 15 or 17 significant digits). */

@@ -342,6 +342,30 @@ class DeliveryTest(BotTestCase):
         print("\n    R4: %d attempts in %.0f s, gaps %s" % (
             len(failed), failed[-1] - failed[0], " ".join("%.1f" % g for g in gaps)), end=" ")
 
+    def test_r4b_413_forever_keeps_the_request_rate_bounded(self):
+        """Issue 13.2: a backend that answers 413 to every values request for
+        15 s.  The request size halves down to 4 KiB, then each 413 backs off
+        like a 5xx, so the backend sees a few dozen requests (it saw ~4,000 a
+        second before); nothing is dropped, and after recovery everything
+        drains exactly once."""
+        self.load(20)
+        bot = self.start({"SEND_RETRY_MAX_MS": "4000"})
+        self.wait_values("entity.", 240)
+        fid = self.fake.add_fault(mode="status", code=413, method="PUT",
+                                  path_re="values", body="<html>413 Request Entity Too Large</html>")
+        t0 = time.time()
+        wait_until(lambda: time.time() - t0 > 15, 30, what="15 s of 413")
+        self.assertIsNone(bot.proc.poll())
+        too_big = [r for r in self.value_puts(t0) if r["status"] == 413]
+        self.fake.clear_faults(fid)
+        # 8 halvings, 4 in flight, then at most one probe per second.
+        self.assertGreaterEqual(len(too_big), 3)
+        self.assertLessEqual(len(too_big), 8 + 4 + 16 + 8, len(too_big))
+        t_up = time.time()
+        wait_until(lambda: self.drained_past(t_up), 60, what="catch-up")
+        self.stop_and_check(bot)
+        print("\n    413 forever: %d requests in 15 s" % len(too_big), end=" ")
+
     # -- R5 ------------------------------------------------------------------
 
     def test_r5_retry_after_seconds_and_date(self):

@@ -203,3 +203,62 @@ class SecurityTest(BotTestCase):
         self.assertGreaterEqual(len(echoed), 3, err)
         for l in echoed:
             self.assertIn("b=<redacted>", l)
+
+    def test_cut_bodies_never_show_part_of_the_token(self):
+        """Issue 13.5: error bodies that quote the token just past where the
+        log cuts them (the entity list's 160-character snippet, a refused
+        batch's 1,000-character body) show it redacted whole, never in
+        part."""
+        self.fake.load_fixtures(fixtures())
+        short = "x" * 110 + "invalid token: " + TOKEN
+        long_ = "y" * 975 + "invalid token: " + TOKEN
+        self.fake.add_fault(mode="status", code=500, body=short, method="GET",
+                            path_re="entities$", count=1)
+        self.fake.add_fault(mode="status", code=404, body=long_, method="PUT",
+                            path_re="values", count=1)
+        self.fake.add_fault(mode="status", code=404, body=short, method="PUT",
+                            path_re="values", count=1)
+        bot = self.start_bot("tests/testbot", env={"BACKEND_WAIT_INTERVAL": "1"})
+        wait_until(lambda: all(f["remaining"] == 0 for f in self.fake.faults()), 30,
+                   what="every fault used; stderr:\n%s" % bot.stderr()[-3000:])
+        self.wait_values("entity.", 2)
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        # Not assertNotIn: its message would print the log, token and all.
+        self.assertFalse("token: " + TOKEN[:1] in err, "part of the token logged")
+        self.assertFalse(TOKEN[:8] in err, "part of the token logged")
+        self.assertIn("x" * 50 + "invalid token: <redacted>", err)
+        self.assertIn("y" * 50 + "invalid token: <redacted>", err)
+
+    def test_backend_url_with_userinfo_is_refused(self):
+        """Issue 13.6: BACKEND_URL=http://user:pass@host/api is refused at
+        start-up with a clear error that does not repeat the password, and
+        no request is made."""
+        url = self.fake.api_url.replace("http://", "http://alice:pa55word@")
+        n0 = len(self.fake.requests())
+        bot = self.start_bot("tests/testbot", env={"BACKEND_URL": url})
+        self.assertNotEqual(bot.proc.wait(10), 0)
+        err = bot.stderr()
+        self.assertIn("user:pass@", err)
+        self.assertIn("FATAL", err)
+        self.assertNotIn("pa55word", err)
+        self.assertEqual(len(self.fake.requests()), n0)
+
+    def test_entity_name_cannot_forge_a_log_line(self):
+        """Issue 13.8: an entity named with a newline, a forged log line and
+        terminal escapes is logged on its event's one line, escaped."""
+        evil = "evil\n2026-01-01T00:00:00.000Z FATAL testbot: forged\x1b[2J\r"
+        self.fake.load_fixtures({"accounts": [{"id": ACCOUNT, "name": "Test account",
+                                               "entities": [ping_entity(evil)]}]})
+        bot = self.start_bot("tests/testbot", env={"LOG_LEVEL": "debug"})
+        self.wait_values("entity.", 2)
+        wait_until(lambda: "evil\\n2026" in bot.stderr(), 10,
+                   what="the entity's name logged")
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertNotIn("\x1b", err)
+        self.assertNotIn("\r", err)
+        for line in err.splitlines():
+            self.assertNotIn("FATAL", line.split(" ")[1] if " " in line else "", line)
+            self.assertFalse(line.startswith("2026-01-01T00:00:00.000Z"), line)
+        self.assertIn("evil\\n2026-01-01T00:00:00.000Z FATAL testbot: forged\\x1b[2J\\r", err)

@@ -9,18 +9,17 @@
 
 #include "backend.h"
 #include "http.h"
+#include "log.h"
 #include "t.h"
 
 T_TEST(backend_check_url_accepts)
 {
 	static const char *ok[] = {
-	    "http://grafolean/api",
-	    "http://grafolean/api/",
-	    "http://grafolean/api//",
-	    "https://grafolean.example.com/api",
-	    "http://192.0.2.1:8080/api",
-	    "http://[2001:db8::1]:80/api",
+	    "http://grafolean/api", "http://grafolean/api/",
+	    "http://grafolean/api//", "https://grafolean.example.com/api",
+	    "http://192.0.2.1:8080/api", "http://[2001:db8::1]:80/api",
 	    "http://grafolean/grafolean/api",
+	    "http://grafolean/x@y/api", /* an @ in the path is no userinfo */
 	};
 	char err[BOT_ERRLEN];
 	size_t i;
@@ -49,6 +48,10 @@ T_TEST(backend_check_url_rejects)
 	    {"http://grafolean/api?x=1", NULL},
 	    {"http://grafolean/x?y=/api", "'?'"},
 	    {"http://grafolean/x#/api", "'#'"},
+	    /* Issue 13.6: userinfo is refused, and err does not quote it. */
+	    {"http://user:s3cret@grafolean/api", "user:pass@"},
+	    {"https://s3cret@grafolean:8443/api", "user:pass@"},
+	    {"http://user:s3cret@[::1]/api/", "user:pass@"},
 	};
 	char err[BOT_ERRLEN];
 	size_t i;
@@ -62,6 +65,7 @@ T_TEST(backend_check_url_rejects)
 			    "\"%s\": not rejected as expected (err \"%s\")",
 			    bad[i].url, err);
 		T_ASSERT(!t_failed);
+		T_ASSERT(strstr(err, "s3cret") == NULL);
 	}
 }
 
@@ -198,7 +202,8 @@ T_TEST(backend_json_checks_answer)
 
 	r = answer(403, NULL, "Forbidden\r\nline two");
 	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
-	T_EQ_STR(err, "HTTP 403: Forbidden  line two");
+	/* One line: control characters escaped. */
+	T_EQ_STR(err, "HTTP 403: Forbidden\\r\\nline two");
 
 	r = answer(404, NULL, "{\"detail\": \"No such entity\"}");
 	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
@@ -261,4 +266,36 @@ T_TEST(backend_ip_is_local_classifies)
 			t_fail(__FILE__, __LINE__, "%s local", public[i]);
 		T_ASSERT(!t_failed);
 	}
+}
+
+/* A token that straddles the snippet's 160-character cut at every
+ * position never shows in part (issue 13.5). */
+T_TEST(backend_json_redacts_before_cutting)
+{
+	static const char tok[] = "fedcba98-7654-4321-8765-0123456789ab";
+	char body[400], err[BOT_ERRLEN];
+	struct http_response r;
+	struct json_object *o;
+	size_t pad;
+
+	log_set_secret(tok);
+	for (pad = 100; pad <= 170; pad++) {
+		memset(body, 'x', pad);
+		snprintf(
+		    body + pad, sizeof(body) - pad, "invalid token: %s", tok);
+		r = answer(500, NULL, body);
+		T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+		T_ASSERT(strstr(err, "token: f") == NULL);
+		T_ASSERT(strstr(err, "xf") == NULL);
+		r = answer(200, NULL, body);
+		T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+		T_ASSERT(strstr(err, "token: f") == NULL);
+	}
+	/* The 110-byte body of the report: the token is redacted whole. */
+	memset(body, 'x', 110);
+	snprintf(body + 110, sizeof(body) - 110, "invalid token: %s", tok);
+	r = answer(500, NULL, body);
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "invalid token: <red") != NULL);
+	log_set_secret(NULL);
 }

@@ -17,10 +17,10 @@
 #include "xmalloc.h"
 
 /* n values a.p<from>..., in a new array. */
-static struct sendq_item *
+static struct value *
 items_new(size_t from, size_t n)
 {
-	struct sendq_item *it = xcalloc(n, sizeof(*it));
+	struct value *it = xcalloc(n, sizeof(*it));
 	char path[32];
 	size_t i;
 

@@ -1,9 +1,14 @@
 /*
  * Unit tests for buf.c: the ceiling holds to the byte and a refused append
- * leaves the content as it was; printf of long strings; detach and reset.
+ * leaves the content as it was; printf of long strings; detach and reset;
+ * text buffers (no ceiling) and their appends that never fail.
  */
+#include <sys/wait.h>
+
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "t.h"
@@ -198,4 +203,56 @@ T_TEST(buf_detach_hands_over)
 	T_EQ_STR(s, "hello");
 	free(s);
 	buf_release(&b);
+}
+
+T_TEST(buf_text_appends_never_fail)
+{
+	struct buf b;
+	char *big;
+	size_t i;
+
+	buf_init_text(&b);
+	T_ASSERT(b.max >= SIZE_MAX / 2);
+	buf_add(&b, "ab", 2);
+	buf_add(&b, "", 0);
+	buf_add_str(&b, "cd");
+	buf_addf(&b, "-%d-%s", 42, "x");
+	T_EQ_STR(b.data, "abcd-42-x");
+	big = malloc(5001);
+	T_ASSERT(big != NULL);
+	memset(big, 'z', 5000);
+	big[5000] = '\0';
+	buf_addf(&b, "%s!", big); /* longer than buf_addf's stack buffer */
+	T_EQ_INT(b.len, 9 + 5001);
+	T_EQ_INT(b.data[b.len - 1], '!');
+	free(big);
+	for (i = 0; i < 100000; i++)
+		buf_add_str(&b, "0123456789");
+	T_EQ_INT(b.len, 9 + 5001 + 1000000);
+	buf_release(&b);
+}
+
+/* buf_add past a buf_init ceiling is a bug: fatal, with one line. */
+T_TEST(buf_add_past_a_ceiling_is_fatal)
+{
+	struct buf b;
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, STDERR_FILENO); /* the FATAL line */
+		buf_init(&b, 4);
+		buf_add_str(&b, "four");
+		buf_add_str(&b, "5");
+		_exit(0);
+	}
+	T_ASSERT(pid != -1);
+	T_EQ_INT(waitpid(pid, &st, 0), pid);
+	T_ASSERT(WIFEXITED(st));
+	T_EQ_INT(WEXITSTATUS(st), 1);
 }

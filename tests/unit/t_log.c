@@ -3,6 +3,7 @@
  * registered secret (also into tiny buffers), and the rate-limited
  * warning, counted by pointing stderr at a scratch file.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -306,5 +307,89 @@ T_TEST(log_long_line_is_cut_and_ends_in_newline)
 	T_EQ_INT(read_lines(path, text, sizeof(text)), 1);
 	T_ASSERT(strlen(text) < 2048 + 128);
 	T_ASSERT(text[strlen(text) - 1] == '\n');
+	unlink(path);
+}
+
+T_TEST(log_sanitize_escapes_redacts_then_cuts)
+{
+	static const char in[] = "a\nb\rc\td\x1b[2J\x7f\0e";
+	char out[64];
+	size_t n;
+
+	log_set_secret("SECRET");
+	n = log_sanitize(in, sizeof(in) - 1, out, sizeof(out));
+	T_EQ_INT(n, sizeof(in) - 1);
+	T_EQ_STR(out, "a\\nb\\rc\\td\\x1b[2J\\x7f\\x00e");
+	/* Never cut inside an escape: "a\n" needs 4 bytes with the NUL. */
+	n = log_sanitize("a\nb", 3, out, 4);
+	T_EQ_STR(out, "a\\n");
+	T_EQ_INT(n, 2);
+	n = log_sanitize("a\nb", 3, out, 3);
+	T_EQ_STR(out, "a");
+	T_EQ_INT(n, 1);
+	/* A secret straddling the cut: redacted first, so no part shows. */
+	n = log_sanitize("xxSECRET", 8, out, 6);
+	T_EQ_STR(out, "xx<re");
+	T_ASSERT(n < 8);
+	n = log_sanitize("token=SECRET?b=abc\n", 19, out, sizeof(out));
+	T_EQ_STR(out, "token=<redacted>?b=<redacted>\\n");
+	T_EQ_INT(n, 19);
+	log_set_secret(NULL);
+}
+
+/* Issue 13.8: a name with a newline and terminal escapes, logged through
+ * any call, stays on its event's one line. */
+T_TEST(log_line_cannot_be_forged)
+{
+	char path[256], text[4096];
+	int saved;
+
+	snprintf(path, sizeof(path), "%s/stderr4.txt", t_tmpdir());
+	saved = stderr_to(path);
+	T_ASSERT(saved != -1);
+	log_warnx("entity %s: no address",
+	    "evil\n2026-01-01T00:00:00.000Z FATAL pingbot: forged\x1b[2J\r");
+	log_info("%s", "a\x1b]0;title\x07 b\x7f");
+	stderr_restore(saved);
+	T_EQ_INT(read_lines(path, text, sizeof(text)), 2);
+	T_ASSERT(strchr(text, '\x1b') == NULL);
+	T_ASSERT(strchr(text, '\r') == NULL);
+	T_ASSERT(strchr(text, '\x07') == NULL);
+	T_ASSERT(strchr(text, '\x7f') == NULL);
+	T_ASSERT(strstr(text, "\n2026-01-01") == NULL);
+	T_ASSERT(strstr(text,
+	             "entity evil\\n2026-01-01T00:00:00.000Z FATAL pingbot: "
+	             "forged\\x1b[2J\\r: no address\n") != NULL);
+	T_ASSERT(strstr(text, "a\\x1b]0;title\\x07 b\\x7f\n") != NULL);
+	unlink(path);
+}
+
+/* Issue 13.5: a secret straddling the 2,047-character line limit never
+ * shows in part, through a plain or a rate-limited warning. */
+T_TEST(log_line_limit_cuts_after_redacting)
+{
+	static const char tok[] = "fedcba98-7654-4321-8765-0123456789ab";
+	char path[256], text[8192], msg[2200];
+	struct log_limit lim;
+	size_t pad;
+	int saved;
+
+	snprintf(path, sizeof(path), "%s/stderr5.txt", t_tmpdir());
+	log_set_secret(tok);
+	for (pad = 2000; pad <= 2060; pad++) {
+		memset(msg, 'x', pad);
+		snprintf(msg + pad, sizeof(msg) - pad, "%s", tok);
+		memset(&lim, 0, sizeof(lim));
+		saved = stderr_to(path);
+		T_ASSERT(saved != -1);
+		log_warnx("%s", msg);
+		log_warnx_limited(&lim, 1000, "%s", msg);
+		errno = EPERM;
+		log_warn("%s", msg);
+		stderr_restore(saved);
+		T_EQ_INT(read_lines(path, text, sizeof(text)), 3);
+		T_ASSERT(strstr(text, "xf") == NULL);
+	}
+	log_set_secret(NULL);
 	unlink(path);
 }

@@ -16,10 +16,10 @@
 #include "t.h"
 #include "xmalloc.h"
 
-static struct sendq_item
+static struct value
 item(const char *path, double v, int64_t enq_ms)
 {
-	struct sendq_item it;
+	struct value it;
 
 	it.path = xstrdup(path);
 	it.v = v;
@@ -34,7 +34,7 @@ item(const char *path, double v, int64_t enq_ms)
 static void
 push_range(struct sendq *q, size_t qi, int from, int to, int64_t enq_ms)
 {
-	struct sendq_item it;
+	struct value it;
 	char path[32];
 	int v;
 
@@ -48,7 +48,7 @@ push_range(struct sendq *q, size_t qi, int from, int to, int64_t enq_ms)
 T_TEST(sendq_fifo_per_account_through_wraps)
 {
 	struct sendq *q = sendq_new(0, 0, 0);
-	struct sendq_item it;
+	struct value it;
 	size_t a, b, k;
 	int v, next = 0;
 
@@ -87,7 +87,7 @@ T_TEST(sendq_fifo_per_account_through_wraps)
 T_TEST(sendq_unshift_puts_back_in_order)
 {
 	struct sendq *q = sendq_new(0, 0, 0);
-	struct sendq_item taken[5], it;
+	struct value taken[5], it;
 	size_t qi = sendq_index(q, 1), k;
 
 	push_range(q, qi, 0, 8, 1);
@@ -115,14 +115,14 @@ T_TEST(sendq_unshift_puts_back_in_order)
 T_TEST(sendq_counts_and_drop_reasons)
 {
 	struct sendq *q = sendq_new(0, 0, 0);
-	struct sendq_item it[4], nan;
+	struct value it[4];
 	struct sendq_drops d;
 	size_t qi = sendq_index(q, 1), bytes1, k;
 
 	push_range(q, qi, 0, 1, 1);
 	bytes1 = sendq_bytes(q);
 	/* The item, "a.p0000" and its NUL, and malloc's overhead. */
-	T_EQ_INT(bytes1, sizeof(struct sendq_item) + 8 + 16);
+	T_EQ_INT(bytes1, sizeof(struct value) + 8 + 16);
 	push_range(q, qi, 1, 4, 1);
 	T_EQ_INT(sendq_bytes(q), 4 * bytes1);
 	for (k = 0; k < 4; k++)
@@ -131,14 +131,11 @@ T_TEST(sendq_counts_and_drop_reasons)
 	sendq_drop(q, &it[0], 2, SENDQ_DROP_REFUSED);
 	sendq_drop(q, &it[2], 1, SENDQ_DROP_STALE);
 	sendq_done(q, &it[3], 1);
-	nan = item("a.nan", 0, 1);
-	sendq_reject(q, &nan, SENDQ_DROP_REFUSED);
-	T_ASSERT(nan.path == NULL);
 	T_EQ_INT(sendq_values(q), 0);
 	T_EQ_INT(sendq_bytes(q), 0);
 	sendq_get_drops(q, &d);
-	T_EQ_INT(d.total, 4);
-	T_EQ_INT(d.refused, 3);
+	T_EQ_INT(d.total, 3);
+	T_EQ_INT(d.refused, 2);
 	T_EQ_INT(d.stale, 1);
 	T_EQ_INT(d.full + d.old, 0);
 	sendq_free(q);
@@ -147,7 +144,7 @@ T_TEST(sendq_counts_and_drop_reasons)
 T_TEST(sendq_value_bound_drops_the_oldest_across_accounts)
 {
 	struct sendq *q = sendq_new(10, 0, 0);
-	struct sendq_item out[3], it;
+	struct value out[3], it;
 	struct sendq_drops d;
 	size_t a = sendq_index(q, 1), b = sendq_index(q, 2), k;
 
@@ -229,7 +226,7 @@ T_TEST(sendq_releases_finished_values_from_the_spool)
 {
 	char dir[256], err[256];
 	struct sendq *q = sendq_new(0, 0, 0);
-	struct sendq_item it[4];
+	struct value it[4];
 	struct spool *sp;
 	uint32_t s1, s2;
 	size_t qi = sendq_index(q, 1), k;

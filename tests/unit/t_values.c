@@ -35,6 +35,26 @@ T_TEST(values_add_and_release)
 	values_release(&vs);
 }
 
+/* The one isfinite check between run_emit and the JSON of a request. */
+T_TEST(values_add_refuses_what_json_cannot_carry)
+{
+	struct values vs;
+
+	values_init(&vs, 1);
+	T_EQ_INT(values_add(&vs, "a.nan", NAN, 1700000000.0), -1);
+	T_EQ_INT(values_add(&vs, "a.inf", INFINITY, 1700000000.0), -1);
+	T_EQ_INT(values_add(&vs, "a.ninf", -INFINITY, 1700000000.0), -1);
+	T_EQ_INT(values_add(&vs, "a.t", 1, NAN), -1);
+	T_EQ_INT(values_add(&vs, "a.t", 1, INFINITY), -1);
+	T_EQ_INT(vs.len, 0);
+	T_EQ_INT(values_add(&vs, "a.ok", -0.0, 1700000000.0), 0);
+	T_EQ_INT(values_add(&vs, "a.max", 1.7976931348623157e308, 1), 0);
+	T_EQ_INT(vs.len, 2);
+	T_EQ_INT(vs.items[0].seg, 0);
+	T_EQ_INT(vs.items[0].enq_ms, 0);
+	values_release(&vs);
+}
+
 static int
 number_is(double v, const char *want)
 {
