@@ -501,3 +501,36 @@ apicfg_sensor_release(struct apisensor *s)
 	free(s->error);
 	memset(s, 0, sizeof(*s));
 }
+
+/* scheme://host:port of url (port made explicit), or NULL. */
+static char *
+apicfg_origin(const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+
+	if (u == NULL)
+		fatalx("curl_url failed");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	        CURLUE_OK)
+		o = xasprintf("%s://%s:%s", scheme, host, port);
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return o;
+}
+
+int
+apicfg_same_origin(const char *a, const char *b)
+{
+	char *x = apicfg_origin(a), *y = apicfg_origin(b);
+	int same = x != NULL && y != NULL && strcasecmp(x, y) == 0;
+
+	free(x);
+	free(y);
+	return same;
+}

@@ -85,4 +85,7 @@ void apicfg_sensor_release(struct apisensor *s);
 char *apicfg_join_url(const char *base, const char *path, char *show,
     size_t showlen, char *err, size_t errlen) BOT_WUR;
 
+/* 1 when URLs a and b have the same scheme, host and port, else 0. */
+int apicfg_same_origin(const char *a, const char *b);
+
 #endif
