@@ -78,7 +78,8 @@ apimode_apply(struct apimode_state *st, enum apimode m,
 	size_t i, k = 0, emitted = 0;
 	double dt = t - st->t;
 
-	qsort(items, n, sizeof(*items), apimode_item_cmp);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), apimode_item_cmp);
 	if (m == APIMODE_VALUE) {
 		for (i = 0; i < n; i++) {
 			if (i + 1 < n &&
