@@ -241,8 +241,7 @@ apicfg_check_url(
 	if (u == NULL)
 		fatalx("curl_url failed");
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
 		snprintf(err, errlen, "URL is not valid");
 		goto out;
 	}
@@ -250,6 +249,10 @@ apicfg_check_url(
 	    strcasecmp(scheme, "https") != 0) {
 		snprintf(err, errlen, "URL scheme %.16s is not http or https",
 		    scheme);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		snprintf(err, errlen, "URL has no host");
 		goto out;
 	}
 	if (curl_url_get(u, CURLUPART_PORT, &port, 0) != CURLUE_OK)
