@@ -549,6 +549,8 @@ apibot_init(struct loop *l)
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
+	apiwork_set_batch_ms(
+	    ab.work, env_int("API_FILTER_BATCH_MS", 10, 0, 1000));
 	log_info("API polling ready: %d filter threads, filter deadline %lld "
 	         "ms, body cap %zu bytes, %ld connections per host",
 	    ab.filter_threads, (long long)ab.filter_timeout_ms, hc.max_body,
@@ -585,6 +587,8 @@ const struct bot_ops apibot_ops = {
         "  API_FILTER_TIMEOUT_MS  a filter still running after this many\n"
         "                         ms is halted and its sensor disabled\n"
         "                         until its config changes (2000)\n"
+        "  API_FILTER_BATCH_MS    answers arriving within this many ms\n"
+        "                         go to the filter threads together (10)\n"
         "  API_MAX_BODY           answer body cap in bytes (4194304)\n"
         "  API_CONNECT_TIMEOUT    seconds to connect to a polled API (5);\n"
         "                         the whole request has the credential's\n"

@@ -31,6 +31,10 @@ struct apiwork {
 	struct loop *loop;
 	int64_t deadline_ms;
 	struct timer watchdog;
+	struct timer flush; /* hands held tasks to the workers */
+	int64_t batch_ms;
+	struct apiwork_task *held, *held_tail; /* loop thread only */
+	size_t n_held;
 	int pipe_fd[2];
 	pthread_t threads[APIWORK_MAX_THREADS];
 	int n_threads;
@@ -41,6 +45,7 @@ struct apiwork {
 	struct apiwork_task *queue, *queue_tail;
 	struct apiwork_task *running[APIWORK_MAX_THREADS];
 	struct apiwork_task *finished;
+	int idle; /* workers waiting for a task */
 	int stop;
 };
 
@@ -129,8 +134,11 @@ apiwork_main(void *arg)
 	free(a);
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (!w->stop && w->queue == NULL)
+		while (!w->stop && w->queue == NULL) {
+			w->idle++;
 			pthread_cond_wait(&w->cv, &w->mu);
+			w->idle--;
+		}
 		if (w->stop)
 			break;
 		t = w->queue;
@@ -146,10 +154,13 @@ apiwork_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		w->running[slot] = NULL;
 		t->next = w->finished;
+		/* One byte wakes the loop for everything finished until it
+		 * collects (a full pipe would wake it as well). */
+		if (w->finished == NULL) {
+			n = write(w->pipe_fd[1], "x", 1);
+			(void)n;
+		}
 		w->finished = t;
-		/* The pipe only wakes the loop: a full pipe already will. */
-		n = write(w->pipe_fd[1], "x", 1);
-		(void)n;
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -213,6 +224,39 @@ apiwork_on_watchdog(struct timer *tm, void *arg)
 		    w->deadline_ms / 4 > 0 ? w->deadline_ms / 4 : 1);
 }
 
+/* Moves the held tasks to the queue with one wake-up per batch rather
+ * than one per task: handing work between threads costs more than
+ * running a small filter. */
+static void
+apiwork_on_flush(struct timer *tm, void *arg)
+{
+	struct apiwork *w = arg;
+	size_t n = w->n_held;
+
+	(void)tm;
+	if (w->held == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->queue_tail != NULL)
+		w->queue_tail->next = w->held;
+	else
+		w->queue = w->held;
+	w->queue_tail = w->held_tail;
+	if (n > 1 && w->idle > 1)
+		pthread_cond_broadcast(&w->cv);
+	else if (w->idle > 0)
+		pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	w->held = w->held_tail = NULL;
+	w->n_held = 0;
+}
+
+void
+apiwork_set_batch_ms(struct apiwork *w, int64_t ms)
+{
+	w->batch_ms = ms > 0 ? ms : 0;
+}
+
 struct apiwork *
 apiwork_new(struct loop *l, int n_threads, int64_t deadline_ms)
 {
@@ -228,6 +272,7 @@ apiwork_new(struct loop *l, int n_threads, int64_t deadline_ms)
 	w->loop = l;
 	w->deadline_ms = deadline_ms > 0 ? deadline_ms : 1;
 	timer_init(&w->watchdog, apiwork_on_watchdog, w);
+	timer_init(&w->flush, apiwork_on_flush, w);
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	if (pipe(w->pipe_fd) == -1) {
@@ -269,15 +314,15 @@ void
 apiwork_submit(struct apiwork *w, struct apiwork_task *t)
 {
 	t->next = NULL;
-	pthread_mutex_lock(&w->mu);
-	if (w->queue_tail != NULL)
-		w->queue_tail->next = t;
+	if (w->held_tail != NULL)
+		w->held_tail->next = t;
 	else
-		w->queue = t;
-	w->queue_tail = t;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+		w->held = t;
+	w->held_tail = t;
+	w->n_held++;
 	w->pending++;
+	if (!timer_armed(&w->flush))
+		loop_timer_start(w->loop, &w->flush, w->batch_ms);
 	if (!timer_armed(&w->watchdog))
 		loop_timer_start(w->loop, &w->watchdog,
 		    w->deadline_ms / 4 > 0 ? w->deadline_ms / 4 : 1);
@@ -310,15 +355,19 @@ apiwork_free(struct apiwork *w)
 		pthread_join(w->threads[i], NULL);
 	/* Finished tasks keep their results; queued ones are dropped. */
 	apiwork_collect(w);
-	list = w->queue;
-	w->queue = w->queue_tail = NULL;
-	while (list != NULL) {
-		t = list;
-		list = t->next;
-		w->pending--;
-		t->done(t, 1);
+	for (i = 0; i < 2; i++) {
+		list = i == 0 ? w->queue : w->held;
+		while (list != NULL) {
+			t = list;
+			list = t->next;
+			w->pending--;
+			t->done(t, 1);
+		}
 	}
+	w->queue = w->queue_tail = w->held = w->held_tail = NULL;
+	w->n_held = 0;
 	loop_timer_stop(w->loop, &w->watchdog);
+	loop_timer_stop(w->loop, &w->flush);
 	if (w->pipe_fd[0] != -1) {
 		loop_unwatch(w->loop, w->pipe_fd[0]);
 		close(w->pipe_fd[0]);

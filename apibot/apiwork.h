@@ -46,6 +46,9 @@ struct apiwork_task {
  * deadline_ms after it started is halted.  NULL when threads cannot be
  * started (logged). */
 struct apiwork *apiwork_new(struct loop *l, int n_threads, int64_t deadline_ms);
+/* Tasks submitted within ms of the first one waiting go to the workers
+ * together (default 0: those of one loop iteration). */
+void apiwork_set_batch_ms(struct apiwork *w, int64_t ms);
 /* Stops the workers (waiting for the filters under way, which the
  * watchdog can no longer halt: call it when none runs away) and calls
  * done(t, 1) for every task not finished.  NULL is a no-op. */
@@ -57,7 +60,8 @@ struct apiwork_task *apiwork_task_new(const char *body, size_t len,
     struct apifilter *const *f, size_t n, apiwork_done_fn *done, void *arg);
 void apiwork_task_free(struct apiwork_task *t);
 
-/* Queues t; done runs later on the loop thread, never from here. */
+/* Queues t (handed to the workers with its batch); done runs later on the
+ * loop thread, never from here. */
 void apiwork_submit(struct apiwork *w, struct apiwork_task *t);
 /* Tasks queued or running. */
 size_t apiwork_pending(const struct apiwork *w);
