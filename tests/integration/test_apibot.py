@@ -12,6 +12,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import socketserver
 import tempfile
@@ -20,6 +21,7 @@ import time
 import unittest
 
 from lib import ACCOUNT, TOKEN, BotTestCase, wait_until
+import test_security
 
 SECRET_HEADER = "Bearer s3cr3t-header-value"
 SECRET_PASSWORD = "pa55-from-file"
@@ -38,7 +40,7 @@ class ApiServer(object):
     """A threaded HTTP server on 127.0.0.1 with scripted routes; it keeps a
     log of every request (path, headers, body)."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.lock = threading.Lock()
         self.log = []
         self.counts = {}
@@ -90,8 +92,12 @@ class ApiServer(object):
                 pass    # clients that hang up (timeouts, body cap)
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket,
+                                                server_side=True)
         self.port = self.httpd.server_address[1]
-        self.base = "http://127.0.0.1:%d" % self.port
+        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http",
+                                           self.port)
         self.thread = threading.Thread(target=self.httpd.serve_forever,
                                        daemon=True)
 
@@ -471,6 +477,49 @@ class ApibotTest(BotTestCase):
                    timeout=30, what="the fixed sensor's values")
         self.assertTrue(all(v == 6 for _, v in self.series(pre + "endless")))
         self.assertEqual(bot.stop(), 0)
+
+    def test_tls_is_verified_unless_turned_off(self):
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl is not installed")
+        pki = test_security.Pki(self.tmp)
+        api = ApiServer(tls=pki.context("good"))
+        api.routes["/v"] = lambda k, h, b: js({"v": 3})
+        api.start()
+        try:
+            creds = [
+                {"name": "default", "protocol": "api", "details": {}},
+                {"name": "ca", "protocol": "api",
+                 "details": {"ca_file": pki.ca}},
+                {"name": "noverify", "protocol": "api",
+                 "details": {"verify_tls": False}},
+            ]
+            sensors = [sensor("v", {"path": "/v", "extract": [
+                {"jq": ".v", "path": "v"}]})]
+            ents = [api_entity(n, {"url": api.base}, "@" + n, ["v"])
+                    for n in ("default", "ca", "noverify")]
+            acc = self.load(ents, creds, sensors)
+            eids = acc["entities"]
+            bot = self.start_bot("apibot")
+            for n in ("ca", "noverify"):
+                self.wait_values("entity.%d.api.v" % eids[n], 2)
+            self.wait_values("entity.%d.api.%d.http.ok"
+                             % (eids["default"], acc["sensors"]["v"]), 2)
+            self.assertEqual(bot.stop(), 0)
+        finally:
+            api.stop()
+        for n in ("ca", "noverify"):
+            self.assertTrue(all(v == 3 for _, v in self.series(
+                "entity.%d.api.v" % eids[n])))
+        d = "entity.%d.api." % eids["default"]
+        self.assertEqual(self.values(d + "v"), [])
+        self.assertTrue(all(v == 0 for _, v in self.series(
+            d + "%d.http.ok" % acc["sensors"]["v"])))
+        self.assertTrue(all(v == 0 for _, v in self.series(
+            d + "%d.http.status" % acc["sensors"]["v"])))
+        line = [ln for ln in bot.stderr().splitlines()
+                if "job %d sensor" % eids["default"] in ln]
+        self.assertEqual(len(line), 1, line)
+        self.assertIn("SSL certificate problem", line[0])
 
 
 if __name__ == "__main__":
