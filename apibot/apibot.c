@@ -75,6 +75,7 @@ static struct {
 	int shutting_down;
 	int filter_threads;
 	int64_t filter_timeout_ms;
+	size_t filter_queue_bytes; /* bodies waiting for filters, at most */
 } ab;
 
 static void apibot_on_answer(const struct http_response *res, void *arg);
@@ -391,6 +392,14 @@ apibot_on_answer(const struct http_response *res, void *arg)
 		snprintf(what, sizeof(what), "HTTP %ld", res->status);
 		goto bad;
 	}
+	if (apiwork_pending_bytes(ab.work) + res->body_len >
+	    ab.filter_queue_bytes) {
+		snprintf(what, sizeof(what),
+		    "answer dropped: %zu bytes already wait for the filter "
+		    "threads (API_FILTER_QUEUE_BYTES)",
+		    apiwork_pending_bytes(ab.work));
+		goto bad;
+	}
 	apibot_submit(q, res);
 	return;
 bad:
@@ -549,6 +558,8 @@ apibot_init(struct loop *l)
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
+	ab.filter_queue_bytes = (size_t)env_int("API_FILTER_QUEUE_BYTES",
+	    64 * 1024 * 1024, 1024 * 1024, INT64_C(16) * 1024 * 1024 * 1024);
 	apiwork_set_batch_ms(
 	    ab.work, env_int("API_FILTER_BATCH_MS", 10, 0, 1000));
 	log_info("API polling ready: %d filter threads, filter deadline %lld "
@@ -589,6 +600,9 @@ const struct bot_ops apibot_ops = {
         "                         until its config changes (2000)\n"
         "  API_FILTER_BATCH_MS    answers arriving within this many ms\n"
         "                         go to the filter threads together (10)\n"
+        "  API_FILTER_QUEUE_BYTES answers waiting for the filter threads,\n"
+        "                         in bytes, at most; more are dropped\n"
+        "                         (logged, http.ok 0) (67108864)\n"
         "  API_MAX_BODY           answer body cap in bytes (4194304)\n"
         "  API_CONNECT_TIMEOUT    seconds to connect to a polled API (5);\n"
         "                         the whole request has the credential's\n"

@@ -38,7 +38,8 @@ struct apiwork {
 	int pipe_fd[2];
 	pthread_t threads[APIWORK_MAX_THREADS];
 	int n_threads;
-	size_t pending; /* loop thread's count */
+	size_t pending;       /* loop thread's count */
+	size_t pending_bytes; /* bodies of the pending tasks */
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -187,6 +188,7 @@ apiwork_collect(struct apiwork *w)
 		rev = t->next;
 		t->next = NULL;
 		w->pending--;
+		w->pending_bytes -= t->body_len;
 		t->done(t, 0);
 	}
 }
@@ -321,6 +323,7 @@ apiwork_submit(struct apiwork *w, struct apiwork_task *t)
 	w->held_tail = t;
 	w->n_held++;
 	w->pending++;
+	w->pending_bytes += t->body_len;
 	if (!timer_armed(&w->flush))
 		loop_timer_start(w->loop, &w->flush, w->batch_ms);
 	if (!timer_armed(&w->watchdog))
@@ -332,6 +335,12 @@ size_t
 apiwork_pending(const struct apiwork *w)
 {
 	return w->pending;
+}
+
+size_t
+apiwork_pending_bytes(const struct apiwork *w)
+{
+	return w->pending_bytes;
 }
 
 void
@@ -361,6 +370,7 @@ apiwork_free(struct apiwork *w)
 			t = list;
 			list = t->next;
 			w->pending--;
+			w->pending_bytes -= t->body_len;
 			t->done(t, 1);
 		}
 	}

@@ -63,7 +63,9 @@ void apiwork_task_free(struct apiwork_task *t);
 /* Queues t (handed to the workers with its batch); done runs later on the
  * loop thread, never from here. */
 void apiwork_submit(struct apiwork *w, struct apiwork_task *t);
-/* Tasks queued or running. */
+/* Tasks queued or running, and the bytes of their bodies (callers bound
+ * the memory held for filters with it). */
 size_t apiwork_pending(const struct apiwork *w);
+size_t apiwork_pending_bytes(const struct apiwork *w);
 
 #endif

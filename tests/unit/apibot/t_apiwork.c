@@ -128,7 +128,10 @@ T_TEST(apiwork_bad_body_and_shutdown_cancels_queued)
 	 * worker took them first), nothing leaks. */
 	w.n = 0;
 	apiwork_submit(pool, apiwork_task_new("1", 1, &f, 1, t_work_done, &w));
-	apiwork_submit(pool, apiwork_task_new("2", 1, &f, 1, t_work_done, &w));
+	apiwork_submit(pool, apiwork_task_new("22", 2, &f, 1, t_work_done, &w));
+	/* Held for their batch until the loop runs again. */
+	T_EQ_INT(apiwork_pending(pool), 2);
+	T_EQ_INT(apiwork_pending_bytes(pool), 3);
 	apiwork_free(pool);
 	T_ASSERT(w.n <= 2);
 	while (w.n > 0)
