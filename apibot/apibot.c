@@ -44,6 +44,7 @@ struct apijob {
 	size_t n_sensors;
 	int *disabled;         /* a filter ran away: off until config changes */
 	struct log_limit *lim; /* one per sensor */
+	struct log_limit cred_lim;
 };
 
 struct apirun {
@@ -533,6 +534,20 @@ apibot_job_prepare(struct job *job, char *err, size_t errlen)
 	return 0;
 }
 
+/* Secrets kept in files or the environment are read again at every
+ * refresh, so a rotated token needs no config change. */
+static void
+apibot_job_refresh(struct job *job)
+{
+	struct apijob *aj = job->priv;
+	char err[BOT_ERRLEN];
+
+	if (aj != NULL && apicfg_cred_reload(&aj->cred, err, sizeof(err)) == -1)
+		log_warnx_limited(&aj->cred_lim, APIBOT_WARN_MS,
+		    "job %lld: %s; the previous value stays in use",
+		    (long long)job->id, err);
+}
+
 static int
 apibot_init(struct loop *l)
 {
@@ -613,6 +628,7 @@ const struct bot_ops apibot_ops = {
         "  API_MAX_HOST_CONNECTIONS  connections to one host at once (4)\n",
     .init = apibot_init,
     .job_prepare = apibot_job_prepare,
+    .job_refresh = apibot_job_refresh,
     .job_run = apibot_job_run,
     .shutdown = apibot_shutdown,
 };

@@ -19,49 +19,37 @@
 #include "path.h"
 #include "xmalloc.h"
 
-/* A secret given in place: a string, {"file": "/path"} or {"env":
- * "NAME"}.  New string or NULL with err. */
+static void apicfg_src_release(struct apicfg_src *src);
+
+/* Reads a secret from its source: the literal itself, an environment
+ * variable or a file (trailing line breaks dropped).  New string or NULL
+ * with err (naming the source, never the value). */
 static char *
-apicfg_secret(struct json_object *v, const char *what, char *err, size_t errlen)
+apicfg_src_read(
+    const struct apicfg_src *src, const char *what, char *err, size_t errlen)
 {
-	struct json_object *f, *e;
 	char buf[APICFG_SECRET_MAX + 1];
 	const char *s;
 	ssize_t n;
 	size_t len = 0;
 	int fd;
 
-	if (json_object_is_type(v, json_type_string))
-		return xstrdup(json_object_get_string(v));
-	if (!json_object_is_type(v, json_type_object)) {
-		snprintf(err, errlen,
-		    "%s must be a string, {\"file\": ...} or {\"env\": ...}",
-		    what);
-		return NULL;
-	}
-	if (json_object_object_get_ex(v, "env", &e) &&
-	    json_object_is_type(e, json_type_string)) {
-		s = getenv(json_object_get_string(e));
+	if (src->kind == APICFG_SRC_ENV) {
+		s = getenv(src->ref);
 		if (s == NULL) {
 			snprintf(err, errlen,
-			    "%s: environment variable %s is "
-			    "not set",
-			    what, json_object_get_string(e));
+			    "%s: environment variable %s is not set", what,
+			    src->ref);
 			return NULL;
 		}
 		return xstrdup(s);
 	}
-	if (!json_object_object_get_ex(v, "file", &f) ||
-	    !json_object_is_type(f, json_type_string)) {
-		snprintf(err, errlen,
-		    "%s must be a string, {\"file\": ...} or {\"env\": ...}",
-		    what);
-		return NULL;
-	}
-	fd = open(json_object_get_string(f), O_RDONLY | O_CLOEXEC);
+	if (src->kind != APICFG_SRC_FILE)
+		return xstrdup(src->ref);
+	fd = open(src->ref, O_RDONLY | O_CLOEXEC);
 	if (fd == -1) {
-		snprintf(err, errlen, "%s: cannot open %s: %s", what,
-		    json_object_get_string(f), strerror(errno));
+		snprintf(err, errlen, "%s: cannot open %s: %s", what, src->ref,
+		    strerror(errno));
 		return NULL;
 	}
 	while (len < sizeof(buf) &&
@@ -69,13 +57,58 @@ apicfg_secret(struct json_object *v, const char *what, char *err, size_t errlen)
 		len += (size_t)n;
 	close(fd);
 	if (len > APICFG_SECRET_MAX) {
-		snprintf(err, errlen, "%s: %s is over %d bytes", what,
-		    json_object_get_string(f), APICFG_SECRET_MAX);
+		snprintf(err, errlen, "%s: %s is over %d bytes", what, src->ref,
+		    APICFG_SECRET_MAX);
 		return NULL;
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 		len--;
 	return xstrndup(buf, len);
+}
+
+/* A secret given in place: a string, {"file": "/path"} or {"env":
+ * "NAME"}.  Fills src (release with apicfg_src_release) and returns the
+ * value read, or NULL with err. */
+static char *
+apicfg_secret(struct json_object *v, const char *what, struct apicfg_src *src,
+    char *err, size_t errlen)
+{
+	struct json_object *f;
+	char *val;
+
+	memset(src, 0, sizeof(*src));
+	if (json_object_is_type(v, json_type_string)) {
+		src->kind = APICFG_SRC_LITERAL;
+		src->ref = xstrdup(json_object_get_string(v));
+	} else if (json_object_is_type(v, json_type_object) &&
+	    json_object_object_get_ex(v, "env", &f) &&
+	    json_object_is_type(f, json_type_string)) {
+		src->kind = APICFG_SRC_ENV;
+		src->ref = xstrdup(json_object_get_string(f));
+	} else if (json_object_is_type(v, json_type_object) &&
+	    json_object_object_get_ex(v, "file", &f) &&
+	    json_object_is_type(f, json_type_string)) {
+		src->kind = APICFG_SRC_FILE;
+		src->ref = xstrdup(json_object_get_string(f));
+	} else {
+		snprintf(err, errlen,
+		    "%s must be a string, {\"file\": ...} or {\"env\": ...}",
+		    what);
+		return NULL;
+	}
+	val = apicfg_src_read(src, what, err, errlen);
+	if (val == NULL)
+		apicfg_src_release(src);
+	return val;
+}
+
+static void
+apicfg_src_release(struct apicfg_src *src)
+{
+	if (src->ref != NULL && src->kind == APICFG_SRC_LITERAL)
+		explicit_bzero(src->ref, strlen(src->ref));
+	free(src->ref);
+	memset(src, 0, sizeof(*src));
 }
 
 static int
@@ -85,12 +118,30 @@ apicfg_token_char(char c)
 	    (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+/* "Name: value" from a value read (consumed: wiped and freed), or NULL
+ * with err when it cannot go in a header. */
+static char *
+apicfg_header_line(const char *name, char *val, char *err, size_t errlen)
+{
+	char *line = NULL;
+
+	if (strpbrk(val, "\r\n") != NULL || strlen(val) > 8192)
+		snprintf(err, errlen,
+		    "header %s: value has a line break or is too long", name);
+	else
+		line = xasprintf("%s: %s", name, val);
+	explicit_bzero(val, strlen(val));
+	free(val);
+	return line;
+}
+
 static int
 apicfg_header(struct apicred *c, const char *name, struct json_object *v,
     char *err, size_t errlen)
 {
+	struct apicfg_src src;
 	char what[96];
-	char *val;
+	char *val, *line;
 	size_t i;
 
 	if (name[0] == '\0' || strlen(name) > 64) {
@@ -107,22 +158,24 @@ apicfg_header(struct apicred *c, const char *name, struct json_object *v,
 		}
 	}
 	snprintf(what, sizeof(what), "header %s", name);
-	val = apicfg_secret(v, what, err, errlen);
+	val = apicfg_secret(v, what, &src, err, errlen);
 	if (val == NULL)
 		return -1;
-	if (strpbrk(val, "\r\n") != NULL || strlen(val) > 8192) {
-		snprintf(err, errlen,
-		    "header %s: value has a line break or is "
-		    "too long",
-		    name);
-		free(val);
+	line = apicfg_header_line(name, val, err, errlen);
+	if (line == NULL) {
+		apicfg_src_release(&src);
 		return -1;
 	}
 	c->headers =
 	    xreallocarray(c->headers, c->n_headers + 1, sizeof(*c->headers));
-	c->headers[c->n_headers++] = xasprintf("%s: %s", name, val);
-	explicit_bzero(val, strlen(val));
-	free(val);
+	c->header_src = xreallocarray(
+	    c->header_src, c->n_headers + 1, sizeof(*c->header_src));
+	c->header_names = xreallocarray(
+	    c->header_names, c->n_headers + 1, sizeof(*c->header_names));
+	c->headers[c->n_headers] = line;
+	c->header_src[c->n_headers] = src;
+	c->header_names[c->n_headers] = xstrdup(name);
+	c->n_headers++;
 	return 0;
 }
 
@@ -168,8 +221,8 @@ apicfg_cred_parse(
 		}
 		c->username = xstrdup(json_object_get_string(u));
 		if (json_object_object_get_ex(v, "password", &p) && p != NULL) {
-			c->password = apicfg_secret(
-			    p, "basic_auth password", err, errlen);
+			c->password = apicfg_secret(p, "basic_auth password",
+			    &c->password_src, err, errlen);
 			if (c->password == NULL)
 				goto fail;
 		} else {
@@ -218,8 +271,13 @@ apicfg_cred_release(struct apicred *c)
 	for (i = 0; i < c->n_headers; i++) {
 		explicit_bzero(c->headers[i], strlen(c->headers[i]));
 		free(c->headers[i]);
+		apicfg_src_release(&c->header_src[i]);
+		free(c->header_names[i]);
 	}
 	free(c->headers);
+	free(c->header_src);
+	free(c->header_names);
+	apicfg_src_release(&c->password_src);
 	if (c->password != NULL)
 		explicit_bzero(c->password, strlen(c->password));
 	free(c->password);
@@ -227,6 +285,45 @@ apicfg_cred_release(struct apicred *c)
 	free(c->ca_file);
 	memset(c, 0, sizeof(*c));
 	c->verify_tls = 1;
+}
+
+int
+apicfg_cred_reload(struct apicred *c, char *err, size_t errlen)
+{
+	char what[96];
+	char *val, *line;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < c->n_headers; i++) {
+		if (c->header_src[i].kind == APICFG_SRC_LITERAL)
+			continue;
+		snprintf(what, sizeof(what), "header %s", c->header_names[i]);
+		val = apicfg_src_read(&c->header_src[i], what, err, errlen);
+		line = val != NULL
+		    ? apicfg_header_line(c->header_names[i], val, err, errlen)
+		    : NULL;
+		if (line == NULL) {
+			rc = -1;
+			continue;
+		}
+		explicit_bzero(c->headers[i], strlen(c->headers[i]));
+		free(c->headers[i]);
+		c->headers[i] = line;
+	}
+	if (c->password != NULL && c->password_src.kind != APICFG_SRC_LITERAL &&
+	    c->password_src.ref != NULL) {
+		val = apicfg_src_read(
+		    &c->password_src, "basic_auth password", err, errlen);
+		if (val == NULL) {
+			rc = -1;
+		} else {
+			explicit_bzero(c->password, strlen(c->password));
+			free(c->password);
+			c->password = val;
+		}
+	}
+	return rc;
 }
 
 /* Checks url with curl's parser; fills show.  0 or -1 with err. */

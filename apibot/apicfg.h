@@ -29,9 +29,24 @@ struct json_object;
 /* For log lines: scheme://host[:port]/path, no userinfo, no query. */
 #define APICFG_SHOWLEN 160
 
+/* Where a secret comes from, so it can be read again. */
+enum apicfg_src_kind {
+	APICFG_SRC_LITERAL = 0,
+	APICFG_SRC_FILE,
+	APICFG_SRC_ENV,
+};
+
+struct apicfg_src {
+	enum apicfg_src_kind kind;
+	char *ref; /* the literal, the path or the variable's name */
+};
+
 struct apicred {
 	char **headers; /* "Name: value" lines */
 	size_t n_headers;
+	char **header_names;
+	struct apicfg_src *header_src; /* parallel to headers */
+	struct apicfg_src password_src;
 	char *username; /* basic auth when not NULL */
 	char *password;
 	long timeout_ms;
@@ -63,6 +78,11 @@ struct apisensor {
 int apicfg_cred_parse(struct json_object *details, struct apicred *c, char *err,
     size_t errlen) BOT_WUR;
 void apicfg_cred_release(struct apicred *c);
+/* Reads the secrets given as {"file"} or {"env"} again (a rotated token
+ * takes effect without a config change).  A secret that cannot be read
+ * keeps its previous value: -1 with err for the last such failure, else
+ * 0. */
+int apicfg_cred_reload(struct apicred *c, char *err, size_t errlen) BOT_WUR;
 
 /* The entity's base URL from its details: "url" (http or https), else
  * "ipv4", "ipv6" or "host" as http://<host>/.  Returns a new string, or

@@ -478,6 +478,43 @@ class ApibotTest(BotTestCase):
         self.assertTrue(all(v == 6 for _, v in self.series(pre + "endless")))
         self.assertEqual(bot.stop(), 0)
 
+    def test_a_rotated_secret_file_is_read_again_at_refresh(self):
+        api = self.api
+        want = {"token": "Bearer first-" + SECRET_PASSWORD}
+
+        def rot(k, h, b):
+            if h.headers.get("Authorization") == want["token"]:
+                return js({"v": 1})
+            return 401, {}, b"{}"
+        api.routes["/rot"] = rot
+        tokfile = os.path.join(self.tmp, "token")
+        with open(tokfile, "w") as f:
+            f.write(want["token"] + "\n")
+        creds = [{"name": "rot", "protocol": "api", "details": {
+            "headers": {"Authorization": {"file": tokfile}}}}]
+        sensors = [sensor("rot", {"path": "/rot", "extract": [
+            {"jq": ".v", "path": "rot"}]})]
+        acc = self.load([api_entity("svc", {"url": api.base}, "@rot",
+                                    ["rot"])], creds, sensors)
+        eid = acc["entities"]["svc"]
+        okp = "entity.%d.api.%d.http.ok" % (eid, acc["sensors"]["rot"])
+        bot = self.start_bot("apibot")
+        self.wait_values("entity.%d.api.rot" % eid, 1)
+        # Rotate: the server now wants the new token only.
+        new = "Bearer second-" + SECRET_PASSWORD
+        with open(tokfile + ".new", "w") as f:
+            f.write(new + "\n")
+        os.rename(tokfile + ".new", tokfile)
+        want["token"] = new
+        wait_until(lambda: any(v == 0 for _, v in self.series(okp)),
+                   timeout=20, what="a refused poll with the old token")
+        bot.signal(signal.SIGHUP)
+        wait_until(lambda: self.series(okp)[-1][1] == 1
+                   and any(r["headers"].get("Authorization") == new
+                           for r in api.requests()),
+                   timeout=30, what="polls with the new token")
+        self.assertEqual(bot.stop(), 0)
+
     def test_tls_is_verified_unless_turned_off(self):
         if shutil.which("openssl") is None:
             self.skipTest("openssl is not installed")

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../../apibot/apicfg.h"
 #include "../t.h"
@@ -68,6 +69,48 @@ T_TEST(apicfg_credential_defaults_and_all_keys)
 	T_EQ_INT(c.verify_tls, 0);
 	apicfg_cred_release(&c);
 	json_object_put(o);
+}
+
+T_TEST(apicfg_credential_secrets_read_again)
+{
+	struct apicred c;
+	struct json_object *o;
+	char err[256], path[256], text[768];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/token", t_tmpdir());
+	f = fopen(path, "w");
+	T_ASSERT(f != NULL);
+	fputs("one", f);
+	fclose(f);
+	setenv("T_APICFG_PW", "pw1", 1);
+	snprintf(text, sizeof(text),
+	    "{\"headers\": {\"X-Token\": {\"file\": \"%s\"}, \"X-Lit\": "
+	    "\"lit\"}, \"basic_auth\": {\"username\": \"u\", \"password\": "
+	    "{\"env\": \"T_APICFG_PW\"}}}",
+	    path);
+	o = t_json(text);
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), 0);
+	json_object_put(o);
+	T_EQ_STR(c.headers[0], "X-Token: one");
+	T_EQ_STR(c.password, "pw1");
+	f = fopen(path, "w");
+	T_ASSERT(f != NULL);
+	fputs("two\n", f);
+	fclose(f);
+	setenv("T_APICFG_PW", "pw2", 1);
+	T_EQ_INT(apicfg_cred_reload(&c, err, sizeof(err)), 0);
+	T_EQ_STR(c.headers[0], "X-Token: two");
+	T_EQ_STR(c.headers[1], "X-Lit: lit");
+	T_EQ_STR(c.password, "pw2");
+	/* Unreadable now: the previous values stay. */
+	T_EQ_INT(unlink(path), 0);
+	unsetenv("T_APICFG_PW");
+	T_EQ_INT(apicfg_cred_reload(&c, err, sizeof(err)), -1);
+	T_EQ_STR(c.headers[0], "X-Token: two");
+	T_EQ_STR(c.password, "pw2");
+	T_ASSERT(strstr(err, "two") == NULL && strstr(err, "pw2") == NULL);
+	apicfg_cred_release(&c);
 }
 
 T_TEST(apicfg_credential_errors_never_quote_secrets)
