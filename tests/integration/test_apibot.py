@@ -69,14 +69,24 @@ class ApiServer(object):
                     status, headers, data = route(k, self, body)
                 self.send_response(status)
                 for h, v in headers.items():
-                    self.send_header(h, v)
-                if "Content-Length" not in headers:
+                    if isinstance(v, list):     # a header sent many times
+                        for one in v:
+                            self.send_header(h, one)
+                    else:
+                        self.send_header(h, v)
+                if "Content-Length" not in headers and \
+                        "Transfer-Encoding" not in headers:
                     self.send_header("Content-Length", str(len(data)))
+                if headers.get("Connection") == "close":
+                    self.close_connection = True
                 self.end_headers()
                 try:
-                    self.wfile.write(data)
+                    if callable(data):          # writes the body itself
+                        data(self.wfile)
+                    else:
+                        self.wfile.write(data)
                 except OSError:
-                    pass
+                    self.close_connection = True
 
             def do_GET(self):
                 self.handle_one("GET")
@@ -326,7 +336,37 @@ class ApibotTest(BotTestCase):
         api.routes["/verydeep"] = lambda k, h, b: (
             200, {}, b"[" * 10000 + b"]" * 10000)
         api.routes["/huge"] = lambda k, h, b: (
-            200, {}, b'{"v": "' + b"x" * 300000 + b'"}')
+            200, {}, b'{"v": "' + b"x" * 3000000 + b'"}')
+        api.routes["/numbers"] = lambda k, h, b: (
+            200, {}, b'{"a": 1e400, "b": -0, "c": 9223372036854775808, '
+                     b'"d": 1, "d": 2}')
+        api.routes["/badutf8"] = lambda k, h, b: (
+            200, {}, b'{"k": "\xff\xfe", "v": 5}')
+        api.routes["/nulkey"] = lambda k, h, b: (
+            200, {}, b'{"n\\u0000k": 1}')
+        big = b"[" + b"0," * 999999 + b"0]"
+        api.routes["/bigarray"] = lambda k, h, b: (200, {}, big)
+        api.routes["/nullbody"] = lambda k, h, b: (200, {}, b"null")
+        api.routes["/clshort"] = lambda k, h, b: (
+            200, {"Content-Length": "100", "Connection": "close"},
+            b'{"v": 1}  ')
+
+        def endless(w):
+            while True:
+                w.write(b"2000\r\n" + b" " * 0x2000 + b"\r\n")
+        api.routes["/chunked"] = lambda k, h, b: (
+            200, {"Transfer-Encoding": "chunked"}, endless)
+        api.routes["/manyheaders"] = lambda k, h, b: (
+            200, {"X-Filler": ["v%d" % i for i in range(50000)]},
+            b'{"v": 1}')
+        import gzip
+        bomb = gzip.compress(b"0" * 10000000)
+        api.routes["/gzipbomb"] = lambda k, h, b: (
+            200, {"Content-Encoding": "gzip"}, bomb)
+        api.routes["/e429"] = lambda k, h, b: (
+            429, {"Retry-After": "5"}, b'{"v": 1}')
+        api.routes["/e400"] = lambda k, h, b: (
+            400, {}, b'{"detail": "' + b"y" * 1000000 + b'"}')
         api.routes["/wrongtype"] = lambda k, h, b: js(
             {"v": "up", "n": None, "l": [1, 2]})
         api.routes["/tofile"] = lambda k, h, b: (
@@ -349,7 +389,9 @@ class ApibotTest(BotTestCase):
 
         names = ["good", "notjson", "empty", "trailing", "truncated", "e500",
                  "e404", "deep", "verydeep", "huge", "wrongtype", "tofile",
-                 "toother", "loop", "slow", "hops", "badjq"]
+                 "toother", "loop", "slow", "hops", "badjq", "numbers",
+                 "badutf8", "nulkey", "bigarray", "nullbody", "clshort",
+                 "chunked", "manyheaders", "gzipbomb", "e429", "e400"]
         paths = {n: "/" + n for n in names}
         paths["hops"] = "/hop1"
         sensors = []
@@ -359,6 +401,10 @@ class ApibotTest(BotTestCase):
                 ex = [{"jq": ".v, .n, .l", "path": "wt"}]
             if n == "badjq":
                 ex = [{"jq": ".v |", "path": "bad"}]
+            if n in ("numbers", "nulkey"):
+                ex = [{"jq": ".", "path": n}]
+            if n == "bigarray":
+                ex = [{"jq": "length", "path": n}]
             sensors.append(sensor(n, {"path": paths[n], "extract": ex}))
         creds = [{"name": "quick", "protocol": "api",
                   "details": {"timeout": 1}}]
@@ -367,7 +413,7 @@ class ApibotTest(BotTestCase):
         acc = self.load(ents, creds, sensors)
         eid = acc["entities"]["svc"]
         sid = acc["sensors"]
-        bot = self.start_bot("apibot", env={"API_MAX_BODY": "100000"})
+        bot = self.start_bot("apibot", env={"API_MAX_BODY": "2500000"})
         pre = "entity.%d.api." % eid
         good = pre + "good.v"
         wait_until(lambda: len(self.series(good)) >= 4, timeout=40,
@@ -389,7 +435,8 @@ class ApibotTest(BotTestCase):
                          "truncated": 200, "e500": 500, "e404": 404,
                          "deep": 200, "verydeep": 200, "huge": 0,
                          "tofile": 301, "toother": 302, "loop": 302,
-                         "slow": 0}
+                         "slow": 0, "clshort": 0, "chunked": 0,
+                         "gzipbomb": 200, "e429": 429, "e400": 400}
         for n, st in expect_status.items():
             self.assertTrue(http(n, "ok"), n)
             self.assertTrue(all(v == 0 for v in http(n, "ok")), n)
@@ -413,7 +460,26 @@ class ApibotTest(BotTestCase):
         self.assertEqual(api.count("/target"), 0)
         self.assertIn("JSON nested deeper than 32", err)
         self.assertIn("trailing data after the JSON value", err)
-        self.assertIn("response body over 100000 bytes", err)
+        self.assertIn("response body over 2500000 bytes", err)
+        # Odd but valid JSON: what can be a number is one.
+        self.assertEqual({v["p"][len(pre):]: v["v"]
+                          for v in self.values(pre + "numbers.")},
+                         {"numbers.b": 0, "numbers.c": 9223372036854775808,
+                          "numbers.d": 2})
+        self.assertIn("skipped 1 values (first: number)", err)
+        for n, path, want in (("badutf8", "badutf8.v", 5),
+                              ("nulkey", "nulkey.n", 1),
+                              ("bigarray", "bigarray", 1000000)):
+            self.assertTrue(self.series(pre + path), n)
+            self.assertTrue(all(v == want for _, v in self.series(
+                pre + path)), n)
+            self.assertTrue(all(v == 1 for v in http(n, "ok")), n)
+        self.assertTrue(all(v == 1 for v in http("nullbody", "ok")))
+        self.assertEqual(self.values(pre + "nullbody"), [])
+        # Too many response headers: refused by curl, whatever the status.
+        self.assertTrue(http("manyheaders", "ok"))
+        self.assertTrue(all(v == 0 for v in http("manyheaders", "ok")))
+        self.assertEqual(self.values(pre + "manyheaders."), [])
         self.assertIn("HTTP 500", err)
         # The broken filter was reported once, at refresh, and its sensor
         # never polled.
