@@ -185,7 +185,7 @@ $(O)/tests/bench_%: $(O)/obj/tests/bench/bench_%.o $(LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
-BENCH_DEPS := fping collectd-core
+BENCH_DEPS := fping collectd-core libyajl2 curl jq
 
 bench: deps all $(BENCH_BIN)
 	@DEPS_PACKAGES="$(BENCH_DEPS)" sh scripts/deps.sh

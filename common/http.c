@@ -39,6 +39,7 @@ struct http {
 	struct http_config cfg;
 	struct http_xfer *xfers;
 	size_t pending;
+	const struct http_opts *next_opts; /* for http_request_opts */
 };
 
 static int http_global_refs;
@@ -123,6 +124,9 @@ http_check_done(struct http *h)
 		        &res.primary_ip) != CURLE_OK ||
 		    res.primary_ip == NULL || res.primary_ip[0] == '\0')
 			res.primary_ip = NULL;
+		if (curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_URL,
+		        &res.redirect_url) != CURLE_OK)
+			res.redirect_url = NULL;
 
 		http_xfer_unlink(h, x);
 		if (x->observed)
@@ -213,7 +217,8 @@ http_new(struct loop *l, const struct http_config *c)
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb);
 	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	/* A few kept-alive connections per host; curl queues the rest. */
-	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    c->max_host_connections > 0 ? c->max_host_connections : 8L);
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, 16L);
 	return h;
 }
@@ -290,6 +295,33 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 	return len;
 }
 
+/* Per-request options on top of what http_request set. */
+static void
+http_apply_opts(struct http_xfer *x, const struct http_opts *o)
+{
+	CURL *e = x->easy;
+	size_t i;
+
+	for (i = 0; i < o->n_headers; i++)
+		x->headers = curl_slist_append(x->headers, o->headers[i]);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+	if (o->username != NULL) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, o->username);
+		curl_easy_setopt(
+		    e, CURLOPT_PASSWORD, o->password ? o->password : "");
+	}
+	if (o->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->ca_file != NULL)
+		curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+	if (o->no_verify_tls) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+}
+
 int
 http_request(struct http *h, const char *method, const char *url,
     const char *body, size_t body_len, const char *content_type, http_cb *cb,
@@ -354,6 +386,8 @@ http_request(struct http *h, const char *method, const char *url,
 	else if (strcmp(method, "POST") != 0 || body == NULL)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
 
+	if (h->next_opts != NULL)
+		http_apply_opts(x, h->next_opts);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		log_warnx("http: cannot start a %s request", method);
 		curl_easy_cleanup(e);
@@ -368,6 +402,20 @@ http_request(struct http *h, const char *method, const char *url,
 	h->xfers = x;
 	h->pending++;
 	return 0;
+}
+
+int
+http_request_opts(struct http *h, const char *method, const char *url,
+    const char *body, size_t body_len, const char *content_type,
+    const struct http_opts *o, http_cb *cb, void *arg)
+{
+	int rc;
+
+	h->next_opts = o;
+	rc =
+	    http_request(h, method, url, body, body_len, content_type, cb, arg);
+	h->next_opts = NULL;
+	return rc;
 }
 
 size_t

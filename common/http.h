@@ -29,6 +29,7 @@ struct http_config {
 	 * "backend answered" clock. */
 	void (*on_answer)(long status);
 	const char *answer_prefix;
+	long max_host_connections; /* per host at once; 0: 8 */
 };
 
 struct http_response {
@@ -39,6 +40,19 @@ struct http_response {
 	const char *retry_after; /* Retry-After header value or NULL */
 	const char *primary_ip;  /* address connected to, or NULL */
 	double elapsed_s;
+	const char *redirect_url; /* a 3xx's Location, resolved; or NULL */
+};
+
+/* Per-request options (http_request_opts); everything borrowed for the
+ * call only.  Zero means the client's setting. */
+struct http_opts {
+	const char *const *headers; /* "Name: value" lines, added */
+	size_t n_headers;
+	const char *username; /* basic auth when not NULL */
+	const char *password;
+	long timeout_ms;     /* total timeout */
+	const char *ca_file; /* CA bundle instead of the client's */
+	int no_verify_tls;   /* 1: TLS peer and host not verified */
 };
 
 typedef void http_cb(const struct http_response *res, void *arg);
@@ -57,6 +71,12 @@ void http_free(struct http *h);
 int http_request(struct http *h, const char *method, const char *url,
     const char *body, size_t body_len, const char *content_type, http_cb *cb,
     void *arg) BOT_WUR;
+
+/* http_request with per-request options (o may be NULL).  HTTP/2 is
+ * used when a TLS server offers it.  Same contract as http_request. */
+int http_request_opts(struct http *h, const char *method, const char *url,
+    const char *body, size_t body_len, const char *content_type,
+    const struct http_opts *o, http_cb *cb, void *arg) BOT_WUR;
 
 /* Aborts the transfers in flight started with this callback and arg;
  * their callbacks are not called.  Returns how many. */
