@@ -43,19 +43,22 @@ snmprows_rate(int is32, uint64_t prev, double prev_t_s, uint64_t cur,
 }
 
 static const struct snmpcol_ent *
-snmprows_entry(const struct snmprows_sensor *s, const struct snmpcol *cols,
-    int j, const uint32_t *idx, size_t idx_len)
+snmprows_entry(const struct snmprows_sensor *s,
+    const struct snmpcol *const *cols, int j, const uint32_t *idx,
+    size_t idx_len)
 {
+	if (cols[j] == NULL)
+		return NULL;
 	if (s->walk[j])
-		return snmpcol_find(&cols[j], idx, idx_len);
-	return cols[j].n > 0 ? &cols[j].ents[0] : NULL;
+		return snmpcol_find(cols[j], idx, idx_len);
+	return cols[j]->n > 0 ? &cols[j]->ents[0] : NULL;
 }
 
 /* One row; 0 when it gave a value. */
 static void
 snmprows_row(const struct snmprows_sensor *s, int64_t entity_id,
-    const struct snmpcol *cur, const struct snmpcol *prev, int counters_reset,
-    const uint32_t *idx, size_t idx_len, double t_s, snmprows_emit_fn *emit,
+    const struct snmpcol *const *cur, const struct snmpcol *const *prev,
+    int counters_reset, const uint32_t *idx, size_t idx_len, double t_s, snmprows_emit_fn *emit,
     void *arg, struct snmprows_stats *st)
 {
 	double vars[SNMPROWS_MAX_OIDS];
@@ -85,7 +88,7 @@ snmprows_row(const struct snmprows_sensor *s, int64_t entity_id,
 		}
 		if (need_text)
 			lens[j] = snmpcol_text(
-			    &cur[j], e, tbuf[j], sizeof(tbuf[j]), &texts[j]);
+			    cur[j], e, tbuf[j], sizeof(tbuf[j]), &texts[j]);
 		if (!need_num)
 			continue;
 		if (e->type == SNMPCOL_COUNTER32 ||
@@ -103,7 +106,7 @@ snmprows_row(const struct snmprows_sensor *s, int64_t entity_id,
 				st->reset++;
 				return;
 			}
-		} else if (snmpcol_number(&cur[j], e, &vars[j]) != 0) {
+		} else if (snmpcol_number(cur[j], e, &vars[j]) != 0) {
 			st->not_numeric++;
 			if (st->first_oid == 0)
 				st->first_oid = j + 1;
@@ -128,8 +131,9 @@ snmprows_row(const struct snmprows_sensor *s, int64_t entity_id,
 
 void
 snmprows_build(const struct snmprows_sensor *s, int64_t entity_id,
-    const struct snmpcol *cur, const struct snmpcol *prev, int counters_reset,
-    snmprows_emit_fn *emit, void *arg, struct snmprows_stats *st)
+    const struct snmpcol *const *cur, const struct snmpcol *const *prev,
+    int counters_reset, snmprows_emit_fn *emit, void *arg,
+    struct snmprows_stats *st)
 {
 	int j, j0 = -1;
 	size_t r;
@@ -147,19 +151,20 @@ snmprows_build(const struct snmprows_sensor *s, int64_t entity_id,
 		double t_s = 0;
 
 		for (j = 0; j < s->n_oids && t_s == 0; j++)
-			if (cur[j].n > 0)
-				t_s = cur[j].ents[0].t_s;
+			if (cur[j] != NULL && cur[j]->n > 0)
+				t_s = cur[j]->ents[0].t_s;
 		st->rows = 1;
 		snmprows_row(s, entity_id, cur, prev, counters_reset, NULL, 0,
 		    t_s, emit, arg, st);
 		return;
 	}
-	for (r = 0; r < cur[j0].n; r++) {
-		const struct snmpcol_ent *e = &cur[j0].ents[r];
+	if (cur[j0] == NULL)
+		return;
+	for (r = 0; r < cur[j0]->n; r++) {
+		const struct snmpcol_ent *e = &cur[j0]->ents[r];
 
 		st->rows++;
 		snmprows_row(s, entity_id, cur, prev, counters_reset,
-		    snmpcol_idx(&cur[j0], e), e->idx_len, e->t_s, emit, arg,
-		    st);
+		    snmpcol_idx(cur[j0], e), e->idx_len, e->t_s, emit, arg, st);
 	}
 }

@@ -43,13 +43,15 @@ struct snmprows_stats {
 typedef void snmprows_emit_fn(
     void *arg, const char *path, double v, double t_s);
 
-/* Builds the rows of cur[0..s->n_oids) with prev[0..n_oids) the previous
- * poll's columns (NULL: none; counters then give nothing).  counters_reset
+/* Builds the rows of the columns cur[0..s->n_oids) with prev[0..n_oids)
+ * the previous poll's columns (prev or an element NULL: none; counters
+ * then give nothing).  counters_reset
  * (the agent restarted) makes every counter a first sample.  Calls emit
  * for every value; fills st. */
 void snmprows_build(const struct snmprows_sensor *s, int64_t entity_id,
-    const struct snmpcol *cur, const struct snmpcol *prev, int counters_reset,
-    snmprows_emit_fn *emit, void *arg, struct snmprows_stats *st);
+    const struct snmpcol *const *cur, const struct snmpcol *const *prev,
+    int counters_reset, snmprows_emit_fn *emit, void *arg,
+    struct snmprows_stats *st);
 
 enum snmprows_rate_rc {
 	SNMPROWS_RATE_OK = 0,

@@ -149,6 +149,8 @@ T_TEST(rows_from_walk_with_counters_by_index)
 {
 	struct t_rows_sensor ts;
 	struct snmpcol cur[2], prev[2];
+	const struct snmpcol *pc[2] = {&cur[0], &cur[1]};
+	const struct snmpcol *pp[2] = {&prev[0], &prev[1]};
 	struct snmprows_stats st;
 	struct t_rows_out o;
 	int j;
@@ -176,7 +178,7 @@ T_TEST(rows_from_walk_with_counters_by_index)
 	t_rows_num(&cur[1], 4, SNMPCOL_COUNTER32, 50, 110);
 
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 7, cur, prev, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 7, pc, pp, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(st.rows, 3);
 	T_EQ_INT(o.n, 2);
 	T_EQ_STR(o.paths[0], "entity.7.snmp.if.in-octets.1.lo");
@@ -188,10 +190,10 @@ T_TEST(rows_from_walk_with_counters_by_index)
 
 	/* The first poll gives nothing; an agent restart neither. */
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 7, cur, NULL, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 7, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 0);
 	T_EQ_INT(st.first_sample, 3);
-	snmprows_build(&ts.s, 7, cur, prev, 1, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 7, pc, pp, 1, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 0);
 	T_EQ_INT(st.first_sample, 3);
 	for (j = 0; j < 2; j++) {
@@ -205,6 +207,7 @@ T_TEST(rows_skip_missing_and_non_numeric_alone)
 {
 	struct t_rows_sensor ts;
 	struct snmpcol cur[3];
+	const struct snmpcol *pc[3] = {&cur[0], &cur[1], &cur[2]};
 	struct snmprows_stats st;
 	struct t_rows_out o;
 	struct snmpcol_val none = {.type = SNMPCOL_NONE};
@@ -230,7 +233,7 @@ T_TEST(rows_skip_missing_and_non_numeric_alone)
 	cur[2].ents[0].idx_len = 0;
 
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 9, cur, NULL, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 9, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(st.rows, 5);
 	T_EQ_INT(o.n, 2);
 	T_EQ_STR(o.paths[0], "entity.9.snmp.temp.1.cpu");
@@ -244,7 +247,7 @@ T_TEST(rows_skip_missing_and_non_numeric_alone)
 	/* A zero divisor skips every row's value, nothing else. */
 	cur[2].ents[0].i = 0;
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 9, cur, NULL, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 9, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 0);
 	T_EQ_INT(st.expr_skipped, 2);
 	for (j = 0; j < 3; j++)
@@ -256,6 +259,7 @@ T_TEST(rows_get_only_and_refused_paths)
 {
 	struct t_rows_sensor ts;
 	struct snmpcol cur[2];
+	const struct snmpcol *pc[2] = {&cur[0], &cur[1]};
 	struct snmprows_stats st;
 	struct t_rows_out o;
 	int j;
@@ -267,7 +271,7 @@ T_TEST(rows_get_only_and_refused_paths)
 	t_rows_num(&cur[1], 0, SNMPCOL_INT, 1, 3);
 	cur[0].ents[0].idx_len = cur[1].ents[0].idx_len = 0;
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 1, cur, NULL, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 1, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 1);
 	T_EQ_STR(o.paths[0], "entity.1.snmp.sys.uptime");
 	T_EQ_DBL(o.v[0], 201, 0);
@@ -276,7 +280,7 @@ T_TEST(rows_get_only_and_refused_paths)
 	/* {$index} of a GET is empty: the path is refused, not sent. */
 	T_EQ_INT(t_rows_sensor(&ts, 2, "gg", "$1", "sys.{$index}"), 0);
 	memset(&o, 0, sizeof(o));
-	snmprows_build(&ts.s, 1, cur, NULL, 0, t_rows_emit, &o, &st);
+	snmprows_build(&ts.s, 1, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 0);
 	T_EQ_INT(st.bad_path, 1);
 	T_EQ_STR(st.first_path, "entity.1.snmp.sys.");
