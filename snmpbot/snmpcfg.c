@@ -73,7 +73,8 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	int bad;
 
 	memset(c, 0, sizeof(*c));
-	if (details == NULL || !json_object_is_type(details, json_type_object)) {
+	if (details == NULL ||
+	    !json_object_is_type(details, json_type_object)) {
 		snprintf(err, errlen, "credential details are not an object");
 		return -1;
 	}
@@ -193,8 +194,8 @@ snmpcfg_name_ok(const char *s)
 }
 
 static int
-snmpcfg_port(struct json_object *details, unsigned *port, char *err,
-    size_t errlen)
+snmpcfg_port(
+    struct json_object *details, unsigned *port, char *err, size_t errlen)
 {
 	struct json_object *m;
 	int64_t v;
@@ -234,7 +235,8 @@ snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
 
 	memset(t, 0, sizeof(*t));
 	t->family = AF_UNSPEC;
-	if (details == NULL || !json_object_is_type(details, json_type_object)) {
+	if (details == NULL ||
+	    !json_object_is_type(details, json_type_object)) {
 		snprintf(err, errlen, "entity details are not an object");
 		return -1;
 	}
@@ -249,7 +251,8 @@ snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
 		if (s == NULL || s[strspn(s, " \t\r\n")] == '\0')
 			continue;
 		if (strlen(s) >= sizeof(t->text)) {
-			snprintf(err, errlen, "details.%s is too long", keys[i]);
+			snprintf(
+			    err, errlen, "details.%s is too long", keys[i]);
 			return -1;
 		}
 		memcpy(t->text, s, strlen(s) + 1);
@@ -271,8 +274,8 @@ snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
 	if (getaddrinfo(t->text, NULL, &hints, &res) == 0 && res != NULL) {
 		if (getnameinfo(res->ai_addr, res->ai_addrlen, t->addr,
 		        sizeof(t->addr), NULL, 0, NI_NUMERICHOST) != 0) {
-			snprintf(err, errlen, "details.%s: bad address",
-			    t->key);
+			snprintf(
+			    err, errlen, "details.%s: bad address", t->key);
 			goto out;
 		}
 		t->family = res->ai_family;
@@ -295,8 +298,8 @@ out:
 }
 
 int
-snmpcfg_oid_parse(const char *text, struct snmpcfg_oid *o, char *err,
-    size_t errlen)
+snmpcfg_oid_parse(
+    const char *text, struct snmpcfg_oid *o, char *err, size_t errlen)
 {
 	uint32_t ids[SNMPCOL_MAX_OID];
 	const char *s = text;
@@ -314,8 +317,8 @@ snmpcfg_oid_parse(const char *text, struct snmpcfg_oid *o, char *err,
 			v = v * 10 + (uint64_t)(*s++ - '0');
 		if (s == start || v > UINT32_MAX || (*s != '.' && *s != '\0') ||
 		    n == SNMPCOL_MAX_OID) {
-			snprintf(err, errlen, "oid \"%.60s\" is not a numeric OID",
-			    text);
+			snprintf(err, errlen,
+			    "oid \"%.60s\" is not a numeric OID", text);
 			return -1;
 		}
 		ids[n++] = (uint32_t)v;
@@ -329,7 +332,8 @@ snmpcfg_oid_parse(const char *text, struct snmpcfg_oid *o, char *err,
 		}
 	}
 	if (n < 2) {
-		snprintf(err, errlen, "oid \"%.60s\" is not a numeric OID", text);
+		snprintf(
+		    err, errlen, "oid \"%.60s\" is not a numeric OID", text);
 		return -1;
 	}
 	o->ids = xreallocarray(NULL, n, sizeof(*ids));
@@ -361,7 +365,8 @@ snmpcfg_sensor_parse(struct json_object *details, struct snmpcfg_sensor *s,
 	int bad;
 
 	memset(s, 0, sizeof(*s));
-	if (details == NULL || !json_object_is_type(details, json_type_object) ||
+	if (details == NULL ||
+	    !json_object_is_type(details, json_type_object) ||
 	    !json_object_object_get_ex(details, "oids", &oids) ||
 	    !json_object_is_type(oids, json_type_array)) {
 		snprintf(err, errlen, "sensor details have no oids list");
@@ -404,8 +409,9 @@ snmpcfg_sensor_parse(struct json_object *details, struct snmpcfg_sensor *s,
 	expr = snmpcfg_str(details, "expression", &bad);
 	path = snmpcfg_str(details, "output_path", &bad);
 	if (expr == NULL || path == NULL) {
-		snprintf(err, errlen, "sensor details need expression and "
-		                      "output_path strings");
+		snprintf(err, errlen,
+		    "sensor details need expression and "
+		    "output_path strings");
 		goto fail;
 	}
 	s->expr = expr_compile(expr, s->n_oids, err, errlen);

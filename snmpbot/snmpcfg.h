@@ -86,8 +86,8 @@ int snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
 
 /* Parses "1.3.6.1.2.1.2.2.1.2" (a leading dot allowed) into ids (owned by
  * the caller).  0, or -1 with err. */
-int snmpcfg_oid_parse(const char *text, struct snmpcfg_oid *o, char *err,
-    size_t errlen) BOT_WUR;
+int snmpcfg_oid_parse(
+    const char *text, struct snmpcfg_oid *o, char *err, size_t errlen) BOT_WUR;
 
 /* Parses one sensor's details (borrowed): oids, expression, output_path.
  * 0 with s filled (release with snmpcfg_sensor_release), or -1 with err

@@ -8,12 +8,11 @@
 #include "snmpfetch.h"
 
 #include <inttypes.h>
-#include <stdio.h>
-#include <string.h>
-
 #include <net-snmp/library/asn1.h>
 #include <net-snmp/library/snmp.h>
 #include <net-snmp/library/snmp_impl.h>
+#include <stdio.h>
+#include <string.h>
 
 void
 snmpfetch_start(struct snmpfetch_col *col, const uint32_t *base,
@@ -83,8 +82,9 @@ snmpfetch_value(const netsnmp_variable_list *vb, double t_s,
 		if (vb->val.counter64 != NULL &&
 		    vb->val_len >= sizeof(struct counter64)) {
 			v->type = SNMPCOL_COUNTER64;
-			v->u = ((uint64_t)(vb->val.counter64->high & 0xffffffffu)
-			           << 32) |
+			v->u =
+			    ((uint64_t)(vb->val.counter64->high & 0xffffffffu)
+			        << 32) |
 			    (vb->val.counter64->low & 0xffffffffu);
 		}
 		break;
@@ -109,8 +109,9 @@ snmpfetch_value(const netsnmp_variable_list *vb, double t_s,
 			v->type = vb->type == ASN_OPAQUE_COUNTER64
 			    ? SNMPCOL_COUNTER64
 			    : SNMPCOL_UINT;
-			v->u = ((uint64_t)(vb->val.counter64->high & 0xffffffffu)
-			           << 32) |
+			v->u =
+			    ((uint64_t)(vb->val.counter64->high & 0xffffffffu)
+			        << 32) |
 			    (vb->val.counter64->low & 0xffffffffu);
 		}
 		break;
@@ -118,8 +119,8 @@ snmpfetch_value(const netsnmp_variable_list *vb, double t_s,
 	case ASN_OCTET_STR:
 	case ASN_OPAQUE:
 		v->type = SNMPCOL_STRING;
-		v->str = vb->val.string != NULL ? (const char *)vb->val.string
-		                                : "";
+		v->str =
+		    vb->val.string != NULL ? (const char *)vb->val.string : "";
 		v->len = vb->val.string != NULL ? vb->val_len : 0;
 		break;
 	case ASN_IPADDRESS:
@@ -201,8 +202,7 @@ snmpfetch_walk(struct snmpfetch_col **cols, size_t n,
 		if (c->end != SNMPFETCH_RUNNING)
 			continue;
 		if (vb->type == SNMP_ENDOFMIBVIEW ||
-		    snmpfetch_name(vb, name, &len) != 0 ||
-		    len <= c->base_len ||
+		    snmpfetch_name(vb, name, &len) != 0 || len <= c->base_len ||
 		    snmpcol_oid_cmp(name, c->base_len, c->base, c->base_len) !=
 		        0) {
 			c->end = SNMPFETCH_DONE;

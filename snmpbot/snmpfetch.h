@@ -8,20 +8,19 @@
 #ifndef BOT_SNMPFETCH_H
 #define BOT_SNMPFETCH_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/types.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "snmpcol.h"
 
 enum snmpfetch_end {
 	SNMPFETCH_RUNNING = 0,
-	SNMPFETCH_DONE,         /* end of subtree / MIB, or the GET value */
+	SNMPFETCH_DONE,           /* end of subtree / MIB, or the GET value */
 	SNMPFETCH_NOT_INCREASING, /* the agent returned an OID <= the last */
-	SNMPFETCH_ROW_CAP,      /* more rows than the cap: cut there */
-	SNMPFETCH_FAILED,       /* no answer, an error status */
+	SNMPFETCH_ROW_CAP,        /* more rows than the cap: cut there */
+	SNMPFETCH_FAILED,         /* no answer, an error status */
 };
 
 /* One OID being fetched in a device poll. */
@@ -29,7 +28,7 @@ struct snmpfetch_col {
 	const uint32_t *base; /* the configured OID (borrowed) */
 	size_t base_len;
 	int walk;
-	struct snmpcol *out; /* values go here (borrowed) */
+	struct snmpcol *out;            /* values go here (borrowed) */
 	uint32_t last[SNMPCOL_MAX_OID]; /* walk: where the next step starts */
 	size_t last_len;
 	size_t rows;

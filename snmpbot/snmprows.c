@@ -58,8 +58,8 @@ snmprows_entry(const struct snmprows_sensor *s,
 static void
 snmprows_row(const struct snmprows_sensor *s, int64_t entity_id,
     const struct snmpcol *const *cur, const struct snmpcol *const *prev,
-    int counters_reset, const uint32_t *idx, size_t idx_len, double t_s, snmprows_emit_fn *emit,
-    void *arg, struct snmprows_stats *st)
+    int counters_reset, const uint32_t *idx, size_t idx_len, double t_s,
+    snmprows_emit_fn *emit, void *arg, struct snmprows_stats *st)
 {
 	double vars[SNMPROWS_MAX_OIDS];
 	const char *texts[SNMPROWS_MAX_OIDS];
