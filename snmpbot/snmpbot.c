@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <sys/types.h>
 
+#include <json-c/json.h>
 #include <net-snmp/library/large_fd_set.h>
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
@@ -32,6 +33,7 @@
 #include <string.h>
 
 #include "bot.h"
+#include "entsync.h"
 #include "env.h"
 #include "expr.h"
 #include "jobs.h"
@@ -52,6 +54,13 @@
 #define SNMPBOT_RESOLVER_THREADS 4
 
 static const uint32_t snmpbot_uptime_oid[] = {1, 3, 6, 1, 2, 1, 1, 3, 0};
+/* Interface discovery walks ifDescr and ifSpeed. */
+static uint32_t snmpbot_if_descr[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, 2};
+static uint32_t snmpbot_if_speed[] = {1, 3, 6, 1, 2, 1, 2, 2, 1, 5};
+static const struct snmpcfg_oid snmpbot_disc_oids[2] = {
+    {snmpbot_if_descr, 10, 1},
+    {snmpbot_if_speed, 10, 1},
+};
 
 /* Settings (environment, read at init). */
 static struct {
@@ -62,7 +71,8 @@ static struct {
 	size_t row_cap;
 	size_t max_inflight;
 	int64_t deadline_ms;
-} sset = {2000, 1, 25, 32, 10000, 1000, 30000};
+	int64_t discovery_ms; /* 0: off */
+} sset = {2000, 1, 25, 32, 10000, 1000, 30000, 300000};
 
 /* A distinct OID the device's sensors fetch. */
 struct snmpdev_col {
@@ -106,6 +116,10 @@ struct snmpdev {
 	size_t n_cols;
 	struct snmpcol up_cur;
 	struct snmpfetch_col up_f;
+	size_t disc_col[2];   /* ifDescr, ifSpeed among cols */
+	int64_t next_disc_ms; /* monotonic */
+	int disc_now;         /* this poll discovers interfaces */
+	int64_t account_id;
 	uint64_t up_prev;
 	int have_up_prev;
 
@@ -140,6 +154,7 @@ static struct {
 	size_t n_queue, cap_queue;
 	struct timer kick;
 	struct snmpdev *active; /* polls in progress */
+	struct entsync *es;     /* interface discovery, or NULL */
 	int init_done;
 	/* the current run's emitted paths, to drop duplicates */
 	char **seen;
@@ -323,11 +338,6 @@ snmpdev_callback(
 	double t_s = timer_wall_s();
 
 	(void)sp;
-	if (d != NULL && !d->closing)
-		log_debug("job %lld: callback op %d reqid %d (want %ld) "
-		          "command %d",
-		    (long long)d->job_id, op, reqid, d->reqid,
-		    pdu != NULL ? pdu->command : -1);
 	if (d == NULL || d->closing || d->reqid == 0)
 		return 1;
 	/* An SNMPv3 answer that fails its checks (a wrong key) or a report
@@ -849,6 +859,109 @@ snmpdev_emit(struct snmpdev *d, struct run *run, int reset)
 
 static void snmpbot_kick(struct timer *t, void *arg);
 
+static void
+snmpbot_on_discovered(const struct entsync_result *res, void *arg)
+{
+	long long job_id = (long long)(intptr_t)arg;
+
+	if (res->ok && !res->refused)
+		log_info("job %lld: interface discovery: %zu created, %zu "
+		         "updated, %zu deleted, %zu failed",
+		    job_id, res->created, res->updated, res->deleted,
+		    res->failed);
+}
+
+/* An interface name as JSON text: up to the first NUL, invalid UTF-8
+ * bytes as '?'. */
+static char *
+snmpbot_if_name(const char *s, size_t len)
+{
+	char *out = xmalloc(len + 1);
+	size_t i = 0, o = 0;
+
+	while (i < len && s[i] != '\0') {
+		unsigned char c = (unsigned char)s[i];
+		size_t need = c < 0x80       ? 0
+		    : c >= 0xc2 && c <= 0xdf ? 1
+		    : c >= 0xe0 && c <= 0xef ? 2
+		    : c >= 0xf0 && c <= 0xf4 ? 3
+		                             : 4;
+		size_t k;
+
+		for (k = 1; need < 4 && k <= need; k++)
+			if (i + k >= len ||
+			    ((unsigned char)s[i + k] & 0xc0) != 0x80)
+				break;
+		if (need == 4 || k <= need) {
+			out[o++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + o, s + i, need + 1);
+		o += need + 1;
+		i += need + 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Interface child entities from this poll's ifDescr and ifSpeed. */
+static void
+snmpdev_discover(struct snmpdev *d)
+{
+	const struct snmpdev_col *dc = &d->cols[d->disc_col[0]];
+	const struct snmpdev_col *sc = &d->cols[d->disc_col[1]];
+	struct entsync_item *items;
+	struct entsync_spec spec;
+	char **names, buf[32];
+	size_t i, n = 0;
+
+	if (dc->f.end == SNMPFETCH_FAILED || dc->f.end == SNMPFETCH_RUNNING ||
+	    sc->f.end == SNMPFETCH_FAILED || sc->f.end == SNMPFETCH_RUNNING)
+		return;
+	items = xcalloc(dc->cur.n + 1, sizeof(*items));
+	names = xcalloc(dc->cur.n + 1, sizeof(*names));
+	for (i = 0; i < dc->cur.n; i++) {
+		const struct snmpcol_ent *e = &dc->cur.ents[i], *sp;
+		const uint32_t *idx = snmpcol_idx(&dc->cur, e);
+		struct json_object *det;
+
+		if (e->idx_len != 1 || e->type != SNMPCOL_STRING)
+			continue;
+		det = json_object_new_object();
+		snprintf(buf, sizeof(buf), "%u", (unsigned)idx[0]);
+		json_object_object_add(
+		    det, "snmp_index", json_object_new_string(buf));
+		sp = snmpcol_find(&sc->cur, idx, 1);
+		if (sp != NULL && sp->type == SNMPCOL_UINT) {
+			snprintf(buf, sizeof(buf), "%llu",
+			    (unsigned long long)sp->u);
+			json_object_object_add(
+			    det, "speed_bps", json_object_new_string(buf));
+		}
+		names[n] =
+		    snmpbot_if_name(snmpcol_str(&dc->cur, e), e->str_len);
+		items[n].name = names[n];
+		items[n].details = det;
+		n++;
+	}
+	spec.account_id = d->account_id;
+	spec.parent = d->job_id;
+	spec.entity_type = "interface";
+	spec.key_member = "snmp_index";
+	spec.mode = ENTSYNC_MIRROR;
+	if (entsync_run(sb.es, &spec, items, n, snmpbot_on_discovered,
+	        (void *)(intptr_t)d->job_id) != 0)
+		log_debug("job %lld (%s): interface discovery not started",
+		    (long long)d->job_id, snmpdev_host(d));
+	for (i = 0; i < n; i++) {
+		free(names[i]);
+		json_object_put(items[i].details);
+	}
+	free(names);
+	free(items);
+}
+
 /* Ends the poll in progress: values of what arrived, then run_done.  The
  * run's end may free d (its job was replaced meanwhile), so it is the
  * very last thing done with d. */
@@ -882,6 +995,9 @@ snmpdev_finish(struct snmpdev *d)
 		d->have_up_prev = 1;
 	}
 	snmpdev_emit(d, run, reset);
+	if (d->disc_now)
+		snmpdev_discover(d);
+	d->disc_now = 0;
 	for (i = 0; i < d->n_cols; i++) {
 		struct snmpdev_col *c = &d->cols[i];
 
@@ -934,6 +1050,15 @@ snmpdev_start(struct snmpdev *d)
 			continue;
 		for (j = 0; j < ds->cfg.n_oids; j++)
 			d->cols[ds->col[j]].needed = 1;
+	}
+	d->disc_now = 0;
+	if (sb.es != NULL && sset.discovery_ms > 0 &&
+	    timer_now_ms() >= d->next_disc_ms &&
+	    !entsync_refused(sb.es, d->account_id)) {
+		d->disc_now = 1;
+		d->next_disc_ms = timer_now_ms() + sset.discovery_ms;
+		d->cols[d->disc_col[0]].needed = 1;
+		d->cols[d->disc_col[1]].needed = 1;
 	}
 	for (i = 0; i < d->n_cols; i++) {
 		struct snmpdev_col *c = &d->cols[i];
@@ -1132,11 +1257,14 @@ snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 		snprintf(err, errlen, "no usable sensor (see the lines above)");
 		goto fail;
 	}
-	d->cols = xcalloc(max_cols, sizeof(*d->cols));
+	d->cols = xcalloc(max_cols + 2, sizeof(*d->cols));
 	for (i = 0; i < d->n_sensors; i++)
 		for (j = 0; j < d->sensors[i].cfg.n_oids; j++)
 			d->sensors[i].col[j] =
 			    snmpdev_col_for(d, &d->sensors[i].cfg.oids[j]);
+	d->disc_col[0] = snmpdev_col_for(d, &snmpbot_disc_oids[0]);
+	d->disc_col[1] = snmpdev_col_for(d, &snmpbot_disc_oids[1]);
+	d->account_id = job->account_id;
 	snmpcol_init(&d->up_cur);
 	if (d->target.is_name) {
 		snprintf(d->why, sizeof(d->why), "%s is not resolved yet",
@@ -1198,6 +1326,9 @@ snmpbot_init(struct loop *l)
 	    "SNMP_MAX_INFLIGHT", (int64_t)sset.max_inflight, 1, 100000);
 	sset.deadline_ms = env_int(
 	    "SNMP_POLL_DEADLINE_MS", sset.deadline_ms, 100, 3600 * 1000);
+	sset.discovery_ms = env_int("SNMP_DISCOVERY_INTERVAL",
+	                        sset.discovery_ms / 1000, 0, 86400) *
+	    1000;
 
 	/* One socket per device: take every descriptor we may. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1228,12 +1359,17 @@ snmpbot_init(struct loop *l)
 	sb.resolver = resolver_new(l, SNMPBOT_RESOLVER_THREADS);
 	if (sb.resolver == NULL)
 		return -1;
+	/* Writing entities needs the backend (not --jobs files). */
+	if (bot_backend() != NULL && sset.discovery_ms > 0)
+		sb.es = entsync_new(bot_backend(), "interface discovery");
 	log_info("SNMP ready: timeout %lld ms, %d retries, GETBULK "
 	         "max-repetitions %d, %d varbinds per request, row cap %zu, "
-	         "%zu devices in flight, poll deadline %lld ms",
+	         "%zu devices in flight, poll deadline %lld ms, interface "
+	         "discovery %s",
 	    (long long)sset.timeout_ms, sset.retries, sset.max_repetitions,
 	    sset.max_varbinds, sset.row_cap, sset.max_inflight,
-	    (long long)sset.deadline_ms);
+	    (long long)sset.deadline_ms,
+	    sb.es != NULL ? "on" : "off (no backend, or interval 0)");
 	return 0;
 }
 
@@ -1267,6 +1403,8 @@ snmpbot_shutdown(void)
 		loop_timer_stop(sb.loop, &sb.kick);
 	resolver_free(sb.resolver);
 	sb.resolver = NULL;
+	entsync_free(sb.es);
+	sb.es = NULL;
 	snmpbot_seen_reset();
 	free(sb.seen);
 	sb.seen = NULL;
@@ -1291,7 +1429,12 @@ const struct bot_ops snmpbot_ops = {
         "  SNMP_MAX_INFLIGHT      most devices polled at once; the others\n"
         "                         wait their turn (1000)\n"
         "  SNMP_POLL_DEADLINE_MS  a device poll ends by then, with what\n"
-        "                         arrived (30000)\n",
+        "                         arrived (30000)\n"
+        "  SNMP_DISCOVERY_INTERVAL seconds between interface discoveries\n"
+        "                         per device (300; 0 turns it off): ifDescr\n"
+        "                         and ifSpeed kept as \"interface\" child\n"
+        "                         entities (systemwide bots; a 403 turns it\n"
+        "                         off for the account)\n",
     .init = snmpbot_init,
     .job_prepare = snmpbot_job_prepare,
     .job_refresh = snmpbot_job_refresh,

@@ -29,6 +29,8 @@ V3_OTHER = ("v3other", "otherauth123", "otherpriv123")
 IF_DESCR = "1.3.6.1.2.1.2.2.1.2"
 IF_IN = "1.3.6.1.2.1.2.2.1.10"
 IF_OUT = "1.3.6.1.2.1.2.2.1.16"
+IF_SPEED = "1.3.6.1.2.1.2.2.1.5"
+ACCOUNT_BOT_TOKEN = "0badc0de-0000-4000-8000-00000000abcd"
 LM_DEV = "1.3.6.1.4.1.2021.13.16.2.1.2"
 LM_VAL = "1.3.6.1.4.1.2021.13.16.2.1.3"
 # (index, ifDescr bytes, its slug as the official bot makes it, in rate,
@@ -133,6 +135,7 @@ class Snmpsim(object):
         recs = [("1.3.6.1.2.1.1.3.0", "67", "4200")]
         for idx, descr, _, rin, rout in IF_ROWS:
             recs.append(("%s.%d" % (IF_DESCR, idx), "4x", descr.hex()))
+            recs.append(("%s.%d" % (IF_SPEED, idx), "66", str(10 ** (6 + idx))))
             initial = 4294967295 - 4 * rin if idx == 2 else 1000 * idx
             recs.append(("%s.%d" % (IF_IN, idx), "65:numeric",
                          "rate=%d,initial=%d,wrap=1" % (rin, initial)))
@@ -348,3 +351,49 @@ class SnmpbotTest(BotTestCase):
         self.assert_clean_log(bot, allowed=[
             "no answer (timeout", "rows skipped: a needed value is "
             "missing (1)", "job %d (dead): still running" % ids["dead"]])
+
+    def children(self, parent):
+        acc = [a for a in self.fake.state()["accounts"]
+               if a["id"] == ACCOUNT][0]
+        return sorted((e["details"].get("snmp_index"), e["name"],
+                       e["details"].get("speed_bps"))
+                      for e in acc["entities"]
+                      if e.get("parent") == parent
+                      and e["entity_type"] == "interface")
+
+    def test_interface_discovery(self):
+        """A systemwide bot keeps the device's interfaces as child
+        entities (ifDescr cut at a NUL, ifIndex, ifSpeed); an account bot
+        is refused once and keeps polling."""
+        sim = Snmpsim()
+        self.addCleanup(sim.stop)
+        acc = self.load([entity("sim", sim.port, "@snmp_credential",
+                                ["@snmp_traffic_in"])])
+        eid = acc["entities"]["sim"]
+        bot = self.start_bot("snmpbot")
+        want = sorted((str(idx), descr.split(b"\0")[0].decode(),
+                       str(10 ** (6 + idx)))
+                      for idx, descr, _, _, _ in IF_ROWS)
+        wait_until(lambda: self.children(eid) == want, 20,
+                   what="interfaces %r" % (want,))
+        bot.wait_log("job %d: interface discovery: 3 created" % eid)
+        self.assertEqual(bot.stop(), 0)
+        self.assert_clean_log(bot)
+
+
+    def test_interface_discovery_refused_for_account_bots(self):
+        """An account bot may not write entities: told once, polling goes
+        on."""
+        sim = Snmpsim()
+        self.addCleanup(sim.stop)
+        acc = self.load([entity("sim", sim.port, "@snmp_credential",
+                                ["@snmp_traffic_in"])])
+        eid = acc["entities"]["sim"]
+        self.fake.add_bot(ACCOUNT_BOT_TOKEN, id=1234567, account=ACCOUNT)
+        bot = self.start_bot("snmpbot", token=ACCOUNT_BOT_TOKEN)
+        bot.wait_log("only systemwide bots may")
+        self.wait_values("entity.%d.snmp.if.in-octets.1" % eid, 3)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual(
+            bot.stderr().count("does not let this bot write entities"), 1)
+        self.assertEqual(self.children(eid), [])
