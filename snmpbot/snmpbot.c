@@ -88,7 +88,8 @@ struct snmpdev_col {
 struct snmpdev_sensor {
 	struct snmpcfg_sensor cfg;
 	size_t col[SNMPCFG_MAX_OIDS];
-	struct log_limit lim;
+	struct log_limit lim;      /* rows skipped */
+	struct log_limit lim_path; /* values dropped for their path */
 };
 
 enum snmpdev_phase {
@@ -141,8 +142,11 @@ struct snmpdev {
 	size_t n_req;
 	int maxrep;
 	struct snmpdev_event ev;
-	char fail[BOT_ERRLEN]; /* why the poll failed, or "" */
-	struct log_limit lim;
+	char fail[BOT_ERRLEN];               /* why the poll failed, or "" */
+	struct log_limit lim;                /* the poll failed */
+	struct log_limit lim_walk;           /* a walk cut short */
+	struct log_limit lim_vals;           /* values missing from answers */
+	struct log_limit lim_err;            /* error-status answers */
 	struct snmpdev *act_prev, *act_next; /* polls in progress */
 };
 
@@ -507,7 +511,7 @@ snmpdev_absorb_event(struct snmpdev *d)
 	for (i = 0; i < d->n_req; i++)
 		if (d->req[i]->end == SNMPFETCH_RUNNING)
 			d->req[i]->end = SNMPFETCH_FAILED;
-	log_warnx_limited(&d->lim, SNMPBOT_WARN_MS, "job %lld (%s): %s",
+	log_warnx_limited(&d->lim_err, SNMPBOT_WARN_MS, "job %lld (%s): %s",
 	    (long long)d->job_id, snmpdev_host(d), buf);
 }
 
@@ -756,20 +760,20 @@ snmpdev_log_col_ends(struct snmpdev *d)
 			continue;
 		snmpbot_oid_text(c->ids, c->len, oidbuf, sizeof(oidbuf));
 		if (c->f.end == SNMPFETCH_ROW_CAP)
-			log_warnx_limited(&d->lim, SNMPBOT_WARN_MS,
+			log_warnx_limited(&d->lim_walk, SNMPBOT_WARN_MS,
 			    "job %lld (%s): walk of %s stopped at the row cap "
 			    "(%zu rows)",
 			    (long long)d->job_id, snmpdev_host(d), oidbuf,
 			    sset.row_cap);
 		else if (c->f.end == SNMPFETCH_NOT_INCREASING)
-			log_warnx_limited(&d->lim, SNMPBOT_WARN_MS,
+			log_warnx_limited(&d->lim_walk, SNMPBOT_WARN_MS,
 			    "job %lld (%s): walk of %s stopped: the agent "
 			    "answered an OID that does not increase (after "
 			    "%zu rows)",
 			    (long long)d->job_id, snmpdev_host(d), oidbuf,
 			    c->f.rows);
 		if (c->f.bad_values > 0)
-			log_warnx_limited(&d->lim, SNMPBOT_WARN_MS,
+			log_warnx_limited(&d->lim_vals, SNMPBOT_WARN_MS,
 			    "job %lld (%s): %s: %d value(s) missing "
 			    "(noSuchObject, noSuchInstance, noSuchName or a "
 			    "type without a value)",
@@ -843,13 +847,13 @@ snmpdev_emit(struct snmpdev *d, struct run *run, int reset)
 			        o->ids, o->len, oidbuf, sizeof(oidbuf)));
 		}
 		if (st.bad_path > 0)
-			log_warnx_limited(&ds->lim, SNMPBOT_WARN_MS,
+			log_warnx_limited(&ds->lim_path, SNMPBOT_WARN_MS,
 			    "job %lld (%s): sensor %lld: %zu values dropped: "
 			    "the backend would refuse the path, e.g. \"%s\"",
 			    (long long)d->job_id, snmpdev_host(d),
 			    (long long)ds->cfg.id, st.bad_path, st.first_path);
 		if (e.dups > 0)
-			log_warnx_limited(&ds->lim, SNMPBOT_WARN_MS,
+			log_warnx_limited(&ds->lim_path, SNMPBOT_WARN_MS,
 			    "job %lld (%s): sensor %lld: %zu values dropped: "
 			    "path already used in this batch, e.g. \"%s\"",
 			    (long long)d->job_id, snmpdev_host(d),

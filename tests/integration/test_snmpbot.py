@@ -397,3 +397,79 @@ class SnmpbotTest(BotTestCase):
         self.assertEqual(
             bot.stderr().count("does not let this bot write entities"), 1)
         self.assertEqual(self.children(eid), [])
+
+
+class Agent(object):
+    """tests/bench/snmpagent.c: a non-blocking responder of our own, here
+    one agent that loops (answers the same OID again) after the K-th
+    object."""
+
+    def __init__(self, args):
+        need("cc")
+        self.dir = tempfile.mkdtemp(prefix="snmp-agent-")
+        exe = os.path.join(self.dir, "snmpagent")
+        src = os.path.join(os.path.dirname(os.path.dirname(
+            os.path.abspath(__file__))), "bench", "snmpagent.c")
+        subprocess.run(["cc", "-std=c11", "-D_DEFAULT_SOURCE", "-O1", "-o",
+                        exe, src], check=True)
+        pf = os.path.join(self.dir, "ports")
+        self.proc = subprocess.Popen([exe, "-o", pf] + list(args))
+        wait_until(lambda: os.path.exists(pf) and open(pf).read().strip(),
+                   10, what="snmpagent ports")
+        self.ports = [int(x) for x in open(pf).read().split()]
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class SnmpbotWalkEndTest(BotTestCase):
+
+    def test_walk_stops_on_a_repeated_oid_and_at_the_row_cap(self):
+        """Matrix: an agent whose GETNEXT/GETBULK loops stops the walk
+        after one repeated OID, with a log line naming the device; the
+        rows before it still count.  A second device is cut at the row
+        cap (SNMP_ROW_CAP) the same way."""
+        looping = Agent(["-n", "1", "-L", "5"])
+        self.addCleanup(looping.stop)
+        plain = Agent(["-n", "1", "-R", "30"])
+        self.addCleanup(plain.stop)
+        sens = {"name": "descr", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [{"oid": IF_DESCR,
+                                      "fetch_method": "walk"}],
+                            "expression": "1", "output_path": "if.{$index}"}}
+        v1 = {"name": "v1", "protocol": "snmp",
+              "details": {"version": "snmpv1", "snmpv12_community": "public"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [sens],
+            "credentials": [v1],
+            "entities": [
+                entity("loop", looping.ports[0], "@snmp_credential",
+                       ["@descr"]),
+                entity("cap", plain.ports[0], "@snmp_credential",
+                       ["@descr"]),
+                entity("loop1", looping.ports[0], "@v1", ["@descr"]),
+                entity("cap1", plain.ports[0], "@v1", ["@descr"])]}]})
+        ids = acc["accounts"][0]["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_ROW_CAP": "12"})
+        for suffix in ("", "1"):
+            loop, cap = ids["loop" + suffix], ids["cap" + suffix]
+            # Objects 1..5 are ifDescr.1..5 (0 is sysUpTime): 5 rows, then
+            # the agent repeats ifDescr.5.
+            bot.wait_log("job %d (127.0.0.1): walk of %s stopped: the agent "
+                         "answered an OID that does not increase (after 5 "
+                         "rows)" % (loop, IF_DESCR))
+            bot.wait_log("job %d (127.0.0.1): walk of %s stopped at the row "
+                         "cap (12 rows)" % (cap, IF_DESCR))
+            self.wait_values("entity.%d.snmp.if.5" % loop)
+            self.wait_values("entity.%d.snmp.if.12" % cap)
+        self.assertEqual(bot.stop(), 0)
+        for suffix in ("", "1"):
+            loop, cap = ids["loop" + suffix], ids["cap" + suffix]
+            self.assertEqual(
+                {v["p"] for v in self.values("entity.%d." % loop)},
+                {"entity.%d.snmp.if.%d" % (loop, i) for i in range(1, 6)})
+            self.assertEqual(
+                {v["p"] for v in self.values("entity.%d." % cap)},
+                {"entity.%d.snmp.if.%d" % (cap, i) for i in range(1, 13)})
