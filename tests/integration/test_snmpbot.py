@@ -247,8 +247,10 @@ class SnmpbotTest(BotTestCase):
             sensor("services", [(SYS_SERVICES, "get")], "$1 + 0.5",
                    "sys.services"),
             sensor("unknown", [(UNKNOWN, "get")], "$1", "nothing.here"),
+            sensor("badexpr", [(SYS_SERVICES, "get")], "$1 * (2", "bad"),
         ]
-        ents = [entity(n, port, "@" + n, ["@load", "@services", "@unknown"])
+        ents = [entity(n, port, "@" + n, ["@load", "@services", "@unknown"]
+                       + (["@badexpr"] if n == "v2" else []))
                 for n in ("v1", "v2", "v3", "v3wrong")]
         acc = self.load(ents, creds, sensors)
         ids = acc["entities"]
@@ -289,7 +291,13 @@ class SnmpbotTest(BotTestCase):
         for secret in ("oldv1", "authpass123", "privpass123",
                        "not-the-key-1", "otherpriv123"):
             self.assertNotIn(secret, err)
-        self.assert_clean_log(bot, allowed=[UNKNOWN, "SNMPv3 error report"])
+        # A bad sensor is reported at refresh and costs only itself.
+        bad = [x["id"] for x in self.fake.state()["accounts"][0]["sensors"]
+               if x["name"] == "badexpr"][0]
+        self.assertIn("job %d (127.0.0.1): sensor %d skipped: expression "
+                      "\"$1 * (2\": expected ')'" % (ids["v2"], bad), err)
+        self.assert_clean_log(bot, allowed=[UNKNOWN, "SNMPv3 error report",
+                                            "sensor %d skipped" % bad])
 
     def test_default_sensors_on_a_recorded_device(self):
         """Grafolean's default sensors (Traffic IN/OUT, lmsensors
