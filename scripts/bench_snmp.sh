@@ -7,7 +7,8 @@
 # threads, the default; round = start until every host's value is written)
 # (given up after 90 s) and by snmpbulkwalk per agent (64 at a time, the physical floor of one
 # walk with the net-snmp tools).  Prints round time, CPU per 1,000
-# device-polls and peak RSS.  prometheus-snmp-exporter is not measured.
+# device-polls (snmpbot also at steady state: rounds 2-4 of a
+# long-running bot at LOG_LEVEL=info) and peak RSS.  prometheus-snmp-exporter is not measured.
 # Usage: scripts/bench_snmp.sh [BUILD_DIR]; BENCH_SNMP_AGENTS="50 500 2000",
 # BENCH_SNMP_DELAYS="0 20".
 set -eu
@@ -96,6 +97,30 @@ def bot_round(d, ports):
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     return {"round": rnd, "wall": wall, "cpu": cpu, "rss": rss,
             "ok": len(dones), "timeouts": timeouts, "rc": rc}
+
+
+def bot_steady(d, ports):
+    """CPU per poll at steady state: snmpbot polling every 5 s at
+    LOG_LEVEL=info, measured over 3 rounds after the first."""
+    jf = os.path.join(d, "jobs.json")
+    ents = json.load(open(jf))
+    for e in ents:
+        e["protocols"]["snmp"]["sensors"][0]["interval"] = 5
+    json.dump(ents, open(jf, "w"))
+    env = dict(os.environ, LOG_LEVEL="info", JOBS_FIRST_RUN_SPREAD_MS="0",
+               SNMP_TIMEOUT_MS="2000", SNMP_RETRIES="1",
+               SNMP_MAX_REPETITIONS="50", SNMP_MAX_INFLIGHT="5000")
+    p = subprocess.Popen([BOT, "--jobs", jf, "--output", "stdout"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=env)
+    time.sleep(2.5)
+    c0 = cpu_s(p.pid)
+    time.sleep(15)
+    c1 = cpu_s(p.pid)
+    rss = rss_kb(p.pid)
+    p.send_signal(signal.SIGTERM)
+    p.wait(30)
+    return {"round": -1, "cpu": (c1 - c0) / 3.0, "rss": rss}
 
 
 def walk_round(d, ports):
@@ -193,6 +218,7 @@ def main():
             agents, ports = start_agents(d, n, delay)
             try:
                 rows = [("snmpbot", bot_round(d, ports)),
+                        ("snmpbot steady", bot_steady(d, ports)),
                         ("collectd", collectd_round(d, ports)),
                         ("snmpbulkwalk", walk_round(d, ports))]
             finally:
@@ -206,6 +232,9 @@ def main():
                 note = ""
                 if tool == "collectd" and r["round"] < 0:
                     note = "not done after 90 s (CPU and RSS at 90 s)"
+                if tool == "snmpbot steady":
+                    note = "CPU of 3 rounds at 5 s intervals / 3; round " \
+                        "time: the --once row"
                 if tool == "snmpbot":
                     note = "%d/%d polls done, %d timeouts, wall %.2f s" % (
                         r["ok"], n, r["timeouts"], r["wall"])
