@@ -570,20 +570,47 @@ snmpdev_after_event(struct snmpdev *d)
 		snmpdev_rearm(d);
 }
 
+/* One descriptor set for every call into net-snmp, grown to the largest
+ * socket and never cleared whole: each call sets the one bit it needs and
+ * clears it afterwards (a set sized for thousands of sockets would
+ * otherwise be allocated and zeroed per event). */
+static netsnmp_large_fd_set snmpbot_fds;
+static int snmpbot_fds_size;
+
+static netsnmp_large_fd_set *
+snmpbot_fdset(int fd)
+{
+	int size = (fd / 1024 + 1) * 1024;
+	size_t bytes;
+
+	if (size <= snmpbot_fds_size)
+		return &snmpbot_fds;
+	if (snmpbot_fds_size == 0)
+		netsnmp_large_fd_set_init(&snmpbot_fds, size);
+	else
+		netsnmp_large_fd_set_resize(&snmpbot_fds, size);
+	snmpbot_fds_size = size;
+	/* Neither clears the bits (init only sets the size and pointer). */
+	bytes = sizeof(fd_set) +
+	    (size > FD_SETSIZE ? (size_t)(size - FD_SETSIZE) / 8 : 0);
+	memset(snmpbot_fds.lfs_setptr, 0, bytes);
+	return &snmpbot_fds;
+}
+
 static void
 snmpdev_rearm_one(
     struct snmpdev *d, void *sess, int fd, struct timeval *best, int *have)
 {
-	netsnmp_large_fd_set fds;
+	netsnmp_large_fd_set *fds;
 	struct timeval tv = {0, 0};
 	int numfds = 0, block = 1;
 
+	(void)d;
 	if (sess == NULL)
 		return;
-	netsnmp_large_fd_set_init(&fds, fd + 1);
-	snmp_sess_select_info2(sess, &numfds, &fds, &tv, &block);
-	netsnmp_large_fd_set_cleanup(&fds);
-	(void)d;
+	fds = snmpbot_fdset(fd);
+	snmp_sess_select_info2(sess, &numfds, fds, &tv, &block);
+	NETSNMP_LARGE_FD_CLR(fd, fds);
 	if (block)
 		return;
 	if (!*have || tv.tv_sec < best->tv_sec ||
@@ -612,12 +639,11 @@ snmpdev_rearm(struct snmpdev *d)
 static void
 snmpdev_read_sess(void *sess, int fd)
 {
-	netsnmp_large_fd_set fds;
+	netsnmp_large_fd_set *fds = snmpbot_fdset(fd);
 
-	netsnmp_large_fd_set_init(&fds, fd + 1);
-	NETSNMP_LARGE_FD_SET(fd, &fds);
-	snmp_sess_read2(sess, &fds);
-	netsnmp_large_fd_set_cleanup(&fds);
+	NETSNMP_LARGE_FD_SET(fd, fds);
+	snmp_sess_read2(sess, fds);
+	NETSNMP_LARGE_FD_CLR(fd, fds);
 }
 
 static void
@@ -1409,6 +1435,9 @@ snmpbot_shutdown(void)
 	sb.resolver = NULL;
 	entsync_free(sb.es);
 	sb.es = NULL;
+	if (snmpbot_fds_size > 0)
+		netsnmp_large_fd_set_cleanup(&snmpbot_fds);
+	snmpbot_fds_size = 0;
 	snmpbot_seen_reset();
 	free(sb.seen);
 	sb.seen = NULL;
