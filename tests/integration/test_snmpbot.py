@@ -375,10 +375,15 @@ class SnmpbotTest(BotTestCase):
         is refused once and keeps polling."""
         sim = Snmpsim()
         self.addCleanup(sim.stop)
+        # "dup.x" is the same path for every row: all but the first are
+        # dropped here (the backend would refuse the whole batch).
+        dup = sensor("dup", [(IF_DESCR, "walk")], "7", "dup.x", 2)
         acc = self.load([entity("sim", sim.port, "@snmp_credential",
-                                ["@snmp_traffic_in"])])
+                                ["@snmp_traffic_in", "@dup"])],
+                        sensors=[dup])
         eid = acc["entities"]["sim"]
         bot = self.start_bot("snmpbot")
+        self.wait_values("entity.%d.snmp.dup.x" % eid, 2)
         want = sorted((str(idx), descr.split(b"\0")[0].decode(),
                        str(10 ** (6 + idx)))
                       for idx, descr, _, _, _ in IF_ROWS)
@@ -386,7 +391,13 @@ class SnmpbotTest(BotTestCase):
                    what="interfaces %r" % (want,))
         bot.wait_log("job %d: interface discovery: 3 created" % eid)
         self.assertEqual(bot.stop(), 0)
-        self.assert_clean_log(bot)
+        self.assertTrue(all(v["v"] == 7 and v["count"] == 1
+                            for v in self.values("entity.%d.snmp.dup" % eid)))
+        self.assertFalse([r for r in self.requests("PUT", "/values")
+                          if r["status"] != 204])
+        self.assertIn("2 values dropped: path already used in this batch, "
+                      "e.g. \"entity.%d.snmp.dup.x\"" % eid, bot.stderr())
+        self.assert_clean_log(bot, allowed=["path already used"])
 
 
     def test_interface_discovery_refused_for_account_bots(self):
