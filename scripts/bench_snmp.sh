@@ -6,9 +6,10 @@
 # "run starts" to last "run done"), by collectd's snmp plugin (5 read
 # threads, the default; round = start until every host's value is written)
 # (given up after 90 s) and by snmpbulkwalk per agent (64 at a time, the physical floor of one
-# walk with the net-snmp tools).  Prints round time, CPU per 1,000
+# walk with the net-snmp tools).  BENCH_SNMP_TOOLS picks some of
+# "snmpbot collectd snmp-exporter snmpbulkwalk".  Prints round time, CPU per 1,000
 # device-polls (snmpbot also at steady state: rounds 2-4 of a
-# long-running bot at LOG_LEVEL=info) and peak RSS.  prometheus-snmp-exporter is not measured.
+# long-running bot at LOG_LEVEL=info) and peak RSS.
 # Usage: scripts/bench_snmp.sh [BUILD_DIR]; BENCH_SNMP_AGENTS="50 500 2000",
 # BENCH_SNMP_DELAYS="0 20".
 set -eu
@@ -19,6 +20,7 @@ cc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -o "$O/tests/snmpagent" \
 export BENCH_BOT="$O/snmpbot" BENCH_AGENT="$O/tests/snmpagent"
 export BENCH_AGENTS="${BENCH_SNMP_AGENTS:-50 500 2000}"
 export BENCH_DELAYS="${BENCH_SNMP_DELAYS:-0 20}"
+export BENCH_TOOLS="${BENCH_SNMP_TOOLS:-snmpbot collectd snmp-exporter snmpbulkwalk}"
 exec python3 - <<'EOF'
 import datetime
 import json
@@ -36,6 +38,7 @@ AGENT = os.environ["BENCH_AGENT"]
 TICK = os.sysconf("SC_CLK_TCK")
 IFDESCR = "1.3.6.1.2.1.2.2.1.2"
 IFIN = "1.3.6.1.2.1.2.2.1.10"
+TOOLS = os.environ["BENCH_TOOLS"].split()
 
 
 def start_agents(d, n, delay):
@@ -121,6 +124,50 @@ def bot_steady(d, ports):
     p.send_signal(signal.SIGTERM)
     p.wait(30)
     return {"round": -1, "cpu": (c1 - c0) / 3.0, "rss": rss}
+
+
+def exporter_round(d, ports):
+    """prometheus-snmp-exporter (0.21, Debian): one scrape per agent, 64 at
+    a time with curl, as a Prometheus server would; its own CPU and RSS."""
+    if shutil.which("prometheus-snmp-exporter") is None:
+        return None
+    conf = os.path.join(d, "snmp.yml")
+    with open(conf, "w") as f:
+        f.write("if2:\n  walk:\n  - %s\n  - %s\n  metrics:\n"
+                "  - name: ifInOctets\n    oid: %s\n    type: counter\n"
+                "    help: octets in\n    indexes:\n    - labelname: ifIndex\n"
+                "      type: gauge\n    lookups:\n    - labels:\n"
+                "      - ifIndex\n      labelname: ifDescr\n      oid: %s\n"
+                "      type: DisplayString\n  version: 2\n"
+                "  max_repetitions: 50\n  retries: 1\n  timeout: 2s\n"
+                "  auth:\n    community: public\n"
+                % (IFDESCR, IFIN, IFIN, IFDESCR))
+    s = __import__("socket").socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = subprocess.Popen(["prometheus-snmp-exporter", "--config.file=" + conf,
+                          "--web.listen-address=127.0.0.1:%d" % port],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = "http://127.0.0.1:%d/" % port
+    for _ in range(200):
+        if subprocess.call(["curl", "-s", "-o", "/dev/null", url]) == 0:
+            break
+        time.sleep(0.05)
+    lst = os.path.join(d, "urls")
+    with open(lst, "w") as f:
+        for ap in ports:
+            f.write("%ssnmp?module=if2&target=127.0.0.1:%d\n" % (url, ap))
+    c0 = cpu_s(p.pid)
+    t0 = time.time()
+    subprocess.call("xargs -P 64 -n 16 curl -s < %s > /dev/null" % lst,
+                    shell=True)
+    wall = time.time() - t0
+    c1 = cpu_s(p.pid)
+    rss = rss_kb(p.pid)
+    p.terminate()
+    p.wait(10)
+    return {"round": wall, "cpu": c1 - c0, "rss": rss}
 
 
 def walk_round(d, ports):
@@ -217,10 +264,14 @@ def main():
             d = tempfile.mkdtemp(prefix="bench-snmp-")
             agents, ports = start_agents(d, n, delay)
             try:
-                rows = [("snmpbot", bot_round(d, ports)),
-                        ("snmpbot steady", bot_steady(d, ports)),
-                        ("collectd", collectd_round(d, ports)),
-                        ("snmpbulkwalk", walk_round(d, ports))]
+                rows = []
+                for tool, fn in (("snmpbot", bot_round),
+                                 ("snmpbot steady", bot_steady),
+                                 ("collectd", collectd_round),
+                                 ("snmp-exporter", exporter_round),
+                                 ("snmpbulkwalk", walk_round)):
+                    if tool.split()[0] in TOOLS:
+                        rows.append((tool, fn(d, ports)))
             finally:
                 agents.terminate()
                 agents.wait()
