@@ -6,8 +6,8 @@
  * the expression, slugging and path expansion.  Every path handed out
  * must be one the backend accepts.
  */
-// fuzz-sources: snmpbot/snmpfetch.c snmpbot/snmpcol.c snmpbot/snmprows.c
-// snmpbot/snmppath.c snmpbot/slug.c snmpbot/expr.c fuzz-libs: -lnetsnmp
+// fuzz-sources: snmpbot/snmp[cfpr]*.c snmpbot/slug.c snmpbot/expr.c
+// fuzz-libs: -lnetsnmp
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <stddef.h>
