@@ -8,11 +8,12 @@
  * share of requests, and with -r S "reboots" every agent every S seconds
  * (sysUpTime and the counters start over); with -L K a walk never gets
  * past the K-th object (the agent answers it again: a non-increasing
- * OID, as broken agents do).  Only what a poller needs:
+ * OID, as broken agents do); with -E S every GETNEXT and GETBULK gets
+ * error-status S at varbind 1.  Only what a poller needs:
  * community is not checked, no SETs, no v1/v3.
  *
  *   snmpagent -n AGENTS [-d DELAY_MS] [-l LOSS_PERCENT] [-r REBOOT_S]
- *             [-R ROWS] [-L K] -o PORTFILE
+ *             [-R ROWS] [-L K] [-E STATUS] -o PORTFILE
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -57,6 +58,7 @@ static int ag_delay_ms;
 static int ag_loss_pct;
 static int ag_reboot_s;
 static int ag_loop_at;
+static int ag_errstat;
 static int64_t ag_start_ms;
 static volatile sig_atomic_t ag_stop;
 static struct ag_pending *ag_queue;
@@ -440,6 +442,10 @@ ag_answer(int agent, const unsigned char *req, size_t reqlen,
 				ag_object(k, &oids[i]);
 		}
 	}
+	if (ag_errstat > 0 && ptag != 0xa0 && !w.full) {
+		out[es] = (unsigned char)ag_errstat;
+		out[es + 3] = 1;
+	}
 	ag_close(&w, l);
 	ag_close(&w, p);
 	ag_close(&w, seq);
@@ -473,7 +479,7 @@ main(int argc, char **argv)
 	int n_agents = 0, opt, i;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:E:o:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n_agents = (int)strtol(optarg, NULL, 10);
@@ -492,6 +498,9 @@ main(int argc, char **argv)
 			break;
 		case 'L':
 			ag_loop_at = (int)strtol(optarg, NULL, 10);
+			break;
+		case 'E':
+			ag_errstat = (int)strtol(optarg, NULL, 10) & 0x7f;
 			break;
 		case 'o':
 			portfile = optarg;

@@ -492,3 +492,35 @@ class SnmpbotWalkEndTest(BotTestCase):
             self.assertEqual(
                 {v["p"] for v in self.values("entity.%d." % cap)},
                 {"entity.%d.snmp.if.%d" % (cap, i) for i in range(1, 13)})
+
+    def test_error_status_costs_only_the_walk(self):
+        """An agent answering every walk step with genErr: one log line
+        naming the device, the GETs of the same device still give their
+        values, poll after poll."""
+        agent = Agent(["-n", "1", "-E", "5"])
+        self.addCleanup(agent.stop)
+        walk = {"name": "walk", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [{"oid": IF_DESCR,
+                                      "fetch_method": "walk"}],
+                            "expression": "1", "output_path": "if.{$index}"}}
+        get = {"name": "up", "protocol": "snmp", "default_interval": 2,
+               "details": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0",
+                                     "fetch_method": "get"}],
+                           "expression": "$1 >= 0", "output_path": "up"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [walk, get],
+            "entities": [entity("gen", agent.ports[0], "@snmp_credential",
+                                ["@walk", "@up"])]}]})
+        eid = acc["accounts"][0]["entities"]["gen"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        self.wait_values("entity.%d.snmp.up" % eid, 3)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual({v["p"] for v in self.values("entity.%d." % eid)},
+                         {"entity.%d.snmp.up" % eid})
+        err = bot.stderr()
+        line = ("job %d (127.0.0.1): error-status 5 ((genError)"
+                % eid)
+        self.assertEqual(err.count(line), 1, err)
+        for l in err.splitlines():
+            if " WARN " in l:
+                self.assertIn(line, l)
