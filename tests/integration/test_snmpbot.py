@@ -11,6 +11,7 @@ user with the wrong key."""
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -298,6 +299,55 @@ class SnmpbotTest(BotTestCase):
                       "\"$1 * (2\": expected ')'" % (ids["v2"], bad), err)
         self.assert_clean_log(bot, allowed=[UNKNOWN, "SNMPv3 error report",
                                             "sensor %d skipped" % bad])
+
+    def test_v3_wrong_key_sends_nothing_in_clear(self):
+        """SNMPv3 authPriv with a wrong key: a clear error, and no request
+        OID ever crosses the wire in clear (the engine ID discovery probe
+        carries no varbind; every request is encrypted)."""
+        need("tcpdump")
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("tcpdump needs root")
+        agent = Snmpd()
+        self.addCleanup(agent.stop)
+        pcap = os.path.join(agent.dir, "v3.pcap")
+        dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", pcap,
+                                 "udp", "port", str(agent.port)],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(lambda: dump.poll() is None and dump.kill())
+        wait_until(lambda: os.path.exists(pcap), 10, what="tcpdump")
+        time.sleep(0.5)  # tcpdump opened its file before it listens
+        sensors = [sensor("load", [(LA_NAMES, "walk"), (LA_CONFIG, "walk")],
+                          "$2", "load.{$index}.{$1}"),
+                   sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity("v3wrong", agent.port, "@v3wrong",
+                                ["@load", "@services"])],
+                        [v3cred("v3wrong", V3_OTHER[0], "not-the-key-1",
+                                V3_OTHER[2])], sensors)
+        eid = acc["entities"]["v3wrong"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        bot.wait_log("job %d (127.0.0.1): SNMPv3 error report from the "
+                     "agent: Authentication failure" % eid)
+        self.assertEqual(bot.stop(), 0)
+        time.sleep(0.5)
+        dump.send_signal(signal.SIGINT)
+        dump.wait(10)
+        raw = open(pcap, "rb").read()
+        self.assertGreater(len(raw), 200)       # packets were captured
+        self.assertIn(b"v3other", raw)          # USM user names are clear
+        for oid in (LA_NAMES, LA_CONFIG, SYS_SERVICES, "1.3.6.1.2.1.1.3.0"):
+            parts = [int(x) for x in oid.split(".")]
+            ber = bytes([40 * parts[0] + parts[1]])
+            for v in parts[2:]:
+                enc = [v & 0x7f]
+                v >>= 7
+                while v:
+                    enc.insert(0, 0x80 | (v & 0x7f))
+                    v >>= 7
+                ber += bytes(enc)
+            self.assertNotIn(ber, raw, oid)
+        self.assertEqual(self.values(), [])
 
     def test_default_sensors_on_a_recorded_device(self):
         """Grafolean's default sensors (Traffic IN/OUT, lmsensors
