@@ -1254,8 +1254,8 @@ static int
 snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 {
 	struct snmpdev *d;
-	char e2[BOT_ERRLEN];
-	size_t i, max_cols = 0;
+	char e2[BOT_ERRLEN], **bad;
+	size_t i, max_cols = 0, n_bad = 0;
 	int j;
 
 	d = xcalloc(1, sizeof(*d));
@@ -1268,13 +1268,13 @@ snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 		goto fail;
 	d->sensors =
 	    xcalloc(job->n_sensors ? job->n_sensors : 1, sizeof(*d->sensors));
+	bad = xcalloc(job->n_sensors ? job->n_sensors : 1, sizeof(*bad));
 	for (i = 0; i < job->n_sensors; i++) {
 		struct snmpdev_sensor *ds = &d->sensors[d->n_sensors];
 
 		if (snmpcfg_sensor_parse(job->sensors[i].details, &ds->cfg, e2,
 		        sizeof(e2)) != 0) {
-			log_warnx("job %lld (%s): sensor %lld skipped: %s",
-			    (long long)job->id, d->target.text,
+			bad[n_bad++] = xasprintf("sensor %lld: %s",
 			    (long long)job->sensors[i].id, e2);
 			continue;
 		}
@@ -1283,8 +1283,22 @@ snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 		max_cols += (size_t)ds->cfg.n_oids;
 		d->n_sensors++;
 	}
+	/* A job that keeps some sensors is prepared once per change, so
+	 * each bad one is said once; a job with none left is refused, and
+	 * the runtime says that once (with the first reason). */
+	for (i = 0; i < n_bad; i++) {
+		if (d->n_sensors > 0)
+			log_warnx("job %lld (%s): skipping %s",
+			    (long long)job->id, d->target.text, bad[i]);
+		else if (i == 0)
+			snprintf(err, errlen, "no usable sensor: %s%s", bad[i],
+			    n_bad > 1 ? " (and others)" : "");
+		free(bad[i]);
+	}
+	free(bad);
 	if (d->n_sensors == 0) {
-		snprintf(err, errlen, "no usable sensor (see the lines above)");
+		if (n_bad == 0)
+			snprintf(err, errlen, "no sensors");
 		goto fail;
 	}
 	d->cols = xcalloc(max_cols + 2, sizeof(*d->cols));

@@ -295,10 +295,10 @@ class SnmpbotTest(BotTestCase):
         # A bad sensor is reported at refresh and costs only itself.
         bad = [x["id"] for x in self.fake.state()["accounts"][0]["sensors"]
                if x["name"] == "badexpr"][0]
-        self.assertIn("job %d (127.0.0.1): sensor %d skipped: expression "
+        self.assertIn("job %d (127.0.0.1): skipping sensor %d: expression "
                       "\"$1 * (2\": expected ')'" % (ids["v2"], bad), err)
         self.assert_clean_log(bot, allowed=[UNKNOWN, "SNMPv3 error report",
-                                            "sensor %d skipped" % bad])
+                                            "skipping sensor %d" % bad])
 
     def test_v3_wrong_key_sends_nothing_in_clear(self):
         """SNMPv3 authPriv with a wrong key: a clear error, and no request
