@@ -1,0 +1,267 @@
+/*
+ * SNMP job configuration: credentials of every version and level, the
+ * target and its port, OIDs, sensors; every bad input gives an error that
+ * names the member at fault and never quotes a secret.
+ */
+#include <sys/socket.h>
+
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../../snmpbot/expr.h"
+#include "../../../snmpbot/snmpcfg.h"
+#include "../../../snmpbot/snmppath.h"
+#include "../t.h"
+
+static struct json_object *
+t_cfg_json(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	if (o == NULL) {
+		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
+		exit(2);
+	}
+	return o;
+}
+
+static int
+t_cfg_cred(const char *text, struct snmpcfg_cred *c, char *err, size_t len)
+{
+	struct json_object *o = t_cfg_json(text);
+	int rc;
+
+	err[0] = '\0';
+	rc = snmpcfg_cred_parse(o, c, err, len);
+	json_object_put(o);
+	return rc;
+}
+
+T_TEST(cfg_credentials)
+{
+	struct snmpcfg_cred c;
+	char err[256];
+
+	T_EQ_INT(t_cfg_cred("{\"version\": \"snmpv2c\", \"snmpv12_community\": "
+	                    "\"public\"}",
+	             &c, err, sizeof(err)),
+	    0);
+	T_EQ_INT(c.version, SNMPCFG_V2C);
+	T_EQ_STR(c.community, "public");
+	T_EQ_INT(t_cfg_cred("{\"version\": \"snmpv1\", \"snmpv12_community\": "
+	                    "\"old\"}",
+	             &c, err, sizeof(err)),
+	    0);
+	T_EQ_INT(c.version, SNMPCFG_V1);
+	T_EQ_INT(
+	    t_cfg_cred("{\"version\": \"snmpv3\", \"snmpv3_securityName\": "
+	               "\"u\", \"snmpv3_securityLevel\": \"authPriv\", "
+	               "\"snmpv3_authProtocol\": \"SHA\", "
+	               "\"snmpv3_authKey\": \"authpass1\", "
+	               "\"snmpv3_privProtocol\": \"AES\", "
+	               "\"snmpv3_privKey\": \"privpass1\"}",
+	        &c, err, sizeof(err)),
+	    0);
+	T_EQ_INT(c.version, SNMPCFG_V3);
+	T_EQ_INT(c.level, SNMPCFG_AUTHPRIV);
+	T_EQ_INT(c.auth_sha, 1);
+	T_EQ_INT(c.priv_aes, 1);
+	T_EQ_STR(c.priv_key, "privpass1");
+	T_EQ_INT(
+	    t_cfg_cred("{\"version\": \"snmpv3\", \"snmpv3_securityName\": "
+	               "\"u\", \"snmpv3_securityLevel\": \"authNoPriv\", "
+	               "\"snmpv3_authProtocol\": \"MD5\", "
+	               "\"snmpv3_authKey\": \"authpass1\"}",
+	        &c, err, sizeof(err)),
+	    0);
+	T_EQ_INT(c.level, SNMPCFG_AUTHNOPRIV);
+	T_EQ_INT(c.auth_sha, 0);
+	T_EQ_INT(
+	    t_cfg_cred("{\"version\": \"snmpv3\", \"snmpv3_securityName\": "
+	               "\"u\", \"snmpv3_securityLevel\": \"noAuthNoPriv\"}",
+	        &c, err, sizeof(err)),
+	    0);
+	T_EQ_INT(c.level, SNMPCFG_NOAUTH);
+}
+
+T_TEST(cfg_bad_credentials_say_why_without_secrets)
+{
+	static const struct {
+		const char *json, *want;
+	} bad[] = {
+	    {"{}", "version is missing"},
+	    {"{\"version\": \"snmpv4\"}", "is not snmpv1"},
+	    {"{\"version\": \"snmpv2c\"}", "snmpv12_community is missing"},
+	    {"{\"version\": \"snmpv2c\", \"snmpv12_community\": 5}",
+	        "must be a string"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityLevel\": "
+	     "\"authPriv\"}",
+	        "snmpv3_securityName is missing"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"all\"}",
+	        "snmpv3_securityLevel"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"authNoPriv\", \"snmpv3_authKey\": "
+	     "\"s3cr\"}",
+	        "shorter than 8"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"authNoPriv\", "
+	     "\"snmpv3_authProtocol\": \"SHA512\", \"snmpv3_authKey\": "
+	     "\"s3cret-key\"}",
+	        "is not MD5 or SHA"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"authPriv\", \"snmpv3_authKey\": "
+	     "\"s3cret-key\", \"snmpv3_privProtocol\": \"3DES\", "
+	     "\"snmpv3_privKey\": \"s3cret-priv\"}",
+	        "is not DES or AES"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"authPriv\", \"snmpv3_authKey\": "
+	     "\"s3cret-key\"}",
+	        "snmpv3_privKey is missing"},
+	};
+	struct snmpcfg_cred c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ_INT(t_cfg_cred(bad[i].json, &c, err, sizeof(err)), -1);
+		if (strstr(err, bad[i].want) == NULL)
+			t_fail(__FILE__, __LINE__, "%s: \"%s\" lacks \"%s\"",
+			    bad[i].json, err, bad[i].want);
+		T_ASSERT(strstr(err, "s3cr") == NULL);
+	}
+}
+
+T_TEST(cfg_target_and_port)
+{
+	static const struct {
+		const char *json;
+		int rc;
+		const char *addr;
+		int is_name;
+		unsigned port;
+	} cases[] = {
+	    {"{\"ipv4\": \"192.0.2.10\"}", 0, "192.0.2.10", 0, 161},
+	    {"{\"ipv6\": \"::1\", \"port\": 1161}", 0, "::1", 0, 1161},
+	    {"{\"ipv4\": \"\", \"host\": \"router.example\", \"port\": "
+	     "\"16100\"}",
+	        0, "", 1, 16100},
+	    {"{\"hostname\": \"127.0.0.1\"}", 0, "127.0.0.1", 0, 161},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 0}", -1, NULL, 0, 0},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": \"x\"}", -1, NULL, 0, 0},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 70000}", -1, NULL, 0, 0},
+	    {"{\"host\": \"bad host!\"}", -1, NULL, 0, 0},
+	    {"{}", -1, NULL, 0, 0},
+	    {"{\"ipv4\": 5}", -1, NULL, 0, 0},
+	};
+	struct snmpcfg_target t;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *o = t_cfg_json(cases[i].json);
+		int rc = snmpcfg_target_parse(o, &t, err, sizeof(err));
+
+		json_object_put(o);
+		if (rc != cases[i].rc)
+			t_fail(__FILE__, __LINE__, "%s: rc %d (%s)",
+			    cases[i].json, rc, err);
+		T_EQ_INT(rc, cases[i].rc);
+		if (rc != 0)
+			continue;
+		T_EQ_STR(t.addr, cases[i].addr);
+		T_EQ_INT(t.is_name, cases[i].is_name);
+		T_EQ_INT(t.port, cases[i].port);
+	}
+}
+
+T_TEST(cfg_oids)
+{
+	struct snmpcfg_oid o;
+	char err[256];
+	char longer[1024];
+	size_t i, n = 0;
+
+	T_EQ_INT(
+	    snmpcfg_oid_parse(".1.3.6.1.2.1.2.2.1.2", &o, err, sizeof(err)), 0);
+	T_EQ_INT(o.len, 10);
+	T_EQ_INT(o.ids[9], 2);
+	free(o.ids);
+	T_EQ_INT(
+	    snmpcfg_oid_parse("1.3.6.4294967295", &o, err, sizeof(err)), 0);
+	T_ASSERT(o.ids[3] == 4294967295u);
+	free(o.ids);
+	T_EQ_INT(
+	    snmpcfg_oid_parse("1.3.6.4294967296", &o, err, sizeof(err)), -1);
+	T_EQ_INT(snmpcfg_oid_parse("ifDescr", &o, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "not a numeric OID") != NULL);
+	T_EQ_INT(snmpcfg_oid_parse("1.3.", &o, err, sizeof(err)), -1);
+	T_EQ_INT(snmpcfg_oid_parse("1..3", &o, err, sizeof(err)), -1);
+	T_EQ_INT(snmpcfg_oid_parse("1", &o, err, sizeof(err)), -1);
+	T_EQ_INT(snmpcfg_oid_parse("", &o, err, sizeof(err)), -1);
+	for (i = 0; i < 129; i++)
+		n += (size_t)snprintf(
+		    longer + n, sizeof(longer) - n, "%s1", i ? "." : "");
+	T_EQ_INT(snmpcfg_oid_parse(longer, &o, err, sizeof(err)), -1);
+}
+
+static int
+t_cfg_sensor(const char *text, struct snmpcfg_sensor *s, char *err, size_t len)
+{
+	struct json_object *o = t_cfg_json(text);
+	int rc;
+
+	err[0] = '\0';
+	rc = snmpcfg_sensor_parse(o, s, err, len);
+	json_object_put(o);
+	return rc;
+}
+
+T_TEST(cfg_sensors)
+{
+	struct snmpcfg_sensor s;
+	char err[256];
+
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6.1.2.1.2.2.1.2\", "
+	                      "\"fetch_method\": \"walk\"}, {\"oid\": "
+	                      "\".1.3.6.1.2.1.1.3.0\", \"fetch_method\": "
+	                      "\"get\"}], \"expression\": \"$2 / 100\", "
+	                      "\"output_path\": \"if.{$index}.{$1}\"}",
+	             &s, err, sizeof(err)),
+	    0);
+	T_EQ_INT(s.n_oids, 2);
+	T_EQ_INT(s.walk[0], 1);
+	T_EQ_INT(s.walk[1], 0);
+	T_EQ_INT(expr_uses(s.expr, 2), 1);
+	T_EQ_INT(snmppath_uses(s.path, 1), 1);
+	snmpcfg_sensor_release(&s);
+
+	T_EQ_INT(t_cfg_sensor("{\"oids\": []}", &s, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "0 oids") != NULL);
+	T_EQ_INT(
+	    t_cfg_sensor("{\"expression\": \"1\"}", &s, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "no oids") != NULL);
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\", "
+	                      "\"fetch_method\": \"bulk\"}], \"expression\": "
+	                      "\"$1\", \"output_path\": \"x\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_ASSERT(strstr(err, "fetch_method") != NULL);
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\"}], "
+	                      "\"expression\": \"$2\", \"output_path\": \"x\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_ASSERT(strstr(err, "expression \"$2\"") != NULL);
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\"}], "
+	                      "\"expression\": \"$1\", \"output_path\": "
+	                      "\"x.{$2}\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_ASSERT(strstr(err, "output_path") != NULL);
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\"}], "
+	                      "\"output_path\": \"x\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_ASSERT(strstr(err, "expression and output_path") != NULL);
+}
