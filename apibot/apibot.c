@@ -22,12 +22,12 @@
 #include "apimode.h"
 #include "apiwork.h"
 #include "bot.h"
-#include "env.h"
 #include "http.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "path.h"
+#include "settings.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -548,35 +548,58 @@ apibot_job_refresh(struct job *job)
 		    (long long)job->id, err);
 }
 
+static const struct setting apibot_settings[] = {
+    {"API_FILTER_THREADS", "2", 1, 16, "threads running jq filters"},
+    {"API_FILTER_TIMEOUT_MS", "2000", 10, 600000,
+        "a filter still running after this many ms is halted and its "
+        "sensor disabled until its config changes"},
+    {"API_FILTER_BATCH_MS", "10", 0, 1000,
+        "answers arriving within this many ms go to the filter threads "
+        "together"},
+    {"API_FILTER_QUEUE_BYTES", "67108864", 1024 * 1024,
+        INT64_C(16) * 1024 * 1024 * 1024,
+        "answers waiting for the filter threads, in bytes, at most; more "
+        "are dropped (logged, http.ok 0)"},
+    {"API_MAX_BODY", "4194304", 1024, 256 * 1024 * 1024,
+        "answer body cap in bytes"},
+    {"API_CONNECT_TIMEOUT", "5", 1, 300,
+        "seconds to connect to a polled API; the whole request has the "
+        "credential's \"timeout\" (10)"},
+    {"API_LOW_SPEED_LIMIT", "10", 0, 1000000000,
+        "an answer slower than this many bytes/s for API_LOW_SPEED_TIME "
+        "seconds is aborted"},
+    {"API_LOW_SPEED_TIME", "10", 1, 3600,
+        "seconds below API_LOW_SPEED_LIMIT that abort an answer"},
+    {"API_MAX_HOST_CONNECTIONS", "4", 1, 256,
+        "connections to one host at once"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
 static int
 apibot_init(struct loop *l)
 {
+	const struct setting *t = apibot_settings;
 	struct http_config hc;
 
 	ab.loop = l;
-	ab.filter_threads = (int)env_int("API_FILTER_THREADS", 2, 1, 16);
-	ab.filter_timeout_ms =
-	    env_int("API_FILTER_TIMEOUT_MS", 2000, 10, 600000);
+	ab.filter_threads = (int)settings_int(t, "API_FILTER_THREADS");
+	ab.filter_timeout_ms = settings_int(t, "API_FILTER_TIMEOUT_MS");
 	http_config_defaults(&hc);
-	hc.connect_timeout_ms =
-	    env_int("API_CONNECT_TIMEOUT", 5, 1, 300) * 1000;
+	hc.connect_timeout_ms = settings_int(t, "API_CONNECT_TIMEOUT") * 1000;
 	/* Each credential's timeout replaces this one. */
 	hc.total_timeout_ms = APICFG_DEF_TIMEOUT_S * 1000L;
-	hc.low_speed_bps = env_int("API_LOW_SPEED_LIMIT", 10, 0, 1000000000);
-	hc.low_speed_time_s = env_int("API_LOW_SPEED_TIME", 10, 1, 3600);
-	hc.max_body = (size_t)env_int(
-	    "API_MAX_BODY", 4 * 1024 * 1024, 1024, 256 * 1024 * 1024);
-	hc.max_host_connections =
-	    env_int("API_MAX_HOST_CONNECTIONS", 4, 1, 256);
+	hc.low_speed_bps = settings_int(t, "API_LOW_SPEED_LIMIT");
+	hc.low_speed_time_s = settings_int(t, "API_LOW_SPEED_TIME");
+	hc.max_body = (size_t)settings_int(t, "API_MAX_BODY");
+	hc.max_host_connections = settings_int(t, "API_MAX_HOST_CONNECTIONS");
 	hc.user_agent = "grafolean-apibot";
 	ab.http = http_new(l, &hc);
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
-	ab.filter_queue_bytes = (size_t)env_int("API_FILTER_QUEUE_BYTES",
-	    64 * 1024 * 1024, 1024 * 1024, INT64_C(16) * 1024 * 1024 * 1024);
-	apiwork_set_batch_ms(
-	    ab.work, env_int("API_FILTER_BATCH_MS", 10, 0, 1000));
+	ab.filter_queue_bytes =
+	    (size_t)settings_int(t, "API_FILTER_QUEUE_BYTES");
+	apiwork_set_batch_ms(ab.work, settings_int(t, "API_FILTER_BATCH_MS"));
 	log_info("API polling ready: %d filter threads, filter deadline %lld "
 	         "ms, body cap %zu bytes, %ld connections per host",
 	    ab.filter_threads, (long long)ab.filter_timeout_ms, hc.max_body,
@@ -608,24 +631,7 @@ const struct bot_ops apibot_ops = {
     .protocol = "api",
     .summary = "polls the HTTP JSON APIs of the Grafolean \"api\" protocol "
                "and posts the numbers its jq filters pick out",
-    .env_help =
-        "  API_FILTER_THREADS     threads running jq filters (2; 1..16)\n"
-        "  API_FILTER_TIMEOUT_MS  a filter still running after this many\n"
-        "                         ms is halted and its sensor disabled\n"
-        "                         until its config changes (2000)\n"
-        "  API_FILTER_BATCH_MS    answers arriving within this many ms\n"
-        "                         go to the filter threads together (10)\n"
-        "  API_FILTER_QUEUE_BYTES answers waiting for the filter threads,\n"
-        "                         in bytes, at most; more are dropped\n"
-        "                         (logged, http.ok 0) (67108864)\n"
-        "  API_MAX_BODY           answer body cap in bytes (4194304)\n"
-        "  API_CONNECT_TIMEOUT    seconds to connect to a polled API (5);\n"
-        "                         the whole request has the credential's\n"
-        "                         \"timeout\" (10)\n"
-        "  API_LOW_SPEED_LIMIT    an answer slower than this many bytes/s\n"
-        "  API_LOW_SPEED_TIME     ... for this many seconds is aborted\n"
-        "                         (10 bytes/s, 10 s)\n"
-        "  API_MAX_HOST_CONNECTIONS  connections to one host at once (4)\n",
+    .settings = apibot_settings,
     .init = apibot_init,
     .job_prepare = apibot_job_prepare,
     .job_refresh = apibot_job_refresh,

@@ -21,7 +21,6 @@
 #include "backend.h"
 #include "backoff.h"
 #include "buf.h"
-#include "env.h"
 #include "graphite.h"
 #include "health.h"
 #include "http.h"
@@ -35,6 +34,7 @@
 #include "promexp.h"
 #include "sched.h"
 #include "sender.h"
+#include "settings.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
@@ -104,6 +104,71 @@ bot_backend(void)
 	return bot.backend;
 }
 
+/* The runtime's settings (health.c has its own: health_settings). */
+static const struct setting bot_settings[] = {
+    {"BACKEND_URL", NULL, 0, 0,
+        "Grafolean API base, ending in /api (e.g. http://grafolean/api; "
+        "no user:pass@); required unless --jobs and no grafolean output"},
+    {"OUTPUTS", NULL, 0, 0,
+        "outputs as for --output, separated by commas (unset: as --output "
+        "says)"},
+    {"GRAPHITE_TIMEOUT", "30", 1, 3600,
+        "seconds to connect to Carbon, and for written data to be "
+        "acknowledged"},
+    {"PROMETHEUS_SERIES_TTL", "3600", 1, 31 * 86400,
+        "seconds a series seen once stays on /metrics; others go after two "
+        "of their intervals without a value"},
+    {"BOT_TOKEN", NULL, 0, 0, "the bot's token (a UUID from Grafolean)"},
+    {"BOT_TOKEN_FROM_FILE", NULL, 0, 0,
+        "file holding the token; waited for while it does not exist (a "
+        "file this user owns should be mode 600: one others can read is "
+        "warned of)"},
+    {"JOBS_REFRESH_INTERVAL", "120", 1, 86400, "seconds between job refreshes"},
+    {"JOBS_FIRST_RUN_SPREAD_MS", "5000", 0, 3600000,
+        "new jobs start at a random offset up to this many ms (0 = at "
+        "once)"},
+    {"BACKEND_WAIT_INTERVAL", "10", 1, 3600,
+        "seconds between readiness checks"},
+    {"BACKEND_TIMEOUT", "30", 1, 3600, "seconds a backend request may take"},
+    {"BACKEND_CONNECT_TIMEOUT", "10", 1, 3600,
+        "seconds to resolve and connect"},
+    {"BACKEND_LOW_SPEED_LIMIT", "10", 0, 1000000000,
+        "a transfer slower than this many bytes/s for "
+        "BACKEND_LOW_SPEED_TIME seconds is aborted"},
+    {"BACKEND_LOW_SPEED_TIME", "15", 1, 3600,
+        "seconds below BACKEND_LOW_SPEED_LIMIT that abort a transfer"},
+    {"BACKEND_CA_FILE", NULL, 0, 0,
+        "CA bundle for an https backend (--ca-file overrides it)"},
+    {"SHUTDOWN_FLUSH_TIMEOUT", "8", 0, 3600,
+        "seconds after SIGTERM for runs to end and values to be delivered"},
+    {"SEND_BUFFER_MAX_BYTES", "67108864", 65536, INT64_C(1) << 40,
+        "memory for values waiting to be sent, per Grafolean or Graphite "
+        "output; the oldest are dropped"},
+    {"SEND_BUFFER_MAX_VALUES", "0", 0, INT64_C(1) << 32,
+        "the same bound as a count (0 = none)"},
+    {"SEND_BUFFER_MAX_AGE", "86400", 1, 365 * 86400,
+        "seconds a value may wait"},
+    {"SEND_RETRY_MIN_MS", "1000", 100, 3600000,
+        "first retry delay and the floor, ms"},
+    {"SEND_RETRY_MAX_MS", "60000", 100, 86400000,
+        "longest retry delay, ms (at least SEND_RETRY_MIN_MS); delays "
+        "double, with jitter, in between"},
+    {"SEND_RETRY_AFTER_MAX", "3600", 0, 86400, "longest Retry-After obeyed, s"},
+    {"SEND_POST_MAX_AGE", "30", 1, 86400,
+        "when PUT is refused (403), values go by POST, which cannot carry "
+        "their time: older ones are dropped, s"},
+    {"SEND_STATS_INTERVAL", "60", 0, 86400,
+        "seconds between counter lines, 0 turns them off"},
+    {"SEND_SPOOL_DIR", NULL, 0, 0,
+        "also keep waiting values in this directory, so that a restart "
+        "loses none (unset: no spool)"},
+    {"SEND_SPOOL_MAX_BYTES", "268435456", 1048576, INT64_C(1) << 44,
+        "disk bound of the spool"},
+    {"LOG_LEVEL", "info", 0, 0, "warn, info or debug"},
+    {"DEBUG", "0", 0, 0, "1 is the same as LOG_LEVEL=debug"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
 static void
 bot_usage(FILE *f)
 {
@@ -143,79 +208,25 @@ bot_usage(FILE *f)
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
-	    "Environment:\n"
-	    "  BACKEND_URL            Grafolean API base, ending in /api\n"
-	    "                         (e.g. http://grafolean/api; no "
-	    "user:pass@);\n"
-	    "                         required unless --jobs and no "
-	    "grafolean output\n"
-	    "  OUTPUTS                outputs as for --output, separated by\n"
-	    "                         commas (unset: as --output says)\n"
-	    "  GRAPHITE_TIMEOUT       seconds to connect to Carbon, and for\n"
-	    "                         written data to be acknowledged (30)\n"
-	    "  PROMETHEUS_SERIES_TTL  seconds a series seen once stays on\n"
-	    "                         /metrics (3600); others go after two\n"
-	    "                         of their intervals without a value\n"
-	    "  BOT_TOKEN              the bot's token (a UUID from Grafolean)\n"
-	    "  BOT_TOKEN_FROM_FILE    file holding the token; waited for "
-	    "while\n"
-	    "                         it does not exist (a file this user\n"
-	    "                         owns should be mode 600: one others\n"
-	    "                         can read is warned of)\n"
-	    "  JOBS_REFRESH_INTERVAL  seconds between job refreshes (120)\n"
-	    "  JOBS_FIRST_RUN_SPREAD_MS  new jobs start at a random offset up\n"
-	    "                         to this many ms (5000; 0 = at once)\n"
-	    "  BACKEND_WAIT_INTERVAL  seconds between readiness checks (10)\n"
-	    "  BACKEND_TIMEOUT        seconds a backend request may take (30)\n"
-	    "  BACKEND_CONNECT_TIMEOUT  seconds to resolve and connect (10)\n"
-	    "  BACKEND_LOW_SPEED_LIMIT  a transfer slower than this many\n"
-	    "                         bytes/s (10) ...\n"
-	    "  BACKEND_LOW_SPEED_TIME   ... for this many seconds (15) is\n"
-	    "                         aborted\n"
-	    "  BACKEND_CA_FILE        CA bundle for an https backend\n"
-	    "  SHUTDOWN_FLUSH_TIMEOUT seconds after SIGTERM for runs to end\n"
-	    "                         and values to be delivered (8)\n"
-	    "  SEND_BUFFER_MAX_BYTES  memory for values waiting to be sent\n"
-	    "                         (67108864), per Grafolean or Graphite\n"
-	    "                         output; the oldest are dropped\n"
-	    "  SEND_BUFFER_MAX_VALUES the same bound as a count (0 = none)\n"
-	    "  SEND_BUFFER_MAX_AGE    seconds a value may wait (86400)\n"
-	    "  SEND_RETRY_MIN_MS      first retry delay and the floor (1000)\n"
-	    "  SEND_RETRY_MAX_MS      longest retry delay (60000); delays\n"
-	    "                         double, with jitter, in between\n"
-	    "  SEND_RETRY_AFTER_MAX   longest Retry-After obeyed, s (3600)\n"
-	    "  SEND_POST_MAX_AGE      when PUT is refused (403), values go by\n"
-	    "                         POST, which cannot carry their time:\n"
-	    "                         older ones are dropped, s (30)\n"
-	    "  SEND_STATS_INTERVAL    seconds between counter lines (60),\n"
-	    "                         0 turns them off\n"
-	    "  SEND_SPOOL_DIR         also keep waiting values in this\n"
-	    "                         directory, so that a restart loses\n"
-	    "                         none (unset: no spool)\n"
-	    "  SEND_SPOOL_MAX_BYTES   disk bound of the spool (268435456)\n"
-	    "  HEALTH_FILE            rewrite this file every 5 s with \"ok\"\n"
-	    "                         while the loop runs and the backend\n"
-	    "                         answered recently (unset: no file)\n"
-	    "  HEALTH_BACKEND_MAX_AGE seconds without a backend answer before\n"
-	    "                         unhealthy (2 x JOBS_REFRESH_INTERVAL +\n"
-	    "                         BACKEND_TIMEOUT)\n"
-	    "  LOG_LEVEL              warn, info (default) or debug\n"
-	    "  DEBUG                  1 is the same as LOG_LEVEL=debug\n"
-	    "%s"
+	    "Environment:\n",
+	    o->name, o->summary);
+	settings_help(f, bot_settings);
+	settings_help(f, health_settings);
+	settings_help(f, o->settings);
+	fprintf(f,
 	    "\n"
 	    "Signals: SIGTERM/SIGINT stop (values are flushed first), SIGHUP\n"
-	    "refreshes the jobs now.\n",
-	    o->name, o->summary, o->env_help ? o->env_help : "");
+	    "refreshes the jobs now.\n");
 }
 
 static enum log_level
 bot_log_level(void)
 {
-	const char *lvl = env_str("LOG_LEVEL", NULL);
+	const char *lvl = settings_str(bot_settings, "LOG_LEVEL");
 
-	if (env_bool("DEBUG", 0))
+	if (settings_bool(bot_settings, "DEBUG"))
 		return LOG_LEVEL_DEBUG;
-	if (lvl == NULL || strcasecmp(lvl, "info") == 0)
+	if (strcasecmp(lvl, "info") == 0)
 		return LOG_LEVEL_INFO;
 	if (strcasecmp(lvl, "debug") == 0)
 		return LOG_LEVEL_DEBUG;
@@ -252,7 +263,7 @@ bot_add_output(const char *spec)
 static int
 bot_parse_outputs(const char **specs, size_t n)
 {
-	const char *env = env_str("OUTPUTS", NULL);
+	const char *env = settings_str(bot_settings, "OUTPUTS");
 	char *copy, *tok, *save = NULL;
 	size_t i;
 	int rc = 0;
@@ -335,7 +346,7 @@ bot_parse_args(int argc, char **argv)
 		    bot.ops->name, argv[optind]);
 		return 3;
 	}
-	bot.cfg.backend_url = env_str("BACKEND_URL", NULL);
+	bot.cfg.backend_url = settings_str(bot_settings, "BACKEND_URL");
 	return bot_parse_outputs(outputs, n_outputs);
 }
 
@@ -344,24 +355,24 @@ static void
 bot_read_send_env(struct sender_config *sc)
 {
 	sender_config_defaults(sc);
-	sc->max_buffer_bytes = (size_t)env_int("SEND_BUFFER_MAX_BYTES",
-	    (int64_t)sc->max_buffer_bytes, 65536, INT64_C(1) << 40);
+	sc->max_buffer_bytes =
+	    (size_t)settings_int(bot_settings, "SEND_BUFFER_MAX_BYTES");
 	sc->max_buffer_values =
-	    (size_t)env_int("SEND_BUFFER_MAX_VALUES", 0, 0, INT64_C(1) << 32);
+	    (size_t)settings_int(bot_settings, "SEND_BUFFER_MAX_VALUES");
 	sc->max_age_ms =
-	    1000 * env_int("SEND_BUFFER_MAX_AGE", 86400, 1, 365 * 86400);
-	sc->retry_min_ms =
-	    env_int("SEND_RETRY_MIN_MS", sc->retry_min_ms, 100, 3600000);
-	sc->retry_max_ms = env_int(
-	    "SEND_RETRY_MAX_MS", sc->retry_max_ms, sc->retry_min_ms, 86400000);
+	    1000 * settings_int(bot_settings, "SEND_BUFFER_MAX_AGE");
+	sc->retry_min_ms = settings_int(bot_settings, "SEND_RETRY_MIN_MS");
+	sc->retry_max_ms = settings_int_at_least(
+	    bot_settings, "SEND_RETRY_MAX_MS", sc->retry_min_ms);
 	sc->retry_after_max_ms =
-	    1000 * env_int("SEND_RETRY_AFTER_MAX", 3600, 0, 86400);
-	sc->post_max_age_ms = 1000 * env_int("SEND_POST_MAX_AGE", 30, 1, 86400);
+	    1000 * settings_int(bot_settings, "SEND_RETRY_AFTER_MAX");
+	sc->post_max_age_ms =
+	    1000 * settings_int(bot_settings, "SEND_POST_MAX_AGE");
 	sc->stats_interval_ms =
-	    1000 * env_int("SEND_STATS_INTERVAL", 60, 0, 86400);
-	sc->spool_dir = env_str("SEND_SPOOL_DIR", NULL);
-	sc->spool_max_bytes = (uint64_t)env_int("SEND_SPOOL_MAX_BYTES",
-	    (int64_t)sc->spool_max_bytes, 1048576, INT64_C(1) << 44);
+	    1000 * settings_int(bot_settings, "SEND_STATS_INTERVAL");
+	sc->spool_dir = settings_str(bot_settings, "SEND_SPOOL_DIR");
+	sc->spool_max_bytes =
+	    (uint64_t)settings_int(bot_settings, "SEND_SPOOL_MAX_BYTES");
 }
 
 static void
@@ -370,25 +381,26 @@ bot_read_env(void)
 	char err[BOT_ERRLEN];
 	int need_backend = bot.cfg.to_backend || bot.cfg.jobs_file == NULL;
 
-	bot.cfg.refresh_s = env_int("JOBS_REFRESH_INTERVAL", 120, 1, 86400);
+	bot.cfg.refresh_s = settings_int(bot_settings, "JOBS_REFRESH_INTERVAL");
 	bot.cfg.spread_ms =
-	    env_int("JOBS_FIRST_RUN_SPREAD_MS", 5000, 0, 3600000);
-	bot.cfg.wait_s = env_int("BACKEND_WAIT_INTERVAL", 10, 1, 3600);
-	bot.cfg.timeout_s = env_int("BACKEND_TIMEOUT", 30, 1, 3600);
+	    settings_int(bot_settings, "JOBS_FIRST_RUN_SPREAD_MS");
+	bot.cfg.wait_s = settings_int(bot_settings, "BACKEND_WAIT_INTERVAL");
+	bot.cfg.timeout_s = settings_int(bot_settings, "BACKEND_TIMEOUT");
 	bot.cfg.connect_timeout_s =
-	    env_int("BACKEND_CONNECT_TIMEOUT", 10, 1, 3600);
+	    settings_int(bot_settings, "BACKEND_CONNECT_TIMEOUT");
 	bot.cfg.low_speed_bps =
-	    env_int("BACKEND_LOW_SPEED_LIMIT", 10, 0, 1000000000);
+	    settings_int(bot_settings, "BACKEND_LOW_SPEED_LIMIT");
 	bot.cfg.low_speed_time_s =
-	    env_int("BACKEND_LOW_SPEED_TIME", 15, 1, 3600);
+	    settings_int(bot_settings, "BACKEND_LOW_SPEED_TIME");
 	bot_read_send_env(&bot.cfg.send);
-	bot.cfg.flush_s = env_int("SHUTDOWN_FLUSH_TIMEOUT", 8, 0, 3600);
-	bot.cfg.graphite_timeout_s = env_int("GRAPHITE_TIMEOUT", 30, 1, 3600);
+	bot.cfg.flush_s = settings_int(bot_settings, "SHUTDOWN_FLUSH_TIMEOUT");
+	bot.cfg.graphite_timeout_s =
+	    settings_int(bot_settings, "GRAPHITE_TIMEOUT");
 	bot.cfg.prom_ttl_s =
-	    env_int("PROMETHEUS_SERIES_TTL", 3600, 1, 31 * 86400);
+	    settings_int(bot_settings, "PROMETHEUS_SERIES_TTL");
 	bot.cfg.ca_file = bot.ca_file_arg != NULL
 	    ? bot.ca_file_arg
-	    : env_str("BACKEND_CA_FILE", NULL);
+	    : settings_str(bot_settings, "BACKEND_CA_FILE");
 	if (!need_backend)
 		return;
 	if (bot.cfg.backend_url == NULL)
@@ -398,7 +410,8 @@ bot_read_env(void)
 		       "without a backend");
 	if (backend_check_url(bot.cfg.backend_url, err, sizeof(err)) == -1)
 		fatalx("BACKEND_URL %s", err);
-	bot.cfg.token = env_secret("BOT_TOKEN", 2000, loop_stop_flag());
+	bot.cfg.token =
+	    settings_secret(bot_settings, "BOT_TOKEN", 2000, loop_stop_flag());
 	if (bot.cfg.token == NULL) {
 		if (*loop_stop_flag()) {
 			log_info("stopping: signal while waiting for the "

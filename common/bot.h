@@ -17,6 +17,7 @@ struct buf;
 struct loop;
 struct job;
 struct job_sensor;
+struct setting;
 
 /* One run of a job.  Owned by the runtime; valid until run_done. */
 struct run {
@@ -31,7 +32,10 @@ struct bot_ops {
 	const char *name;     /* program name, e.g. "pingbot" */
 	const char *protocol; /* backend protocol key, e.g. "ping" */
 	const char *summary;  /* one line for --help */
-	const char *env_help; /* extra lines for --help's environment list */
+	/* The bot's environment variables (settings.h; ended by a NULL
+	 * name), read with settings_int/_str/_bool and listed by --help after
+	 * the runtime's; may be NULL. */
+	const struct setting *settings;
 
 	/* Called once after configuration, before any job; -1 exits 1. */
 	int (*init)(struct loop *l);

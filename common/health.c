@@ -14,11 +14,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "env.h"
 #include "log.h"
 #include "loop.h"
+#include "settings.h"
 #include "timer.h"
 #include "xmalloc.h"
+
+const struct setting health_settings[] = {
+    {"HEALTH_FILE", NULL, 0, 0,
+        "rewrite this file every 5 s with \"ok\" while the loop runs and "
+        "the backend answered recently (unset: no file)"},
+    {"HEALTH_BACKEND_MAX_AGE", "2 x JOBS_REFRESH_INTERVAL + BACKEND_TIMEOUT", 1,
+        86400 * 7, "seconds without a backend answer before unhealthy"},
+    {NULL, NULL, 0, 0, NULL},
+};
 
 static struct {
 	struct loop *loop;
@@ -104,13 +113,14 @@ health_on_tick(struct timer *t, void *arg)
 void
 health_start(struct loop *l, int need_backend, int64_t backend_max_age_s)
 {
-	health.path = env_str("HEALTH_FILE", NULL);
+	health.path = settings_str(health_settings, "HEALTH_FILE");
 	if (health.path == NULL)
 		return;
 	health.loop = l;
 	health.need_backend = need_backend;
 	health.max_age_ms = 1000 *
-	    env_int("HEALTH_BACKEND_MAX_AGE", backend_max_age_s, 1, 86400 * 7);
+	    settings_int_computed(
+	        health_settings, "HEALTH_BACKEND_MAX_AGE", backend_max_age_s);
 	health.started_ms = timer_now_ms();
 	health.tmp = xasprintf("%s.tmp", health.path);
 	timer_init(&health.tick, health_on_tick, NULL);
@@ -139,7 +149,7 @@ health_stop(void)
 int
 health_check(const char *progname)
 {
-	const char *path = env_str("HEALTH_FILE", NULL);
+	const char *path = settings_str(health_settings, "HEALTH_FILE");
 	char line[256] = "";
 	struct stat st;
 	time_t now;

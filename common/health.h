@@ -10,7 +10,12 @@
 
 #include <stdint.h>
 
+#include "settings.h"
+
 struct loop;
+
+/* The variables this module reads (settings.h), for --help. */
+extern const struct setting health_settings[];
 
 /* Seconds between rewrites of the file, and the age at which --health
  * calls a file stale (the loop is stuck or the bot is gone). */

@@ -29,7 +29,6 @@
 
 #include "bot.h"
 #include "caps.h"
-#include "env.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
@@ -37,13 +36,12 @@
 #include "pinger.h"
 #include "pingpool.h"
 #include "pingval.h"
+#include "settings.h"
 #include "target.h"
 #include "timer.h"
 #include "xmalloc.h"
 
-#define PINGBOT_DEF_MAX_BATCH 8192
 /* Batches out at once, each on a thread of its own. */
-#define PINGBOT_DEF_WORKERS 16
 #define PINGBOT_MAX_WORKERS 256
 /* liboping adds hosts in O(n) each and ICMP identifiers are 16 bits, so a
  * batch far beyond this would be slow to build and short of identifiers. */
@@ -441,6 +439,14 @@ pingbot_on_target(struct target *t, int first, void *arg)
 		loop_timer_start(pb.loop, &pb.kick, 0);
 }
 
+static const struct setting pingbot_settings[] = {
+    {"PING_MAX_BATCH", "8192", 1, PINGBOT_MAX_BATCH,
+        "most targets pinged together in one batch"},
+    {"PING_WORKERS", "16", 1, PINGBOT_MAX_WORKERS,
+        "most batches pinged at once, each on a thread of its own"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
 static int
 pingbot_init(struct loop *l)
 {
@@ -457,10 +463,8 @@ pingbot_init(struct loop *l)
 	if (fd != -1)
 		close(fd);
 
-	pb.max_batch = (size_t)env_int(
-	    "PING_MAX_BATCH", PINGBOT_DEF_MAX_BATCH, 1, PINGBOT_MAX_BATCH);
-	workers = (size_t)env_int(
-	    "PING_WORKERS", PINGBOT_DEF_WORKERS, 1, PINGBOT_MAX_WORKERS);
+	pb.max_batch = (size_t)settings_int(pingbot_settings, "PING_MAX_BATCH");
+	workers = (size_t)settings_int(pingbot_settings, "PING_WORKERS");
 	pb.loop = l;
 	timer_init(&pb.kick, pingbot_kick, NULL);
 	pb.pinger = pinger_new();
@@ -606,10 +610,7 @@ const struct bot_ops pingbot_ops = {
     .protocol = "ping",
     .summary = "pings the devices of the Grafolean \"ping\" protocol "
                "(ICMP echo, IPv4 and IPv6)",
-    .env_help = "  PING_MAX_BATCH         most targets pinged together in one\n"
-                "                         batch (8192; at most 30000)\n"
-                "  PING_WORKERS           most batches pinged at once, each\n"
-                "                         on a thread (16; at most 256)\n",
+    .settings = pingbot_settings,
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
     .job_refresh = pingbot_job_refresh,

@@ -34,13 +34,13 @@
 
 #include "bot.h"
 #include "entsync.h"
-#include "env.h"
 #include "expr.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "path.h"
 #include "resolver.h"
+#include "settings.h"
 #include "slug.h"
 #include "snmpcfg.h"
 #include "snmpcol.h"
@@ -62,7 +62,28 @@ static const struct snmpcfg_oid snmpbot_disc_oids[2] = {
     {snmpbot_if_speed, 10, 1},
 };
 
-/* Settings (environment, read at init). */
+/* Settings (environment, read at init); the initial values, the same as
+ * the table's defaults, serve the unit tests, which never call init. */
+static const struct setting snmpbot_settings[] = {
+    {"SNMP_TIMEOUT_MS", "2000", 50, 60000,
+        "wait for an answer before retrying, ms"},
+    {"SNMP_RETRIES", "1", 0, 10, "retries of an unanswered request"},
+    {"SNMP_MAX_REPETITIONS", "25", 1, 1000,
+        "GETBULK max-repetitions of walks on v2c and v3"},
+    {"SNMP_MAX_VARBINDS", "32", 1, 128, "most OIDs in one request"},
+    {"SNMP_ROW_CAP", "10000", 1, 1000000,
+        "most rows one walk takes; the rest is cut with a log line"},
+    {"SNMP_MAX_INFLIGHT", "1000", 1, 100000,
+        "most devices polled at once; the others wait their turn"},
+    {"SNMP_POLL_DEADLINE_MS", "30000", 100, 3600 * 1000,
+        "a device poll ends by then, with what arrived"},
+    {"SNMP_DISCOVERY_INTERVAL", "300", 0, 86400,
+        "seconds between interface discoveries per device (0 turns it "
+        "off): ifDescr and ifSpeed kept as \"interface\" child entities "
+        "(systemwide bots; a 403 turns it off for the account)"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
 static struct {
 	int64_t timeout_ms;
 	int retries;
@@ -1355,24 +1376,17 @@ snmpbot_job_run(struct run *run)
 static int
 snmpbot_init(struct loop *l)
 {
+	const struct setting *t = snmpbot_settings;
 	struct rlimit rl;
 
-	sset.timeout_ms =
-	    env_int("SNMP_TIMEOUT_MS", sset.timeout_ms, 50, 60000);
-	sset.retries = (int)env_int("SNMP_RETRIES", sset.retries, 0, 10);
-	sset.max_repetitions =
-	    (int)env_int("SNMP_MAX_REPETITIONS", sset.max_repetitions, 1, 1000);
-	sset.max_varbinds =
-	    (int)env_int("SNMP_MAX_VARBINDS", sset.max_varbinds, 1, 128);
-	sset.row_cap =
-	    (size_t)env_int("SNMP_ROW_CAP", (int64_t)sset.row_cap, 1, 1000000);
-	sset.max_inflight = (size_t)env_int(
-	    "SNMP_MAX_INFLIGHT", (int64_t)sset.max_inflight, 1, 100000);
-	sset.deadline_ms = env_int(
-	    "SNMP_POLL_DEADLINE_MS", sset.deadline_ms, 100, 3600 * 1000);
-	sset.discovery_ms = env_int("SNMP_DISCOVERY_INTERVAL",
-	                        sset.discovery_ms / 1000, 0, 86400) *
-	    1000;
+	sset.timeout_ms = settings_int(t, "SNMP_TIMEOUT_MS");
+	sset.retries = (int)settings_int(t, "SNMP_RETRIES");
+	sset.max_repetitions = (int)settings_int(t, "SNMP_MAX_REPETITIONS");
+	sset.max_varbinds = (int)settings_int(t, "SNMP_MAX_VARBINDS");
+	sset.row_cap = (size_t)settings_int(t, "SNMP_ROW_CAP");
+	sset.max_inflight = (size_t)settings_int(t, "SNMP_MAX_INFLIGHT");
+	sset.deadline_ms = settings_int(t, "SNMP_POLL_DEADLINE_MS");
+	sset.discovery_ms = settings_int(t, "SNMP_DISCOVERY_INTERVAL") * 1000;
 
 	/* One socket per device: take every descriptor we may. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -1464,24 +1478,7 @@ const struct bot_ops snmpbot_ops = {
     .protocol = "snmp",
     .summary = "polls the devices of the Grafolean \"snmp\" protocol "
                "(SNMP v1, v2c and v3, asynchronously with net-snmp)",
-    .env_help =
-        "  SNMP_TIMEOUT_MS        wait for an answer before retrying (2000;\n"
-        "                         50..60000)\n"
-        "  SNMP_RETRIES           retries of an unanswered request (1; 0..10)\n"
-        "  SNMP_MAX_REPETITIONS   GETBULK max-repetitions of walks on v2c\n"
-        "                         and v3 (25; 1..1000)\n"
-        "  SNMP_MAX_VARBINDS      most OIDs in one request (32; 1..128)\n"
-        "  SNMP_ROW_CAP           most rows one walk takes; the rest is cut\n"
-        "                         with a log line (10000)\n"
-        "  SNMP_MAX_INFLIGHT      most devices polled at once; the others\n"
-        "                         wait their turn (1000)\n"
-        "  SNMP_POLL_DEADLINE_MS  a device poll ends by then, with what\n"
-        "                         arrived (30000)\n"
-        "  SNMP_DISCOVERY_INTERVAL seconds between interface discoveries\n"
-        "                         per device (300; 0 turns it off): ifDescr\n"
-        "                         and ifSpeed kept as \"interface\" child\n"
-        "                         entities (systemwide bots; a 403 turns it\n"
-        "                         off for the account)\n",
+    .settings = snmpbot_settings,
     .init = snmpbot_init,
     .job_prepare = snmpbot_job_prepare,
     .job_refresh = snmpbot_job_refresh,

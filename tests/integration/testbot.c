@@ -26,10 +26,10 @@
 
 #include "bot.h"
 #include "entsync.h"
-#include "env.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "settings.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
@@ -263,21 +263,29 @@ testbot_run(struct run *run)
 	loop_timer_start(bot_loop(), &tr->timer, testbot_run_ms);
 }
 
+static const struct setting testbot_settings[] = {
+    {"TESTBOT_PROTOCOL", "ping", 0, 0, "protocol to serve"},
+    {"TESTBOT_RUN_MS", "0", 0, 3600000, "how long each run takes"},
+    {"TESTBOT_BAD_VALUES", "0", 0, 0, "1 = also emit values to be dropped"},
+    {"TESTBOT_VALUES", "0", 0, 1000, "extra values per run, one time"},
+    {"TESTBOT_MAX_RUNS", "0", 0, 1000000, "runs that emit values (0 = all)"},
+    {"TESTBOT_INJECT_BAD_RUN", "0", 0, 1000000,
+        "run that adds an unchecked bad path"},
+    {"TESTBOT_INJECT_BAD_JOB", "0", 0, INT64_MAX,
+        "... in this job only (0 = all)"},
+    {"TESTBOT_DISCOVER_FILE", NULL, 0, 0,
+        "\"<index> <name>\" lines: interface entities to keep under each "
+        "job"},
+    {"TESTBOT_ACCOUNT_INTERVALS", NULL, 0, 0,
+        "\"60,900\": one job per account"},
+    {NULL, NULL, 0, 0, NULL},
+};
+
 static struct bot_ops testbot_ops = {
     .name = "testbot",
     .protocol = "ping",
     .summary = "Emits counters for every run: a test bot for the runtime.",
-    .env_help =
-        "  TESTBOT_PROTOCOL       protocol to serve (ping)\n"
-        "  TESTBOT_RUN_MS         how long each run takes (0)\n"
-        "  TESTBOT_BAD_VALUES     1 = also emit values to be dropped\n"
-        "  TESTBOT_VALUES         extra values per run, one time (0)\n"
-        "  TESTBOT_MAX_RUNS       runs that emit values (0 = all)\n"
-        "  TESTBOT_INJECT_BAD_RUN run that adds an unchecked bad path\n"
-        "  TESTBOT_INJECT_BAD_JOB ... in this job only (0 = all)\n"
-        "  TESTBOT_DISCOVER_FILE  \"<index> <name>\" lines: interface\n"
-        "                         entities to keep under each job\n"
-        "  TESTBOT_ACCOUNT_INTERVALS  \"60,900\": one job per account\n",
+    .settings = testbot_settings,
     .job_prepare = testbot_prepare,
     .job_run = testbot_run,
     .shutdown = testbot_shutdown,
@@ -286,14 +294,16 @@ static struct bot_ops testbot_ops = {
 int
 main(int argc, char **argv)
 {
-	testbot_ops.protocol = env_str("TESTBOT_PROTOCOL", "ping");
-	testbot_run_ms = env_int("TESTBOT_RUN_MS", 0, 0, 3600000);
-	testbot_bad = env_bool("TESTBOT_BAD_VALUES", 0);
-	testbot_values = env_int("TESTBOT_VALUES", 0, 0, 1000);
-	testbot_max_runs = env_int("TESTBOT_MAX_RUNS", 0, 0, 1000000);
-	testbot_inject_run = env_int("TESTBOT_INJECT_BAD_RUN", 0, 0, 1000000);
-	testbot_inject_job = env_int("TESTBOT_INJECT_BAD_JOB", 0, 0, INT64_MAX);
-	testbot_discover_file = env_str("TESTBOT_DISCOVER_FILE", NULL);
-	testbot_parse_intervals(env_str("TESTBOT_ACCOUNT_INTERVALS", NULL));
+	const struct setting *t = testbot_settings;
+
+	testbot_ops.protocol = settings_str(t, "TESTBOT_PROTOCOL");
+	testbot_run_ms = settings_int(t, "TESTBOT_RUN_MS");
+	testbot_bad = settings_bool(t, "TESTBOT_BAD_VALUES");
+	testbot_values = settings_int(t, "TESTBOT_VALUES");
+	testbot_max_runs = settings_int(t, "TESTBOT_MAX_RUNS");
+	testbot_inject_run = settings_int(t, "TESTBOT_INJECT_BAD_RUN");
+	testbot_inject_job = settings_int(t, "TESTBOT_INJECT_BAD_JOB");
+	testbot_discover_file = settings_str(t, "TESTBOT_DISCOVER_FILE");
+	testbot_parse_intervals(settings_str(t, "TESTBOT_ACCOUNT_INTERVALS"));
 	return bot_main(argc, argv, &testbot_ops);
 }
