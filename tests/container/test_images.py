@@ -98,7 +98,89 @@ class PingbotSpec(BotSpec):
         return "entity.%d.ping.success" % eid
 
 
-SPECS = {s.name: s for s in (PingbotSpec(),)}
+class SnmpbotSpec(BotSpec):
+    """snmpd on a loopback port (the integration tests' Snmpd), polled
+    for sysUpTime.0 with SNMPv2c."""
+    name = "snmpbot"
+    run_args = ("--cap-drop", "ALL", "--security-opt",
+                "no-new-privileges:true", "--read-only", "--tmpfs", "/tmp")
+
+    def setup(self, test):
+        from test_snmpbot import Snmpd
+        self.snmpd = Snmpd()
+        test.addCleanup(self.snmpd.stop)
+
+    def fixtures(self):
+        return {"accounts": [{
+            "id": ACCOUNT, "name": "Test account",
+            "sensors": [{"name": "uptime", "protocol": "snmp",
+                         "default_interval": 1,
+                         "details": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0",
+                                               "fetch_method": "get"}],
+                                     "expression": "$1",
+                                     "output_path": "sysuptime"}}],
+            "entities": [{"name": "one", "entity_type": "device",
+                          "details": {"ipv4": "127.0.0.1",
+                                      "port": self.snmpd.port},
+                          "protocols": {"snmp": {
+                              "credential": "@snmp_credential", "bot": None,
+                              "sensors": [{"sensor": "@uptime",
+                                           "interval": None}]}}}]}]}
+
+    def value_prefix(self, eid):
+        return "entity.%d.snmp.sysuptime" % eid
+
+
+class ApibotSpec(BotSpec):
+    """A local HTTP server answering {"queue": {"depth": N}}."""
+    name = "apibot"
+    run_args = ("--cap-drop", "ALL", "--security-opt",
+                "no-new-privileges:true", "--read-only", "--tmpfs", "/tmp")
+
+    def setup(self, test):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                body = b'{"queue": {"depth": 7}}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        test.addCleanup(self.srv.server_close)
+        test.addCleanup(self.srv.shutdown)
+
+    def fixtures(self):
+        return {"accounts": [{
+            "id": ACCOUNT, "name": "Test account",
+            "credentials": [{"name": "none", "protocol": "api",
+                             "details": {}}],
+            "sensors": [{"name": "queue", "protocol": "api",
+                         "default_interval": 1,
+                         "details": {"path": "/stats",
+                                     "extract": [{"jq": ".queue.depth",
+                                                  "path": "queue.depth"}]}}],
+            "entities": [{"name": "one", "entity_type": "device",
+                          "details": {"url": "http://127.0.0.1:%d"
+                                      % self.srv.server_address[1]},
+                          "protocols": {"api": {
+                              "credential": "@none", "bot": None,
+                              "sensors": [{"sensor": "@queue",
+                                           "interval": None}]}}}]}]}
+
+    def value_prefix(self, eid):
+        return "entity.%d.api.queue.depth" % eid
+
+
+SPECS = {s.name: s for s in (PingbotSpec(), SnmpbotSpec(), ApibotSpec())}
 
 
 class ImageTest(unittest.TestCase):
