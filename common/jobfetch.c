@@ -1,15 +1,23 @@
 /*
- * A job refresh against the backend, as three waves of concurrent GETs:
- * accounts/, then accounts/{a}/entities/ for each account (the list holds
- * every entity's protocols), then each distinct credential and sensor the
- * protocol's entities refer to, once per refresh.  A failed request only
- * touches what depends on it: a failed entity list keeps the account's
- * previous jobs, a failed credential or sensor keeps the previous jobs of
- * the entities that use it.  Problems with entities are logged once, when
- * they first appear, not on every refresh.
+ * A job refresh against the backend: accounts/, then
+ * accounts/{a}/entities/ for each account (the list holds every entity's
+ * protocols), then each distinct credential and sensor the protocol's
+ * entities refer to, once per refresh.  A failed request only touches what
+ * depends on it: a failed entity list keeps the account's previous jobs, a
+ * failed credential or sensor keeps the previous jobs of the entities that
+ * use it.  Problems with entities are logged once, when they first appear,
+ * not on every refresh.
+ *
+ * At scale (hundreds of thousands of entities, tens of thousands of
+ * records) a refresh must neither block the loop nor crowd out value
+ * delivery: at most JF_MAX_IN_FLIGHT requests are in flight (the rest
+ * wait here, not in curl, so each request's timeout starts when it does),
+ * and parsing, scanning and building run in slices of about JF_SLICE_MS
+ * on a zero-delay loop timer.
  */
 #include "jobfetch.h"
 
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,10 +29,28 @@
 #include "jobs.h"
 #include "jsonx.h"
 #include "log.h"
+#include "loop.h"
+#include "strset.h"
+#include "timer.h"
 #include "xmalloc.h"
 
+/* Below http.c's 8 connections per host, so value PUTs always have room. */
+#define JF_MAX_IN_FLIGHT 4
+/* Work done in one go before the loop gets its turn again. */
+#define JF_SLICE_MS 20
+/* Bytes of an entity list parsed per step (a step is checked against the
+ * slice's time). */
+#define JF_PARSE_STEP (64 * 1024)
+
 enum jf_kind { JF_ACCOUNTS, JF_ENTITIES, JF_CREDENTIAL, JF_SENSOR };
-enum jf_state { JF_PENDING, JF_OK, JF_MISSING, JF_FAILED };
+enum jf_state {
+	JF_PENDING,  /* requested or waiting to be */
+	JF_PARSING,  /* entity list received, being parsed */
+	JF_SCANNING, /* parsed, records being collected */
+	JF_OK,
+	JF_MISSING,
+	JF_FAILED,
+};
 
 struct jf_record {
 	enum jf_kind kind;
@@ -38,21 +64,38 @@ struct jf_account {
 	int64_t id;
 	enum jf_state state;
 	struct json_object *entities; /* the "list" array */
+	char *body;                   /* the answer, while parsing */
+	size_t body_len, parsed, scanned;
+	struct json_tokener *tok;
+};
+
+struct jf_queued {
+	enum jf_kind kind;
+	size_t index;
 };
 
 struct jf {
 	struct backend *b;
+	struct loop *loop;
 	char *protocol;
 	int64_t bot_id;
 	jobfetch_cb *cb;
 	void *arg;
 	struct job_update u;
-	size_t pending;
+	size_t in_flight;
 	int failed_all;
 	struct jf_account *acc;
 	size_t n_acc;
 	struct jf_record *rec;
 	size_t n_rec, cap_rec;
+	size_t *rec_slots; /* record index + 1 by (kind, account, id) */
+	size_t cap_slots;
+	struct jf_queued *queue; /* requests not started yet */
+	size_t q_head, q_tail, q_cap;
+	struct timer work;
+	size_t work_acc; /* the account being parsed or scanned */
+	size_t build_acc, build_i;
+	int building;
 };
 
 struct jf_req {
@@ -64,8 +107,7 @@ struct jf_req {
 static struct jf *jf_active;
 
 /* Messages logged by the previous refresh, so each is logged once. */
-static char **jf_prev, **jf_cur;
-static size_t jf_nprev, jf_ncur;
+static struct strset jf_prev, jf_cur;
 
 static void jf_note(const char *fmt, ...) BOT_PRINTF(1, 2);
 
@@ -74,44 +116,50 @@ jf_note(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (i = 0; i < jf_ncur; i++)
-		if (strcmp(jf_cur[i], msg) == 0)
-			return;
-	jf_cur = xreallocarray(jf_cur, jf_ncur + 1, sizeof(*jf_cur));
-	jf_cur[jf_ncur++] = xstrdup(msg);
-	for (i = 0; i < jf_nprev; i++)
-		if (strcmp(jf_prev[i], msg) == 0)
-			return;
-	log_warnx("%s", msg);
-}
-
-static void
-jf_notes_rotate(void)
-{
-	size_t i;
-
-	for (i = 0; i < jf_nprev; i++)
-		free(jf_prev[i]);
-	free(jf_prev);
-	jf_prev = jf_cur;
-	jf_nprev = jf_ncur;
-	jf_cur = NULL;
-	jf_ncur = 0;
+	if (strset_add(&jf_cur, msg) && !strset_has(&jf_prev, msg))
+		log_warnx("%s", msg);
 }
 
 static void jf_on_answer(const struct http_response *res, void *arg);
-static void jf_finish(struct jf *jf);
+static void jf_step(struct jf *jf);
+
+static int
+jf_slice_over(int64_t t0)
+{
+	return timer_now_ms() - t0 >= JF_SLICE_MS;
+}
 
 static void
-jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
+jf_fail(struct jf *jf, enum jf_kind kind, size_t index)
+{
+	if (kind == JF_ACCOUNTS)
+		jf->failed_all = 1;
+	else if (kind == JF_ENTITIES)
+		jf->acc[index].state = JF_FAILED;
+	else
+		jf->rec[index].state = JF_FAILED;
+}
+
+static void
+jf_get(struct jf *jf, enum jf_kind kind, size_t index)
 {
 	struct jf_req *r;
+	char path[128];
 
+	if (kind == JF_ACCOUNTS)
+		snprintf(path, sizeof(path), "accounts/");
+	else if (kind == JF_ENTITIES)
+		snprintf(path, sizeof(path), "accounts/%lld/entities/",
+		    (long long)jf->acc[index].id);
+	else
+		snprintf(path, sizeof(path), "accounts/%lld/%s/%lld",
+		    (long long)jf->rec[index].account,
+		    kind == JF_CREDENTIAL ? "credentials" : "sensors",
+		    (long long)jf->rec[index].id);
 	r = xcalloc(1, sizeof(*r));
 	r->jf = jf;
 	r->kind = kind;
@@ -119,15 +167,35 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
 	if (backend_request(jf->b, "GET", path, NULL, 0, jf_on_answer, r) ==
 	    -1) {
 		free(r);
-		if (kind == JF_ACCOUNTS)
-			jf->failed_all = 1;
-		else if (kind == JF_ENTITIES)
-			jf->acc[index].state = JF_FAILED;
-		else
-			jf->rec[index].state = JF_FAILED;
+		jf_fail(jf, kind, index);
 		return;
 	}
-	jf->pending++;
+	jf->in_flight++;
+}
+
+static void
+jf_enqueue(struct jf *jf, enum jf_kind kind, size_t index)
+{
+	if (jf->q_tail == jf->q_cap) {
+		jf->q_cap = jf->q_cap ? jf->q_cap * 2 : 64;
+		jf->queue =
+		    xreallocarray(jf->queue, jf->q_cap, sizeof(*jf->queue));
+	}
+	jf->queue[jf->q_tail].kind = kind;
+	jf->queue[jf->q_tail].index = index;
+	jf->q_tail++;
+}
+
+/* Starts queued requests while there is room. */
+static void
+jf_pump(struct jf *jf)
+{
+	while (jf->in_flight < JF_MAX_IN_FLIGHT && jf->q_head < jf->q_tail &&
+	    !jf->failed_all) {
+		struct jf_queued q = jf->queue[jf->q_head++];
+
+		jf_get(jf, q.kind, q.index);
+	}
 }
 
 /* The protocols[P] object of an entity we should run, or NULL. */
@@ -152,18 +220,58 @@ jf_candidate(struct jf *jf, struct json_object *e)
 	return proto;
 }
 
+static size_t
+jf_rec_hash(enum jf_kind kind, int64_t account, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)account * 0xc2b2ae3d27d4eb4fULL + (uint64_t)kind;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+/* The slot of (kind, account, id) in the index, or the free one. */
+static size_t
+jf_slot(const struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
+{
+	size_t mask = jf->cap_slots - 1;
+	size_t i = jf_rec_hash(kind, account, id) & mask;
+
+	while (jf->rec_slots[i] != 0) {
+		const struct jf_record *r = &jf->rec[jf->rec_slots[i] - 1];
+
+		if (r->kind == kind && r->account == account && r->id == id)
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
 static struct jf_record *
 jf_find(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < jf->n_rec; i++)
-		if (jf->rec[i].kind == kind && jf->rec[i].account == account &&
-		    jf->rec[i].id == id)
-			return &jf->rec[i];
-	return NULL;
+	if (jf->cap_slots == 0)
+		return NULL;
+	i = jf_slot(jf, kind, account, id);
+	return jf->rec_slots[i] ? &jf->rec[jf->rec_slots[i] - 1] : NULL;
 }
 
+static void
+jf_index_grow(struct jf *jf)
+{
+	size_t i;
+
+	free(jf->rec_slots);
+	jf->cap_slots = jf->cap_slots ? jf->cap_slots * 2 : 64;
+	jf->rec_slots = xcalloc(jf->cap_slots, sizeof(*jf->rec_slots));
+	for (i = 0; i < jf->n_rec; i++)
+		jf->rec_slots[jf_slot(jf, jf->rec[i].kind, jf->rec[i].account,
+		    jf->rec[i].id)] = i + 1;
+}
+
+/* Notes a record an entity needs and queues its request, once. */
 static void
 jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 {
@@ -171,57 +279,105 @@ jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 
 	if (id <= 0 || jf_find(jf, kind, account, id) != NULL)
 		return;
+	if (2 * (jf->n_rec + 1) > jf->cap_slots)
+		jf_index_grow(jf);
 	if (jf->n_rec == jf->cap_rec) {
 		jf->cap_rec = jf->cap_rec ? jf->cap_rec * 2 : 16;
 		jf->rec = xreallocarray(jf->rec, jf->cap_rec, sizeof(*jf->rec));
 	}
-	r = &jf->rec[jf->n_rec++];
+	r = &jf->rec[jf->n_rec];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
 	r->account = account;
 	r->id = id;
+	jf->rec_slots[jf_slot(jf, kind, account, id)] = jf->n_rec + 1;
+	jf_enqueue(jf, kind, jf->n_rec);
+	jf->n_rec++;
 }
 
-/* Second wave: every distinct credential and sensor of our entities. */
+/* Collects the credential and sensors of one entity. */
 static void
-jf_fetch_records(struct jf *jf)
+jf_scan_entity(struct jf *jf, int64_t account, struct json_object *e)
 {
-	char path[128];
-	size_t a, i, k;
+	struct json_object *proto, *sensors;
+	size_t k;
 
-	for (a = 0; a < jf->n_acc; a++) {
-		struct jf_account *acc = &jf->acc[a];
+	proto = jf_candidate(jf, e);
+	if (proto == NULL)
+		return;
+	jf_want(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
+	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
+	    !json_object_is_type(sensors, json_type_array))
+		return;
+	for (k = 0; k < json_object_array_length(sensors); k++)
+		jf_want(jf, JF_SENSOR, account,
+		    jsonx_int(json_object_array_get_idx(sensors, k), "sensor"));
+}
 
-		if (acc->state != JF_OK)
-			continue;
-		for (i = 0; i < json_object_array_length(acc->entities); i++) {
-			struct json_object *e, *proto, *sensors;
+/* Copies the start of a body as one printable line. */
+static void
+jf_snippet(const char *body, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
 
-			e = json_object_array_get_idx(acc->entities, i);
-			proto = jf_candidate(jf, e);
-			if (proto == NULL)
-				continue;
-			jf_want(jf, JF_CREDENTIAL, acc->id,
-			    jsonx_int(proto, "credential"));
-			if (!json_object_object_get_ex(
-			        proto, "sensors", &sensors) ||
-			    !json_object_is_type(sensors, json_type_array))
-				continue;
-			for (k = 0; k < json_object_array_length(sensors); k++)
-				jf_want(jf, JF_SENSOR, acc->id,
-				    jsonx_int(
-				        json_object_array_get_idx(sensors, k),
-				        "sensor"));
-		}
+	for (i = 0; i < len && o + 1 < outlen && o < 160; i++)
+		out[o++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
+	out[o] = '\0';
+}
+
+static void
+jf_list_failed(struct jf_account *acc, const char *why)
+{
+	log_warnx("job refresh: account %lld: entity list failed: %s; "
+	          "keeping its current jobs",
+	    (long long)acc->id, why);
+	acc->state = JF_FAILED;
+}
+
+/* Parses one step of an entity list; done when the state moved on. */
+static void
+jf_parse_step(struct jf_account *acc)
+{
+	struct json_object *root, *list;
+	enum json_tokener_error jerr;
+	size_t n = acc->body_len - acc->parsed;
+	char snip[200];
+
+	if (n > JF_PARSE_STEP)
+		n = JF_PARSE_STEP;
+	if (acc->tok == NULL)
+		acc->tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
+	if (acc->tok == NULL)
+		fatalx("json_tokener_new_ex failed");
+	root = json_tokener_parse_ex(acc->tok, acc->body + acc->parsed, (int)n);
+	jerr = json_tokener_get_error(acc->tok);
+	if (root == NULL && jerr == json_tokener_continue &&
+	    acc->parsed + n < acc->body_len) {
+		acc->parsed += n;
+		return;
 	}
-	for (i = 0; i < jf->n_rec; i++) {
-		snprintf(path, sizeof(path), "accounts/%lld/%s/%lld",
-		    (long long)jf->rec[i].account,
-		    jf->rec[i].kind == JF_CREDENTIAL ? "credentials"
-		                                     : "sensors",
-		    (long long)jf->rec[i].id);
-		jf_get(jf, jf->rec[i].kind, i, path);
+	if (root == NULL || jerr != json_tokener_success ||
+	    acc->parsed + json_tokener_get_parse_end(acc->tok) <
+	        acc->body_len) {
+		jf_snippet(acc->body, acc->body_len, snip, sizeof(snip));
+		json_object_put(root);
+		jf_list_failed(acc, "answer is not valid JSON");
+		log_debug("job refresh: account %lld: answer starts: %s",
+		    (long long)acc->id, snip);
+	} else if (!json_object_is_type(root, json_type_object) ||
+	    !json_object_object_get_ex(root, "list", &list) ||
+	    !json_object_is_type(list, json_type_array)) {
+		json_object_put(root);
+		jf_list_failed(acc, "answer has no list");
+	} else {
+		acc->entities = json_object_get(list);
+		json_object_put(root);
+		acc->state = JF_SCANNING;
 	}
+	json_tokener_free(acc->tok);
+	acc->tok = NULL;
+	free(acc->body);
+	acc->body = NULL;
 }
 
 /* Builds the resolved form of entity e: our protocol only, with records in
@@ -293,52 +449,70 @@ keep:
 }
 
 static void
-jf_build(struct jf *jf)
+jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 {
 	char err[BOT_ERRLEN];
-	size_t a, i;
+	struct json_object *proto, *resolved;
+	struct job *job;
+	int64_t eid;
 
-	for (a = 0; a < jf->n_acc; a++) {
-		struct jf_account *acc = &jf->acc[a];
+	proto = jf_candidate(jf, e);
+	if (proto == NULL)
+		return;
+	eid = jsonx_int(e, "id");
+	resolved = jf_resolve(jf, acc->id, e, proto, eid);
+	if (resolved == NULL) {
+		job_update_keep(&jf->u, acc->id, eid);
+		return;
+	}
+	switch (jobs_from_entity(resolved, acc->id, jf->protocol, jf->bot_id,
+	    &job, err, sizeof(err))) {
+	case JOBS_OK:
+		if (job->warnings != NULL)
+			jf_note("job %lld (%s): %s", (long long)job->id,
+			    job->name, job->warnings);
+		job_update_add(&jf->u, job);
+		break;
+	case JOBS_INVALID:
+		jf_note("job %lld: not polled: %s", (long long)eid, err);
+		break;
+	case JOBS_SKIP:
+		break;
+	}
+	json_object_put(resolved);
+}
+
+/* Builds jobs for one slice; 1 when every account is done. */
+static int
+jf_build_some(struct jf *jf, int64_t t0)
+{
+	while (jf->build_acc < jf->n_acc) {
+		struct jf_account *acc = &jf->acc[jf->build_acc];
+		size_t n;
 
 		if (acc->state != JF_OK) {
 			job_update_keep_account(&jf->u, acc->id);
+			jf->build_acc++;
 			continue;
 		}
-		for (i = 0; i < json_object_array_length(acc->entities); i++) {
-			struct json_object *e, *proto, *resolved;
-			struct job *job;
-			int64_t eid;
-
-			e = json_object_array_get_idx(acc->entities, i);
-			proto = jf_candidate(jf, e);
-			if (proto == NULL)
-				continue;
-			eid = jsonx_int(e, "id");
-			resolved = jf_resolve(jf, acc->id, e, proto, eid);
-			if (resolved == NULL) {
-				job_update_keep_entity_of(&jf->u, acc->id, eid);
-				continue;
-			}
-			switch (jobs_from_entity(resolved, acc->id,
-			    jf->protocol, jf->bot_id, &job, err, sizeof(err))) {
-			case JOBS_OK:
-				if (job->warnings != NULL)
-					jf_note("job %lld (%s): %s",
-					    (long long)job->id, job->name,
-					    job->warnings);
-				job_update_add(&jf->u, job);
-				break;
-			case JOBS_INVALID:
-				jf_note("job %lld: not polled: %s",
-				    (long long)eid, err);
-				break;
-			case JOBS_SKIP:
-				break;
-			}
-			json_object_put(resolved);
+		n = json_object_array_length(acc->entities);
+		while (jf->build_i < n) {
+			jf_build_entity(jf, acc,
+			    json_object_array_get_idx(
+			        acc->entities, jf->build_i));
+			/* Freed as we go: freeing a whole list of 100,000
+			 * entities at once would block the loop. */
+			json_object_array_put_idx(
+			    acc->entities, jf->build_i++, NULL);
+			if (jf_slice_over(t0))
+				return 0;
 		}
+		json_object_put(acc->entities);
+		acc->entities = NULL;
+		jf->build_acc++;
+		jf->build_i = 0;
 	}
+	return 1;
 }
 
 static void
@@ -346,12 +520,19 @@ jf_free(struct jf *jf)
 {
 	size_t i;
 
-	for (i = 0; i < jf->n_acc; i++)
+	loop_timer_stop(jf->loop, &jf->work);
+	for (i = 0; i < jf->n_acc; i++) {
 		json_object_put(jf->acc[i].entities);
+		free(jf->acc[i].body);
+		if (jf->acc[i].tok != NULL)
+			json_tokener_free(jf->acc[i].tok);
+	}
 	for (i = 0; i < jf->n_rec; i++)
 		json_object_put(jf->rec[i].obj);
 	free(jf->acc);
 	free(jf->rec);
+	free(jf->rec_slots);
+	free(jf->queue);
 	free(jf->protocol);
 	job_update_release(&jf->u);
 	free(jf);
@@ -363,10 +544,10 @@ jf_finish(struct jf *jf)
 	struct job_update u;
 	int ok = !jf->failed_all;
 
-	if (ok) {
-		jf_build(jf);
-		jf_notes_rotate();
-	}
+	if (ok)
+		strset_move(&jf_prev, &jf_cur);
+	else
+		strset_release(&jf_cur);
 	u = jf->u;
 	job_update_init(&jf->u);
 	jf_active = NULL;
@@ -374,11 +555,77 @@ jf_finish(struct jf *jf)
 	jf_free(jf);
 }
 
+/* Parses and scans entity lists for one slice; 1 when none is left. */
+static int
+jf_lists_some(struct jf *jf, int64_t t0)
+{
+	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
+		struct jf_account *acc = &jf->acc[jf->work_acc];
+
+		while (acc->state == JF_PARSING) {
+			jf_parse_step(acc);
+			if (jf_slice_over(t0))
+				return 0;
+		}
+		if (acc->state == JF_PENDING)
+			return 1; /* its answer has not come yet */
+		while (acc->state == JF_SCANNING) {
+			if (acc->scanned ==
+			    json_object_array_length(acc->entities)) {
+				acc->state = JF_OK;
+				break;
+			}
+			jf_scan_entity(jf, acc->id,
+			    json_object_array_get_idx(
+			        acc->entities, acc->scanned++));
+			if ((acc->scanned & 63) == 0 && jf_slice_over(t0))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+jf_on_work(struct timer *t, void *arg)
+{
+	(void)t;
+	jf_step(arg);
+}
+
+/* Does the next slice of work, or finishes when all is done. */
+static void
+jf_step(struct jf *jf)
+{
+	int64_t t0 = timer_now_ms();
+
+	if (jf->failed_all) {
+		if (jf->in_flight == 0)
+			jf_finish(jf);
+		return;
+	}
+	if (!jf->building) {
+		if (!jf_lists_some(jf, t0)) {
+			jf_pump(jf);
+			loop_timer_start(jf->loop, &jf->work, 0);
+			return;
+		}
+		jf_pump(jf);
+		if (jf->in_flight > 0 || jf->q_head < jf->q_tail ||
+		    jf->work_acc < jf->n_acc || jf->acc == NULL)
+			return; /* an answer calls jf_step again */
+		jf->building = 1;
+	}
+	if (!jf_build_some(jf, t0)) {
+		loop_timer_start(jf->loop, &jf->work, 0);
+		return;
+	}
+	jf_finish(jf);
+}
+
 static void
 jf_on_accounts(struct jf *jf, struct json_object *obj)
 {
 	struct json_object *list;
-	char path[64];
 	size_t i, n;
 
 	if (!json_object_is_type(obj, json_type_object) ||
@@ -400,11 +647,32 @@ jf_on_accounts(struct jf *jf, struct json_object *obj)
 		jf->acc[jf->n_acc].state = JF_PENDING;
 		jf->n_acc++;
 	}
-	for (i = 0; i < jf->n_acc; i++) {
-		snprintf(path, sizeof(path), "accounts/%lld/entities/",
-		    (long long)jf->acc[i].id);
-		jf_get(jf, JF_ENTITIES, i, path);
+	for (i = 0; i < jf->n_acc; i++)
+		jf_enqueue(jf, JF_ENTITIES, i);
+}
+
+static void
+jf_on_list(
+    struct jf *jf, struct jf_account *acc, const struct http_response *res)
+{
+	struct json_object *obj = NULL;
+	char err[BOT_ERRLEN];
+
+	if (res->error != NULL || res->status != 200) {
+		/* backend_json words transport and status errors. */
+		if (backend_json(res, &obj, err, sizeof(err)) == 0)
+			snprintf(err, sizeof(err), "HTTP %ld", res->status);
+		json_object_put(obj);
+		jf_list_failed(acc, err);
+		return;
 	}
+	/* Parsed later, in slices, with room for deep entities. */
+	acc->body = xmalloc(res->body_len + 1);
+	memcpy(acc->body, res->body, res->body_len);
+	acc->body[res->body_len] = '\0';
+	acc->body_len = res->body_len;
+	acc->state = JF_PARSING;
+	(void)jf;
 }
 
 static void
@@ -412,14 +680,14 @@ jf_on_answer(const struct http_response *res, void *arg)
 {
 	struct jf_req *r = arg;
 	struct jf *jf = r->jf;
-	struct json_object *obj = NULL, *list;
+	struct json_object *obj = NULL;
 	char err[BOT_ERRLEN];
 	int rc;
 
-	jf->pending--;
-	rc = backend_json(res, &obj, err, sizeof(err));
+	jf->in_flight--;
 	switch (r->kind) {
 	case JF_ACCOUNTS:
+		rc = backend_json(res, &obj, err, sizeof(err));
 		if (rc == -1) {
 			log_warnx("job refresh: accounts/ failed: %s; keeping "
 			          "all current jobs",
@@ -429,29 +697,16 @@ jf_on_answer(const struct http_response *res, void *arg)
 			jf_on_accounts(jf, obj);
 		}
 		break;
-	case JF_ENTITIES: {
-		struct jf_account *acc = &jf->acc[r->index];
-
-		if (rc == 0 && json_object_is_type(obj, json_type_object) &&
-		    json_object_object_get_ex(obj, "list", &list) &&
-		    json_object_is_type(list, json_type_array)) {
-			acc->entities = json_object_get(list);
-			acc->state = JF_OK;
-		} else {
-			log_warnx("job refresh: account %lld: entity list "
-			          "failed: %s; keeping its current jobs",
-			    (long long)acc->id,
-			    rc == -1 ? err : "answer has no list");
-			acc->state = JF_FAILED;
-		}
+	case JF_ENTITIES:
+		jf_on_list(jf, &jf->acc[r->index], res);
 		break;
-	}
 	case JF_CREDENTIAL:
 	case JF_SENSOR: {
 		struct jf_record *rec = &jf->rec[r->index];
 		const char *what =
 		    r->kind == JF_SENSOR ? "sensor" : "credential";
 
+		rc = backend_json(res, &obj, err, sizeof(err));
 		if (rc == 0 && json_object_is_type(obj, json_type_object)) {
 			rec->obj = json_object_get(obj);
 			rec->state = JF_OK;
@@ -469,19 +724,10 @@ jf_on_answer(const struct http_response *res, void *arg)
 	}
 	json_object_put(obj);
 	free(r);
-	if (jf->pending > 0)
-		return;
-	if (jf->failed_all) {
-		jf_finish(jf);
-		return;
-	}
-	/* A wave is complete: start the next one, or finish. */
-	if (jf->n_rec == 0 && jf->acc != NULL) {
-		jf_fetch_records(jf);
-		if (jf->pending > 0)
-			return;
-	}
-	jf_finish(jf);
+	/* Start the next request at once; parsing waits for its slice. */
+	jf_pump(jf);
+	if (!timer_armed(&jf->work))
+		loop_timer_start(jf->loop, &jf->work, 0);
 }
 
 int
@@ -494,14 +740,16 @@ jobfetch_start(
 		return -1;
 	jf = xcalloc(1, sizeof(*jf));
 	jf->b = b;
+	jf->loop = backend_loop(b);
 	jf->protocol = xstrdup(protocol);
 	jf->bot_id = backend_bot_id(b);
 	jf->cb = cb;
 	jf->arg = arg;
 	job_update_init(&jf->u);
+	timer_init(&jf->work, jf_on_work, jf);
 	jf_active = jf;
-	jf_get(jf, JF_ACCOUNTS, 0, "accounts/");
-	if (jf->pending == 0) {
+	jf_get(jf, JF_ACCOUNTS, 0);
+	if (jf->in_flight == 0) {
 		jf_active = NULL;
 		jf_free(jf);
 		return -1;

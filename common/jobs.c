@@ -16,9 +16,9 @@
 
 #include "buf.h"
 #include "log.h"
+#include "strset.h"
 #include "xmalloc.h"
 
-#define JOBS_MAX_DEPTH     64
 #define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
 
 /* Reads an id: a JSON integer in 1..2^53.  -1 when absent or not one. */
@@ -95,6 +95,34 @@ jobs_get_number(
 	if (!isfinite(d))
 		return -1;
 	*out = d;
+	return 0;
+}
+
+int
+jobs_too_deep(struct json_object *obj, int limit)
+{
+	size_t i, n;
+
+	if (json_object_is_type(obj, json_type_array)) {
+		if (limit <= 0)
+			return 1;
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			if (jobs_too_deep(
+			        json_object_array_get_idx(obj, i), limit - 1))
+				return 1;
+		return 0;
+	}
+	if (json_object_is_type(obj, json_type_object)) {
+		if (limit <= 0)
+			return 1;
+		json_object_object_foreach(obj, key, v)
+		{
+			(void)key;
+			if (jobs_too_deep(v, limit - 1))
+				return 1;
+		}
+	}
 	return 0;
 }
 
@@ -264,6 +292,15 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 			jobs_warn(job, msg);
 			continue;
 		}
+		if (jobs_too_deep(details, JOBS_MAX_DEPTH)) {
+			snprintf(msg, sizeof(msg),
+			    "sensor %lld skipped: details nest deeper than %d "
+			    "levels",
+			    (long long)sid, JOBS_MAX_DEPTH);
+			jobs_warn(job, msg);
+			json_object_put(details);
+			continue;
+		}
 		job->sensors[job->n_sensors].id = sid;
 		job->sensors[job->n_sensors].interval_s = interval;
 		job->sensors[job->n_sensors].details = details;
@@ -371,6 +408,15 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		    job->details == NULL ? "details" : "credential details");
 		goto fail;
 	}
+	if (jobs_too_deep(job->details, JOBS_MAX_DEPTH) ||
+	    jobs_too_deep(job->credential, JOBS_MAX_DEPTH)) {
+		snprintf(err, errlen, "%s nest deeper than %d levels",
+		    jobs_too_deep(job->details, JOBS_MAX_DEPTH)
+		        ? "details"
+		        : "credential details",
+		    JOBS_MAX_DEPTH);
+		goto fail;
+	}
 	jobs_add_sensors(job, sensors);
 	if (job->n_sensors == 0) {
 		snprintf(err, errlen, "no usable sensors (%s)",
@@ -383,6 +429,14 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 fail:
 	job_unref(job);
 	return JOBS_INVALID;
+}
+
+int
+job_same(const struct job *a, const struct job *b)
+{
+	return a->id == b->id && a->account_id == b->account_id &&
+	    a->fingerprint != NULL && b->fingerprint != NULL &&
+	    strcmp(a->fingerprint, b->fingerprint) == 0;
 }
 
 void
@@ -399,9 +453,7 @@ job_update_release(struct job_update *u)
 	for (i = 0; i < u->n_jobs; i++)
 		job_unref(u->jobs[i]);
 	free(u->jobs);
-	free(u->keep_entities);
-	free(u->keep_entity_accounts);
-	free(u->keep_accounts);
+	free(u->keeps);
 	job_update_init(u);
 }
 
@@ -416,54 +468,31 @@ job_update_add(struct job_update *u, struct job *job)
 }
 
 void
-job_update_keep_entity(struct job_update *u, int64_t entity_id)
+job_update_keep(struct job_update *u, int64_t account_id, int64_t entity_id)
 {
-	job_update_keep_entity_of(u, -1, entity_id);
-}
-
-void
-job_update_keep_entity_of(
-    struct job_update *u, int64_t account_id, int64_t entity_id)
-{
-	u->keep_entities = xreallocarray(
-	    u->keep_entities, u->n_keep_entities + 1, sizeof(int64_t));
-	u->keep_entity_accounts = xreallocarray(
-	    u->keep_entity_accounts, u->n_keep_entities + 1, sizeof(int64_t));
-	u->keep_entity_accounts[u->n_keep_entities] = account_id;
-	u->keep_entities[u->n_keep_entities++] = entity_id;
+	if (u->n_keeps == u->cap_keeps) {
+		u->cap_keeps = u->cap_keeps ? u->cap_keeps * 2 : 16;
+		u->keeps =
+		    xreallocarray(u->keeps, u->cap_keeps, sizeof(*u->keeps));
+	}
+	u->keeps[u->n_keeps].account_id = account_id;
+	u->keeps[u->n_keeps].entity_id = entity_id;
+	u->n_keeps++;
 }
 
 void
 job_update_keep_account(struct job_update *u, int64_t account_id)
 {
-	u->keep_accounts = xreallocarray(
-	    u->keep_accounts, u->n_keep_accounts + 1, sizeof(int64_t));
-	u->keep_accounts[u->n_keep_accounts++] = account_id;
+	job_update_keep(u, account_id, -1);
 }
 
 int
-job_update_keeps(const struct job_update *u, const struct job *job)
+job_keep_covers(const struct job_keep *k, const struct job *job)
 {
-	size_t i;
-
-	for (i = 0; i < u->n_keep_accounts; i++)
-		if (u->keep_accounts[i] == job->account_id)
-			return 1;
-	for (i = 0; i < u->n_keep_entities; i++)
-		if (u->keep_entities[i] == job->id)
-			return 1;
-	return 0;
-}
-
-static int
-jobs_have(const struct job_update *u, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < u->n_jobs; i++)
-		if (u->jobs[i]->id == id)
-			return 1;
-	return 0;
+	if (k->entity_id < 0)
+		return k->account_id == job->account_id;
+	return k->entity_id == job->id &&
+	    (k->account_id < 0 || k->account_id == job->account_id);
 }
 
 int
@@ -473,10 +502,12 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	struct json_object *root = NULL, *list = NULL;
 	struct json_tokener *tok;
 	enum json_tokener_error jerr;
+	struct strset seen;
 	size_t i, n, end;
 	int rc = -1;
 
-	tok = json_tokener_new_ex(JOBS_MAX_DEPTH);
+	strset_init(&seen);
+	tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
 	if (tok == NULL)
 		fatalx("json_tokener_new_ex failed");
 	root = json_tokener_parse_ex(tok, text, (int)len);
@@ -536,7 +567,8 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 		switch (jobs_from_entity(
 		    e, account, protocol, -1, &job, why, sizeof(why))) {
 		case JOBS_OK:
-			if (jobs_have(out, job->id)) {
+			snprintf(why, sizeof(why), "%lld", (long long)job->id);
+			if (!strset_add(&seen, why)) {
 				log_warnx("job file: entity %lld appears "
 				          "twice, the second is skipped",
 				    (long long)job->id);
@@ -558,6 +590,7 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	}
 	rc = 0;
 out:
+	strset_release(&seen);
 	json_object_put(root);
 	json_tokener_free(tok);
 	return rc;

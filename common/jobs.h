@@ -16,6 +16,13 @@
 
 struct json_object;
 
+/* The deepest nesting accepted in an entity's, credential's or sensor's
+ * details (json-c's own default); deeper ones make only that entity (or
+ * sensor) unusable.  Lists of entities are parsed with the larger bound,
+ * so one deep entity cannot make its whole list unreadable. */
+#define JOBS_MAX_DEPTH      64
+#define JOBS_LIST_MAX_DEPTH 512
+
 /* The longest interval we accept: 31 days. */
 #define JOBS_MAX_INTERVAL_S (31 * 24 * 3600)
 
@@ -70,18 +77,25 @@ void job_unref(struct job *job);
 /* True when the job has a sensor of the given interval. */
 int job_sensor_due(const struct job_sensor *s, const int *due_s, size_t n);
 
+/* True when b may replace a without a change: same entity, same account
+ * and the same fingerprint.  The one rule for "unchanged" (sched.c). */
+int job_same(const struct job *a, const struct job *b);
+
+/* Previous jobs an update keeps although it does not carry them (their
+ * records could not be fetched this time). */
+struct job_keep {
+	int64_t account_id; /* -1: the entity's account is unknown (any) */
+	int64_t entity_id;  /* -1: every job of the account */
+};
+
 /* A new set of jobs handed to the scheduler. */
 struct job_update {
 	struct job **jobs; /* one owned reference each */
 	size_t n_jobs;
 	size_t cap_jobs;
-	/* keep the previous job of these entities (sched_apply sorts this
-	 * array alone, so read keep_entity_accounts before it) */
-	int64_t *keep_entities;
-	int64_t *keep_entity_accounts; /* ... in these accounts (-1: unknown) */
-	size_t n_keep_entities;
-	int64_t *keep_accounts; /* keep every previous job of these accounts */
-	size_t n_keep_accounts;
+	struct job_keep *keeps;
+	size_t n_keeps;
+	size_t cap_keeps;
 };
 
 void job_update_init(struct job_update *u);
@@ -89,11 +103,14 @@ void job_update_init(struct job_update *u);
 void job_update_release(struct job_update *u);
 /* Takes ownership of job's reference. */
 void job_update_add(struct job_update *u, struct job *job);
-void job_update_keep_entity(struct job_update *u, int64_t entity_id);
-void job_update_keep_entity_of(
+/* Keeps the previous job of entity_id in account_id (-1: any account),
+ * or with entity_id -1 every previous job of account_id. */
+void job_update_keep(
     struct job_update *u, int64_t account_id, int64_t entity_id);
+/* The same as job_update_keep(u, account_id, -1). */
 void job_update_keep_account(struct job_update *u, int64_t account_id);
-int job_update_keeps(const struct job_update *u, const struct job *job);
+/* True when keep k covers job (entity and account as described above). */
+int job_keep_covers(const struct job_keep *k, const struct job *job);
 
 /* Loads a standalone job file: a JSON list of resolved entities, or an
  * object {"entities": [...]}.  An entity may carry "account" (default 1).
@@ -111,6 +128,10 @@ int jobs_load_text(const char *text, size_t len, const char *protocol,
  * intervals of their own (NetFlow's sensors have none): such a sensor is
  * kept with interval_s 0 and adds no interval to its job. */
 void jobs_set_sensor_interval_optional(int on);
+
+/* 1 when obj nests arrays/objects more than limit levels deep (obj
+ * itself is one level), else 0.  Stops at the first level past limit. */
+int jobs_too_deep(struct json_object *obj, int limit);
 
 /* Reads a number that may be given as a JSON number or numeric string
  * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1

@@ -237,10 +237,9 @@ T_TEST(jobfetch_rules_requests_and_isolation)
 	T_EQ_INT(j->intervals_s[0], 60);
 	T_EQ_INT(jobs_get_number(j->credential, "n_packets", 3, &n), 0);
 	T_EQ_DBL(n, 5, 0);
-	T_EQ_INT(g.u.n_keep_entities, 1);
-	T_EQ_INT(g.u.keep_entities[0], 2);
-	T_EQ_INT(g.u.keep_entity_accounts[0], 7);
-	T_EQ_INT(g.u.n_keep_accounts, 0);
+	T_EQ_INT(g.u.n_keeps, 1);
+	T_EQ_INT(g.u.keeps[0].entity_id, 2);
+	T_EQ_INT(g.u.keeps[0].account_id, 7);
 	/* Every distinct record once, though e1, e2 and e4 share 11 and
 	 * e1, e3 and e4 share 21. */
 	T_EQ_INT(count(log, "/api/accounts/"), 1);

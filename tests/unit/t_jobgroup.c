@@ -79,7 +79,7 @@ T_TEST(jobgroup_one_job_per_account)
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
 	jobs_set_sensor_interval_optional(0);
 	T_ASSERT(u.jobs[0] != NULL && u.jobs[1] != NULL && u.jobs[2] != NULL);
-	job_update_keep_entity_of(&u, 9, 50); /* failed in account 9 */
+	job_update_keep(&u, 9, 50); /* failed in account 9 */
 	jobgroup_by_account(&u, windows, 3);
 
 	T_EQ_INT(u.n_jobs, 2);
@@ -102,9 +102,9 @@ T_TEST(jobgroup_one_job_per_account)
 	T_EQ_INT(json_object_array_length(b->details), 1);
 	T_ASSERT(a->fingerprint != NULL);
 	/* The entity keep became an account keep. */
-	T_EQ_INT(u.n_keep_entities, 0);
-	T_EQ_INT(u.n_keep_accounts, 1);
-	T_EQ_INT(u.keep_accounts[0], 9);
+	T_EQ_INT(u.n_keeps, 1);
+	T_EQ_INT(u.keeps[0].account_id, 9);
+	T_EQ_INT(u.keeps[0].entity_id, -1);
 	fp = strdup(a->fingerprint);
 	job_update_release(&u);
 
@@ -136,17 +136,19 @@ T_TEST(jobgroup_unknown_keep_keeps_every_account)
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
 	job_update_add(&u, netflow_job(8, 20, "192.0.2.2"));
 	jobs_set_sensor_interval_optional(0);
-	job_update_keep_entity(&u, 99);
+	job_update_keep(&u, -1, 99);
 	jobgroup_by_account(&u, windows, 3);
-	T_EQ_INT(u.n_keep_accounts, 2);
-	T_ASSERT(job_update_keeps(&u, u.jobs[0]));
-	T_ASSERT(job_update_keeps(&u, u.jobs[1]));
+	T_EQ_INT(u.n_keeps, 2);
+	T_ASSERT(job_keep_covers(&u.keeps[0], u.jobs[0]) ||
+	    job_keep_covers(&u.keeps[1], u.jobs[0]));
+	T_ASSERT(job_keep_covers(&u.keeps[0], u.jobs[1]) ||
+	    job_keep_covers(&u.keeps[1], u.jobs[1]));
 	job_update_release(&u);
 
 	/* Nothing at all: no jobs, nothing kept. */
 	job_update_init(&u);
 	jobgroup_by_account(&u, windows, 3);
 	T_EQ_INT(u.n_jobs, 0);
-	T_EQ_INT(u.n_keep_accounts, 0);
+	T_EQ_INT(u.n_keeps, 0);
 	job_update_release(&u);
 }

@@ -471,30 +471,66 @@ T_TEST(jobs_ref_counting)
 	job_unref(NULL);
 }
 
-T_TEST(jobs_update_keep_lists)
+T_TEST(jobs_keep_covers_entity_and_account)
 {
 	char err[BOT_ERRLEN];
+	struct job_keep k;
 	struct job_update u;
 	struct job *job;
 
 	T_EQ_INT(
 	    build(snmp_entity, "snmp", -1, &job, err, sizeof(err)), JOBS_OK);
+	/* entity 53709761 in account 7 */
+	k.account_id = -1;
+	k.entity_id = 1;
+	T_EQ_INT(job_keep_covers(&k, job), 0);
+	k.account_id = 8;
+	k.entity_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 0);
+	k.entity_id = 53709761;
+	T_EQ_INT(job_keep_covers(&k, job), 0); /* another account */
+	k.account_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 1); /* account unknown */
+	k.account_id = 7;
+	T_EQ_INT(job_keep_covers(&k, job), 1);
+	k.entity_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 1); /* the whole account */
+	/* Keeps are stored as pairs; the update owns the job it is given. */
 	job_update_init(&u);
-	T_EQ_INT(job_update_keeps(&u, job), 0);
-	job_update_keep_entity(&u, 1);
-	job_update_keep_account(&u, 8);
-	T_EQ_INT(job_update_keeps(&u, job), 0);
-	job_update_keep_entity(&u, 53709761);
-	T_EQ_INT(job_update_keeps(&u, job), 1);
-	job_update_release(&u);
-	job_update_keep_account(&u, 7);
-	T_EQ_INT(job_update_keeps(&u, job), 1);
-	/* The update owns the reference it is given. */
+	job_update_keep(&u, 7, 53709761);
+	job_update_keep_account(&u, 9);
+	T_EQ_INT(u.n_keeps, 2);
+	T_EQ_INT(u.keeps[0].account_id, 7);
+	T_EQ_INT(u.keeps[0].entity_id, 53709761);
+	T_EQ_INT(u.keeps[1].account_id, 9);
+	T_EQ_INT(u.keeps[1].entity_id, -1);
 	job_update_add(&u, job);
 	T_EQ_INT(u.n_jobs, 1);
 	job_update_release(&u);
 	T_EQ_INT(u.n_jobs, 0);
+	T_EQ_INT(u.n_keeps, 0);
 	T_ASSERT(u.jobs == NULL);
+}
+
+T_TEST(jobs_same_needs_entity_account_and_fingerprint)
+{
+	char err[BOT_ERRLEN];
+	struct job *a, *b;
+
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &a, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &b, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(job_same(a, b), 1);
+	b->account_id = 8;
+	T_EQ_INT(job_same(a, b), 0);
+	b->account_id = a->account_id;
+	b->id++;
+	T_EQ_INT(job_same(a, b), 0);
+	b->id = a->id;
+	free(b->fingerprint);
+	b->fingerprint = strdup("{}");
+	T_EQ_INT(job_same(a, b), 0);
+	job_unref(a);
+	job_unref(b);
 }
 
 /* A minimal resolved ping entity for job files. */
@@ -768,4 +804,79 @@ T_TEST(jobs_get_number_forms)
 	T_EQ_INT(jobs_get_number(o, "o", 9, &d), -1);
 	T_EQ_DBL(d, 77, 0);
 	json_object_put(o);
+}
+
+/* Appends an entity whose details nest depth levels to text at *len. */
+static void
+deep_entity(char *text, size_t cap, size_t *len, int64_t id, int depth)
+{
+	int i;
+
+	*len += (size_t)snprintf(text + *len, cap - *len,
+	    "{\"id\": %lld, \"name\": \"e%lld\", \"entity_type\": "
+	    "\"device\", \"details\": ",
+	    (long long)id, (long long)id);
+	for (i = 0; i < depth; i++)
+		*len += (size_t)snprintf(text + *len, cap - *len, "{\"a\": ");
+	*len += (size_t)snprintf(text + *len, cap - *len, "1");
+	for (i = 0; i < depth; i++)
+		*len += (size_t)snprintf(text + *len, cap - *len, "}");
+	*len += (size_t)snprintf(text + *len, cap - *len,
+	    ", \"protocols\": {\"ping\": {\"credential\": {\"details\": "
+	    "{}}, \"sensors\": [{\"sensor\": {\"id\": 5, "
+	    "\"default_interval\": 60, \"details\": {}}}]}}}");
+}
+
+T_TEST(jobs_deep_entity_spoils_only_itself)
+{
+	static char text[16384];
+	char err[BOT_ERRLEN];
+	struct json_object *obj;
+	struct job_update u;
+	struct job *job;
+	size_t len = 0;
+
+	/* One entity 70 levels deep between two healthy ones: the list
+	 * still parses, only the deep one is refused. */
+	len += (size_t)snprintf(text, sizeof(text), "[");
+	deep_entity(text, sizeof(text), &len, 1, 3);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, ", ");
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, ", ");
+	deep_entity(text, sizeof(text), &len, 3, JOBS_MAX_DEPTH - 1);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "]");
+	T_ASSERT(len < sizeof(text) - 1);
+	job_update_init(&u);
+	T_EQ_INT(jobs_load_text(text, len, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(u.n_jobs, 2);
+	T_EQ_INT(u.jobs[0]->id, 1);
+	T_EQ_INT(u.jobs[1]->id, 3);
+	job_update_release(&u);
+
+	/* The entity alone: refused with a reason. */
+	len = 0;
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	obj = json_tokener_parse(text);
+	T_ASSERT(obj == NULL); /* json-c's own limit is 64 */
+	job_update_init(&u);
+	T_EQ_INT(jobs_load_text(text, len, "ping", &u, err, sizeof(err)), -1);
+	len = 0;
+	text[len++] = '[';
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	text[len++] = ']';
+	text[len] = '\0';
+	{
+		struct json_tokener *tok =
+		    json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
+
+		obj = json_tokener_parse_ex(tok, text, (int)len);
+		json_tokener_free(tok);
+	}
+	T_ASSERT(obj != NULL);
+	T_EQ_INT(jobs_from_entity(json_object_array_get_idx(obj, 0), 1, "ping",
+	             -1, &job, err, sizeof(err)),
+	    JOBS_INVALID);
+	T_ASSERT(strstr(err, "deeper than 64") != NULL);
+	json_object_put(obj);
+	T_EQ_INT(jobs_too_deep(NULL, 0), 0);
 }
