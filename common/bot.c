@@ -20,6 +20,7 @@
 
 #include "backend.h"
 #include "backoff.h"
+#include "bot_test.h"
 #include "env.h"
 #include "http.h"
 #include "jobfetch.h"
@@ -38,6 +39,14 @@
 #ifndef BOT_VERSION
 #define BOT_VERSION "dev"
 #endif
+
+/* One run of a job (opaque in bot.h). */
+struct run {
+	struct job *job; /* the run holds a reference */
+	int *due_s;      /* the intervals that caused this run */
+	size_t n_due;
+	struct values *values;
+};
 
 struct bot_config {
 	const char *jobs_file;
@@ -82,8 +91,8 @@ struct bot {
 	struct strset prep_prev, prep_cur;
 	struct timer apply_timer; /* the next slice of an update */
 	int applying;
-	size_t n_fresh;         /* new or changed jobs of this update */
-	struct job *fresh[100]; /* ... the first ones, to be logged */
+	size_t n_fresh;   /* new or changed jobs of this update */
+	char *fresh[100]; /* ... the first ones' log lines */
 };
 
 static struct bot bot;
@@ -391,6 +400,19 @@ run_sensor_due(const struct run *run, const struct job_sensor *s)
 	return job_sensor_due(s, run->due_s, run->n_due);
 }
 
+const int *
+run_due(const struct run *run, size_t *n)
+{
+	*n = run->n_due;
+	return run->due_s;
+}
+
+void
+run_emit_unchecked(struct run *run, const char *path, double v, double t)
+{
+	values_add(run->values, path, v, t);
+}
+
 void
 run_done(struct run *run)
 {
@@ -418,6 +440,8 @@ run_done(struct run *run)
 /* Work done in one go on an update before the loop gets its turn. */
 #define BOT_APPLY_SLICE_MS 20
 
+static char *bot_job_line(const struct job *job);
+
 /* sched_apply's prepare hook: the bot parses a new or changed job. */
 static int
 bot_prepare_job(struct job *job, void *arg)
@@ -428,8 +452,9 @@ bot_prepare_job(struct job *job, void *arg)
 	err[0] = '\0';
 	if (bot.ops->job_prepare == NULL ||
 	    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
+		/* The line is made now: the job's JSON goes after this. */
 		if (bot.n_fresh < sizeof(bot.fresh) / sizeof(bot.fresh[0]))
-			bot.fresh[bot.n_fresh] = job_ref(job);
+			bot.fresh[bot.n_fresh] = bot_job_line(job);
 		bot.n_fresh++;
 		return 0;
 	}
@@ -446,12 +471,13 @@ static void
 bot_job_unchanged(struct job *job, void *arg)
 {
 	(void)arg;
-	if (bot.ops->job_refresh != NULL)
-		bot.ops->job_refresh(job);
+	if (bot.ops->job_unchanged != NULL)
+		bot.ops->job_unchanged(job);
 }
 
-static void
-bot_log_job(const struct job *job)
+/* The line that announces a new or changed job. */
+static char *
+bot_job_line(const struct job *job)
 {
 	char iv[128];
 	size_t i, o = 0;
@@ -460,14 +486,13 @@ bot_log_job(const struct job *job)
 	for (i = 0; i < job->n_intervals && o < sizeof(iv) - 16; i++)
 		o += (size_t)snprintf(iv + o, sizeof(iv) - o, "%s%d",
 		    i ? "," : "", job->intervals_s[i]);
-	if (bot.ops->account_intervals_s != NULL)
-		log_info("job %lld (%s): %zu entities, every %s s",
+	if (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT)
+		return xasprintf("job %lld (%s): %zu entities, every %s s",
 		    (long long)job->id, job->name,
 		    json_object_array_length(job->details), iv);
-	else
-		log_info("job %lld (%s): account %lld, %zu sensor%s every %s s",
-		    (long long)job->id, job->name, (long long)job->account_id,
-		    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
+	return xasprintf("job %lld (%s): account %lld, %zu sensor%s every %s s",
+	    (long long)job->id, job->name, (long long)job->account_id,
+	    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
 }
 
 static void bot_start_once(void);
@@ -481,7 +506,7 @@ bot_fresh_release(void)
 	if (n > sizeof(bot.fresh) / sizeof(bot.fresh[0]))
 		n = sizeof(bot.fresh) / sizeof(bot.fresh[0]);
 	for (i = 0; i < n; i++)
-		job_unref(bot.fresh[i]);
+		free(bot.fresh[i]);
 	bot.n_fresh = 0;
 }
 
@@ -500,7 +525,7 @@ bot_apply_step(void)
 	strset_move(&bot.prep_prev, &bot.prep_cur);
 	/* Each new or changed job in a line, unless there are many. */
 	for (i = 0; i < bot.n_fresh && bot.n_fresh <= 100; i++)
-		bot_log_job(bot.fresh[i]);
+		log_info("%s", bot.fresh[i]);
 	bot_fresh_release();
 	if (st.added || st.changed || st.removed || !bot.ready)
 		log_info("jobs: %zu %s job%s (%zu new, %zu changed, %zu "
@@ -535,7 +560,7 @@ bot_apply(struct job_update *u)
 	static const struct sched_hooks hooks = {
 	    bot_prepare_job, bot_job_unchanged, NULL};
 
-	if (bot.ops->account_intervals_s != NULL)
+	if (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT)
 		jobgroup_by_account(u, bot.ops->account_intervals_s,
 		    bot.ops->n_account_intervals);
 	bot_fresh_release();
@@ -591,6 +616,15 @@ bot_on_fetched(struct job_update *u, int ok, void *arg)
 	}
 }
 
+/* Per-account jobs take sensors without intervals (jobs.h). */
+static unsigned
+bot_job_flags(void)
+{
+	return bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT
+	    ? JOBS_SENSOR_INTERVAL_OPTIONAL
+	    : 0;
+}
+
 static void
 bot_load_file(void)
 {
@@ -598,8 +632,8 @@ bot_load_file(void)
 	char err[BOT_ERRLEN];
 
 	job_update_init(&u);
-	if (jobs_load_file(bot.cfg.jobs_file, bot.ops->protocol, &u, err,
-	        sizeof(err)) == -1) {
+	if (jobs_load_file(bot.cfg.jobs_file, bot.ops->protocol,
+	        bot_job_flags(), &u, err, sizeof(err)) == -1) {
 		if (!bot.ready)
 			fatalx("--jobs: %s", err);
 		log_warnx("--jobs: %s; keeping the current jobs", err);
@@ -624,8 +658,8 @@ bot_refresh(void)
 	}
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
-	if (jobfetch_start(
-	        bot.backend, bot.ops->protocol, bot_on_fetched, NULL) == -1)
+	if (jobfetch_start(bot.backend, bot.ops->protocol, bot_job_flags(),
+	        bot_on_fetched, NULL) == -1)
 		bot.refresh_again = 1;
 }
 
@@ -738,7 +772,6 @@ bot_setup(void)
 	struct http_config hc;
 
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
-	jobs_set_sensor_interval_optional(bot.ops->account_intervals_s != NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
 	backoff_init(&bot.refresh_backoff, 5000, bot.cfg.refresh_s * 1000, 0);
 	timer_init(&bot.stop_timer, bot_on_stop_timer, NULL);
@@ -803,6 +836,11 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 
 	memset(&bot, 0, sizeof(bot));
 	bot.ops = ops;
+	if ((ops->job_mode == BOT_JOBS_PER_ACCOUNT) !=
+	    (ops->account_intervals_s != NULL && ops->n_account_intervals > 0))
+		fatalx("%s: account_intervals_s is set exactly when job_mode "
+		       "is BOT_JOBS_PER_ACCOUNT",
+		    ops->name);
 	rc = bot_parse_args(argc, argv);
 	if (rc != 0)
 		return rc - 1;
@@ -816,7 +854,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	    ops->name, BOT_VERSION, ops->protocol,
 	    bot.cfg.jobs_file ? bot.cfg.jobs_file : bot.cfg.backend_url,
 	    bot.cfg.to_stdout ? "stdout" : bot.cfg.backend_url);
-	if (ops->init != NULL && ops->init(bot.loop) == -1) {
+	if (ops->init != NULL && ops->init() == -1) {
 		bot.exit_code = 1;
 		goto out;
 	}

@@ -78,6 +78,7 @@ struct jf {
 	struct backend *b;
 	struct loop *loop;
 	char *protocol;
+	unsigned flags;
 	int64_t bot_id;
 	jobfetch_cb *cb;
 	void *arg;
@@ -465,8 +466,8 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		job_update_keep(&jf->u, acc->id, eid);
 		return;
 	}
-	switch (jobs_from_entity(resolved, acc->id, jf->protocol, jf->bot_id,
-	    &job, err, sizeof(err))) {
+	switch (jobs_from_entity_flags(resolved, acc->id, jf->protocol,
+	    jf->bot_id, jf->flags, &job, err, sizeof(err))) {
 	case JOBS_OK:
 		if (job->warnings != NULL)
 			jf_note("job %lld (%s): %s", (long long)job->id,
@@ -731,8 +732,8 @@ jf_on_answer(const struct http_response *res, void *arg)
 }
 
 int
-jobfetch_start(
-    struct backend *b, const char *protocol, jobfetch_cb *cb, void *arg)
+jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
+    jobfetch_cb *cb, void *arg)
 {
 	struct jf *jf;
 
@@ -742,6 +743,7 @@ jobfetch_start(
 	jf->b = b;
 	jf->loop = backend_loop(b);
 	jf->protocol = xstrdup(protocol);
+	jf->flags = flags;
 	jf->bot_id = backend_bot_id(b);
 	jf->cb = cb;
 	jf->arg = arg;

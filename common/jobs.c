@@ -159,15 +159,6 @@ jobs_free(struct job *job)
 	free(job);
 }
 
-/* Set by bots whose jobs run at intervals of their own (jobgroup.h). */
-static int jobs_interval_optional;
-
-void
-jobs_set_sensor_interval_optional(int on)
-{
-	jobs_interval_optional = on;
-}
-
 struct job *
 job_new(int64_t id, int64_t account_id, const char *name)
 {
@@ -242,7 +233,7 @@ jobs_warn(struct job *job, const char *msg)
 
 /* Adds the sensors of proto to job; a broken sensor only warns. */
 static void
-jobs_add_sensors(struct job *job, struct json_object *list)
+jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 {
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	size_t i, n = json_object_array_length(list);
@@ -276,7 +267,7 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 		}
 		if (interval == 0)
 			interval = def;
-		if (interval == 0 && !jobs_interval_optional) {
+		if (interval == 0 && !(flags & JOBS_SENSOR_INTERVAL_OPTIONAL)) {
 			snprintf(msg, sizeof(msg),
 			    "sensor %lld skipped: no interval on the entity "
 			    "and no default interval",
@@ -343,6 +334,15 @@ enum jobs_verdict
 jobs_from_entity(struct json_object *entity, int64_t account_id,
     const char *protocol, int64_t bot_id, struct job **out, char *err,
     size_t errlen)
+{
+	return jobs_from_entity_flags(
+	    entity, account_id, protocol, bot_id, 0, out, err, errlen);
+}
+
+enum jobs_verdict
+jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
+    const char *protocol, int64_t bot_id, unsigned flags, struct job **out,
+    char *err, size_t errlen)
 {
 	struct json_object *v, *protocols, *proto, *cred, *sensors;
 	struct job *job = NULL;
@@ -417,7 +417,7 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		    JOBS_MAX_DEPTH);
 		goto fail;
 	}
-	jobs_add_sensors(job, sensors);
+	jobs_add_sensors(job, sensors, flags);
 	if (job->n_sensors == 0) {
 		snprintf(err, errlen, "no usable sensors (%s)",
 		    job->warnings ? job->warnings : "none");
@@ -497,7 +497,7 @@ job_keep_covers(const struct job_keep *k, const struct job *job)
 
 int
 jobs_load_text(const char *text, size_t len, const char *protocol,
-    struct job_update *out, char *err, size_t errlen)
+    unsigned flags, struct job_update *out, char *err, size_t errlen)
 {
 	struct json_object *root = NULL, *list = NULL;
 	struct json_tokener *tok;
@@ -564,8 +564,8 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 			    i);
 			continue;
 		}
-		switch (jobs_from_entity(
-		    e, account, protocol, -1, &job, why, sizeof(why))) {
+		switch (jobs_from_entity_flags(
+		    e, account, protocol, -1, flags, &job, why, sizeof(why))) {
 		case JOBS_OK:
 			snprintf(why, sizeof(why), "%lld", (long long)job->id);
 			if (!strset_add(&seen, why)) {
@@ -597,8 +597,8 @@ out:
 }
 
 int
-jobs_load_file(const char *path, const char *protocol, struct job_update *out,
-    char *err, size_t errlen)
+jobs_load_file(const char *path, const char *protocol, unsigned flags,
+    struct job_update *out, char *err, size_t errlen)
 {
 	struct buf b;
 	char chunk[65536];
@@ -625,7 +625,7 @@ jobs_load_file(const char *path, const char *protocol, struct job_update *out,
 		goto out;
 	}
 	rc = jobs_load_text(
-	    b.data ? b.data : "", b.len, protocol, out, err, errlen);
+	    b.data ? b.data : "", b.len, protocol, flags, out, err, errlen);
 out:
 	if (f != NULL)
 		fclose(f);

@@ -28,7 +28,7 @@ struct json_object;
 
 struct job_sensor {
 	int64_t id;
-	int interval_s; /* 0 only with jobs_set_sensor_interval_optional */
+	int interval_s; /* 0 only with JOBS_SENSOR_INTERVAL_OPTIONAL */
 	struct json_object *details; /* own reference; never NULL */
 };
 
@@ -50,6 +50,13 @@ struct job {
 	int refs;
 };
 
+/* jobs_from_entity_flags / jobs_load_*: for bots whose jobs run at
+ * intervals of their own (per-account jobs, jobgroup.h; NetFlow's sensors
+ * have none), a sensor with no interval on the entity nor a default one is
+ * kept with interval_s 0 and adds no interval to its job.  Without it
+ * such a sensor is skipped with a warning. */
+#define JOBS_SENSOR_INTERVAL_OPTIONAL 1u
+
 enum jobs_verdict {
 	JOBS_INVALID = -1, /* for us but unusable: err says why */
 	JOBS_SKIP = 0,     /* not for this bot */
@@ -62,6 +69,10 @@ enum jobs_verdict {
 enum jobs_verdict jobs_from_entity(struct json_object *entity,
     int64_t account_id, const char *protocol, int64_t bot_id, struct job **out,
     char *err, size_t errlen) BOT_WUR;
+/* The same with flags (JOBS_SENSOR_INTERVAL_OPTIONAL or 0). */
+enum jobs_verdict jobs_from_entity_flags(struct json_object *entity,
+    int64_t account_id, const char *protocol, int64_t bot_id, unsigned flags,
+    struct job **out, char *err, size_t errlen) BOT_WUR;
 
 /* A new, empty job with one reference (details and credential NULL, no
  * sensors or intervals); for code that builds jobs of its own. */
@@ -116,18 +127,12 @@ int job_keep_covers(const struct job_keep *k, const struct job *job);
  * object {"entities": [...]}.  An entity may carry "account" (default 1).
  * Broken entities are logged and skipped.  -1 with err when the file
  * cannot be read or is not JSON of that shape. */
-int jobs_load_file(const char *path, const char *protocol,
+int jobs_load_file(const char *path, const char *protocol, unsigned flags,
     struct job_update *out, char *err, size_t errlen) BOT_WUR;
 
 /* Parses a whole job file held in memory (the fuzzing entry point). */
 int jobs_load_text(const char *text, size_t len, const char *protocol,
-    struct job_update *out, char *err, size_t errlen) BOT_WUR;
-
-/* Off (the default): a sensor with no interval on the entity nor a
- * default one is skipped with a warning.  On, for bots whose jobs run at
- * intervals of their own (NetFlow's sensors have none): such a sensor is
- * kept with interval_s 0 and adds no interval to its job. */
-void jobs_set_sensor_interval_optional(int on);
+    unsigned flags, struct job_update *out, char *err, size_t errlen) BOT_WUR;
 
 /* 1 when obj nests arrays/objects more than limit levels deep (obj
  * itself is one level), else 0.  Stops at the first level past limit. */

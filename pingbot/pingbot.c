@@ -283,7 +283,7 @@ pingbot_batch_take(void)
 
 	b->packets = xcalloc(n_pk, sizeof(*b->packets));
 	for (i = 0, n_pk = 0; i < b->n; i++) {
-		struct pingjob *pj = b->runs[i]->job->priv;
+		struct pingjob *pj = run_job(b->runs[i])->priv;
 		struct pinger_target *t = &b->targets[i];
 
 		memcpy(t->addr, pj->target.addr, sizeof(t->addr));
@@ -411,8 +411,9 @@ pingbot_worker(void *arg)
 }
 
 static int
-pingbot_init(struct loop *l)
+pingbot_init(void)
 {
+	struct loop *l = bot_loop();
 	char exe[PATH_MAX];
 	pthread_condattr_t ca;
 	struct sigaction sa;
@@ -594,7 +595,7 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 /* Names are resolved again at every refresh, so a DNS change (or a name
  * that did not resolve before) takes effect without editing the entity. */
 static void
-pingbot_job_refresh(struct job *job)
+pingbot_job_unchanged(struct job *job)
 {
 	struct pingjob *pj = job->priv;
 
@@ -697,7 +698,7 @@ const struct bot_ops pingbot_ops = {
                 "                         batch (8192; at most 30000)\n",
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
-    .job_refresh = pingbot_job_refresh,
+    .job_unchanged = pingbot_job_unchanged,
     .job_run = pingbot_job_run,
     .shutdown = pingbot_shutdown,
 };

@@ -113,7 +113,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_loop = loop_new();
 	b = backend_new(fuzz_loop, NULL, "http://fuzz/api",
 	    "01234567-89ab-cdef-0123-456789abcdef");
-	if (jobfetch_start(b, "ping", fuzz_fetched, NULL) == -1)
+	if (jobfetch_start(b, "ping", 0, fuzz_fetched, NULL) == -1)
 		abort();
 	for (;;) {
 		struct fuzz_req r;

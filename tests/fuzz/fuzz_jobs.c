@@ -25,9 +25,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
 		job_update_init(&u);
 		/* NetFlow's way: sensors without intervals, per-account jobs */
-		jobs_set_sensor_interval_optional(i == 2);
-		if (jobs_load_text((const char *)data, size, protocols[i], &u,
-		        err, sizeof(err)) == 0) {
+		if (jobs_load_text((const char *)data, size, protocols[i],
+		        i == 2 ? JOBS_SENSOR_INTERVAL_OPTIONAL : 0, &u, err,
+		        sizeof(err)) == 0) {
 			size_t k;
 
 			for (k = 0; k < u.n_jobs; k++) {
@@ -42,6 +42,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			jobgroup_by_account(&u, windows, 5);
 		job_update_release(&u);
 	}
-	jobs_set_sensor_interval_optional(0);
 	return 0;
 }

@@ -192,7 +192,7 @@ fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
 	b = backend_new(g->l, h, url, T_TOKEN);
 	timer_init(&guard, t_srv_break_loop, g->l);
 	loop_timer_start(g->l, &guard, 10000);
-	rc = jobfetch_start(b, "ping", on_jobs, g);
+	rc = jobfetch_start(b, "ping", 0, on_jobs, g);
 	if (rc == 0 && loop_run(g->l) == -1)
 		rc = -1;
 	loop_timer_stop(g->l, &guard);

@@ -557,7 +557,7 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	    snmp_entity, e4);
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	/* Entity 3 is not a device (its second "entity_type" key wins),
 	 * 53709761 is SNMP, 4 has a bad account. */
@@ -571,7 +571,7 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	snprintf(
 	    text, sizeof(text), "{\"entities\": [%s, %s]}", e1, snmp_entity);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "snmp", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "snmp", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_INT(u.jobs[0]->id, 53709761);
@@ -579,9 +579,9 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	job_update_release(&u);
 
 	/* Empty lists are fine. */
-	T_EQ_INT(jobs_load_text("[]", 2, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_text("[]", 2, "ping", 0, &u, err, sizeof(err)), 0);
 	T_EQ_INT(jobs_load_text(
-	             "{\"entities\": []}", 16, "ping", &u, err, sizeof(err)),
+	             "{\"entities\": []}", 16, "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 0);
 	job_update_release(&u);
@@ -597,7 +597,7 @@ T_TEST(jobs_load_text_duplicate_ids)
 	snprintf(text, sizeof(text), "[%s, %s]", e1, e2);
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_STR(u.jobs[0]->name, "first");
@@ -638,7 +638,7 @@ T_TEST(jobs_load_text_broken)
 		int rc;
 
 		err[0] = '\0';
-		rc = jobs_load_text(bad[i].text, strlen(bad[i].text), "ping",
+		rc = jobs_load_text(bad[i].text, strlen(bad[i].text), "ping", 0,
 		    &u, err, sizeof(err));
 		if (rc != -1 || err[0] == '\0' ||
 		    (bad[i].err != NULL && strstr(err, bad[i].err) == NULL))
@@ -659,7 +659,8 @@ T_TEST(jobs_load_text_null_says_why)
 	/* "null" is valid JSON, just not a job list: the error must not
 	 * claim a JSON syntax error ("not valid JSON: success"). */
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text("null\n", 5, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(
+	    jobs_load_text("null\n", 5, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "success") == NULL);
 	job_update_release(&u);
 }
@@ -672,7 +673,7 @@ T_TEST(jobs_load_text_not_nul_terminated)
 	/* Only len bytes count: what follows is not read as trailing data. */
 	memcpy(text, "[]garbage", 10);
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text(text, 2, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_text(text, 2, "ping", 0, &u, err, sizeof(err)), 0);
 	job_update_release(&u);
 }
 
@@ -691,7 +692,8 @@ T_TEST(jobs_load_text_deep_nesting)
 	text[2 * depth] = '\0';
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, 2 * depth, "ping", &u, err, sizeof(err)), -1);
+	    jobs_load_text(text, 2 * depth, "ping", 0, &u, err, sizeof(err)),
+	    -1);
 	T_ASSERT(strstr(err, "not valid JSON") != NULL);
 	/* Deep objects too. */
 	for (i = 0; i < depth / 5; i++)
@@ -699,7 +701,7 @@ T_TEST(jobs_load_text_deep_nesting)
 	memset(text + depth, '}', depth / 5);
 	text[depth + depth / 5] = '\0';
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    -1);
 	free(text);
 	job_update_release(&u);
@@ -724,7 +726,7 @@ T_TEST(jobs_load_text_entity_nesting_within_limit)
 	snprintf(text + len, sizeof(text) - len, "}}}]}}}]");
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	job_update_release(&u);
@@ -743,20 +745,20 @@ T_TEST(jobs_load_file_from_disk)
 	fprintf(f, "{\"entities\": [\n  %s\n]}\n", e1);
 	fclose(f);
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), 0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_INT(u.jobs[0]->id, 11);
 	job_update_release(&u);
 	unlink(path);
 
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "cannot open") != NULL);
 
 	/* An empty file is not a job list. */
 	f = fopen(path, "w");
 	T_ASSERT(f != NULL);
 	fclose(f);
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "not valid JSON") != NULL);
 	unlink(path);
 	job_update_release(&u);
@@ -847,7 +849,7 @@ T_TEST(jobs_deep_entity_spoils_only_itself)
 	len += (size_t)snprintf(text + len, sizeof(text) - len, "]");
 	T_ASSERT(len < sizeof(text) - 1);
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text(text, len, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_text(text, len, "ping", 0, &u, err, sizeof(err)), 0);
 	T_EQ_INT(u.n_jobs, 2);
 	T_EQ_INT(u.jobs[0]->id, 1);
 	T_EQ_INT(u.jobs[1]->id, 3);
@@ -859,7 +861,8 @@ T_TEST(jobs_deep_entity_spoils_only_itself)
 	obj = json_tokener_parse(text);
 	T_ASSERT(obj == NULL); /* json-c's own limit is 64 */
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text(text, len, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(
+	    jobs_load_text(text, len, "ping", 0, &u, err, sizeof(err)), -1);
 	len = 0;
 	text[len++] = '[';
 	deep_entity(text, sizeof(text), &len, 2, 70);
