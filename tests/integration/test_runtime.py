@@ -313,7 +313,7 @@ class RuntimeTest(BotTestCase):
         self.assertLessEqual(self._max_overlap(gets), 4)
 
     def test_refresh_at_scale_loads_every_job_and_delivery_goes_on(self):
-        n = 2000
+        n = 3000
         creds = [{"name": "c%d" % i, "protocol": "ping", "details": {}}
                  for i in range(n)]
         ents = [ping_entity("e%d" % i, interval=600, credential="@c%d" % i)
@@ -323,14 +323,19 @@ class RuntimeTest(BotTestCase):
                "credentials": creds}
         ids = self.fake.load_fixtures({"accounts": [acc]})["accounts"][0]
         fast = ids["entities"]["fast"]
-        bot = self.start_bot("tests/testbot", env={"JOBS_REFRESH_INTERVAL": "3600"})
-        bot.wait_log("jobs: %d ping jobs" % (n + 1), timeout=60)
-        self.wait_values("entity.%d.test" % fast, 2)
-        # a refresh that takes seconds (5 ms a credential): the 1 s job's
-        # values keep reaching the backend all along
-        self.fake.clear_requests()
-        self.fake.add_fault(mode="delay", seconds=0.005, method="GET",
+        # 10 ms a credential: 30 s of answers in all.  Queued all at once
+        # behind 8 connections, the later ones would pass BACKEND_TIMEOUT
+        # (2 s) before they start, and value PUTs would wait behind them.
+        self.fake.add_fault(mode="delay", seconds=0.01, method="GET",
                             path_re="credentials/")
+        bot = self.start_bot("tests/testbot",
+                             env={"JOBS_REFRESH_INTERVAL": "3600",
+                                  "BACKEND_TIMEOUT": "2"})
+        bot.wait_log("jobs: %d ping jobs" % (n + 1), timeout=120)
+        self.wait_values("entity.%d.test" % fast, 2)
+        # the next refresh takes seconds: the 1 s job's values keep
+        # reaching the backend all along
+        self.fake.clear_requests()
         self.fake.put_record(ACCOUNT, "entities", ping_entity("late", interval=600))
         bot.signal(signal.SIGHUP)
         bot.wait_log("(1 new, 0 changed, 0 removed)", timeout=120)
@@ -339,7 +344,7 @@ class RuntimeTest(BotTestCase):
         start, end = gets[0]["time"], gets[-1]["time"]
         puts = [r["time"] for r in self.requests("PUT", "/values")
                 if start <= r["time"] <= end]
-        self.assertGreater(end - start, 2.0)
+        self.assertGreater(end - start, 3.0)
         marks = [start] + puts + [end]
         gap = max(b - a for a, b in zip(marks, marks[1:]))
         self.assertLess(gap, 3.0, "no value PUT for %.1f s of a %.1f s refresh"
