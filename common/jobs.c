@@ -15,86 +15,25 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonx.h"
 #include "log.h"
 #include "strset.h"
 #include "xmalloc.h"
 
 #define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
 
-/* Reads an id: a JSON integer in 1..2^53.  -1 when absent or not one. */
-static int
-jobs_get_id(struct json_object *obj, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	int64_t id;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	id = json_object_get_int64(v);
-	if (id <= 0 || id > (INT64_C(1) << 53))
-		return -1;
-	*out = id;
-	return 0;
-}
-
-/* Reads an interval that may be null (returns 0, *out = 0). */
+/* Reads an interval (absent or null: 0) by jsonx's rules for a number
+ * the backend's schema types as an integer. */
 static int
 jobs_get_interval(struct json_object *obj, const char *key, int *out, char *err,
     size_t errlen)
 {
-	struct json_object *v;
-	int64_t n;
-
-	*out = 0;
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		snprintf(err, errlen, "%s is not a whole number", key);
-		return -1;
-	}
-	n = json_object_get_int64(v);
-	if (n < 1 || n > JOBS_MAX_INTERVAL_S) {
-		snprintf(err, errlen, "%s %lld is outside 1..%d", key,
-		    (long long)n, JOBS_MAX_INTERVAL_S);
-		return -1;
-	}
-	*out = (int)n;
-	return 0;
-}
-
-int
-jobs_get_number(
-    struct json_object *obj, const char *key, double def, double *out)
-{
-	struct json_object *v;
-	const char *s;
-	char *end;
 	double d;
 
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-	    v == NULL) {
-		*out = def;
-		return 0;
-	}
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-	case json_type_double:
-		d = json_object_get_double(v);
-		break;
-	case json_type_string:
-		s = json_object_get_string(v);
-		errno = 0;
-		d = strtod(s, &end);
-		if (end == s || *end != '\0' || errno == ERANGE)
-			return -1;
-		break;
-	default:
+	if (jsonx_number(obj, key, 0, 1, JOBS_MAX_INTERVAL_S,
+	        JSONX_WHOLE | JSONX_JSON_ONLY, &d, err, errlen) == -1)
 		return -1;
-	}
-	if (!isfinite(d))
-		return -1;
-	*out = d;
+	*out = (int)d;
 	return 0;
 }
 
@@ -124,20 +63,6 @@ jobs_too_deep(struct json_object *obj, int limit)
 		}
 	}
 	return 0;
-}
-
-/* Returns obj[key] when it is an object, an empty object when absent or
- * null, and NULL when it has another type.  New reference. */
-static struct json_object *
-jobs_get_object(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
-		return json_object_new_object();
-	if (!json_object_is_type(v, json_type_object))
-		return NULL;
-	return json_object_get(v);
 }
 
 static void
@@ -249,7 +174,7 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 		if (!json_object_is_type(item, json_type_object) ||
 		    !json_object_object_get_ex(item, "sensor", &sensor) ||
 		    !json_object_is_type(sensor, json_type_object) ||
-		    jobs_get_id(sensor, "id", &sid) == -1) {
+		    jsonx_id(sensor, "id", &sid) == -1) {
 			snprintf(msg, sizeof(msg),
 			    "sensor #%zu skipped: not a resolved sensor record",
 			    i);
@@ -275,7 +200,7 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 			jobs_warn(job, msg);
 			continue;
 		}
-		details = jobs_get_object(sensor, "details");
+		details = jsonx_object(sensor, "details");
 		if (details == NULL) {
 			snprintf(msg, sizeof(msg),
 			    "sensor %lld skipped: details is not an object",
@@ -353,7 +278,7 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 		snprintf(err, errlen, "entity is not a JSON object");
 		return JOBS_INVALID;
 	}
-	if (jobs_get_id(entity, "id", &id) == -1) {
+	if (jsonx_id(entity, "id", &id) == -1) {
 		snprintf(err, errlen, "entity has no valid id");
 		return JOBS_INVALID;
 	}
@@ -372,7 +297,7 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 		return JOBS_INVALID;
 	}
 	if (json_object_object_get_ex(proto, "bot", &v) && v != NULL) {
-		if (jobs_get_id(proto, "bot", &assigned) == -1) {
+		if (jsonx_id(proto, "bot", &assigned) == -1) {
 			snprintf(err, errlen, "protocols.%s.bot is not an id",
 			    protocol);
 			return JOBS_INVALID;
@@ -401,8 +326,8 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 	            json_object_is_type(v, json_type_string)
 	        ? json_object_get_string(v)
 	        : "");
-	job->details = jobs_get_object(entity, "details");
-	job->credential = jobs_get_object(cred, "details");
+	job->details = jsonx_object(entity, "details");
+	job->credential = jsonx_object(cred, "details");
 	if (job->details == NULL || job->credential == NULL) {
 		snprintf(err, errlen, "%s is not an object",
 		    job->details == NULL ? "details" : "credential details");
@@ -500,42 +425,18 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
     unsigned flags, struct job_update *out, char *err, size_t errlen)
 {
 	struct json_object *root = NULL, *list = NULL;
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
 	struct strset seen;
-	size_t i, n, end;
+	size_t i, n;
 	int rc = -1;
 
 	strset_init(&seen);
-	tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
-	if (tok == NULL)
-		fatalx("json_tokener_new_ex failed");
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue) {
-		/* A bare number or literal at the very end of the text is
-		 * only complete once the parser sees the end of input. */
-		root = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		end = len;
-	}
-	if (root == NULL && jerr == json_tokener_success) {
+	if (jsonx_parse(text, len, JOBS_LIST_MAX_DEPTH, &root, err, errlen) ==
+	    -1)
+		goto out;
+	if (root == NULL) {
 		snprintf(err, errlen,
 		    "expected a list of entities or "
 		    "{\"entities\": [...]}");
-		goto out;
-	}
-	if (root == NULL || jerr != json_tokener_success) {
-		snprintf(err, errlen, "not valid JSON: %s",
-		    jerr == json_tokener_continue
-		        ? "unexpected end of input"
-		        : json_tokener_error_desc(jerr));
-		goto out;
-	}
-	if (end < len) {
-		snprintf(err, errlen,
-		    "not valid JSON: trailing data at byte %zu", end);
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array))
@@ -558,7 +459,7 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 
 		if (json_object_is_type(e, json_type_object) &&
 		    json_object_object_get_ex(e, "account", &acc) &&
-		    jobs_get_id(e, "account", &account) == -1) {
+		    jsonx_id(e, "account", &account) == -1) {
 			log_warnx("job file: entity #%zu skipped: account is "
 			          "not an id",
 			    i);
@@ -592,7 +493,6 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 out:
 	strset_release(&seen);
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rc;
 }
 

@@ -138,10 +138,4 @@ int jobs_load_text(const char *text, size_t len, const char *protocol,
  * itself is one level), else 0.  Stops at the first level past limit. */
 int jobs_too_deep(struct json_object *obj, int limit);
 
-/* Reads a number that may be given as a JSON number or numeric string
- * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1
- * when the member is present but not a finite number; def when absent. */
-int jobs_get_number(
-    struct json_object *obj, const char *key, double def, double *out) BOT_WUR;
-
 #endif

@@ -8,6 +8,7 @@
 
 #include "jobgroup.h"
 #include "jobs.h"
+#include "jsonx.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -31,10 +32,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			size_t k;
 
 			for (k = 0; k < u.n_jobs; k++) {
+				char why[BOT_ERRLEN];
 				double d;
 
-				if (jobs_get_number(u.jobs[k]->credential,
-				        "n_packets", 3, &d) == -1)
+				if (jsonx_number(u.jobs[k]->credential,
+				        "n_packets", 3, 1, 1000, JSONX_WHOLE,
+				        &d, why, sizeof(why)) == -1)
 					continue;
 			}
 		}

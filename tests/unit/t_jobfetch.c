@@ -20,6 +20,7 @@
 #include "http.h"
 #include "jobfetch.h"
 #include "jobs.h"
+#include "jsonx.h"
 #include "loop.h"
 #include "t.h"
 #include "t_srv.h"
@@ -222,6 +223,7 @@ T_TEST(jobfetch_rules_requests_and_isolation)
 	static char log[16384];
 	struct got g;
 	struct job *j;
+	char err[BOT_ERRLEN];
 	double n;
 
 	T_EQ_INT(fetch(&g, 0, log, sizeof(log)), 0);
@@ -235,7 +237,9 @@ T_TEST(jobfetch_rules_requests_and_isolation)
 	T_EQ_INT(j->account_id, 7);
 	T_EQ_INT(j->n_intervals, 1);
 	T_EQ_INT(j->intervals_s[0], 60);
-	T_EQ_INT(jobs_get_number(j->credential, "n_packets", 3, &n), 0);
+	T_EQ_INT(jsonx_number(j->credential, "n_packets", 3, 1, 100,
+	             JSONX_WHOLE, &n, err, sizeof(err)),
+	    0);
 	T_EQ_DBL(n, 5, 0);
 	T_EQ_INT(g.u.n_keeps, 1);
 	T_EQ_INT(g.u.keeps[0].entity_id, 2);
