@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -456,6 +457,7 @@ bot_prepare_job(struct job *job, void *arg)
 		if (bot.n_fresh < sizeof(bot.fresh) / sizeof(bot.fresh[0]))
 			bot.fresh[bot.n_fresh] = bot_job_line(job);
 		bot.n_fresh++;
+		job_drop_json(job);
 		return 0;
 	}
 	msg = xasprintf("job %lld (%s): not polled: %s", (long long)job->id,
@@ -523,6 +525,9 @@ bot_apply_step(void)
 	}
 	bot.applying = 0;
 	strset_move(&bot.prep_prev, &bot.prep_cur);
+	/* A refresh parses megabytes of JSON and frees them again: give the
+	 * pages back instead of keeping the high-water mark. */
+	malloc_trim(0);
 	/* Each new or changed job in a line, unless there are many. */
 	for (i = 0; i < bot.n_fresh && bot.n_fresh <= 100; i++)
 		log_info("%s", bot.fresh[i]);
@@ -836,6 +841,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 
 	memset(&bot, 0, sizeof(bot));
 	bot.ops = ops;
+	mallopt(M_MXFAST, 0);
 	if ((ops->job_mode == BOT_JOBS_PER_ACCOUNT) !=
 	    (ops->account_intervals_s != NULL && ops->n_account_intervals > 0))
 		fatalx("%s: account_intervals_s is set exactly when job_mode "

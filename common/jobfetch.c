@@ -47,6 +47,8 @@ enum jf_state {
 	JF_PENDING,  /* requested or waiting to be */
 	JF_PARSING,  /* entity list received, being parsed */
 	JF_SCANNING, /* parsed, records being collected */
+	JF_FETCHING, /* waiting for its credentials and sensors */
+	JF_BUILDING, /* making its jobs */
 	JF_OK,
 	JF_MISSING,
 	JF_FAILED,
@@ -54,6 +56,7 @@ enum jf_state {
 
 struct jf_record {
 	enum jf_kind kind;
+	size_t acc; /* index of its account */
 	int64_t account;
 	int64_t id;
 	enum jf_state state;
@@ -65,7 +68,8 @@ struct jf_account {
 	enum jf_state state;
 	struct json_object *entities; /* the "list" array */
 	char *body;                   /* the answer, while parsing */
-	size_t body_len, parsed, scanned;
+	size_t body_len, parsed, scanned, built;
+	size_t records_pending; /* its records not answered yet */
 	struct json_tokener *tok;
 };
 
@@ -93,10 +97,9 @@ struct jf {
 	size_t cap_slots;
 	struct jf_queued *queue; /* requests not started yet */
 	size_t q_head, q_tail, q_cap;
+	size_t next_list; /* the next entity list to ask for */
 	struct timer work;
-	size_t work_acc; /* the account being parsed or scanned */
-	size_t build_acc, build_i;
-	int building;
+	size_t work_acc; /* the account being worked on, one at a time */
 };
 
 struct jf_req {
@@ -141,8 +144,10 @@ jf_fail(struct jf *jf, enum jf_kind kind, size_t index)
 		jf->failed_all = 1;
 	else if (kind == JF_ENTITIES)
 		jf->acc[index].state = JF_FAILED;
-	else
+	else {
 		jf->rec[index].state = JF_FAILED;
+		jf->acc[jf->rec[index].acc].records_pending--;
+	}
 }
 
 static void
@@ -187,15 +192,22 @@ jf_enqueue(struct jf *jf, enum jf_kind kind, size_t index)
 	jf->q_tail++;
 }
 
-/* Starts queued requests while there is room. */
+/* Starts requests while there is room: the records the account being
+ * worked on waits for first, then the next entity lists (their text is
+ * kept until their turn), so the backend's work overlaps ours. */
 static void
 jf_pump(struct jf *jf)
 {
-	while (jf->in_flight < JF_MAX_IN_FLIGHT && jf->q_head < jf->q_tail &&
-	    !jf->failed_all) {
-		struct jf_queued q = jf->queue[jf->q_head++];
+	while (jf->in_flight < JF_MAX_IN_FLIGHT && !jf->failed_all) {
+		if (jf->q_head < jf->q_tail) {
+			struct jf_queued q = jf->queue[jf->q_head++];
 
-		jf_get(jf, q.kind, q.index);
+			jf_get(jf, q.kind, q.index);
+		} else if (jf->acc != NULL && jf->next_list < jf->n_acc) {
+			jf_get(jf, JF_ENTITIES, jf->next_list++);
+		} else {
+			break;
+		}
 	}
 }
 
@@ -274,8 +286,9 @@ jf_index_grow(struct jf *jf)
 
 /* Notes a record an entity needs and queues its request, once. */
 static void
-jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
+jf_want(struct jf *jf, enum jf_kind kind, size_t acc, int64_t id)
 {
+	int64_t account = jf->acc[acc].id;
 	struct jf_record *r;
 
 	if (id <= 0 || jf_find(jf, kind, account, id) != NULL)
@@ -289,8 +302,10 @@ jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 	r = &jf->rec[jf->n_rec];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
+	r->acc = acc;
 	r->account = account;
 	r->id = id;
+	jf->acc[acc].records_pending++;
 	jf->rec_slots[jf_slot(jf, kind, account, id)] = jf->n_rec + 1;
 	jf_enqueue(jf, kind, jf->n_rec);
 	jf->n_rec++;
@@ -298,7 +313,7 @@ jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 
 /* Collects the credential and sensors of one entity. */
 static void
-jf_scan_entity(struct jf *jf, int64_t account, struct json_object *e)
+jf_scan_entity(struct jf *jf, size_t account, struct json_object *e)
 {
 	struct json_object *proto, *sensors;
 	size_t k;
@@ -483,39 +498,6 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	json_object_put(resolved);
 }
 
-/* Builds jobs for one slice; 1 when every account is done. */
-static int
-jf_build_some(struct jf *jf, int64_t t0)
-{
-	while (jf->build_acc < jf->n_acc) {
-		struct jf_account *acc = &jf->acc[jf->build_acc];
-		size_t n;
-
-		if (acc->state != JF_OK) {
-			job_update_keep_account(&jf->u, acc->id);
-			jf->build_acc++;
-			continue;
-		}
-		n = json_object_array_length(acc->entities);
-		while (jf->build_i < n) {
-			jf_build_entity(jf, acc,
-			    json_object_array_get_idx(
-			        acc->entities, jf->build_i));
-			/* Freed as we go: freeing a whole list of 100,000
-			 * entities at once would block the loop. */
-			json_object_array_put_idx(
-			    acc->entities, jf->build_i++, NULL);
-			if (jf_slice_over(t0))
-				return 0;
-		}
-		json_object_put(acc->entities);
-		acc->entities = NULL;
-		jf->build_acc++;
-		jf->build_i = 0;
-	}
-	return 1;
-}
-
 static void
 jf_free(struct jf *jf)
 {
@@ -556,9 +538,13 @@ jf_finish(struct jf *jf)
 	jf_free(jf);
 }
 
-/* Parses and scans entity lists for one slice; 1 when none is left. */
+/* Works on the accounts in order, one at a time: parse its list, scan it
+ * for records, wait for those, build its jobs, free the list.  Only one
+ * parsed list exists at a time, so a refresh's garbage stays small and
+ * the long-lived jobs are not scattered through it.  Returns 1 when the
+ * slice ran out, 0 when it waits for answers or everything is done. */
 static int
-jf_lists_some(struct jf *jf, int64_t t0)
+jf_accounts_some(struct jf *jf, int64_t t0)
 {
 	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
 		struct jf_account *acc = &jf->acc[jf->work_acc];
@@ -566,24 +552,48 @@ jf_lists_some(struct jf *jf, int64_t t0)
 		while (acc->state == JF_PARSING) {
 			jf_parse_step(acc);
 			if (jf_slice_over(t0))
-				return 0;
+				return 1;
 		}
 		if (acc->state == JF_PENDING)
-			return 1; /* its answer has not come yet */
+			return 0; /* its list has not come yet */
+		if (acc->state == JF_FAILED) {
+			job_update_keep_account(&jf->u, acc->id);
+			continue;
+		}
 		while (acc->state == JF_SCANNING) {
 			if (acc->scanned ==
 			    json_object_array_length(acc->entities)) {
-				acc->state = JF_OK;
+				acc->state = JF_FETCHING;
 				break;
 			}
-			jf_scan_entity(jf, acc->id,
+			jf_scan_entity(jf, jf->work_acc,
 			    json_object_array_get_idx(
 			        acc->entities, acc->scanned++));
 			if ((acc->scanned & 63) == 0 && jf_slice_over(t0))
-				return 0;
+				return 1;
 		}
+		if (acc->state == JF_FETCHING) {
+			jf_pump(jf);
+			if (acc->records_pending > 0)
+				return 0;
+			acc->state = JF_BUILDING;
+		}
+		while (acc->built < json_object_array_length(acc->entities)) {
+			jf_build_entity(jf, acc,
+			    json_object_array_get_idx(
+			        acc->entities, acc->built));
+			/* Freed as we go: freeing a list of 100,000 entities
+			 * at once would block the loop. */
+			json_object_array_put_idx(
+			    acc->entities, acc->built++, NULL);
+			if (jf_slice_over(t0))
+				return 1;
+		}
+		json_object_put(acc->entities);
+		acc->entities = NULL;
+		acc->state = JF_OK;
 	}
-	return 1;
+	return 0;
 }
 
 static void
@@ -604,22 +614,14 @@ jf_step(struct jf *jf)
 			jf_finish(jf);
 		return;
 	}
-	if (!jf->building) {
-		if (!jf_lists_some(jf, t0)) {
-			jf_pump(jf);
-			loop_timer_start(jf->loop, &jf->work, 0);
-			return;
-		}
+	if (jf_accounts_some(jf, t0)) {
 		jf_pump(jf);
-		if (jf->in_flight > 0 || jf->q_head < jf->q_tail ||
-		    jf->work_acc < jf->n_acc || jf->acc == NULL)
-			return; /* an answer calls jf_step again */
-		jf->building = 1;
-	}
-	if (!jf_build_some(jf, t0)) {
 		loop_timer_start(jf->loop, &jf->work, 0);
 		return;
 	}
+	jf_pump(jf);
+	if (jf->acc == NULL || jf->work_acc < jf->n_acc)
+		return; /* an answer calls jf_step again */
 	jf_finish(jf);
 }
 
@@ -648,8 +650,7 @@ jf_on_accounts(struct jf *jf, struct json_object *obj)
 		jf->acc[jf->n_acc].state = JF_PENDING;
 		jf->n_acc++;
 	}
-	for (i = 0; i < jf->n_acc; i++)
-		jf_enqueue(jf, JF_ENTITIES, i);
+	jf_pump(jf);
 }
 
 static void
@@ -720,6 +721,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 			    rc == -1 ? err : "answer is not an object");
 			rec->state = JF_FAILED;
 		}
+		jf->acc[rec->acc].records_pending--;
 		break;
 	}
 	}

@@ -96,6 +96,21 @@ job_new(int64_t id, int64_t account_id, const char *name)
 	return job;
 }
 
+void
+job_drop_json(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->n_sensors; i++) {
+		json_object_put(job->sensors[i].details);
+		job->sensors[i].details = NULL;
+	}
+	json_object_put(job->details);
+	json_object_put(job->credential);
+	job->details = NULL;
+	job->credential = NULL;
+}
+
 struct job *
 job_ref(struct job *job)
 {
@@ -226,33 +241,57 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 	}
 }
 
+/* Appends the plain JSON text of obj (NULL: null) to the string *out. */
+static void
+jobs_fp_add(char **out, size_t *len, size_t *cap, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*out = xreallocarray(*out, *cap, 1);
+	}
+	memcpy(*out + *len, text, n + 1);
+	*len += n;
+}
+
+static const char *
+jobs_fp_json(struct json_object *obj)
+{
+	return obj == NULL
+	    ? "null"
+	    : json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+}
+
 void
 job_fingerprint(struct job *job)
 {
-	struct json_object *fp, *sensors;
-	size_t i;
+	struct json_object *name = json_object_new_string(job->name);
+	char num[64], *out = NULL;
+	size_t len = 0, cap = 0, i;
 
-	fp = json_object_new_object();
-	json_object_object_add(fp, "name", json_object_new_string(job->name));
-	json_object_object_add(fp, "details", json_object_get(job->details));
-	json_object_object_add(
-	    fp, "credential", json_object_get(job->credential));
-	sensors = json_object_new_array();
+	/* The text of {"name", "details", "credential", "sensors": [[id,
+	 * interval, details], ...]}, written piece by piece: no temporary
+	 * tree per job. */
+	jobs_fp_add(&out, &len, &cap, "{\"name\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(name));
+	jobs_fp_add(&out, &len, &cap, ",\"details\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->details));
+	jobs_fp_add(&out, &len, &cap, ",\"credential\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->credential));
+	jobs_fp_add(&out, &len, &cap, ",\"sensors\":[");
 	for (i = 0; i < job->n_sensors; i++) {
-		struct json_object *s = json_object_new_array();
-
-		json_object_array_add(
-		    s, json_object_new_int64(job->sensors[i].id));
-		json_object_array_add(
-		    s, json_object_new_int(job->sensors[i].interval_s));
-		json_object_array_add(
-		    s, json_object_get(job->sensors[i].details));
-		json_object_array_add(sensors, s);
+		snprintf(num, sizeof(num), "%s[%lld,%d,", i ? "," : "",
+		    (long long)job->sensors[i].id, job->sensors[i].interval_s);
+		jobs_fp_add(&out, &len, &cap, num);
+		jobs_fp_add(
+		    &out, &len, &cap, jobs_fp_json(job->sensors[i].details));
+		jobs_fp_add(&out, &len, &cap, "]");
 	}
-	json_object_object_add(fp, "sensors", sensors);
-	job->fingerprint =
-	    xstrdup(json_object_to_json_string_ext(fp, JSON_C_TO_STRING_PLAIN));
-	json_object_put(fp);
+	jobs_fp_add(&out, &len, &cap, "]}");
+	json_object_put(name);
+	free(job->fingerprint);
+	job->fingerprint = xreallocarray(out, len + 1, 1);
 }
 
 enum jobs_verdict

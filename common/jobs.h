@@ -29,15 +29,18 @@ struct json_object;
 struct job_sensor {
 	int64_t id;
 	int interval_s; /* 0 only with JOBS_SENSOR_INTERVAL_OPTIONAL */
-	struct json_object *details; /* own reference; never NULL */
+	/* own reference; never NULL until job_drop_json (after job_prepare) */
+	struct json_object *details;
 };
 
 struct job {
 	int64_t id; /* entity id */
 	int64_t account_id;
 	char *name;
-	struct json_object *details;    /* entity details; own reference */
-	struct json_object *credential; /* credential details; own ref */
+	/* entity / credential details: own references, until job_prepare
+	 * returns (job_drop_json), NULL after */
+	struct json_object *details;
+	struct json_object *credential;
 	struct job_sensor *sensors;
 	size_t n_sensors;
 	int *intervals_s; /* distinct intervals, ascending */
@@ -81,6 +84,11 @@ struct job *job_new(int64_t id, int64_t account_id, const char *name);
 void job_add_interval(struct job *job, int interval_s);
 /* Sets job->fingerprint from its name, details, credential and sensors. */
 void job_fingerprint(struct job *job);
+/* Releases the job's JSON (details, credential, every sensor's details:
+ * all become NULL).  The runtime calls it once job_prepare has turned them
+ * into the bot's own form, so loaded jobs hold no json-c objects; the
+ * fingerprint (text) still tells whether a refresh changed the job. */
+void job_drop_json(struct job *job);
 struct job *job_ref(struct job *job);
 /* Drops a reference; the last one frees the job (calling priv_free). */
 void job_unref(struct job *job);
