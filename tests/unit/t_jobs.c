@@ -841,3 +841,25 @@ T_TEST(jobs_deep_entity_spoils_only_itself)
 	json_object_put(obj);
 	T_EQ_INT(jobs_too_deep(NULL, 0), 0);
 }
+
+T_TEST(jobs_drop_json_keeps_the_fingerprint)
+{
+	char err[BOT_ERRLEN], *fp;
+	struct job *a, *b;
+
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &a, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &b, err, sizeof(err)), JOBS_OK);
+	T_ASSERT(a->n_sensors > 0 && a->details != NULL);
+	fp = strdup(a->fingerprint);
+	T_ASSERT(fp != NULL);
+	job_drop_json(a);
+	T_ASSERT(a->details == NULL && a->credential == NULL);
+	T_ASSERT(a->sensors[0].details == NULL);
+	T_EQ_STR(a->fingerprint, fp);
+	/* A loaded job (no JSON) and a fresh copy are still the same job. */
+	T_EQ_INT(job_same(a, b), 1);
+	job_drop_json(a); /* twice is harmless */
+	free(fp);
+	job_unref(a);
+	job_unref(b);
+}
