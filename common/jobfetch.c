@@ -70,6 +70,8 @@ struct jf_account {
 	char *body;                   /* the answer, while parsing */
 	size_t body_len, parsed, scanned, built;
 	size_t records_pending; /* its records not answered yet */
+	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
+	                           it is worked on (accounts go in turn) */
 	struct json_tokener *tok;
 };
 
@@ -546,6 +548,8 @@ jf_finish(struct jf *jf)
 static int
 jf_accounts_some(struct jf *jf, int64_t t0)
 {
+	size_t i;
+
 	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
 		struct jf_account *acc = &jf->acc[jf->work_acc];
 
@@ -556,6 +560,8 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		}
 		if (acc->state == JF_PENDING)
 			return 0; /* its list has not come yet */
+		if (acc->state == JF_SCANNING && acc->scanned == 0)
+			acc->rec_first = jf->n_rec;
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
 			continue;
@@ -592,6 +598,12 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		json_object_put(acc->entities);
 		acc->entities = NULL;
 		acc->state = JF_OK;
+		/* Its records are needed no more: 30,000 credentials need
+		 * not all be held at once. */
+		for (i = acc->rec_first; i < jf->n_rec; i++) {
+			json_object_put(jf->rec[i].obj);
+			jf->rec[i].obj = NULL;
+		}
 	}
 	return 0;
 }
