@@ -38,9 +38,6 @@
 #define JF_MAX_IN_FLIGHT 4
 /* Work done in one go before the loop gets its turn again. */
 #define JF_SLICE_MS 20
-/* Bytes of an entity list parsed per step (a step is checked against the
- * slice's time). */
-#define JF_PARSE_STEP (64 * 1024)
 
 enum jf_kind { JF_ACCOUNTS, JF_ENTITIES, JF_CREDENTIAL, JF_SENSOR };
 enum jf_state {
@@ -66,9 +63,12 @@ struct jf_record {
 struct jf_account {
 	int64_t id;
 	enum jf_state state;
-	struct json_object *entities; /* the "list" array */
-	char *body;                   /* the answer, while parsing */
-	size_t body_len, parsed, scanned, built;
+	char *body; /* the answer, until its jobs are built */
+	size_t body_len;
+	size_t pos;    /* where the lexical walk of body is */
+	size_t *spans; /* [start, end) of each entity in body */
+	size_t n_spans, cap_spans;
+	size_t scanned, built;
 	size_t records_pending; /* its records not answered yet */
 	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
 	                           it is worked on (accounts go in turn) */
@@ -99,7 +99,8 @@ struct jf {
 	size_t cap_slots;
 	struct jf_queued *queue; /* requests not started yet */
 	size_t q_head, q_tail, q_cap;
-	size_t next_list; /* the next entity list to ask for */
+	size_t next_list;         /* the next entity list to ask for */
+	struct json_tokener *tok; /* for one entity at a time */
 	struct timer work;
 	size_t work_acc; /* the account being worked on, one at a time */
 };
@@ -332,15 +333,78 @@ jf_scan_entity(struct jf *jf, size_t account, struct json_object *e)
 		    jsonx_int(json_object_array_get_idx(sensors, k), "sensor"));
 }
 
-/* Copies the start of a body as one printable line. */
-static void
-jf_snippet(const char *body, size_t len, char *out, size_t outlen)
+static const char *
+jf_ws(const char *p, const char *end)
 {
-	size_t i, o = 0;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
 
-	for (i = 0; i < len && o + 1 < outlen && o < 160; i++)
-		out[o++] = isprint((unsigned char)body[i]) ? body[i] : ' ';
-	out[o] = '\0';
+/* The end of the JSON string at p (after its closing quote), or NULL. */
+static const char *
+jf_skip_string(const char *p, const char *end)
+{
+	if (p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+		else if ((unsigned char)*p < 0x20)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The end of the JSON value at p, walked lexically (strings, brackets
+ * and literals, at most depth levels), or NULL when it is malformed.
+ * json-c checks each entity fully when it parses it. */
+static const char *
+jf_skip(const char *p, const char *end, int depth)
+{
+	char close;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return jf_skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		const char *q = p;
+
+		while (q < end &&
+		    (isalnum((unsigned char)*q) || *q == '-' || *q == '+' ||
+		        *q == '.'))
+			q++;
+		return q > p ? q : NULL;
+	}
+	if (depth <= 0)
+		return NULL;
+	close = *p == '{' ? '}' : ']';
+	p = jf_ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = jf_skip_string(p, end);
+			if (p == NULL)
+				return NULL;
+			p = jf_ws(p, end);
+			if (p >= end || *p != ':')
+				return NULL;
+			p = jf_ws(p + 1, end);
+		}
+		p = jf_skip(p, end, depth - 1);
+		if (p == NULL)
+			return NULL;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == close ? p + 1 : NULL;
+	}
 }
 
 static void
@@ -350,52 +414,151 @@ jf_list_failed(struct jf_account *acc, const char *why)
 	          "keeping its current jobs",
 	    (long long)acc->id, why);
 	acc->state = JF_FAILED;
-}
-
-/* Parses one step of an entity list; done when the state moved on. */
-static void
-jf_parse_step(struct jf_account *acc)
-{
-	struct json_object *root, *list;
-	enum json_tokener_error jerr;
-	size_t n = acc->body_len - acc->parsed;
-	char snip[200];
-
-	if (n > JF_PARSE_STEP)
-		n = JF_PARSE_STEP;
-	if (acc->tok == NULL)
-		acc->tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
-	if (acc->tok == NULL)
-		fatalx("json_tokener_new_ex failed");
-	root = json_tokener_parse_ex(acc->tok, acc->body + acc->parsed, (int)n);
-	jerr = json_tokener_get_error(acc->tok);
-	if (root == NULL && jerr == json_tokener_continue &&
-	    acc->parsed + n < acc->body_len) {
-		acc->parsed += n;
-		return;
-	}
-	if (root == NULL || jerr != json_tokener_success ||
-	    acc->parsed + json_tokener_get_parse_end(acc->tok) <
-	        acc->body_len) {
-		jf_snippet(acc->body, acc->body_len, snip, sizeof(snip));
-		json_object_put(root);
-		jf_list_failed(acc, "answer is not valid JSON");
-		log_debug("job refresh: account %lld: answer starts: %s",
-		    (long long)acc->id, snip);
-	} else if (!json_object_is_type(root, json_type_object) ||
-	    !json_object_object_get_ex(root, "list", &list) ||
-	    !json_object_is_type(list, json_type_array)) {
-		json_object_put(root);
-		jf_list_failed(acc, "answer has no list");
-	} else {
-		acc->entities = json_object_get(list);
-		json_object_put(root);
-		acc->state = JF_SCANNING;
-	}
-	json_tokener_free(acc->tok);
-	acc->tok = NULL;
 	free(acc->body);
 	acc->body = NULL;
+}
+
+/* Walks the answer's object from acc->pos: skips members until "list"
+ * (then SCANNING, pos at its first element) or the end (then done: pos at
+ * body_len).  -1 when it is not an object of that shape. */
+static int
+jf_walk_members(struct jf_account *acc, int first)
+{
+	const char *p = acc->body + acc->pos, *end = acc->body + acc->body_len;
+	const char *key;
+
+	p = jf_ws(p, end);
+	if (first) {
+		if (p >= end || *p != '{')
+			return -1;
+		p = jf_ws(p + 1, end);
+		if (p < end && *p == '}')
+			goto closed;
+	} else if (p < end && *p == ',') {
+		p = jf_ws(p + 1, end);
+	} else if (p < end && *p == '}') {
+		goto closed;
+	} else {
+		return -1;
+	}
+	for (;;) {
+		key = p;
+		p = jf_skip_string(p, end);
+		if (p == NULL)
+			return -1;
+		p = jf_ws(p, end);
+		if (p >= end || *p != ':')
+			return -1;
+		p = jf_ws(p + 1, end);
+		if (p - key >= 7 && strncmp(key, "\"list\"", 6) == 0 &&
+		    acc->state == JF_PARSING) {
+			if (p >= end || *p != '[')
+				return -1;
+			acc->pos = (size_t)(jf_ws(p + 1, end) - acc->body);
+			acc->state = JF_SCANNING;
+			return 0;
+		}
+		p = jf_skip(p, end, JOBS_LIST_MAX_DEPTH);
+		if (p == NULL)
+			return -1;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			goto closed;
+		return -1;
+	}
+closed:
+	if (jf_ws(p + 1, end) != end)
+		return -1;
+	acc->pos = acc->body_len;
+	return 0;
+}
+
+/* Finds the entity list in the answer (PARSING -> SCANNING). */
+static void
+jf_parse_start(struct jf_account *acc)
+{
+	if (jf_walk_members(acc, 1) == -1)
+		jf_list_failed(acc, "answer is not valid JSON");
+	else if (acc->state != JF_SCANNING)
+		jf_list_failed(acc, "answer has no list");
+}
+
+/* Parses the entity in span k of acc's body: a new object, or NULL (with
+ * the list failed) when it is not valid JSON. */
+static struct json_object *
+jf_entity(struct jf *jf, struct jf_account *acc, size_t k)
+{
+	size_t start = acc->spans[2 * k], len = acc->spans[2 * k + 1] - start;
+	struct json_object *e;
+
+	json_tokener_reset(jf->tok);
+	e = json_tokener_parse_ex(jf->tok, acc->body + start, (int)len);
+	if (e == NULL ||
+	    json_tokener_get_error(jf->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(jf->tok) != len) {
+		json_object_put(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Splits out the next element of the list and notes the records it needs.
+ * 1 when the list is done (or failed). */
+static int
+jf_scan_next(struct jf *jf, struct jf_account *acc)
+{
+	const char *p = acc->body + acc->pos, *end = acc->body + acc->body_len;
+	const char *q;
+	struct json_object *e;
+
+	p = jf_ws(p, end);
+	if (p < end && *p == ']' && acc->scanned == 0)
+		goto list_end; /* [] */
+	q = jf_skip(p, end, JOBS_LIST_MAX_DEPTH);
+	if (q == NULL) {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+	acc->scanned++;
+	if (*p == '{') {
+		if (acc->n_spans == acc->cap_spans) {
+			acc->cap_spans =
+			    acc->cap_spans ? acc->cap_spans * 2 : 64;
+			acc->spans = xreallocarray(
+			    acc->spans, acc->cap_spans, 2 * sizeof(size_t));
+		}
+		acc->spans[2 * acc->n_spans] = (size_t)(p - acc->body);
+		acc->spans[2 * acc->n_spans + 1] = (size_t)(q - acc->body);
+		e = jf_entity(jf, acc, acc->n_spans);
+		if (e == NULL) {
+			jf_list_failed(acc, "answer is not valid JSON");
+			return 1;
+		}
+		acc->n_spans++;
+		jf_scan_entity(jf, (size_t)(acc - jf->acc), e);
+		json_object_put(e);
+	}
+	p = jf_ws(q, end);
+	if (p < end && *p == ',') {
+		acc->pos = (size_t)(p + 1 - acc->body);
+		return 0;
+	}
+	if (p >= end || *p != ']') {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+list_end:
+	acc->pos = (size_t)(p + 1 - acc->body);
+	if (jf_walk_members(acc, 0) == -1) {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+	acc->state = JF_FETCHING;
+	return 1;
 }
 
 /* Builds the resolved form of entity e: our protocol only, with records in
@@ -507,11 +670,10 @@ jf_free(struct jf *jf)
 
 	loop_timer_stop(jf->loop, &jf->work);
 	for (i = 0; i < jf->n_acc; i++) {
-		json_object_put(jf->acc[i].entities);
 		free(jf->acc[i].body);
-		if (jf->acc[i].tok != NULL)
-			json_tokener_free(jf->acc[i].tok);
+		free(jf->acc[i].spans);
 	}
+	json_tokener_free(jf->tok);
 	for (i = 0; i < jf->n_rec; i++)
 		json_object_put(jf->rec[i].obj);
 	free(jf->acc);
@@ -553,30 +715,25 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
 		struct jf_account *acc = &jf->acc[jf->work_acc];
 
-		while (acc->state == JF_PARSING) {
-			jf_parse_step(acc);
-			if (jf_slice_over(t0))
-				return 1;
-		}
 		if (acc->state == JF_PENDING)
 			return 0; /* its list has not come yet */
-		if (acc->state == JF_SCANNING && acc->scanned == 0)
+		if (acc->state == JF_PARSING) {
 			acc->rec_first = jf->n_rec;
+			jf_parse_start(acc);
+		}
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
 			continue;
 		}
 		while (acc->state == JF_SCANNING) {
-			if (acc->scanned ==
-			    json_object_array_length(acc->entities)) {
-				acc->state = JF_FETCHING;
-				break;
-			}
-			jf_scan_entity(jf, jf->work_acc,
-			    json_object_array_get_idx(
-			        acc->entities, acc->scanned++));
-			if ((acc->scanned & 63) == 0 && jf_slice_over(t0))
+			int done = jf_scan_next(jf, acc);
+
+			if (!done && jf_slice_over(t0))
 				return 1;
+		}
+		if (acc->state == JF_FAILED) {
+			job_update_keep_account(&jf->u, acc->id);
+			continue;
 		}
 		if (acc->state == JF_FETCHING) {
 			jf_pump(jf);
@@ -584,20 +741,24 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 				return 0;
 			acc->state = JF_BUILDING;
 		}
-		while (acc->built < json_object_array_length(acc->entities)) {
-			jf_build_entity(jf, acc,
-			    json_object_array_get_idx(
-			        acc->entities, acc->built));
-			/* Freed as we go: freeing a list of 100,000 entities
-			 * at once would block the loop. */
-			json_object_array_put_idx(
-			    acc->entities, acc->built++, NULL);
+		/* Each entity is parsed again from its text, built and freed:
+		 * no tree of the whole list ever exists, so the jobs are not
+		 * scattered through megabytes of freed json-c blocks. */
+		while (acc->built < acc->n_spans) {
+			struct json_object *e =
+			    jf_entity(jf, acc, acc->built++);
+
+			if (e != NULL) /* it parsed when scanned */
+				jf_build_entity(jf, acc, e);
+			json_object_put(e);
 			if (jf_slice_over(t0))
 				return 1;
 		}
-		json_object_put(acc->entities);
-		acc->entities = NULL;
 		acc->state = JF_OK;
+		free(acc->body);
+		acc->body = NULL;
+		free(acc->spans);
+		acc->spans = NULL;
 		/* Its records are needed no more: 30,000 credentials need
 		 * not all be held at once. */
 		for (i = acc->rec_first; i < jf->n_rec; i++) {
@@ -631,9 +792,14 @@ jf_step(struct jf *jf)
 		loop_timer_start(jf->loop, &jf->work, 0);
 		return;
 	}
-	jf_pump(jf);
-	if (jf->acc == NULL || jf->work_acc < jf->n_acc)
+	if (jf->acc == NULL || jf->work_acc < jf->n_acc) {
+		jf_pump(jf);
 		return; /* an answer calls jf_step again */
+	}
+	/* Every account is done; requests of an account whose list turned
+	 * out broken may still be in flight: their answers come here. */
+	if (jf->in_flight > 0)
+		return;
 	jf_finish(jf);
 }
 
@@ -680,7 +846,7 @@ jf_on_list(
 		jf_list_failed(acc, err);
 		return;
 	}
-	/* Parsed later, in slices, with room for deep entities. */
+	/* Parsed later, one entity at a time, with room for deep ones. */
 	acc->body = xmalloc(res->body_len + 1);
 	memcpy(acc->body, res->body, res->body_len);
 	acc->body[res->body_len] = '\0';
@@ -763,6 +929,9 @@ jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
 	jf->arg = arg;
 	job_update_init(&jf->u);
 	timer_init(&jf->work, jf_on_work, jf);
+	jf->tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
+	if (jf->tok == NULL)
+		fatalx("json_tokener_new_ex failed");
 	jf_active = jf;
 	jf_get(jf, JF_ACCOUNTS, 0);
 	if (jf->in_flight == 0) {

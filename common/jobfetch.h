@@ -1,9 +1,10 @@
 /*
  * One refresh of job configs from the backend: accounts, then each
  * account's entity list (which carries protocols), then every distinct
- * credential and sensor the protocol's entities need, all concurrently.
- * A failed request only affects the entities that need it: the update
- * tells the scheduler to keep their previous jobs.
+ * credential and sensor the protocol's entities need, at most 4 requests
+ * at a time, accounts worked on one after another, in slices that leave
+ * the loop free.  A failed request only affects the entities that need
+ * it: the update tells the scheduler to keep their previous jobs.
  */
 #ifndef BOT_JOBFETCH_H
 #define BOT_JOBFETCH_H
