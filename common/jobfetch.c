@@ -57,7 +57,9 @@ struct jf_record {
 	int64_t account;
 	int64_t id;
 	enum jf_state state;
-	struct json_object *obj;
+	char *text;              /* the answer (JF_OK), until its last use */
+	struct json_object *obj; /* parsed from text while in use */
+	size_t uses;             /* references still to be built */
 };
 
 struct jf_account {
@@ -294,8 +296,13 @@ jf_want(struct jf *jf, enum jf_kind kind, size_t acc, int64_t id)
 	int64_t account = jf->acc[acc].id;
 	struct jf_record *r;
 
-	if (id <= 0 || jf_find(jf, kind, account, id) != NULL)
+	if (id <= 0)
 		return;
+	r = jf_find(jf, kind, account, id);
+	if (r != NULL) {
+		r->uses++;
+		return;
+	}
 	if (2 * (jf->n_rec + 1) > jf->cap_slots)
 		jf_index_grow(jf);
 	if (jf->n_rec == jf->cap_rec) {
@@ -308,6 +315,7 @@ jf_want(struct jf *jf, enum jf_kind kind, size_t acc, int64_t id)
 	r->acc = acc;
 	r->account = account;
 	r->id = id;
+	r->uses = 1;
 	jf->acc[acc].records_pending++;
 	jf->rec_slots[jf_slot(jf, kind, account, id)] = jf->n_rec + 1;
 	jf_enqueue(jf, kind, jf->n_rec);
@@ -561,6 +569,51 @@ list_end:
 	return 1;
 }
 
+/* The record's parsed answer (parsed from its text on first use). */
+static struct json_object *
+jf_rec_obj(struct jf_record *r)
+{
+	char err[BOT_ERRLEN];
+
+	if (r->obj == NULL && r->text != NULL &&
+	    jsonx_parse(r->text, strlen(r->text), JOBS_MAX_DEPTH, &r->obj, err,
+	        sizeof(err)) == -1)
+		r->obj = NULL; /* it parsed when it came: not reached */
+	return r->obj;
+}
+
+/* One reference to r was built: its parsed form and text go with the
+ * last one, so 30,000 credentials are never all parsed at once. */
+static void
+jf_rec_used(struct jf_record *r)
+{
+	if (r == NULL || r->uses == 0 || --r->uses > 0)
+		return;
+	json_object_put(r->obj);
+	r->obj = NULL;
+	free(r->text);
+	r->text = NULL;
+}
+
+/* Counts the uses of the records entity e's protocols[P] (proto) names,
+ * as jf_scan_entity counted them. */
+static void
+jf_recs_used(struct jf *jf, int64_t account, struct json_object *proto)
+{
+	struct json_object *sensors;
+	size_t k;
+
+	jf_rec_used(jf_find(
+	    jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential")));
+	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
+	    !json_object_is_type(sensors, json_type_array))
+		return;
+	for (k = 0; k < json_object_array_length(sensors); k++)
+		jf_rec_used(jf_find(jf, JF_SENSOR, account,
+		    jsonx_int(
+		        json_object_array_get_idx(sensors, k), "sensor")));
+}
+
 /* Builds the resolved form of entity e: our protocol only, with records in
  * place of ids.  Returns a new object, or NULL when a record it needs
  * could not be fetched this time (the entity keeps its previous job). */
@@ -592,7 +645,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 		jf_note("job %lld: credential %lld does not exist",
 		    (long long)eid, (long long)r->id);
 	json_object_object_add(p, "credential",
-	    r != NULL && r->state == JF_OK ? json_object_get(r->obj) : NULL);
+	    r != NULL && r->state == JF_OK ? json_object_get(jf_rec_obj(r))
+	                                   : NULL);
 
 	list = json_object_new_array();
 	json_object_object_add(p, "sensors", list);
@@ -617,7 +671,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 			continue;
 		}
 		ri = json_object_new_object();
-		json_object_object_add(ri, "sensor", json_object_get(r->obj));
+		json_object_object_add(
+		    ri, "sensor", json_object_get(jf_rec_obj(r)));
 		if (json_object_object_get_ex(item, "interval", &v))
 			json_object_object_add(
 			    ri, "interval", json_object_get(v));
@@ -642,6 +697,7 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		return;
 	eid = jsonx_int(e, "id");
 	resolved = jf_resolve(jf, acc->id, e, proto, eid);
+	jf_recs_used(jf, acc->id, proto);
 	if (resolved == NULL) {
 		job_update_keep(&jf->u, acc->id, eid);
 		return;
@@ -674,8 +730,10 @@ jf_free(struct jf *jf)
 		free(jf->acc[i].spans);
 	}
 	json_tokener_free(jf->tok);
-	for (i = 0; i < jf->n_rec; i++)
+	for (i = 0; i < jf->n_rec; i++) {
 		json_object_put(jf->rec[i].obj);
+		free(jf->rec[i].text);
+	}
 	free(jf->acc);
 	free(jf->rec);
 	free(jf->rec_slots);
@@ -764,6 +822,8 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		for (i = acc->rec_first; i < jf->n_rec; i++) {
 			json_object_put(jf->rec[i].obj);
 			jf->rec[i].obj = NULL;
+			free(jf->rec[i].text);
+			jf->rec[i].text = NULL;
 		}
 	}
 	return 0;
@@ -888,7 +948,8 @@ jf_on_answer(const struct http_response *res, void *arg)
 
 		rc = backend_json(res, &obj, err, sizeof(err));
 		if (rc == 0 && json_object_is_type(obj, json_type_object)) {
-			rec->obj = json_object_get(obj);
+			/* Kept as text until it is used: compact. */
+			rec->text = xstrndup(res->body, res->body_len);
 			rec->state = JF_OK;
 		} else if (rc == -1 && res->status == 404) {
 			rec->state = JF_MISSING;
