@@ -576,8 +576,9 @@ static const struct setting apibot_settings[] = {
 };
 
 static int
-apibot_init(struct loop *l)
+apibot_init(void)
 {
+	struct loop *l = bot_loop();
 	const struct setting *t = apibot_settings;
 	struct http_config hc;
 
@@ -634,7 +635,7 @@ const struct bot_ops apibot_ops = {
     .settings = apibot_settings,
     .init = apibot_init,
     .job_prepare = apibot_job_prepare,
-    .job_refresh = apibot_job_refresh,
+    .job_unchanged = apibot_job_refresh,
     .job_run = apibot_job_run,
     .shutdown = apibot_shutdown,
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "jsonx.h"
 #include "log.h"
 #include "path.h"
 #include "xmalloc.h"
@@ -229,9 +230,9 @@ apicfg_cred_parse(
 			c->password = xstrdup("");
 		}
 	}
-	if (jobs_get_number(details, "timeout", APICFG_DEF_TIMEOUT_S, &t) ==
-	        -1 ||
-	    t <= 0 || t > APICFG_MAX_TIMEOUT_S) {
+	if (jsonx_number(details, "timeout", APICFG_DEF_TIMEOUT_S, 0,
+	        APICFG_MAX_TIMEOUT_S, 0, &t, err, errlen) == -1 ||
+	    t <= 0) {
 		snprintf(err, errlen,
 		    "credential \"timeout\" must be seconds in (0, %d]",
 		    APICFG_MAX_TIMEOUT_S);

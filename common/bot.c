@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,9 @@
 
 #include "backend.h"
 #include "backoff.h"
+#include "bot_test.h"
 #include "buf.h"
+#include "env.h"
 #include "graphite.h"
 #include "health.h"
 #include "http.h"
@@ -35,6 +38,7 @@
 #include "sched.h"
 #include "sender.h"
 #include "settings.h"
+#include "strset.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
@@ -42,6 +46,15 @@
 #ifndef BOT_VERSION
 #define BOT_VERSION "dev"
 #endif
+
+/* One run of a job (opaque in bot.h). */
+struct run {
+	struct job *job; /* the run holds a reference */
+	int *due_s;      /* the intervals that caused this run */
+	size_t n_due;
+	struct values *values;
+	int64_t start_ms; /* monotonic, for the run-time counter */
+};
 
 struct bot_config {
 	const char *jobs_file;
@@ -86,8 +99,13 @@ struct bot {
 	int64_t stop_deadline_ms;
 	const char *ca_file_arg; /* --ca-file */
 	struct log_limit emit_limit;
-	char **prep_prev, **prep_cur; /* job_prepare errors, logged once */
-	size_t n_prep_prev, n_prep_cur;
+	/* job_prepare errors of the last and of this refresh, so each is
+	 * logged once */
+	struct strset prep_prev, prep_cur;
+	struct timer apply_timer; /* the next slice of an update */
+	int applying;
+	size_t n_fresh;   /* new or changed jobs of this update */
+	char *fresh[100]; /* ... the first ones' log lines */
 };
 
 static struct bot bot;
@@ -488,6 +506,19 @@ run_sensor_due(const struct run *run, const struct job_sensor *s)
 	return job_sensor_due(s, run->due_s, run->n_due);
 }
 
+const int *
+run_due(const struct run *run, size_t *n)
+{
+	*n = run->n_due;
+	return run->due_s;
+}
+
+void
+run_emit_unchecked(struct run *run, const char *path, double v, double t)
+{
+	values_add(run->values, path, v, t);
+}
+
 void
 run_done(struct run *run)
 {
@@ -513,71 +544,48 @@ run_done(struct run *run)
 
 /* --- job refresh ----------------------------------------------------- */
 
+/* Work done in one go on an update before the loop gets its turn. */
+#define BOT_APPLY_SLICE_MS 20
+
+static char *bot_job_line(const struct job *job);
+
+/* sched_apply's prepare hook: the bot parses a new or changed job. */
 static int
-bot_prep_seen(char **list, size_t n, const char *msg)
+bot_prepare_job(struct job *job, void *arg)
 {
-	size_t i;
+	char err[BOT_ERRLEN], *msg;
 
-	for (i = 0; i < n; i++)
-		if (strcmp(list[i], msg) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-bot_prep_rotate(void)
-{
-	size_t i;
-
-	for (i = 0; i < bot.n_prep_prev; i++)
-		free(bot.prep_prev[i]);
-	free(bot.prep_prev);
-	bot.prep_prev = bot.prep_cur;
-	bot.n_prep_prev = bot.n_prep_cur;
-	bot.prep_cur = NULL;
-	bot.n_prep_cur = 0;
-}
-
-/* Lets the bot parse each new or changed job; drops those it refuses. */
-static void
-bot_prepare_jobs(struct job_update *u)
-{
-	char err[BOT_ERRLEN];
-	size_t i, o = 0;
-
-	for (i = 0; i < u->n_jobs; i++) {
-		struct job *job = u->jobs[i];
-		struct job *old = sched_find(bot.sched, job->id);
-		char *msg;
-
-		if (old != NULL && old->account_id == job->account_id &&
-		    strcmp(old->fingerprint, job->fingerprint) == 0) {
-			u->jobs[o++] = job; /* unchanged: sched keeps old */
-			if (bot.ops->job_refresh != NULL)
-				bot.ops->job_refresh(old);
-			continue;
-		}
-		err[0] = '\0';
-		if (bot.ops->job_prepare == NULL ||
-		    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
-			u->jobs[o++] = job;
-			continue;
-		}
-		msg = xasprintf("job %lld (%s): not polled: %s",
-		    (long long)job->id, job->name, err);
-		if (!bot_prep_seen(bot.prep_prev, bot.n_prep_prev, msg))
-			log_warnx("%s", msg);
-		bot.prep_cur = xreallocarray(
-		    bot.prep_cur, bot.n_prep_cur + 1, sizeof(char *));
-		bot.prep_cur[bot.n_prep_cur++] = msg;
-		job_unref(job);
+	(void)arg;
+	err[0] = '\0';
+	if (bot.ops->job_prepare == NULL ||
+	    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
+		/* The line is made now: the job's JSON goes after this. */
+		if (bot.n_fresh < sizeof(bot.fresh) / sizeof(bot.fresh[0]))
+			bot.fresh[bot.n_fresh] = bot_job_line(job);
+		bot.n_fresh++;
+		job_drop_json(job);
+		return 0;
 	}
-	u->n_jobs = o;
-	bot_prep_rotate();
+	msg = xasprintf("job %lld (%s): not polled: %s", (long long)job->id,
+	    job->name, err);
+	if (strset_add(&bot.prep_cur, msg) && !strset_has(&bot.prep_prev, msg))
+		log_warnx("%s", msg);
+	free(msg);
+	return -1;
 }
 
+/* sched_apply's unchanged hook. */
 static void
-bot_log_job(const struct job *job)
+bot_job_unchanged(struct job *job, void *arg)
+{
+	(void)arg;
+	if (bot.ops->job_unchanged != NULL)
+		bot.ops->job_unchanged(job);
+}
+
+/* The line that announces a new or changed job. */
+static char *
+bot_job_line(const struct job *job)
 {
 	char iv[128];
 	size_t i, o = 0;
@@ -586,43 +594,50 @@ bot_log_job(const struct job *job)
 	for (i = 0; i < job->n_intervals && o < sizeof(iv) - 16; i++)
 		o += (size_t)snprintf(iv + o, sizeof(iv) - o, "%s%d",
 		    i ? "," : "", job->intervals_s[i]);
-	if (bot.ops->account_intervals_s != NULL)
-		log_info("job %lld (%s): %zu entities, every %s s",
+	if (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT)
+		return xasprintf("job %lld (%s): %zu entities, every %s s",
 		    (long long)job->id, job->name,
 		    json_object_array_length(job->details), iv);
-	else
-		log_info("job %lld (%s): account %lld, %zu sensor%s every %s s",
-		    (long long)job->id, job->name, (long long)job->account_id,
-		    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
+	return xasprintf("job %lld (%s): account %lld, %zu sensor%s every %s s",
+	    (long long)job->id, job->name, (long long)job->account_id,
+	    job->n_sensors, job->n_sensors == 1 ? "" : "s", iv);
 }
 
 static void bot_start_once(void);
+static void bot_refresh(void);
 
 static void
-bot_apply(struct job_update *u)
+bot_fresh_release(void)
+{
+	size_t i, n = bot.n_fresh;
+
+	if (n > sizeof(bot.fresh) / sizeof(bot.fresh[0]))
+		n = sizeof(bot.fresh) / sizeof(bot.fresh[0]);
+	for (i = 0; i < n; i++)
+		free(bot.fresh[i]);
+	bot.n_fresh = 0;
+}
+
+/* One slice of the update being applied; at the end, the summary. */
+static void
+bot_apply_step(void)
 {
 	struct sched_stats st;
-	size_t i, n_new = 0;
+	size_t i;
 
-	if (bot.ops->account_intervals_s != NULL)
-		jobgroup_by_account(u, bot.ops->account_intervals_s,
-		    bot.ops->n_account_intervals);
-	bot_prepare_jobs(u);
-	for (i = 0; i < u->n_jobs; i++) {
-		struct job *old = sched_find(bot.sched, u->jobs[i]->id);
-
-		if (old == NULL ||
-		    strcmp(old->fingerprint, u->jobs[i]->fingerprint) != 0)
-			n_new++;
+	if (!sched_apply_step(bot.sched, BOT_APPLY_SLICE_MS, &st)) {
+		loop_timer_start(bot.loop, &bot.apply_timer, 0);
+		return;
 	}
-	for (i = 0; i < u->n_jobs && n_new <= 100; i++) {
-		struct job *old = sched_find(bot.sched, u->jobs[i]->id);
-
-		if (old == NULL ||
-		    strcmp(old->fingerprint, u->jobs[i]->fingerprint) != 0)
-			bot_log_job(u->jobs[i]);
-	}
-	sched_apply(bot.sched, u, &st);
+	bot.applying = 0;
+	strset_move(&bot.prep_prev, &bot.prep_cur);
+	/* A refresh parses megabytes of JSON and frees them again: give the
+	 * pages back instead of keeping the high-water mark. */
+	malloc_trim(0);
+	/* Each new or changed job in a line, unless there are many. */
+	for (i = 0; i < bot.n_fresh && bot.n_fresh <= 100; i++)
+		log_info("%s", bot.fresh[i]);
+	bot_fresh_release();
 	if (st.added || st.changed || st.removed || !bot.ready)
 		log_info("jobs: %zu %s job%s (%zu new, %zu changed, %zu "
 		         "removed)",
@@ -630,11 +645,40 @@ bot_apply(struct job_update *u)
 		    sched_job_count(bot.sched) == 1 ? "" : "s", st.added,
 		    st.changed, st.removed);
 	bot.ready = 1;
-	if (bot.cfg.once)
+	if (bot.cfg.once) {
 		bot_start_once();
+		return;
+	}
+	if (bot.refresh_again && !bot.stopping) {
+		bot.refresh_again = 0;
+		bot_refresh();
+	}
 }
 
-static void bot_refresh(void);
+static void
+bot_on_apply_timer(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	bot_apply_step();
+}
+
+/* Hands u (emptied) to the scheduler; large updates are applied in
+ * slices of BOT_APPLY_SLICE_MS so the loop keeps running jobs. */
+static void
+bot_apply(struct job_update *u)
+{
+	static const struct sched_hooks hooks = {
+	    bot_prepare_job, bot_job_unchanged, NULL};
+
+	if (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT)
+		jobgroup_by_account(u, bot.ops->account_intervals_s,
+		    bot.ops->n_account_intervals);
+	bot_fresh_release();
+	sched_apply_start(bot.sched, u, &hooks);
+	bot.applying = 1;
+	bot_apply_step();
+}
 
 /* After a refresh that failed in whole or in part, the next one comes
  * sooner than JOBS_REFRESH_INTERVAL: 5 s, doubling (with jitter) up to the
@@ -664,11 +708,13 @@ static void
 bot_on_fetched(struct job_update *u, int ok, void *arg)
 {
 	(void)arg;
-	bot_schedule_retry(
-	    !ok || u->n_keep_accounts > 0 || u->n_keep_entities > 0);
-	if (!bot.stopping && ok)
+	bot_schedule_retry(!ok || u->n_keeps > 0);
+	if (!bot.stopping && ok) {
 		bot_apply(u);
-	else if (!ok && bot.cfg.once && !bot.ready) {
+		job_update_release(u);
+		return; /* the end of the update sees to refresh_again */
+	}
+	if (!ok && bot.cfg.once && !bot.ready) {
 		log_warnx("--once: could not fetch the jobs");
 		bot.exit_code = 1;
 		bot.stopping = 1;
@@ -681,6 +727,15 @@ bot_on_fetched(struct job_update *u, int ok, void *arg)
 	}
 }
 
+/* Per-account jobs take sensors without intervals (jobs.h). */
+static unsigned
+bot_job_flags(void)
+{
+	return bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT
+	    ? JOBS_SENSOR_INTERVAL_OPTIONAL
+	    : 0;
+}
+
 static void
 bot_load_file(void)
 {
@@ -688,8 +743,8 @@ bot_load_file(void)
 	char err[BOT_ERRLEN];
 
 	job_update_init(&u);
-	if (jobs_load_file(bot.cfg.jobs_file, bot.ops->protocol, &u, err,
-	        sizeof(err)) == -1) {
+	if (jobs_load_file(bot.cfg.jobs_file, bot.ops->protocol,
+	        bot_job_flags(), &u, err, sizeof(err)) == -1) {
 		if (!bot.ready)
 			fatalx("--jobs: %s", err);
 		log_warnx("--jobs: %s; keeping the current jobs", err);
@@ -704,14 +759,18 @@ bot_refresh(void)
 {
 	if (bot.stopping)
 		return;
+	if (bot.applying) {
+		bot.refresh_again = 1; /* after this update */
+		return;
+	}
 	if (bot.cfg.jobs_file != NULL) {
 		bot_load_file();
 		return;
 	}
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
-	if (jobfetch_start(
-	        bot.backend, bot.ops->protocol, bot_on_fetched, NULL) == -1)
+	if (jobfetch_start(bot.backend, bot.ops->protocol, bot_job_flags(),
+	        bot_on_fetched, NULL) == -1)
 		bot.refresh_again = 1;
 }
 
@@ -802,7 +861,9 @@ bot_on_stop(int signo, void *arg)
 	bot.stopping = 1;
 	bot.cfg.once = 0;
 	bot.stop_deadline_ms = timer_now_ms() + bot.cfg.flush_s * 1000;
-	sched_stop(bot.sched);
+	sched_stop(bot.sched); /* drops an update being applied */
+	loop_timer_stop(bot.loop, &bot.apply_timer);
+	bot.applying = 0;
 	loop_timer_stop(bot.loop, &bot.refresh_timer);
 	bot_shutdown_step();
 }
@@ -977,10 +1038,10 @@ bot_setup(void)
 	struct http_config hc;
 
 	loop_on_signals(bot.loop, bot_on_stop, bot_on_hup, NULL);
-	jobs_set_sensor_interval_optional(bot.ops->account_intervals_s != NULL);
 	timer_init(&bot.refresh_timer, bot_on_refresh_timer, NULL);
 	backoff_init(&bot.refresh_backoff, 5000, bot.cfg.refresh_s * 1000, 0);
 	timer_init(&bot.stop_timer, bot_on_stop_timer, NULL);
+	timer_init(&bot.apply_timer, bot_on_apply_timer, NULL);
 	bot.sched = sched_new(
 	    bot.loop, bot_run_job, NULL, bot.cfg.once ? 0 : bot.cfg.spread_ms);
 	if (bot.cfg.backend_url != NULL &&
@@ -1017,14 +1078,16 @@ bot_teardown(void)
 	    (unsigned long long)sc.runs, (unsigned long long)sc.skipped);
 	/* One line with every delivery counter, "N undelivered" last. */
 	output_log_totals(bot.out);
+	loop_timer_stop(bot.loop, &bot.apply_timer);
+	bot_fresh_release();
 	sched_free(bot.sched);
 	bot.sched = NULL;
 	output_free(bot.out);
 	backend_free(bot.backend);
 	http_free(bot.http);
 	loop_free(bot.loop);
-	bot_prep_rotate();
-	bot_prep_rotate();
+	strset_release(&bot.prep_prev);
+	strset_release(&bot.prep_cur);
 	if (bot.cfg.token != NULL) {
 		memset(bot.cfg.token, 0, strlen(bot.cfg.token));
 		free(bot.cfg.token);
@@ -1038,6 +1101,12 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 
 	memset(&bot, 0, sizeof(bot));
 	bot.ops = ops;
+	mallopt(M_MXFAST, 0);
+	if ((ops->job_mode == BOT_JOBS_PER_ACCOUNT) !=
+	    (ops->account_intervals_s != NULL && ops->n_account_intervals > 0))
+		fatalx("%s: account_intervals_s is set exactly when job_mode "
+		       "is BOT_JOBS_PER_ACCOUNT",
+		    ops->name);
 	rc = bot_parse_args(argc, argv);
 	if (rc != 0)
 		return rc - 1;
@@ -1051,7 +1120,7 @@ bot_main(int argc, char **argv, const struct bot_ops *ops)
 	    ops->name, BOT_VERSION, ops->protocol,
 	    bot.cfg.jobs_file ? bot.cfg.jobs_file : bot.cfg.backend_url,
 	    output_describe(bot.out));
-	if (ops->init != NULL && ops->init(bot.loop) == -1) {
+	if (ops->init != NULL && ops->init() == -1) {
 		bot.exit_code = 1;
 		init_failed = 1;
 		goto out;

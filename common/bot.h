@@ -3,6 +3,12 @@
  * the loop, job configs from the backend or a file, the scheduler, value
  * delivery and a clean shutdown.  A bot supplies struct bot_ops and calls
  * bot_main from main().
+ *
+ * Threading: every hook in struct bot_ops is called on the loop thread,
+ * and every function declared here must be called on it too.  A bot that
+ * measures on threads of its own hands the results back to the loop (a
+ * pipe or eventfd watched with loop_watch, as pingbot does) and calls
+ * run_emit, run_emit_at and run_done from there.
  */
 #ifndef BOT_BOT_H
 #define BOT_BOT_H
@@ -19,13 +25,17 @@ struct job;
 struct job_sensor;
 struct setting;
 
-/* One run of a job.  Owned by the runtime; valid until run_done. */
-struct run {
-	struct job *job; /* borrowed; the run holds a reference */
-	int *due_s;      /* the intervals that caused this run */
-	size_t n_due;
-	void *values;     /* struct values, private to the runtime */
-	int64_t start_ms; /* monotonic, private to the runtime */
+/* One run of a job: opaque, owned by the runtime, valid until run_done.
+ * Read it through run_job, run_sensor_due and run_due. */
+struct run;
+
+/* How the runtime makes jobs out of the backend's entities. */
+enum bot_job_mode {
+	/* One job per device entity, run at its sensors' intervals. */
+	BOT_JOBS_PER_ENTITY = 0,
+	/* One job per account (jobgroup.h), run at account_intervals_s;
+	 * sensors then need no interval (NetFlow). */
+	BOT_JOBS_PER_ACCOUNT,
 };
 
 struct bot_ops {
@@ -37,22 +47,26 @@ struct bot_ops {
 	 * the runtime's; may be NULL. */
 	const struct setting *settings;
 
-	/* Called once after configuration, before any job; -1 exits 1. */
-	int (*init)(struct loop *l);
-	/* Parses job->details / credential / sensors into job->priv (set
-	 * priv_free too).  -1 with err: the job is skipped and logged. */
+	/* Called once after configuration, before any job; -1 exits 1.
+	 * The loop is bot_loop(). */
+	int (*init)(void);
+	/* Called for each new or changed job: parses job->details,
+	 * credential and sensors[i].details into job->priv (set priv_free
+	 * too).  Those JSON members are released when it returns: keep no
+	 * reference to them.  -1 with err: the job is skipped and logged. */
 	int (*job_prepare)(struct job *job, char *err, size_t errlen);
-	/* Called at every job refresh for a job whose config did not change
-	 * (on the loop thread), e.g. to resolve a host name again; may be
-	 * NULL. */
-	void (*job_refresh)(struct job *job);
+	/* Called at every job refresh with a job that refresh found
+	 * unchanged (it keeps running as it is), e.g. to resolve a host name
+	 * again; may be NULL. */
+	void (*job_unchanged)(struct job *job);
 	/* Starts a run; the bot emits values and calls run_done(run) once. */
 	void (*job_run)(struct run *run);
 	/* Stops the bot's own work and frees its resources; may be NULL. */
 	void (*shutdown)(void);
-	/* For bots whose jobs are per account (NetFlow): the intervals every
-	 * account job runs at (jobgroup.h; sensors then need no interval).
-	 * NULL: one job per entity, at its sensors' intervals. */
+	/* BOT_JOBS_PER_ENTITY (0, the default) or BOT_JOBS_PER_ACCOUNT. */
+	enum bot_job_mode job_mode;
+	/* BOT_JOBS_PER_ACCOUNT only (else NULL, 0): the intervals every
+	 * account job runs at. */
 	const int *account_intervals_s;
 	size_t n_account_intervals;
 	/* Appends the bot's own counters to a Prometheus scrape (complete
@@ -73,11 +87,15 @@ void run_emit_at(struct run *run, const char *path, double v, double t);
 struct job *run_job(const struct run *run);
 /* True when sensor s is among this run's due intervals. */
 int run_sensor_due(const struct run *run, const struct job_sensor *s);
+/* The intervals (s) that made this run due, ascending; *n is set to their
+ * count.  Borrowed until run_done. */
+const int *run_due(const struct run *run, size_t *n);
 /* Ends the run: its values go to the sender in one batch, the job may be
  * scheduled again, run is freed. */
 void run_done(struct run *run);
 
-/* The bot's loop, for bots that watch descriptors of their own. */
+/* The bot's loop (from init on), for bots that watch descriptors or
+ * arm timers of their own. */
 struct loop *bot_loop(void);
 /* The backend client, for bots that write entities (entsync.h); NULL in
  * standalone mode. */

@@ -1,15 +1,23 @@
 /*
- * A job refresh against the backend, as three waves of concurrent GETs:
- * accounts/, then accounts/{a}/entities/ for each account (the list holds
- * every entity's protocols), then each distinct credential and sensor the
- * protocol's entities refer to, once per refresh.  A failed request only
- * touches what depends on it: a failed entity list keeps the account's
- * previous jobs, a failed credential or sensor keeps the previous jobs of
- * the entities that use it.  Problems with entities are logged once, when
- * they first appear, not on every refresh.
+ * A job refresh against the backend: accounts/, then
+ * accounts/{a}/entities/ for each account (the list holds every entity's
+ * protocols), then each distinct credential and sensor the protocol's
+ * entities refer to, once per refresh.  A failed request only touches what
+ * depends on it: a failed entity list keeps the account's previous jobs, a
+ * failed credential or sensor keeps the previous jobs of the entities that
+ * use it.  Problems with entities are logged once, when they first appear,
+ * not on every refresh.
+ *
+ * At scale (hundreds of thousands of entities, tens of thousands of
+ * records) a refresh must neither block the loop nor crowd out value
+ * delivery: at most JF_MAX_IN_FLIGHT requests are in flight (the rest
+ * wait here, not in curl, so each request's timeout starts when it does),
+ * and parsing, scanning and building run in slices of about JF_SLICE_MS
+ * on a zero-delay loop timer.
  */
 #include "jobfetch.h"
 
+#include <ctype.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,38 +29,82 @@
 #include "jobs.h"
 #include "jsonx.h"
 #include "log.h"
+#include "loop.h"
+#include "strset.h"
+#include "timer.h"
 #include "xmalloc.h"
 
+/* Below http.c's 8 connections per host, so value PUTs always have room. */
+#define JF_MAX_IN_FLIGHT 4
+/* Work done in one go before the loop gets its turn again. */
+#define JF_SLICE_MS 20
+
 enum jf_kind { JF_ACCOUNTS, JF_ENTITIES, JF_CREDENTIAL, JF_SENSOR };
-enum jf_state { JF_PENDING, JF_OK, JF_MISSING, JF_FAILED };
+enum jf_state {
+	JF_PENDING,  /* requested or waiting to be */
+	JF_PARSING,  /* entity list received, being parsed */
+	JF_SCANNING, /* parsed, records being collected */
+	JF_FETCHING, /* waiting for its credentials and sensors */
+	JF_BUILDING, /* making its jobs */
+	JF_OK,
+	JF_MISSING,
+	JF_FAILED,
+};
 
 struct jf_record {
 	enum jf_kind kind;
+	size_t acc; /* index of its account */
 	int64_t account;
 	int64_t id;
 	enum jf_state state;
-	struct json_object *obj;
+	char *text;              /* the answer (JF_OK), until its last use */
+	struct json_object *obj; /* parsed from text while in use */
+	size_t uses;             /* references still to be built */
 };
 
 struct jf_account {
 	int64_t id;
 	enum jf_state state;
-	struct json_object *entities; /* the "list" array */
+	char *body; /* the answer, until its jobs are built */
+	size_t body_len;
+	size_t pos;    /* where the lexical walk of body is */
+	size_t *spans; /* [start, end) of each entity in body */
+	size_t n_spans, cap_spans;
+	size_t scanned, built;
+	size_t records_pending; /* its records not answered yet */
+	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
+	                           it is worked on (accounts go in turn) */
+	struct json_tokener *tok;
+};
+
+struct jf_queued {
+	enum jf_kind kind;
+	size_t index;
 };
 
 struct jf {
 	struct backend *b;
+	struct loop *loop;
 	char *protocol;
+	unsigned flags;
 	int64_t bot_id;
 	jobfetch_cb *cb;
 	void *arg;
 	struct job_update u;
-	size_t pending;
+	size_t in_flight;
 	int failed_all;
 	struct jf_account *acc;
 	size_t n_acc;
 	struct jf_record *rec;
 	size_t n_rec, cap_rec;
+	size_t *rec_slots; /* record index + 1 by (kind, account, id) */
+	size_t cap_slots;
+	struct jf_queued *queue; /* requests not started yet */
+	size_t q_head, q_tail, q_cap;
+	size_t next_list;         /* the next entity list to ask for */
+	struct json_tokener *tok; /* for one entity at a time */
+	struct timer work;
+	size_t work_acc; /* the account being worked on, one at a time */
 };
 
 struct jf_req {
@@ -64,8 +116,7 @@ struct jf_req {
 static struct jf *jf_active;
 
 /* Messages logged by the previous refresh, so each is logged once. */
-static char **jf_prev, **jf_cur;
-static size_t jf_nprev, jf_ncur;
+static struct strset jf_prev, jf_cur;
 
 static void jf_note(const char *fmt, ...) BOT_PRINTF(1, 2);
 
@@ -74,44 +125,52 @@ jf_note(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	for (i = 0; i < jf_ncur; i++)
-		if (strcmp(jf_cur[i], msg) == 0)
-			return;
-	jf_cur = xreallocarray(jf_cur, jf_ncur + 1, sizeof(*jf_cur));
-	jf_cur[jf_ncur++] = xstrdup(msg);
-	for (i = 0; i < jf_nprev; i++)
-		if (strcmp(jf_prev[i], msg) == 0)
-			return;
-	log_warnx("%s", msg);
-}
-
-static void
-jf_notes_rotate(void)
-{
-	size_t i;
-
-	for (i = 0; i < jf_nprev; i++)
-		free(jf_prev[i]);
-	free(jf_prev);
-	jf_prev = jf_cur;
-	jf_nprev = jf_ncur;
-	jf_cur = NULL;
-	jf_ncur = 0;
+	if (strset_add(&jf_cur, msg) && !strset_has(&jf_prev, msg))
+		log_warnx("%s", msg);
 }
 
 static void jf_on_answer(const struct http_response *res, void *arg);
-static void jf_finish(struct jf *jf);
+static void jf_step(struct jf *jf);
+
+static int
+jf_slice_over(int64_t t0)
+{
+	return timer_now_ms() - t0 >= JF_SLICE_MS;
+}
 
 static void
-jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
+jf_fail(struct jf *jf, enum jf_kind kind, size_t index)
+{
+	if (kind == JF_ACCOUNTS)
+		jf->failed_all = 1;
+	else if (kind == JF_ENTITIES)
+		jf->acc[index].state = JF_FAILED;
+	else {
+		jf->rec[index].state = JF_FAILED;
+		jf->acc[jf->rec[index].acc].records_pending--;
+	}
+}
+
+static void
+jf_get(struct jf *jf, enum jf_kind kind, size_t index)
 {
 	struct jf_req *r;
+	char path[128];
 
+	if (kind == JF_ACCOUNTS)
+		snprintf(path, sizeof(path), "accounts/");
+	else if (kind == JF_ENTITIES)
+		snprintf(path, sizeof(path), "accounts/%lld/entities/",
+		    (long long)jf->acc[index].id);
+	else
+		snprintf(path, sizeof(path), "accounts/%lld/%s/%lld",
+		    (long long)jf->rec[index].account,
+		    kind == JF_CREDENTIAL ? "credentials" : "sensors",
+		    (long long)jf->rec[index].id);
 	r = xcalloc(1, sizeof(*r));
 	r->jf = jf;
 	r->kind = kind;
@@ -119,15 +178,42 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index, const char *path)
 	if (backend_request(jf->b, "GET", path, NULL, 0, jf_on_answer, r) ==
 	    -1) {
 		free(r);
-		if (kind == JF_ACCOUNTS)
-			jf->failed_all = 1;
-		else if (kind == JF_ENTITIES)
-			jf->acc[index].state = JF_FAILED;
-		else
-			jf->rec[index].state = JF_FAILED;
+		jf_fail(jf, kind, index);
 		return;
 	}
-	jf->pending++;
+	jf->in_flight++;
+}
+
+static void
+jf_enqueue(struct jf *jf, enum jf_kind kind, size_t index)
+{
+	if (jf->q_tail == jf->q_cap) {
+		jf->q_cap = jf->q_cap ? jf->q_cap * 2 : 64;
+		jf->queue =
+		    xreallocarray(jf->queue, jf->q_cap, sizeof(*jf->queue));
+	}
+	jf->queue[jf->q_tail].kind = kind;
+	jf->queue[jf->q_tail].index = index;
+	jf->q_tail++;
+}
+
+/* Starts requests while there is room: the records the account being
+ * worked on waits for first, then the next entity lists (their text is
+ * kept until their turn), so the backend's work overlaps ours. */
+static void
+jf_pump(struct jf *jf)
+{
+	while (jf->in_flight < JF_MAX_IN_FLIGHT && !jf->failed_all) {
+		if (jf->q_head < jf->q_tail) {
+			struct jf_queued q = jf->queue[jf->q_head++];
+
+			jf_get(jf, q.kind, q.index);
+		} else if (jf->acc != NULL && jf->next_list < jf->n_acc) {
+			jf_get(jf, JF_ENTITIES, jf->next_list++);
+		} else {
+			break;
+		}
+	}
 }
 
 /* The protocols[P] object of an entity we should run, or NULL. */
@@ -152,76 +238,380 @@ jf_candidate(struct jf *jf, struct json_object *e)
 	return proto;
 }
 
+static size_t
+jf_rec_hash(enum jf_kind kind, int64_t account, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)account * 0xc2b2ae3d27d4eb4fULL + (uint64_t)kind;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+/* The slot of (kind, account, id) in the index, or the free one. */
+static size_t
+jf_slot(const struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
+{
+	size_t mask = jf->cap_slots - 1;
+	size_t i = jf_rec_hash(kind, account, id) & mask;
+
+	while (jf->rec_slots[i] != 0) {
+		const struct jf_record *r = &jf->rec[jf->rec_slots[i] - 1];
+
+		if (r->kind == kind && r->account == account && r->id == id)
+			break;
+		i = (i + 1) & mask;
+	}
+	return i;
+}
+
 static struct jf_record *
 jf_find(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
 {
 	size_t i;
 
-	for (i = 0; i < jf->n_rec; i++)
-		if (jf->rec[i].kind == kind && jf->rec[i].account == account &&
-		    jf->rec[i].id == id)
-			return &jf->rec[i];
-	return NULL;
+	if (jf->cap_slots == 0)
+		return NULL;
+	i = jf_slot(jf, kind, account, id);
+	return jf->rec_slots[i] ? &jf->rec[jf->rec_slots[i] - 1] : NULL;
 }
 
 static void
-jf_want(struct jf *jf, enum jf_kind kind, int64_t account, int64_t id)
+jf_index_grow(struct jf *jf)
 {
+	size_t i;
+
+	free(jf->rec_slots);
+	jf->cap_slots = jf->cap_slots ? jf->cap_slots * 2 : 64;
+	jf->rec_slots = xcalloc(jf->cap_slots, sizeof(*jf->rec_slots));
+	for (i = 0; i < jf->n_rec; i++)
+		jf->rec_slots[jf_slot(jf, jf->rec[i].kind, jf->rec[i].account,
+		    jf->rec[i].id)] = i + 1;
+}
+
+/* Notes a record an entity needs and queues its request, once. */
+static void
+jf_want(struct jf *jf, enum jf_kind kind, size_t acc, int64_t id)
+{
+	int64_t account = jf->acc[acc].id;
 	struct jf_record *r;
 
-	if (id <= 0 || jf_find(jf, kind, account, id) != NULL)
+	if (id <= 0)
 		return;
+	r = jf_find(jf, kind, account, id);
+	if (r != NULL) {
+		r->uses++;
+		return;
+	}
+	if (2 * (jf->n_rec + 1) > jf->cap_slots)
+		jf_index_grow(jf);
 	if (jf->n_rec == jf->cap_rec) {
 		jf->cap_rec = jf->cap_rec ? jf->cap_rec * 2 : 16;
 		jf->rec = xreallocarray(jf->rec, jf->cap_rec, sizeof(*jf->rec));
 	}
-	r = &jf->rec[jf->n_rec++];
+	r = &jf->rec[jf->n_rec];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
+	r->acc = acc;
 	r->account = account;
 	r->id = id;
+	r->uses = 1;
+	jf->acc[acc].records_pending++;
+	jf->rec_slots[jf_slot(jf, kind, account, id)] = jf->n_rec + 1;
+	jf_enqueue(jf, kind, jf->n_rec);
+	jf->n_rec++;
 }
 
-/* Second wave: every distinct credential and sensor of our entities. */
+/* Collects the credential and sensors of one entity. */
 static void
-jf_fetch_records(struct jf *jf)
+jf_scan_entity(struct jf *jf, size_t account, struct json_object *e)
 {
-	char path[128];
-	size_t a, i, k;
+	struct json_object *proto, *sensors;
+	size_t k;
 
-	for (a = 0; a < jf->n_acc; a++) {
-		struct jf_account *acc = &jf->acc[a];
+	proto = jf_candidate(jf, e);
+	if (proto == NULL)
+		return;
+	jf_want(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
+	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
+	    !json_object_is_type(sensors, json_type_array))
+		return;
+	for (k = 0; k < json_object_array_length(sensors); k++)
+		jf_want(jf, JF_SENSOR, account,
+		    jsonx_int(json_object_array_get_idx(sensors, k), "sensor"));
+}
 
-		if (acc->state != JF_OK)
-			continue;
-		for (i = 0; i < json_object_array_length(acc->entities); i++) {
-			struct json_object *e, *proto, *sensors;
+static const char *
+jf_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
 
-			e = json_object_array_get_idx(acc->entities, i);
-			proto = jf_candidate(jf, e);
-			if (proto == NULL)
-				continue;
-			jf_want(jf, JF_CREDENTIAL, acc->id,
-			    jsonx_int(proto, "credential"));
-			if (!json_object_object_get_ex(
-			        proto, "sensors", &sensors) ||
-			    !json_object_is_type(sensors, json_type_array))
-				continue;
-			for (k = 0; k < json_object_array_length(sensors); k++)
-				jf_want(jf, JF_SENSOR, acc->id,
-				    jsonx_int(
-				        json_object_array_get_idx(sensors, k),
-				        "sensor"));
+/* The end of the JSON string at p (after its closing quote), or NULL. */
+static const char *
+jf_skip_string(const char *p, const char *end)
+{
+	if (p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		if (*p == '\\')
+			p++;
+		else if (*p == '"')
+			return p + 1;
+		else if ((unsigned char)*p < 0x20)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The end of the JSON value at p, walked lexically (strings, brackets
+ * and literals, at most depth levels), or NULL when it is malformed.
+ * json-c checks each entity fully when it parses it. */
+static const char *
+jf_skip(const char *p, const char *end, int depth)
+{
+	char close;
+
+	if (p >= end)
+		return NULL;
+	if (*p == '"')
+		return jf_skip_string(p, end);
+	if (*p != '{' && *p != '[') {
+		const char *q = p;
+
+		while (q < end &&
+		    (isalnum((unsigned char)*q) || *q == '-' || *q == '+' ||
+		        *q == '.'))
+			q++;
+		return q > p ? q : NULL;
+	}
+	if (depth <= 0)
+		return NULL;
+	close = *p == '{' ? '}' : ']';
+	p = jf_ws(p + 1, end);
+	if (p < end && *p == close)
+		return p + 1;
+	for (;;) {
+		if (close == '}') {
+			p = jf_skip_string(p, end);
+			if (p == NULL)
+				return NULL;
+			p = jf_ws(p, end);
+			if (p >= end || *p != ':')
+				return NULL;
+			p = jf_ws(p + 1, end);
 		}
+		p = jf_skip(p, end, depth - 1);
+		if (p == NULL)
+			return NULL;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == close ? p + 1 : NULL;
 	}
-	for (i = 0; i < jf->n_rec; i++) {
-		snprintf(path, sizeof(path), "accounts/%lld/%s/%lld",
-		    (long long)jf->rec[i].account,
-		    jf->rec[i].kind == JF_CREDENTIAL ? "credentials"
-		                                     : "sensors",
-		    (long long)jf->rec[i].id);
-		jf_get(jf, jf->rec[i].kind, i, path);
+}
+
+static void
+jf_list_failed(struct jf_account *acc, const char *why)
+{
+	log_warnx("job refresh: account %lld: entity list failed: %s; "
+	          "keeping its current jobs",
+	    (long long)acc->id, why);
+	acc->state = JF_FAILED;
+	free(acc->body);
+	acc->body = NULL;
+}
+
+/* Walks the answer's object from acc->pos: skips members until "list"
+ * (then SCANNING, pos at its first element) or the end (then done: pos at
+ * body_len).  -1 when it is not an object of that shape. */
+static int
+jf_walk_members(struct jf_account *acc, int first)
+{
+	const char *p = acc->body + acc->pos, *end = acc->body + acc->body_len;
+	const char *key;
+
+	p = jf_ws(p, end);
+	if (first) {
+		if (p >= end || *p != '{')
+			return -1;
+		p = jf_ws(p + 1, end);
+		if (p < end && *p == '}')
+			goto closed;
+	} else if (p < end && *p == ',') {
+		p = jf_ws(p + 1, end);
+	} else if (p < end && *p == '}') {
+		goto closed;
+	} else {
+		return -1;
 	}
+	for (;;) {
+		key = p;
+		p = jf_skip_string(p, end);
+		if (p == NULL)
+			return -1;
+		p = jf_ws(p, end);
+		if (p >= end || *p != ':')
+			return -1;
+		p = jf_ws(p + 1, end);
+		if (p - key >= 7 && strncmp(key, "\"list\"", 6) == 0 &&
+		    acc->state == JF_PARSING) {
+			if (p >= end || *p != '[')
+				return -1;
+			acc->pos = (size_t)(jf_ws(p + 1, end) - acc->body);
+			acc->state = JF_SCANNING;
+			return 0;
+		}
+		p = jf_skip(p, end, JOBS_LIST_MAX_DEPTH);
+		if (p == NULL)
+			return -1;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			goto closed;
+		return -1;
+	}
+closed:
+	if (jf_ws(p + 1, end) != end)
+		return -1;
+	acc->pos = acc->body_len;
+	return 0;
+}
+
+/* Finds the entity list in the answer (PARSING -> SCANNING). */
+static void
+jf_parse_start(struct jf_account *acc)
+{
+	if (jf_walk_members(acc, 1) == -1)
+		jf_list_failed(acc, "answer is not valid JSON");
+	else if (acc->state != JF_SCANNING)
+		jf_list_failed(acc, "answer has no list");
+}
+
+/* Parses the entity in span k of acc's body: a new object, or NULL (with
+ * the list failed) when it is not valid JSON. */
+static struct json_object *
+jf_entity(struct jf *jf, struct jf_account *acc, size_t k)
+{
+	size_t start = acc->spans[2 * k], len = acc->spans[2 * k + 1] - start;
+	struct json_object *e;
+
+	json_tokener_reset(jf->tok);
+	e = json_tokener_parse_ex(jf->tok, acc->body + start, (int)len);
+	if (e == NULL ||
+	    json_tokener_get_error(jf->tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(jf->tok) != len) {
+		json_object_put(e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Splits out the next element of the list and notes the records it needs.
+ * 1 when the list is done (or failed). */
+static int
+jf_scan_next(struct jf *jf, struct jf_account *acc)
+{
+	const char *p = acc->body + acc->pos, *end = acc->body + acc->body_len;
+	const char *q;
+	struct json_object *e;
+
+	p = jf_ws(p, end);
+	if (p < end && *p == ']' && acc->scanned == 0)
+		goto list_end; /* [] */
+	q = jf_skip(p, end, JOBS_LIST_MAX_DEPTH);
+	if (q == NULL) {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+	acc->scanned++;
+	if (*p == '{') {
+		if (acc->n_spans == acc->cap_spans) {
+			acc->cap_spans =
+			    acc->cap_spans ? acc->cap_spans * 2 : 64;
+			acc->spans = xreallocarray(
+			    acc->spans, acc->cap_spans, 2 * sizeof(size_t));
+		}
+		acc->spans[2 * acc->n_spans] = (size_t)(p - acc->body);
+		acc->spans[2 * acc->n_spans + 1] = (size_t)(q - acc->body);
+		e = jf_entity(jf, acc, acc->n_spans);
+		if (e == NULL) {
+			jf_list_failed(acc, "answer is not valid JSON");
+			return 1;
+		}
+		acc->n_spans++;
+		jf_scan_entity(jf, (size_t)(acc - jf->acc), e);
+		json_object_put(e);
+	}
+	p = jf_ws(q, end);
+	if (p < end && *p == ',') {
+		acc->pos = (size_t)(p + 1 - acc->body);
+		return 0;
+	}
+	if (p >= end || *p != ']') {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+list_end:
+	acc->pos = (size_t)(p + 1 - acc->body);
+	if (jf_walk_members(acc, 0) == -1) {
+		jf_list_failed(acc, "answer is not valid JSON");
+		return 1;
+	}
+	acc->state = JF_FETCHING;
+	return 1;
+}
+
+/* The record's parsed answer (parsed from its text on first use). */
+static struct json_object *
+jf_rec_obj(struct jf_record *r)
+{
+	char err[BOT_ERRLEN];
+
+	if (r->obj == NULL && r->text != NULL &&
+	    jsonx_parse(r->text, strlen(r->text), JOBS_MAX_DEPTH, &r->obj, err,
+	        sizeof(err)) == -1)
+		r->obj = NULL; /* it parsed when it came: not reached */
+	return r->obj;
+}
+
+/* One reference to r was built: its parsed form and text go with the
+ * last one, so 30,000 credentials are never all parsed at once. */
+static void
+jf_rec_used(struct jf_record *r)
+{
+	if (r == NULL || r->uses == 0 || --r->uses > 0)
+		return;
+	json_object_put(r->obj);
+	r->obj = NULL;
+	free(r->text);
+	r->text = NULL;
+}
+
+/* Counts the uses of the records entity e's protocols[P] (proto) names,
+ * as jf_scan_entity counted them. */
+static void
+jf_recs_used(struct jf *jf, int64_t account, struct json_object *proto)
+{
+	struct json_object *sensors;
+	size_t k;
+
+	jf_rec_used(jf_find(
+	    jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential")));
+	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
+	    !json_object_is_type(sensors, json_type_array))
+		return;
+	for (k = 0; k < json_object_array_length(sensors); k++)
+		jf_rec_used(jf_find(jf, JF_SENSOR, account,
+		    jsonx_int(
+		        json_object_array_get_idx(sensors, k), "sensor")));
 }
 
 /* Builds the resolved form of entity e: our protocol only, with records in
@@ -255,7 +645,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 		jf_note("job %lld: credential %lld does not exist",
 		    (long long)eid, (long long)r->id);
 	json_object_object_add(p, "credential",
-	    r != NULL && r->state == JF_OK ? json_object_get(r->obj) : NULL);
+	    r != NULL && r->state == JF_OK ? json_object_get(jf_rec_obj(r))
+	                                   : NULL);
 
 	list = json_object_new_array();
 	json_object_object_add(p, "sensors", list);
@@ -280,7 +671,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 			continue;
 		}
 		ri = json_object_new_object();
-		json_object_object_add(ri, "sensor", json_object_get(r->obj));
+		json_object_object_add(
+		    ri, "sensor", json_object_get(jf_rec_obj(r)));
 		if (json_object_object_get_ex(item, "interval", &v))
 			json_object_object_add(
 			    ri, "interval", json_object_get(v));
@@ -293,52 +685,38 @@ keep:
 }
 
 static void
-jf_build(struct jf *jf)
+jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 {
 	char err[BOT_ERRLEN];
-	size_t a, i;
+	struct json_object *proto, *resolved;
+	struct job *job;
+	int64_t eid;
 
-	for (a = 0; a < jf->n_acc; a++) {
-		struct jf_account *acc = &jf->acc[a];
-
-		if (acc->state != JF_OK) {
-			job_update_keep_account(&jf->u, acc->id);
-			continue;
-		}
-		for (i = 0; i < json_object_array_length(acc->entities); i++) {
-			struct json_object *e, *proto, *resolved;
-			struct job *job;
-			int64_t eid;
-
-			e = json_object_array_get_idx(acc->entities, i);
-			proto = jf_candidate(jf, e);
-			if (proto == NULL)
-				continue;
-			eid = jsonx_int(e, "id");
-			resolved = jf_resolve(jf, acc->id, e, proto, eid);
-			if (resolved == NULL) {
-				job_update_keep_entity_of(&jf->u, acc->id, eid);
-				continue;
-			}
-			switch (jobs_from_entity(resolved, acc->id,
-			    jf->protocol, jf->bot_id, &job, err, sizeof(err))) {
-			case JOBS_OK:
-				if (job->warnings != NULL)
-					jf_note("job %lld (%s): %s",
-					    (long long)job->id, job->name,
-					    job->warnings);
-				job_update_add(&jf->u, job);
-				break;
-			case JOBS_INVALID:
-				jf_note("job %lld: not polled: %s",
-				    (long long)eid, err);
-				break;
-			case JOBS_SKIP:
-				break;
-			}
-			json_object_put(resolved);
-		}
+	proto = jf_candidate(jf, e);
+	if (proto == NULL)
+		return;
+	eid = jsonx_int(e, "id");
+	resolved = jf_resolve(jf, acc->id, e, proto, eid);
+	jf_recs_used(jf, acc->id, proto);
+	if (resolved == NULL) {
+		job_update_keep(&jf->u, acc->id, eid);
+		return;
 	}
+	switch (jobs_from_entity_flags(resolved, acc->id, jf->protocol,
+	    jf->bot_id, jf->flags, &job, err, sizeof(err))) {
+	case JOBS_OK:
+		if (job->warnings != NULL)
+			jf_note("job %lld (%s): %s", (long long)job->id,
+			    job->name, job->warnings);
+		job_update_add(&jf->u, job);
+		break;
+	case JOBS_INVALID:
+		jf_note("job %lld: not polled: %s", (long long)eid, err);
+		break;
+	case JOBS_SKIP:
+		break;
+	}
+	json_object_put(resolved);
 }
 
 static void
@@ -346,12 +724,20 @@ jf_free(struct jf *jf)
 {
 	size_t i;
 
-	for (i = 0; i < jf->n_acc; i++)
-		json_object_put(jf->acc[i].entities);
-	for (i = 0; i < jf->n_rec; i++)
+	loop_timer_stop(jf->loop, &jf->work);
+	for (i = 0; i < jf->n_acc; i++) {
+		free(jf->acc[i].body);
+		free(jf->acc[i].spans);
+	}
+	json_tokener_free(jf->tok);
+	for (i = 0; i < jf->n_rec; i++) {
 		json_object_put(jf->rec[i].obj);
+		free(jf->rec[i].text);
+	}
 	free(jf->acc);
 	free(jf->rec);
+	free(jf->rec_slots);
+	free(jf->queue);
 	free(jf->protocol);
 	job_update_release(&jf->u);
 	free(jf);
@@ -363,10 +749,10 @@ jf_finish(struct jf *jf)
 	struct job_update u;
 	int ok = !jf->failed_all;
 
-	if (ok) {
-		jf_build(jf);
-		jf_notes_rotate();
-	}
+	if (ok)
+		strset_move(&jf_prev, &jf_cur);
+	else
+		strset_release(&jf_cur);
 	u = jf->u;
 	job_update_init(&jf->u);
 	jf_active = NULL;
@@ -374,11 +760,113 @@ jf_finish(struct jf *jf)
 	jf_free(jf);
 }
 
+/* Works on the accounts in order, one at a time: parse its list, scan it
+ * for records, wait for those, build its jobs, free the list.  Only one
+ * parsed list exists at a time, so a refresh's garbage stays small and
+ * the long-lived jobs are not scattered through it.  Returns 1 when the
+ * slice ran out, 0 when it waits for answers or everything is done. */
+static int
+jf_accounts_some(struct jf *jf, int64_t t0)
+{
+	size_t i;
+
+	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
+		struct jf_account *acc = &jf->acc[jf->work_acc];
+
+		if (acc->state == JF_PENDING)
+			return 0; /* its list has not come yet */
+		if (acc->state == JF_PARSING) {
+			acc->rec_first = jf->n_rec;
+			jf_parse_start(acc);
+		}
+		if (acc->state == JF_FAILED) {
+			job_update_keep_account(&jf->u, acc->id);
+			continue;
+		}
+		while (acc->state == JF_SCANNING) {
+			int done = jf_scan_next(jf, acc);
+
+			if (!done && jf_slice_over(t0))
+				return 1;
+		}
+		if (acc->state == JF_FAILED) {
+			job_update_keep_account(&jf->u, acc->id);
+			continue;
+		}
+		if (acc->state == JF_FETCHING) {
+			jf_pump(jf);
+			if (acc->records_pending > 0)
+				return 0;
+			acc->state = JF_BUILDING;
+		}
+		/* Each entity is parsed again from its text, built and freed:
+		 * no tree of the whole list ever exists, so the jobs are not
+		 * scattered through megabytes of freed json-c blocks. */
+		while (acc->built < acc->n_spans) {
+			struct json_object *e =
+			    jf_entity(jf, acc, acc->built++);
+
+			if (e != NULL) /* it parsed when scanned */
+				jf_build_entity(jf, acc, e);
+			json_object_put(e);
+			if (jf_slice_over(t0))
+				return 1;
+		}
+		acc->state = JF_OK;
+		free(acc->body);
+		acc->body = NULL;
+		free(acc->spans);
+		acc->spans = NULL;
+		/* Its records are needed no more: 30,000 credentials need
+		 * not all be held at once. */
+		for (i = acc->rec_first; i < jf->n_rec; i++) {
+			json_object_put(jf->rec[i].obj);
+			jf->rec[i].obj = NULL;
+			free(jf->rec[i].text);
+			jf->rec[i].text = NULL;
+		}
+	}
+	return 0;
+}
+
+static void
+jf_on_work(struct timer *t, void *arg)
+{
+	(void)t;
+	jf_step(arg);
+}
+
+/* Does the next slice of work, or finishes when all is done. */
+static void
+jf_step(struct jf *jf)
+{
+	int64_t t0 = timer_now_ms();
+
+	if (jf->failed_all) {
+		if (jf->in_flight == 0)
+			jf_finish(jf);
+		return;
+	}
+	if (jf_accounts_some(jf, t0)) {
+		jf_pump(jf);
+		loop_timer_start(jf->loop, &jf->work, 0);
+		return;
+	}
+	if (jf->acc == NULL || jf->work_acc < jf->n_acc) {
+		jf_pump(jf);
+		return; /* an answer calls jf_step again */
+	}
+	/* Every account is done; requests of an account whose list turned
+	 * out broken may still be in flight: their answers come here. */
+	if (jf->in_flight > 0)
+		return;
+	jf_finish(jf);
+}
+
 static void
 jf_on_accounts(struct jf *jf, struct json_object *obj)
 {
 	struct json_object *list;
-	char path[64];
 	size_t i, n;
 
 	if (!json_object_is_type(obj, json_type_object) ||
@@ -400,11 +888,31 @@ jf_on_accounts(struct jf *jf, struct json_object *obj)
 		jf->acc[jf->n_acc].state = JF_PENDING;
 		jf->n_acc++;
 	}
-	for (i = 0; i < jf->n_acc; i++) {
-		snprintf(path, sizeof(path), "accounts/%lld/entities/",
-		    (long long)jf->acc[i].id);
-		jf_get(jf, JF_ENTITIES, i, path);
+	jf_pump(jf);
+}
+
+static void
+jf_on_list(
+    struct jf *jf, struct jf_account *acc, const struct http_response *res)
+{
+	struct json_object *obj = NULL;
+	char err[BOT_ERRLEN];
+
+	if (res->error != NULL || res->status != 200) {
+		/* backend_json words transport and status errors. */
+		if (backend_json(res, &obj, err, sizeof(err)) == 0)
+			snprintf(err, sizeof(err), "HTTP %ld", res->status);
+		json_object_put(obj);
+		jf_list_failed(acc, err);
+		return;
 	}
+	/* Parsed later, one entity at a time, with room for deep ones. */
+	acc->body = xmalloc(res->body_len + 1);
+	memcpy(acc->body, res->body, res->body_len);
+	acc->body[res->body_len] = '\0';
+	acc->body_len = res->body_len;
+	acc->state = JF_PARSING;
+	(void)jf;
 }
 
 static void
@@ -412,14 +920,14 @@ jf_on_answer(const struct http_response *res, void *arg)
 {
 	struct jf_req *r = arg;
 	struct jf *jf = r->jf;
-	struct json_object *obj = NULL, *list;
+	struct json_object *obj = NULL;
 	char err[BOT_ERRLEN];
 	int rc;
 
-	jf->pending--;
-	rc = backend_json(res, &obj, err, sizeof(err));
+	jf->in_flight--;
 	switch (r->kind) {
 	case JF_ACCOUNTS:
+		rc = backend_json(res, &obj, err, sizeof(err));
 		if (rc == -1) {
 			log_warnx("job refresh: accounts/ failed: %s; keeping "
 			          "all current jobs",
@@ -429,31 +937,19 @@ jf_on_answer(const struct http_response *res, void *arg)
 			jf_on_accounts(jf, obj);
 		}
 		break;
-	case JF_ENTITIES: {
-		struct jf_account *acc = &jf->acc[r->index];
-
-		if (rc == 0 && json_object_is_type(obj, json_type_object) &&
-		    json_object_object_get_ex(obj, "list", &list) &&
-		    json_object_is_type(list, json_type_array)) {
-			acc->entities = json_object_get(list);
-			acc->state = JF_OK;
-		} else {
-			log_warnx("job refresh: account %lld: entity list "
-			          "failed: %s; keeping its current jobs",
-			    (long long)acc->id,
-			    rc == -1 ? err : "answer has no list");
-			acc->state = JF_FAILED;
-		}
+	case JF_ENTITIES:
+		jf_on_list(jf, &jf->acc[r->index], res);
 		break;
-	}
 	case JF_CREDENTIAL:
 	case JF_SENSOR: {
 		struct jf_record *rec = &jf->rec[r->index];
 		const char *what =
 		    r->kind == JF_SENSOR ? "sensor" : "credential";
 
+		rc = backend_json(res, &obj, err, sizeof(err));
 		if (rc == 0 && json_object_is_type(obj, json_type_object)) {
-			rec->obj = json_object_get(obj);
+			/* Kept as text until it is used: compact. */
+			rec->text = xstrndup(res->body, res->body_len);
 			rec->state = JF_OK;
 		} else if (rc == -1 && res->status == 404) {
 			rec->state = JF_MISSING;
@@ -464,29 +960,21 @@ jf_on_answer(const struct http_response *res, void *arg)
 			    rc == -1 ? err : "answer is not an object");
 			rec->state = JF_FAILED;
 		}
+		jf->acc[rec->acc].records_pending--;
 		break;
 	}
 	}
 	json_object_put(obj);
 	free(r);
-	if (jf->pending > 0)
-		return;
-	if (jf->failed_all) {
-		jf_finish(jf);
-		return;
-	}
-	/* A wave is complete: start the next one, or finish. */
-	if (jf->n_rec == 0 && jf->acc != NULL) {
-		jf_fetch_records(jf);
-		if (jf->pending > 0)
-			return;
-	}
-	jf_finish(jf);
+	/* Start the next request at once; parsing waits for its slice. */
+	jf_pump(jf);
+	if (!timer_armed(&jf->work))
+		loop_timer_start(jf->loop, &jf->work, 0);
 }
 
 int
-jobfetch_start(
-    struct backend *b, const char *protocol, jobfetch_cb *cb, void *arg)
+jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
+    jobfetch_cb *cb, void *arg)
 {
 	struct jf *jf;
 
@@ -494,14 +982,20 @@ jobfetch_start(
 		return -1;
 	jf = xcalloc(1, sizeof(*jf));
 	jf->b = b;
+	jf->loop = backend_loop(b);
 	jf->protocol = xstrdup(protocol);
+	jf->flags = flags;
 	jf->bot_id = backend_bot_id(b);
 	jf->cb = cb;
 	jf->arg = arg;
 	job_update_init(&jf->u);
+	timer_init(&jf->work, jf_on_work, jf);
+	jf->tok = json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
+	if (jf->tok == NULL)
+		fatalx("json_tokener_new_ex failed");
 	jf_active = jf;
-	jf_get(jf, JF_ACCOUNTS, 0, "accounts/");
-	if (jf->pending == 0) {
+	jf_get(jf, JF_ACCOUNTS, 0);
+	if (jf->in_flight == 0) {
 		jf_active = NULL;
 		jf_free(jf);
 		return -1;

@@ -1,9 +1,10 @@
 /*
  * One refresh of job configs from the backend: accounts, then each
  * account's entity list (which carries protocols), then every distinct
- * credential and sensor the protocol's entities need, all concurrently.
- * A failed request only affects the entities that need it: the update
- * tells the scheduler to keep their previous jobs.
+ * credential and sensor the protocol's entities need, at most 4 requests
+ * at a time, accounts worked on one after another, in slices that leave
+ * the loop free.  A failed request only affects the entities that need
+ * it: the update tells the scheduler to keep their previous jobs.
  */
 #ifndef BOT_JOBFETCH_H
 #define BOT_JOBFETCH_H
@@ -16,11 +17,12 @@ struct job_update;
 /* Receives the finished update (owned by the callee: apply or release). */
 typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
 
-/* Starts a refresh for protocol (copied).  cb runs once, later, with ok=0
+/* Starts a refresh for protocol (copied); flags go to
+ * jobs_from_entity_flags.  cb runs once, later, with ok=0
  * when nothing could be fetched (u is then empty, without keep lists: the
  * caller must not apply it).  -1 if a refresh is already running or the
  * first request cannot start (cb is not called). */
-int jobfetch_start(struct backend *b, const char *protocol, jobfetch_cb *cb,
-    void *arg) BOT_WUR;
+int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
+    jobfetch_cb *cb, void *arg) BOT_WUR;
 
 #endif

@@ -64,8 +64,8 @@ jobgroup_by_account(struct job_update *u, const int *intervals_s, size_t n)
 {
 	struct job **ents = u->jobs, *cur = NULL;
 	size_t n_ents = u->n_jobs, i;
-	int64_t *keep = u->keep_entity_accounts;
-	size_t n_keep = u->n_keep_entities;
+	struct job_keep *keeps = u->keeps;
+	size_t n_keeps = u->n_keeps;
 	int keep_all = 0;
 
 	if (n_ents > 1)
@@ -90,17 +90,15 @@ jobgroup_by_account(struct job_update *u, const int *intervals_s, size_t n)
 	free(ents);
 
 	/* Entity keeps become account keeps. */
-	u->keep_entity_accounts = NULL;
-	free(u->keep_entities);
-	u->keep_entities = NULL;
-	u->n_keep_entities = 0;
-	for (i = 0; i < n_keep; i++) {
-		if (keep[i] < 0)
+	u->keeps = NULL;
+	u->n_keeps = u->cap_keeps = 0;
+	for (i = 0; i < n_keeps; i++) {
+		if (keeps[i].account_id < 0)
 			keep_all = 1;
 		else
-			job_update_keep_account(u, keep[i]);
+			job_update_keep_account(u, keeps[i].account_id);
 	}
-	free(keep);
+	free(keeps);
 	if (keep_all)
 		for (i = 0; i < u->n_jobs; i++)
 			job_update_keep_account(u, u->jobs[i]->account_id);

@@ -18,7 +18,7 @@ struct job_update;
  * entities by ascending id, credential {}, no sensors, and intervals_s
  * (n of them, each > 0).  An entity whose job was kept from the previous
  * refresh (a failed request) keeps its whole account's previous job;
- * when its account is unknown (job_update_keep_entity), every account in
+ * when its account is unknown (-1 in job_update_keep), every account in
  * u keeps its previous job. */
 void jobgroup_by_account(
     struct job_update *u, const int *intervals_s, size_t n);

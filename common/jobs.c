@@ -15,101 +15,54 @@
 #include <string.h>
 
 #include "buf.h"
+#include "jsonx.h"
 #include "log.h"
+#include "strset.h"
 #include "xmalloc.h"
 
-#define JOBS_MAX_DEPTH     64
 #define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
 
-/* Reads an id: a JSON integer in 1..2^53.  -1 when absent or not one. */
-static int
-jobs_get_id(struct json_object *obj, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	int64_t id;
-
-	if (!json_object_object_get_ex(obj, key, &v) ||
-	    !json_object_is_type(v, json_type_int))
-		return -1;
-	id = json_object_get_int64(v);
-	if (id <= 0 || id > (INT64_C(1) << 53))
-		return -1;
-	*out = id;
-	return 0;
-}
-
-/* Reads an interval that may be null (returns 0, *out = 0). */
+/* Reads an interval (absent or null: 0) by jsonx's rules for a number
+ * the backend's schema types as an integer. */
 static int
 jobs_get_interval(struct json_object *obj, const char *key, int *out, char *err,
     size_t errlen)
 {
-	struct json_object *v;
-	int64_t n;
+	double d;
 
-	*out = 0;
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
-		return 0;
-	if (!json_object_is_type(v, json_type_int)) {
-		snprintf(err, errlen, "%s is not a whole number", key);
+	if (jsonx_number(obj, key, 0, 1, JOBS_MAX_INTERVAL_S,
+	        JSONX_WHOLE | JSONX_JSON_ONLY, &d, err, errlen) == -1)
 		return -1;
-	}
-	n = json_object_get_int64(v);
-	if (n < 1 || n > JOBS_MAX_INTERVAL_S) {
-		snprintf(err, errlen, "%s %lld is outside 1..%d", key,
-		    (long long)n, JOBS_MAX_INTERVAL_S);
-		return -1;
-	}
-	*out = (int)n;
+	*out = (int)d;
 	return 0;
 }
 
 int
-jobs_get_number(
-    struct json_object *obj, const char *key, double def, double *out)
+jobs_too_deep(struct json_object *obj, int limit)
 {
-	struct json_object *v;
-	const char *s;
-	char *end;
-	double d;
+	size_t i, n;
 
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-	    v == NULL) {
-		*out = def;
+	if (json_object_is_type(obj, json_type_array)) {
+		if (limit <= 0)
+			return 1;
+		n = json_object_array_length(obj);
+		for (i = 0; i < n; i++)
+			if (jobs_too_deep(
+			        json_object_array_get_idx(obj, i), limit - 1))
+				return 1;
 		return 0;
 	}
-	switch (json_object_get_type(v)) {
-	case json_type_int:
-	case json_type_double:
-		d = json_object_get_double(v);
-		break;
-	case json_type_string:
-		s = json_object_get_string(v);
-		errno = 0;
-		d = strtod(s, &end);
-		if (end == s || *end != '\0' || errno == ERANGE)
-			return -1;
-		break;
-	default:
-		return -1;
+	if (json_object_is_type(obj, json_type_object)) {
+		if (limit <= 0)
+			return 1;
+		json_object_object_foreach(obj, key, v)
+		{
+			(void)key;
+			if (jobs_too_deep(v, limit - 1))
+				return 1;
+		}
 	}
-	if (!isfinite(d))
-		return -1;
-	*out = d;
 	return 0;
-}
-
-/* Returns obj[key] when it is an object, an empty object when absent or
- * null, and NULL when it has another type.  New reference. */
-static struct json_object *
-jobs_get_object(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v) || v == NULL)
-		return json_object_new_object();
-	if (!json_object_is_type(v, json_type_object))
-		return NULL;
-	return json_object_get(v);
 }
 
 static void
@@ -131,15 +84,6 @@ jobs_free(struct job *job)
 	free(job);
 }
 
-/* Set by bots whose jobs run at intervals of their own (jobgroup.h). */
-static int jobs_interval_optional;
-
-void
-jobs_set_sensor_interval_optional(int on)
-{
-	jobs_interval_optional = on;
-}
-
 struct job *
 job_new(int64_t id, int64_t account_id, const char *name)
 {
@@ -150,6 +94,21 @@ job_new(int64_t id, int64_t account_id, const char *name)
 	job->account_id = account_id;
 	job->name = xstrdup(name);
 	return job;
+}
+
+void
+job_drop_json(struct job *job)
+{
+	size_t i;
+
+	for (i = 0; i < job->n_sensors; i++) {
+		json_object_put(job->sensors[i].details);
+		job->sensors[i].details = NULL;
+	}
+	json_object_put(job->details);
+	json_object_put(job->credential);
+	job->details = NULL;
+	job->credential = NULL;
 }
 
 struct job *
@@ -214,7 +173,7 @@ jobs_warn(struct job *job, const char *msg)
 
 /* Adds the sensors of proto to job; a broken sensor only warns. */
 static void
-jobs_add_sensors(struct job *job, struct json_object *list)
+jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 {
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	size_t i, n = json_object_array_length(list);
@@ -230,7 +189,7 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 		if (!json_object_is_type(item, json_type_object) ||
 		    !json_object_object_get_ex(item, "sensor", &sensor) ||
 		    !json_object_is_type(sensor, json_type_object) ||
-		    jobs_get_id(sensor, "id", &sid) == -1) {
+		    jsonx_id(sensor, "id", &sid) == -1) {
 			snprintf(msg, sizeof(msg),
 			    "sensor #%zu skipped: not a resolved sensor record",
 			    i);
@@ -248,7 +207,7 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 		}
 		if (interval == 0)
 			interval = def;
-		if (interval == 0 && !jobs_interval_optional) {
+		if (interval == 0 && !(flags & JOBS_SENSOR_INTERVAL_OPTIONAL)) {
 			snprintf(msg, sizeof(msg),
 			    "sensor %lld skipped: no interval on the entity "
 			    "and no default interval",
@@ -256,12 +215,21 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 			jobs_warn(job, msg);
 			continue;
 		}
-		details = jobs_get_object(sensor, "details");
+		details = jsonx_object(sensor, "details");
 		if (details == NULL) {
 			snprintf(msg, sizeof(msg),
 			    "sensor %lld skipped: details is not an object",
 			    (long long)sid);
 			jobs_warn(job, msg);
+			continue;
+		}
+		if (jobs_too_deep(details, JOBS_MAX_DEPTH)) {
+			snprintf(msg, sizeof(msg),
+			    "sensor %lld skipped: details nest deeper than %d "
+			    "levels",
+			    (long long)sid, JOBS_MAX_DEPTH);
+			jobs_warn(job, msg);
+			json_object_put(details);
 			continue;
 		}
 		job->sensors[job->n_sensors].id = sid;
@@ -273,39 +241,72 @@ jobs_add_sensors(struct job *job, struct json_object *list)
 	}
 }
 
+/* Appends the plain JSON text of obj (NULL: null) to the string *out. */
+static void
+jobs_fp_add(char **out, size_t *len, size_t *cap, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (*len + n + 1 > *cap) {
+		*cap = (*len + n + 1) * 2;
+		*out = xreallocarray(*out, *cap, 1);
+	}
+	memcpy(*out + *len, text, n + 1);
+	*len += n;
+}
+
+static const char *
+jobs_fp_json(struct json_object *obj)
+{
+	return obj == NULL
+	    ? "null"
+	    : json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+}
+
 void
 job_fingerprint(struct job *job)
 {
-	struct json_object *fp, *sensors;
-	size_t i;
+	struct json_object *name = json_object_new_string(job->name);
+	char num[64], *out = NULL;
+	size_t len = 0, cap = 0, i;
 
-	fp = json_object_new_object();
-	json_object_object_add(fp, "name", json_object_new_string(job->name));
-	json_object_object_add(fp, "details", json_object_get(job->details));
-	json_object_object_add(
-	    fp, "credential", json_object_get(job->credential));
-	sensors = json_object_new_array();
+	/* The text of {"name", "details", "credential", "sensors": [[id,
+	 * interval, details], ...]}, written piece by piece: no temporary
+	 * tree per job. */
+	jobs_fp_add(&out, &len, &cap, "{\"name\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(name));
+	jobs_fp_add(&out, &len, &cap, ",\"details\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->details));
+	jobs_fp_add(&out, &len, &cap, ",\"credential\":");
+	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->credential));
+	jobs_fp_add(&out, &len, &cap, ",\"sensors\":[");
 	for (i = 0; i < job->n_sensors; i++) {
-		struct json_object *s = json_object_new_array();
-
-		json_object_array_add(
-		    s, json_object_new_int64(job->sensors[i].id));
-		json_object_array_add(
-		    s, json_object_new_int(job->sensors[i].interval_s));
-		json_object_array_add(
-		    s, json_object_get(job->sensors[i].details));
-		json_object_array_add(sensors, s);
+		snprintf(num, sizeof(num), "%s[%lld,%d,", i ? "," : "",
+		    (long long)job->sensors[i].id, job->sensors[i].interval_s);
+		jobs_fp_add(&out, &len, &cap, num);
+		jobs_fp_add(
+		    &out, &len, &cap, jobs_fp_json(job->sensors[i].details));
+		jobs_fp_add(&out, &len, &cap, "]");
 	}
-	json_object_object_add(fp, "sensors", sensors);
-	job->fingerprint =
-	    xstrdup(json_object_to_json_string_ext(fp, JSON_C_TO_STRING_PLAIN));
-	json_object_put(fp);
+	jobs_fp_add(&out, &len, &cap, "]}");
+	json_object_put(name);
+	free(job->fingerprint);
+	job->fingerprint = xreallocarray(out, len + 1, 1);
 }
 
 enum jobs_verdict
 jobs_from_entity(struct json_object *entity, int64_t account_id,
     const char *protocol, int64_t bot_id, struct job **out, char *err,
     size_t errlen)
+{
+	return jobs_from_entity_flags(
+	    entity, account_id, protocol, bot_id, 0, out, err, errlen);
+}
+
+enum jobs_verdict
+jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
+    const char *protocol, int64_t bot_id, unsigned flags, struct job **out,
+    char *err, size_t errlen)
 {
 	struct json_object *v, *protocols, *proto, *cred, *sensors;
 	struct job *job = NULL;
@@ -316,7 +317,7 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		snprintf(err, errlen, "entity is not a JSON object");
 		return JOBS_INVALID;
 	}
-	if (jobs_get_id(entity, "id", &id) == -1) {
+	if (jsonx_id(entity, "id", &id) == -1) {
 		snprintf(err, errlen, "entity has no valid id");
 		return JOBS_INVALID;
 	}
@@ -335,7 +336,7 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 		return JOBS_INVALID;
 	}
 	if (json_object_object_get_ex(proto, "bot", &v) && v != NULL) {
-		if (jobs_get_id(proto, "bot", &assigned) == -1) {
+		if (jsonx_id(proto, "bot", &assigned) == -1) {
 			snprintf(err, errlen, "protocols.%s.bot is not an id",
 			    protocol);
 			return JOBS_INVALID;
@@ -364,14 +365,23 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 	            json_object_is_type(v, json_type_string)
 	        ? json_object_get_string(v)
 	        : "");
-	job->details = jobs_get_object(entity, "details");
-	job->credential = jobs_get_object(cred, "details");
+	job->details = jsonx_object(entity, "details");
+	job->credential = jsonx_object(cred, "details");
 	if (job->details == NULL || job->credential == NULL) {
 		snprintf(err, errlen, "%s is not an object",
 		    job->details == NULL ? "details" : "credential details");
 		goto fail;
 	}
-	jobs_add_sensors(job, sensors);
+	if (jobs_too_deep(job->details, JOBS_MAX_DEPTH) ||
+	    jobs_too_deep(job->credential, JOBS_MAX_DEPTH)) {
+		snprintf(err, errlen, "%s nest deeper than %d levels",
+		    jobs_too_deep(job->details, JOBS_MAX_DEPTH)
+		        ? "details"
+		        : "credential details",
+		    JOBS_MAX_DEPTH);
+		goto fail;
+	}
+	jobs_add_sensors(job, sensors, flags);
 	if (job->n_sensors == 0) {
 		snprintf(err, errlen, "no usable sensors (%s)",
 		    job->warnings ? job->warnings : "none");
@@ -383,6 +393,14 @@ jobs_from_entity(struct json_object *entity, int64_t account_id,
 fail:
 	job_unref(job);
 	return JOBS_INVALID;
+}
+
+int
+job_same(const struct job *a, const struct job *b)
+{
+	return a->id == b->id && a->account_id == b->account_id &&
+	    a->fingerprint != NULL && b->fingerprint != NULL &&
+	    strcmp(a->fingerprint, b->fingerprint) == 0;
 }
 
 void
@@ -399,9 +417,7 @@ job_update_release(struct job_update *u)
 	for (i = 0; i < u->n_jobs; i++)
 		job_unref(u->jobs[i]);
 	free(u->jobs);
-	free(u->keep_entities);
-	free(u->keep_entity_accounts);
-	free(u->keep_accounts);
+	free(u->keeps);
 	job_update_init(u);
 }
 
@@ -416,95 +432,50 @@ job_update_add(struct job_update *u, struct job *job)
 }
 
 void
-job_update_keep_entity(struct job_update *u, int64_t entity_id)
+job_update_keep(struct job_update *u, int64_t account_id, int64_t entity_id)
 {
-	job_update_keep_entity_of(u, -1, entity_id);
-}
-
-void
-job_update_keep_entity_of(
-    struct job_update *u, int64_t account_id, int64_t entity_id)
-{
-	u->keep_entities = xreallocarray(
-	    u->keep_entities, u->n_keep_entities + 1, sizeof(int64_t));
-	u->keep_entity_accounts = xreallocarray(
-	    u->keep_entity_accounts, u->n_keep_entities + 1, sizeof(int64_t));
-	u->keep_entity_accounts[u->n_keep_entities] = account_id;
-	u->keep_entities[u->n_keep_entities++] = entity_id;
+	if (u->n_keeps == u->cap_keeps) {
+		u->cap_keeps = u->cap_keeps ? u->cap_keeps * 2 : 16;
+		u->keeps =
+		    xreallocarray(u->keeps, u->cap_keeps, sizeof(*u->keeps));
+	}
+	u->keeps[u->n_keeps].account_id = account_id;
+	u->keeps[u->n_keeps].entity_id = entity_id;
+	u->n_keeps++;
 }
 
 void
 job_update_keep_account(struct job_update *u, int64_t account_id)
 {
-	u->keep_accounts = xreallocarray(
-	    u->keep_accounts, u->n_keep_accounts + 1, sizeof(int64_t));
-	u->keep_accounts[u->n_keep_accounts++] = account_id;
+	job_update_keep(u, account_id, -1);
 }
 
 int
-job_update_keeps(const struct job_update *u, const struct job *job)
+job_keep_covers(const struct job_keep *k, const struct job *job)
 {
-	size_t i;
-
-	for (i = 0; i < u->n_keep_accounts; i++)
-		if (u->keep_accounts[i] == job->account_id)
-			return 1;
-	for (i = 0; i < u->n_keep_entities; i++)
-		if (u->keep_entities[i] == job->id)
-			return 1;
-	return 0;
-}
-
-static int
-jobs_have(const struct job_update *u, int64_t id)
-{
-	size_t i;
-
-	for (i = 0; i < u->n_jobs; i++)
-		if (u->jobs[i]->id == id)
-			return 1;
-	return 0;
+	if (k->entity_id < 0)
+		return k->account_id == job->account_id;
+	return k->entity_id == job->id &&
+	    (k->account_id < 0 || k->account_id == job->account_id);
 }
 
 int
 jobs_load_text(const char *text, size_t len, const char *protocol,
-    struct job_update *out, char *err, size_t errlen)
+    unsigned flags, struct job_update *out, char *err, size_t errlen)
 {
 	struct json_object *root = NULL, *list = NULL;
-	struct json_tokener *tok;
-	enum json_tokener_error jerr;
-	size_t i, n, end;
+	struct strset seen;
+	size_t i, n;
 	int rc = -1;
 
-	tok = json_tokener_new_ex(JOBS_MAX_DEPTH);
-	if (tok == NULL)
-		fatalx("json_tokener_new_ex failed");
-	root = json_tokener_parse_ex(tok, text, (int)len);
-	jerr = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (jerr == json_tokener_continue) {
-		/* A bare number or literal at the very end of the text is
-		 * only complete once the parser sees the end of input. */
-		root = json_tokener_parse_ex(tok, "", 1);
-		jerr = json_tokener_get_error(tok);
-		end = len;
-	}
-	if (root == NULL && jerr == json_tokener_success) {
+	strset_init(&seen);
+	if (jsonx_parse(text, len, JOBS_LIST_MAX_DEPTH, &root, err, errlen) ==
+	    -1)
+		goto out;
+	if (root == NULL) {
 		snprintf(err, errlen,
 		    "expected a list of entities or "
 		    "{\"entities\": [...]}");
-		goto out;
-	}
-	if (root == NULL || jerr != json_tokener_success) {
-		snprintf(err, errlen, "not valid JSON: %s",
-		    jerr == json_tokener_continue
-		        ? "unexpected end of input"
-		        : json_tokener_error_desc(jerr));
-		goto out;
-	}
-	if (end < len) {
-		snprintf(err, errlen,
-		    "not valid JSON: trailing data at byte %zu", end);
 		goto out;
 	}
 	if (json_object_is_type(root, json_type_array))
@@ -527,16 +498,17 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 
 		if (json_object_is_type(e, json_type_object) &&
 		    json_object_object_get_ex(e, "account", &acc) &&
-		    jobs_get_id(e, "account", &account) == -1) {
+		    jsonx_id(e, "account", &account) == -1) {
 			log_warnx("job file: entity #%zu skipped: account is "
 			          "not an id",
 			    i);
 			continue;
 		}
-		switch (jobs_from_entity(
-		    e, account, protocol, -1, &job, why, sizeof(why))) {
+		switch (jobs_from_entity_flags(
+		    e, account, protocol, -1, flags, &job, why, sizeof(why))) {
 		case JOBS_OK:
-			if (jobs_have(out, job->id)) {
+			snprintf(why, sizeof(why), "%lld", (long long)job->id);
+			if (!strset_add(&seen, why)) {
 				log_warnx("job file: entity %lld appears "
 				          "twice, the second is skipped",
 				    (long long)job->id);
@@ -558,14 +530,14 @@ jobs_load_text(const char *text, size_t len, const char *protocol,
 	}
 	rc = 0;
 out:
+	strset_release(&seen);
 	json_object_put(root);
-	json_tokener_free(tok);
 	return rc;
 }
 
 int
-jobs_load_file(const char *path, const char *protocol, struct job_update *out,
-    char *err, size_t errlen)
+jobs_load_file(const char *path, const char *protocol, unsigned flags,
+    struct job_update *out, char *err, size_t errlen)
 {
 	struct buf b;
 	char chunk[65536];
@@ -592,7 +564,7 @@ jobs_load_file(const char *path, const char *protocol, struct job_update *out,
 		goto out;
 	}
 	rc = jobs_load_text(
-	    b.data ? b.data : "", b.len, protocol, out, err, errlen);
+	    b.data ? b.data : "", b.len, protocol, flags, out, err, errlen);
 out:
 	if (f != NULL)
 		fclose(f);

@@ -16,21 +16,31 @@
 
 struct json_object;
 
+/* The deepest nesting accepted in an entity's, credential's or sensor's
+ * details (json-c's own default); deeper ones make only that entity (or
+ * sensor) unusable.  Lists of entities are parsed with the larger bound,
+ * so one deep entity cannot make its whole list unreadable. */
+#define JOBS_MAX_DEPTH      64
+#define JOBS_LIST_MAX_DEPTH 512
+
 /* The longest interval we accept: 31 days. */
 #define JOBS_MAX_INTERVAL_S (31 * 24 * 3600)
 
 struct job_sensor {
 	int64_t id;
-	int interval_s; /* 0 only with jobs_set_sensor_interval_optional */
-	struct json_object *details; /* own reference; never NULL */
+	int interval_s; /* 0 only with JOBS_SENSOR_INTERVAL_OPTIONAL */
+	/* own reference; never NULL until job_drop_json (after job_prepare) */
+	struct json_object *details;
 };
 
 struct job {
 	int64_t id; /* entity id */
 	int64_t account_id;
 	char *name;
-	struct json_object *details;    /* entity details; own reference */
-	struct json_object *credential; /* credential details; own ref */
+	/* entity / credential details: own references, until job_prepare
+	 * returns (job_drop_json), NULL after */
+	struct json_object *details;
+	struct json_object *credential;
 	struct job_sensor *sensors;
 	size_t n_sensors;
 	int *intervals_s; /* distinct intervals, ascending */
@@ -42,6 +52,13 @@ struct job {
 	void *sched_entry; /* owned by sched.c */
 	int refs;
 };
+
+/* jobs_from_entity_flags / jobs_load_*: for bots whose jobs run at
+ * intervals of their own (per-account jobs, jobgroup.h; NetFlow's sensors
+ * have none), a sensor with no interval on the entity nor a default one is
+ * kept with interval_s 0 and adds no interval to its job.  Without it
+ * such a sensor is skipped with a warning. */
+#define JOBS_SENSOR_INTERVAL_OPTIONAL 1u
 
 enum jobs_verdict {
 	JOBS_INVALID = -1, /* for us but unusable: err says why */
@@ -55,6 +72,10 @@ enum jobs_verdict {
 enum jobs_verdict jobs_from_entity(struct json_object *entity,
     int64_t account_id, const char *protocol, int64_t bot_id, struct job **out,
     char *err, size_t errlen) BOT_WUR;
+/* The same with flags (JOBS_SENSOR_INTERVAL_OPTIONAL or 0). */
+enum jobs_verdict jobs_from_entity_flags(struct json_object *entity,
+    int64_t account_id, const char *protocol, int64_t bot_id, unsigned flags,
+    struct job **out, char *err, size_t errlen) BOT_WUR;
 
 /* A new, empty job with one reference (details and credential NULL, no
  * sensors or intervals); for code that builds jobs of its own. */
@@ -63,6 +84,11 @@ struct job *job_new(int64_t id, int64_t account_id, const char *name);
 void job_add_interval(struct job *job, int interval_s);
 /* Sets job->fingerprint from its name, details, credential and sensors. */
 void job_fingerprint(struct job *job);
+/* Releases the job's JSON (details, credential, every sensor's details:
+ * all become NULL).  The runtime calls it once job_prepare has turned them
+ * into the bot's own form, so loaded jobs hold no json-c objects; the
+ * fingerprint (text) still tells whether a refresh changed the job. */
+void job_drop_json(struct job *job);
 struct job *job_ref(struct job *job);
 /* Drops a reference; the last one frees the job (calling priv_free). */
 void job_unref(struct job *job);
@@ -70,18 +96,25 @@ void job_unref(struct job *job);
 /* True when the job has a sensor of the given interval. */
 int job_sensor_due(const struct job_sensor *s, const int *due_s, size_t n);
 
+/* True when b may replace a without a change: same entity, same account
+ * and the same fingerprint.  The one rule for "unchanged" (sched.c). */
+int job_same(const struct job *a, const struct job *b);
+
+/* Previous jobs an update keeps although it does not carry them (their
+ * records could not be fetched this time). */
+struct job_keep {
+	int64_t account_id; /* -1: the entity's account is unknown (any) */
+	int64_t entity_id;  /* -1: every job of the account */
+};
+
 /* A new set of jobs handed to the scheduler. */
 struct job_update {
 	struct job **jobs; /* one owned reference each */
 	size_t n_jobs;
 	size_t cap_jobs;
-	/* keep the previous job of these entities (sched_apply sorts this
-	 * array alone, so read keep_entity_accounts before it) */
-	int64_t *keep_entities;
-	int64_t *keep_entity_accounts; /* ... in these accounts (-1: unknown) */
-	size_t n_keep_entities;
-	int64_t *keep_accounts; /* keep every previous job of these accounts */
-	size_t n_keep_accounts;
+	struct job_keep *keeps;
+	size_t n_keeps;
+	size_t cap_keeps;
 };
 
 void job_update_init(struct job_update *u);
@@ -89,33 +122,28 @@ void job_update_init(struct job_update *u);
 void job_update_release(struct job_update *u);
 /* Takes ownership of job's reference. */
 void job_update_add(struct job_update *u, struct job *job);
-void job_update_keep_entity(struct job_update *u, int64_t entity_id);
-void job_update_keep_entity_of(
+/* Keeps the previous job of entity_id in account_id (-1: any account),
+ * or with entity_id -1 every previous job of account_id. */
+void job_update_keep(
     struct job_update *u, int64_t account_id, int64_t entity_id);
+/* The same as job_update_keep(u, account_id, -1). */
 void job_update_keep_account(struct job_update *u, int64_t account_id);
-int job_update_keeps(const struct job_update *u, const struct job *job);
+/* True when keep k covers job (entity and account as described above). */
+int job_keep_covers(const struct job_keep *k, const struct job *job);
 
 /* Loads a standalone job file: a JSON list of resolved entities, or an
  * object {"entities": [...]}.  An entity may carry "account" (default 1).
  * Broken entities are logged and skipped.  -1 with err when the file
  * cannot be read or is not JSON of that shape. */
-int jobs_load_file(const char *path, const char *protocol,
+int jobs_load_file(const char *path, const char *protocol, unsigned flags,
     struct job_update *out, char *err, size_t errlen) BOT_WUR;
 
 /* Parses a whole job file held in memory (the fuzzing entry point). */
 int jobs_load_text(const char *text, size_t len, const char *protocol,
-    struct job_update *out, char *err, size_t errlen) BOT_WUR;
+    unsigned flags, struct job_update *out, char *err, size_t errlen) BOT_WUR;
 
-/* Off (the default): a sensor with no interval on the entity nor a
- * default one is skipped with a warning.  On, for bots whose jobs run at
- * intervals of their own (NetFlow's sensors have none): such a sensor is
- * kept with interval_s 0 and adds no interval to its job. */
-void jobs_set_sensor_interval_optional(int on);
-
-/* Reads a number that may be given as a JSON number or numeric string
- * (credentials carry "3" and 3 alike).  Returns 0 and sets *out, or -1
- * when the member is present but not a finite number; def when absent. */
-int jobs_get_number(
-    struct json_object *obj, const char *key, double def, double *out) BOT_WUR;
+/* 1 when obj nests arrays/objects more than limit levels deep (obj
+ * itself is one level), else 0.  Stops at the first level past limit. */
+int jobs_too_deep(struct json_object *obj, int limit);
 
 #endif

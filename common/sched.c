@@ -17,6 +17,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "timer.h"
 #include "xmalloc.h"
 
 struct sched_entry {
@@ -25,6 +26,19 @@ struct sched_entry {
 	struct timer timer;
 	int64_t *next_ms; /* per job->intervals_s[i] */
 	int running;
+	int fresh; /* created by the apply in progress */
+};
+
+struct sched_apply_state {
+	int active;
+	struct job_update u;    /* jobs sorted by id, keeps by entity */
+	size_t n_account_keeps; /* u.keeps[0..n) keep whole accounts */
+	struct sched_hooks hooks;
+	size_t i, j; /* positions in s->e and u.jobs */
+	int64_t last_new_id;
+	struct sched_entry **out, **dead;
+	size_t n, cap, n_dead, cap_dead;
+	struct sched_stats st;
 };
 
 struct sched {
@@ -39,6 +53,7 @@ struct sched {
 	uint64_t rng;
 	struct sched_counters counters;
 	struct log_limit skip_limit;
+	struct sched_apply_state ap;
 };
 
 static uint64_t
@@ -68,6 +83,8 @@ sched_new(struct loop *l, sched_run_cb *run, void *arg, int64_t spread_ms)
 	return s;
 }
 
+static void sched_apply_abort(struct sched *s);
+
 static void
 sched_entry_free(struct sched_entry *en)
 {
@@ -88,10 +105,33 @@ sched_free(struct sched *s)
 
 	if (s == NULL)
 		return;
+	sched_apply_abort(s);
 	for (i = 0; i < s->n; i++)
 		sched_entry_free(s->e[i]);
 	free(s->e);
 	free(s);
+}
+
+/* Drops the update being applied: the schedule stays as it was. */
+static void
+sched_apply_abort(struct sched *s)
+{
+	struct sched_apply_state *ap = &s->ap;
+	size_t i;
+
+	if (!ap->active)
+		return;
+	for (i = 0; i < ap->n; i++)
+		if (ap->out[i]->fresh)
+			sched_entry_free(ap->out[i]);
+	free(ap->out);
+	free(ap->dead);
+	/* u.jobs[0..j) were consumed; the rest are still owned. */
+	memmove(ap->u.jobs, ap->u.jobs + ap->j,
+	    (ap->u.n_jobs - ap->j) * sizeof(*ap->u.jobs));
+	ap->u.n_jobs -= ap->j;
+	job_update_release(&ap->u);
+	memset(ap, 0, sizeof(*ap));
 }
 
 static void
@@ -210,24 +250,41 @@ sched_cmp_job(const void *a, const void *b)
 }
 
 static int
-sched_cmp_id(const void *a, const void *b)
+sched_cmp_keep(const void *a, const void *b)
 {
-	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	const struct job_keep *x = a, *y = b;
 
-	return x < y ? -1 : (x > y);
+	if (x->entity_id != y->entity_id)
+		return x->entity_id < y->entity_id ? -1 : 1;
+	return (x->account_id > y->account_id) -
+	    (x->account_id < y->account_id);
 }
 
+/* True when the update's keep list (sorted by sched_apply_start) keeps
+ * the previous job. */
 static int
-sched_keeps(const struct job_update *u, const struct job *job)
+sched_keeps(const struct sched_apply_state *ap, const struct job *job)
 {
-	size_t i;
+	size_t lo = 0, hi = ap->u.n_keeps, i;
 
-	for (i = 0; i < u->n_keep_accounts; i++)
-		if (u->keep_accounts[i] == job->account_id)
+	for (i = 0; i < ap->n_account_keeps; i++)
+		if (job_keep_covers(&ap->u.keeps[i], job))
 			return 1;
-	return u->n_keep_entities > 0 &&
-	    bsearch(&job->id, u->keep_entities, u->n_keep_entities,
-	        sizeof(int64_t), sched_cmp_id) != NULL;
+	/* Entity keeps follow the account keeps (entity_id -1) in order. */
+	lo = ap->n_account_keeps;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ap->u.keeps[mid].entity_id < job->id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < ap->u.n_keeps && ap->u.keeps[i].entity_id == job->id;
+	     i++)
+		if (job_keep_covers(&ap->u.keeps[i], job))
+			return 1;
+	return 0;
 }
 
 static void
@@ -242,72 +299,143 @@ sched_push(
 }
 
 void
+sched_apply_start(
+    struct sched *s, struct job_update *u, const struct sched_hooks *hooks)
+{
+	struct sched_apply_state *ap = &s->ap;
+	size_t i;
+
+	if (ap->active)
+		(void)sched_apply_step(s, INT64_MAX, NULL);
+	memset(ap, 0, sizeof(*ap));
+	ap->active = 1;
+	ap->u = *u;
+	job_update_init(u);
+	if (hooks != NULL)
+		ap->hooks = *hooks;
+	ap->last_new_id = -1;
+	if (ap->u.n_jobs > 1)
+		qsort(ap->u.jobs, ap->u.n_jobs, sizeof(*ap->u.jobs),
+		    sched_cmp_job);
+	if (ap->u.n_keeps > 1)
+		qsort(ap->u.keeps, ap->u.n_keeps, sizeof(*ap->u.keeps),
+		    sched_cmp_keep);
+	for (i = 0; i < ap->u.n_keeps && ap->u.keeps[i].entity_id < 0; i++)
+		ap->n_account_keeps++;
+}
+
+/* The new job nj replaces or joins the schedule, if the bot takes it. */
+static int
+sched_prepare(struct sched_apply_state *ap, struct job *nj)
+{
+	if (ap->hooks.prepare == NULL ||
+	    ap->hooks.prepare(nj, ap->hooks.arg) == 0)
+		return 1;
+	job_unref(nj);
+	ap->st.refused++;
+	return 0;
+}
+
+/* One step of the merge of the schedule (sorted) with the update. */
+static void
+sched_apply_one(struct sched *s)
+{
+	struct sched_apply_state *ap = &s->ap;
+	struct sched_entry *old = ap->i < s->n ? s->e[ap->i] : NULL;
+	struct job *nj = ap->j < ap->u.n_jobs ? ap->u.jobs[ap->j] : NULL;
+
+	/* Duplicate ids in the update: one copy is kept (qsort is not
+	 * stable, so which one is unspecified) and the rest are logged. */
+	if (nj != NULL && nj->id == ap->last_new_id) {
+		log_warnx("job %lld appears twice; the copy is ignored",
+		    (long long)nj->id);
+		job_unref(nj);
+		ap->j++;
+		return;
+	}
+	if (nj != NULL && (old == NULL || nj->id <= old->job->id))
+		ap->last_new_id = nj->id;
+	if (nj == NULL || (old != NULL && old->job->id < nj->id)) {
+		if (sched_keeps(ap, old->job)) {
+			sched_push(&ap->out, &ap->n, &ap->cap, old);
+			ap->st.kept++;
+		} else {
+			sched_push(&ap->dead, &ap->n_dead, &ap->cap_dead, old);
+			ap->st.removed++;
+		}
+		ap->i++;
+	} else if (old == NULL || nj->id < old->job->id) {
+		if (sched_prepare(ap, nj)) {
+			sched_push(
+			    &ap->out, &ap->n, &ap->cap, sched_entry_new(s, nj));
+			ap->out[ap->n - 1]->fresh = 1;
+			ap->st.added++;
+		}
+		ap->j++;
+	} else {
+		if (job_same(old->job, nj)) {
+			sched_push(&ap->out, &ap->n, &ap->cap, old);
+			job_unref(nj);
+			ap->st.kept++;
+			if (ap->hooks.unchanged != NULL)
+				ap->hooks.unchanged(old->job, ap->hooks.arg);
+		} else {
+			sched_push(&ap->dead, &ap->n_dead, &ap->cap_dead, old);
+			if (sched_prepare(ap, nj)) {
+				sched_push(&ap->out, &ap->n, &ap->cap,
+				    sched_entry_new(s, nj));
+				ap->out[ap->n - 1]->fresh = 1;
+				ap->st.changed++;
+			} else {
+				ap->st.removed++;
+			}
+		}
+		ap->i++;
+		ap->j++;
+	}
+}
+
+int
+sched_apply_step(struct sched *s, int64_t budget_ms, struct sched_stats *stats)
+{
+	struct sched_apply_state *ap = &s->ap;
+	int64_t t0 = timer_now_ms();
+	size_t k = 0, i;
+
+	if (!ap->active) {
+		if (stats != NULL)
+			memset(stats, 0, sizeof(*stats));
+		return 1;
+	}
+	while (ap->i < s->n || ap->j < ap->u.n_jobs) {
+		sched_apply_one(s);
+		if ((++k & 31) == 0 && timer_now_ms() - t0 >= budget_ms)
+			return 0;
+	}
+	/* Replaced and removed entries were kept alive until now, so that
+	 * sched_find still saw the schedule as it was. */
+	for (i = 0; i < ap->n_dead; i++)
+		sched_entry_free(ap->dead[i]);
+	for (i = 0; i < ap->n; i++)
+		ap->out[i]->fresh = 0;
+	free(ap->dead);
+	free(s->e);
+	s->e = ap->out;
+	s->n = ap->n;
+	s->cap = ap->cap;
+	ap->u.n_jobs = 0;
+	job_update_release(&ap->u);
+	if (stats != NULL)
+		*stats = ap->st;
+	memset(ap, 0, sizeof(*ap));
+	return 1;
+}
+
+void
 sched_apply(struct sched *s, struct job_update *u, struct sched_stats *stats)
 {
-	struct sched_entry **out = NULL;
-	size_t i = 0, j = 0, n = 0, cap = 0;
-	int64_t last_new_id = -1;
-	struct sched_stats st;
-
-	memset(&st, 0, sizeof(st));
-	if (u->n_jobs > 1)
-		qsort(u->jobs, u->n_jobs, sizeof(*u->jobs), sched_cmp_job);
-	if (u->n_keep_entities > 1)
-		qsort(u->keep_entities, u->n_keep_entities, sizeof(int64_t),
-		    sched_cmp_id);
-	while (i < s->n || j < u->n_jobs) {
-		struct sched_entry *old = i < s->n ? s->e[i] : NULL;
-		struct job *nj = j < u->n_jobs ? u->jobs[j] : NULL;
-
-		/* Duplicate ids in the update: one copy is kept (qsort is not
-		 * stable, so which one is unspecified) and the rest are logged.
-		 */
-		if (nj != NULL && nj->id == last_new_id) {
-			log_warnx("job %lld appears twice; the copy is ignored",
-			    (long long)nj->id);
-			job_unref(nj);
-			j++;
-			continue;
-		}
-		if (nj != NULL && (old == NULL || nj->id <= old->job->id))
-			last_new_id = nj->id;
-		if (nj == NULL || (old != NULL && old->job->id < nj->id)) {
-			if (sched_keeps(u, old->job)) {
-				sched_push(&out, &n, &cap, old);
-				st.kept++;
-			} else {
-				sched_entry_free(old);
-				st.removed++;
-			}
-			i++;
-		} else if (old == NULL || nj->id < old->job->id) {
-			sched_push(&out, &n, &cap, sched_entry_new(s, nj));
-			st.added++;
-			j++;
-		} else {
-			if (strcmp(old->job->fingerprint, nj->fingerprint) ==
-			        0 &&
-			    old->job->account_id == nj->account_id) {
-				sched_push(&out, &n, &cap, old);
-				job_unref(nj);
-				st.kept++;
-			} else {
-				sched_entry_free(old);
-				sched_push(
-				    &out, &n, &cap, sched_entry_new(s, nj));
-				st.changed++;
-			}
-			i++;
-			j++;
-		}
-	}
-	free(s->e);
-	s->e = out;
-	s->n = n;
-	s->cap = cap;
-	u->n_jobs = 0;
-	if (stats != NULL)
-		*stats = st;
+	sched_apply_start(s, u, NULL);
+	(void)sched_apply_step(s, INT64_MAX, stats);
 }
 
 static struct sched_entry *
@@ -353,6 +481,7 @@ sched_run_all_once(struct sched *s)
 {
 	size_t i;
 
+	(void)sched_apply_step(s, INT64_MAX, NULL);
 	s->stopped = 1;
 	for (i = 0; i < s->n; i++) {
 		struct sched_entry *en = s->e[i];
@@ -369,6 +498,7 @@ sched_stop(struct sched *s)
 {
 	size_t i;
 
+	sched_apply_abort(s);
 	s->stopped = 1;
 	for (i = 0; i < s->n; i++)
 		loop_timer_stop(s->loop, &s->e[i]->timer);

@@ -24,6 +24,18 @@ typedef void sched_run_cb(
 
 struct sched_stats {
 	size_t added, changed, removed, kept;
+	size_t refused; /* new or changed jobs the prepare hook refused */
+};
+
+/* What the owner does with an update's jobs as sched_apply meets them. */
+struct sched_hooks {
+	/* A new or changed job, before it is scheduled; -1 drops it (and a
+	 * changed job's previous version is removed).  May be NULL. */
+	int (*prepare)(struct job *job, void *arg);
+	/* The kept (previous) job of an entity the update did not change.
+	 * May be NULL. */
+	void (*unchanged)(struct job *job, void *arg);
+	void *arg;
 };
 
 struct sched_counters {
@@ -40,11 +52,22 @@ struct sched *sched_new(
 /* Cancels every job (runs in progress keep their job reference). */
 void sched_free(struct sched *s);
 
-/* Replaces the job set: unchanged jobs (same fingerprint) keep their phase,
- * changed ones are rescheduled, jobs absent from u are cancelled unless u
- * keeps them.  Takes the job references out of u.  stats may be NULL. */
+/* Replaces the job set: unchanged jobs (job_same) keep their phase and
+ * entry, new and changed ones are (re)scheduled, jobs absent from u are
+ * cancelled unless u keeps them.  Takes everything out of u (left empty).
+ * stats may be NULL.  The one place an update is applied. */
 void sched_apply(
     struct sched *s, struct job_update *u, struct sched_stats *stats);
+/* The same in slices and with hooks (NULL: none), so a large update does
+ * not block the loop and each new or changed job is prepared as it is
+ * met: sched_apply_start takes u, then each sched_apply_step works for about
+ * budget_ms and returns 1 (stats filled) once the update is applied, 0
+ * while work remains.  Until then the schedule runs as before (replaced
+ * jobs included).  Starting another update first finishes this one. */
+void sched_apply_start(
+    struct sched *s, struct job_update *u, const struct sched_hooks *hooks);
+int sched_apply_step(
+    struct sched *s, int64_t budget_ms, struct sched_stats *stats);
 
 /* Marks the run of job finished. */
 void sched_done(struct sched *s, struct job *job);

@@ -448,8 +448,9 @@ static const struct setting pingbot_settings[] = {
 };
 
 static int
-pingbot_init(struct loop *l)
+pingbot_init(void)
 {
+	struct loop *l = bot_loop();
 	size_t workers;
 	int fd;
 
@@ -519,7 +520,7 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 /* Names are resolved again at every refresh, so a DNS change (or a name
  * that did not resolve before) takes effect without editing the entity. */
 static void
-pingbot_job_refresh(struct job *job)
+pingbot_job_unchanged(struct job *job)
 {
 	struct pingjob *pj = job->priv;
 
@@ -613,7 +614,7 @@ const struct bot_ops pingbot_ops = {
     .settings = pingbot_settings,
     .init = pingbot_init,
     .job_prepare = pingbot_job_prepare,
-    .job_refresh = pingbot_job_refresh,
+    .job_unchanged = pingbot_job_unchanged,
     .job_run = pingbot_job_run,
     .shutdown = pingbot_shutdown,
 };

@@ -11,47 +11,20 @@
 #include <string.h>
 
 #include "jobs.h"
+#include "jsonx.h"
 
-/* An absent member, JSON null or a blank string all mean "use the
- * default": the UI stores empty fields as "" and the official bot treats a
- * missing key as the default. */
-static int
-pingcfg_blank(struct json_object *m)
-{
-	const char *s;
-
-	if (m == NULL)
-		return 1;
-	if (!json_object_is_type(m, json_type_string))
-		return 0;
-	for (s = json_object_get_string(m); *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return 0;
-	return 1;
-}
-
+/* jsonx's number rule: absent, null or blank means the default (the UI
+ * stores empty fields as ""; the official bot treats a missing key as the
+ * default); a number or numeric string; the range. */
 static int
 pingcfg_number(struct json_object *cred, const char *key, double def,
     double min, double max, int whole, double *out, char *err, size_t errlen)
 {
-	struct json_object *m = NULL;
+	char why[BOT_ERRLEN];
 
-	if (cred != NULL)
-		json_object_object_get_ex(cred, key, &m);
-	if (pingcfg_blank(m)) {
-		*out = def;
-		return 0;
-	}
-	if (jobs_get_number(cred, key, def, out) != 0) {
-		snprintf(err, errlen, "credential: %s must be a number, got %s",
-		    key,
-		    json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
-		return -1;
-	}
-	if (*out < min || *out > max || (whole && *out != floor(*out))) {
-		snprintf(err, errlen,
-		    "credential: %s must be %s from %g to %g, got %g", key,
-		    whole ? "a whole number" : "a number", min, max, *out);
+	if (jsonx_number(cred, key, def, min, max, whole ? JSONX_WHOLE : 0, out,
+	        why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "credential: %s", why);
 		return -1;
 	}
 	return 0;

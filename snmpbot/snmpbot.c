@@ -1374,8 +1374,9 @@ snmpbot_job_run(struct run *run)
 }
 
 static int
-snmpbot_init(struct loop *l)
+snmpbot_init(void)
 {
+	struct loop *l = bot_loop();
 	const struct setting *t = snmpbot_settings;
 	struct rlimit rl;
 
@@ -1481,7 +1482,7 @@ const struct bot_ops snmpbot_ops = {
     .settings = snmpbot_settings,
     .init = snmpbot_init,
     .job_prepare = snmpbot_job_prepare,
-    .job_refresh = snmpbot_job_refresh,
+    .job_unchanged = snmpbot_job_refresh,
     .job_run = snmpbot_job_run,
     .shutdown = snmpbot_shutdown,
 };

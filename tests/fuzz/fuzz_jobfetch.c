@@ -4,8 +4,9 @@
  * fuzz input.  http.c is replaced by a link-time fake that queues the
  * requests; the input is split at NUL bytes into one answer per request,
  * whose first byte picks the outcome (200, 404, 500, 401 or a transport
- * error).  Whatever the backend says, the refresh must finish, once,
- * without crashing, leaking or looping.
+ * error).  The work jobfetch does on loop timers runs between answers. Whatever
+ * the backend says, the refresh must finish, once, without crashing, leaking or
+ * looping.
  */
 // fuzz-exclude: common/http.c
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "jobfetch.h"
 #include "jobs.h"
 #include "log.h"
+#include "loop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -86,6 +88,7 @@ http_pending(const struct http *h)
 }
 
 static int fuzz_done;
+static struct loop *fuzz_loop;
 
 static void
 fuzz_fetched(struct job_update *u, int ok, void *arg)
@@ -106,17 +109,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	log_init("fuzz", LOG_LEVEL_NONE);
 	fuzz_head = fuzz_tail = 0;
 	fuzz_done = 0;
-	b = backend_new(NULL, NULL, "http://fuzz/api",
+	if (fuzz_loop == NULL)
+		fuzz_loop = loop_new();
+	b = backend_new(fuzz_loop, NULL, "http://fuzz/api",
 	    "01234567-89ab-cdef-0123-456789abcdef");
-	if (jobfetch_start(b, "ping", fuzz_fetched, NULL) == -1)
+	if (jobfetch_start(b, "ping", 0, fuzz_fetched, NULL) == -1)
 		abort();
-	while (fuzz_head < fuzz_tail) {
-		struct fuzz_req r = fuzz_q[fuzz_head % FUZZ_QUEUE];
+	for (;;) {
+		struct fuzz_req r;
 		struct http_response res;
 		const uint8_t *end;
 		size_t len = 0;
 		char *body;
 
+		/* jobfetch parses and builds on zero-delay loop timers. */
+		while (loop_run_timers(fuzz_loop) > 0)
+			;
+		if (fuzz_head == fuzz_tail)
+			break;
+		r = fuzz_q[fuzz_head % FUZZ_QUEUE];
 		fuzz_head++;
 		memset(&res, 0, sizeof(res));
 		if (pos < size) {

@@ -8,6 +8,7 @@
 
 #include "jobgroup.h"
 #include "jobs.h"
+#include "jsonx.h"
 #include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -25,16 +26,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {
 		job_update_init(&u);
 		/* NetFlow's way: sensors without intervals, per-account jobs */
-		jobs_set_sensor_interval_optional(i == 2);
-		if (jobs_load_text((const char *)data, size, protocols[i], &u,
-		        err, sizeof(err)) == 0) {
+		if (jobs_load_text((const char *)data, size, protocols[i],
+		        i == 2 ? JOBS_SENSOR_INTERVAL_OPTIONAL : 0, &u, err,
+		        sizeof(err)) == 0) {
 			size_t k;
 
 			for (k = 0; k < u.n_jobs; k++) {
+				char why[BOT_ERRLEN];
 				double d;
 
-				if (jobs_get_number(u.jobs[k]->credential,
-				        "n_packets", 3, &d) == -1)
+				if (jsonx_number(u.jobs[k]->credential,
+				        "n_packets", 3, 1, 1000, JSONX_WHOLE,
+				        &d, why, sizeof(why)) == -1)
 					continue;
 			}
 		}
@@ -42,6 +45,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			jobgroup_by_account(&u, windows, 5);
 		job_update_release(&u);
 	}
-	jobs_set_sensor_interval_optional(0);
 	return 0;
 }

@@ -268,3 +268,114 @@ class RuntimeTest(BotTestCase):
         bot.signal(signal.SIGTERM)
         self.assertEqual(bot.wait(5), 0)
         self.assertIn("signal while waiting for the token file", bot.stderr())
+
+    # -- refresh at scale (issue 13.3) and one deep entity (13.4) ------------
+
+    @staticmethod
+    def _max_overlap(reqs, slack=0.005):
+        """The most requests the fake was serving at once (an answer's end is
+        taken slack seconds early: the fake notes it after writing)."""
+        ev = []
+        for r in reqs:
+            ev.append((r["time"], 1))
+            ev.append((r["time"] + max(r["duration"] - slack, 0.0), -1))
+        ev.sort()
+        cur = best = 0
+        for _, d in ev:
+            cur += d
+            best = max(best, cur)
+        return best
+
+    def test_refresh_requests_are_capped_and_timed_when_they_start(self):
+        n = 160
+        creds = [{"name": "c%d" % i, "protocol": "ping", "details": {}}
+                 for i in range(n)]
+        ents = [ping_entity("e%d" % i, interval=60, credential="@c%d" % i)
+                for i in range(n)]
+        acc = {"id": ACCOUNT, "name": "Test account", "entities": ents,
+               "credentials": creds}
+        self.fake.load_fixtures({"accounts": [acc]})
+        # each credential takes 0.1 s: 16 s in all, 4 s with 4 at a time;
+        # with everything queued at once behind 8 connections, those
+        # queued past BACKEND_TIMEOUT would time out
+        self.fake.add_fault(mode="delay", seconds=0.1, method="GET",
+                            path_re="credentials/")
+        bot = self.start_bot("tests/testbot",
+                             env={"BACKEND_TIMEOUT": "3",
+                                  "JOBS_REFRESH_INTERVAL": "3600"})
+        bot.wait_log("jobs: %d ping jobs" % n, timeout=60)
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertNotIn("failed:", err)
+        gets = [r for r in self.requests("GET", "/credentials/")
+                if r["duration"] is not None]
+        self.assertEqual(len(gets), n)
+        self.assertLessEqual(self._max_overlap(gets), 4)
+
+    def test_refresh_at_scale_loads_every_job_and_delivery_goes_on(self):
+        n = 3000
+        creds = [{"name": "c%d" % i, "protocol": "ping", "details": {}}
+                 for i in range(n)]
+        ents = [ping_entity("e%d" % i, interval=600, credential="@c%d" % i)
+                for i in range(n)]
+        ents.append(ping_entity("fast", interval=1))
+        acc = {"id": ACCOUNT, "name": "Test account", "entities": ents,
+               "credentials": creds}
+        ids = self.fake.load_fixtures({"accounts": [acc]})["accounts"][0]
+        fast = ids["entities"]["fast"]
+        # 10 ms a credential: 30 s of answers in all.  Queued all at once
+        # behind 8 connections, the later ones would pass BACKEND_TIMEOUT
+        # (2 s) before they start, and value PUTs would wait behind them.
+        self.fake.add_fault(mode="delay", seconds=0.01, method="GET",
+                            path_re="credentials/")
+        bot = self.start_bot("tests/testbot",
+                             env={"JOBS_REFRESH_INTERVAL": "3600",
+                                  "BACKEND_TIMEOUT": "2"})
+        bot.wait_log("jobs: %d ping jobs" % (n + 1), timeout=120)
+        self.wait_values("entity.%d.test" % fast, 2)
+        # the next refresh takes seconds: the 1 s job's values keep
+        # reaching the backend all along
+        self.fake.clear_requests()
+        self.fake.put_record(ACCOUNT, "entities", ping_entity("late", interval=600))
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("(1 new, 0 changed, 0 removed)", timeout=120)
+        gets = self.requests("GET", "/credentials/")
+        self.assertGreaterEqual(len(gets), n)
+        start, end = gets[0]["time"], gets[-1]["time"]
+        puts = [r["time"] for r in self.requests("PUT", "/values")
+                if start <= r["time"] <= end]
+        self.assertGreater(end - start, 3.0)
+        marks = [start] + puts + [end]
+        gap = max(b - a for a, b in zip(marks, marks[1:]))
+        self.assertLess(gap, 3.0, "no value PUT for %.1f s of a %.1f s refresh"
+                        % (gap, end - start))
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertNotIn("failed:", err)
+        self.assertNotIn("not delivered", err)
+        self.assertIn("jobs: %d ping jobs" % (n + 2), err)
+
+    def test_deep_entity_spoils_only_itself(self):
+        deep = ping_entity("deep")
+        d = {"x": 1}
+        for _ in range(69):
+            d = {"a": d}
+        deep["details"] = {"ipv4": "127.0.0.1", "nested": d}
+        acc = self.load([ping_entity("ok"), deep])
+        ok = acc["entities"]["ok"]
+        bot = self.start_bot("tests/testbot", env={"JOBS_REFRESH_INTERVAL": "3600"})
+        self.wait_values("entity.%d.test" % ok, 2)
+        bot.wait_log("not polled: details nest deeper than 64 levels")
+        bot.signal(signal.SIGHUP)
+        n = len(self.requests("GET", "/entities"))
+        wait_until(lambda: len(self.requests("GET", "/entities")) > n,
+                   what="a second refresh")
+        n = len(self.values("entity.%d." % ok))
+        wait_until(lambda: len(self.values("entity.%d." % ok)) > n + 2,
+                   what="the healthy job to keep running")
+        self.assertEqual(bot.stop(), 0)
+        err = bot.stderr()
+        self.assertEqual(err.count("deeper than 64 levels"), 1, err[-2000:])
+        self.assertIn("jobs: 1 ping job", err)
+        self.assertNotIn("not valid JSON", err)
+        self.assertFalse(self.values("entity.%d." % acc["entities"]["deep"]))

@@ -25,17 +25,18 @@
 #include <string.h>
 
 #include "bot.h"
+#include "bot_test.h"
 #include "entsync.h"
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
 #include "settings.h"
 #include "timer.h"
-#include "values.h"
 #include "xmalloc.h"
 
 struct testbot_job {
 	long runs;
+	size_t n_entities; /* per-account jobs: the account's entities */
 };
 
 struct testbot_run {
@@ -158,6 +159,7 @@ testbot_parse_intervals(const char *text)
 			fatalx("TESTBOT_ACCOUNT_INTERVALS: bad list");
 	}
 	if (n > 0) {
+		testbot_ops.job_mode = BOT_JOBS_PER_ACCOUNT;
 		testbot_ops.account_intervals_s = testbot_account_intervals;
 		testbot_ops.n_account_intervals = n;
 	}
@@ -173,9 +175,14 @@ testbot_shutdown(void)
 static int
 testbot_prepare(struct job *job, char *err, size_t errlen)
 {
+	struct testbot_job *tj;
+
 	(void)err;
 	(void)errlen;
-	job->priv = xcalloc(1, sizeof(struct testbot_job));
+	tj = xcalloc(1, sizeof(*tj));
+	if (testbot_ops.job_mode == BOT_JOBS_PER_ACCOUNT)
+		tj->n_entities = json_object_array_length(job->details);
+	job->priv = tj;
 	job->priv_free = free;
 	return 0;
 }
@@ -183,58 +190,59 @@ testbot_prepare(struct job *job, char *err, size_t errlen)
 static void
 testbot_finish(struct run *run)
 {
-	struct testbot_job *tj = run->job->priv;
+	struct job *job = run_job(run);
+	struct testbot_job *tj = job->priv;
+	const int *due;
 	char path[128];
-	size_t i;
+	size_t i, n_due;
 	int64_t k;
 	double t;
 
 	tj->runs++;
-	testbot_discover(run->job);
+	testbot_discover(job);
 	if (testbot_max_runs > 0 && tj->runs > testbot_max_runs) {
 		run_done(run);
 		return;
 	}
-	for (i = 0; i < run->job->n_sensors; i++) {
-		if (!run_sensor_due(run, &run->job->sensors[i]))
+	for (i = 0; i < job->n_sensors; i++) {
+		if (!run_sensor_due(run, &job->sensors[i]))
 			continue;
 		snprintf(path, sizeof(path), "entity.%lld.test.%lld.n",
-		    (long long)run->job->id,
-		    (long long)run->job->sensors[i].id);
+		    (long long)job->id, (long long)job->sensors[i].id);
 		run_emit(run, path, (double)tj->runs);
 	}
 	if (testbot_ops.account_intervals_s != NULL) {
 		snprintf(path, sizeof(path), "entity.%lld.test.entities",
-		    (long long)run->job->id);
-		run_emit(run, path,
-		    (double)json_object_array_length(run->job->details));
+		    (long long)job->id);
+		run_emit(run, path, (double)tj->n_entities);
 	}
-	for (i = 0; i < run->n_due; i++) {
+	due = run_due(run, &n_due);
+	for (i = 0; i < n_due; i++) {
 		snprintf(path, sizeof(path), "entity.%lld.test.due.%d",
-		    (long long)run->job->id, run->due_s[i]);
+		    (long long)job->id, due[i]);
 		run_emit(run, path, 1);
 	}
 	if (testbot_bad) {
 		run_emit(run, "system.bad path", 1);
 		snprintf(path, sizeof(path), "entity.%lld.test.nan",
-		    (long long)run->job->id);
+		    (long long)job->id);
 		run_emit(run, path, NAN);
 	}
 	t = timer_wall_s();
 	for (k = 0; k < testbot_values; k++) {
 		snprintf(path, sizeof(path), "entity.%lld.test.v.%lld",
-		    (long long)run->job->id, (long long)k);
+		    (long long)job->id, (long long)k);
 		run_emit_at(run, path, (double)tj->runs, t);
 	}
 	if (tj->runs == testbot_inject_run &&
-	    (testbot_inject_job == 0 || testbot_inject_job == run->job->id)) {
+	    (testbot_inject_job == 0 || testbot_inject_job == job->id)) {
 		snprintf(path, sizeof(path), "system.injected.%lld",
-		    (long long)run->job->id);
-		values_add(run->values, path, 1, t);
+		    (long long)job->id);
+		run_emit_unchecked(run, path, 1, t);
 	}
 	if (testbot_max_runs > 0 && tj->runs == testbot_max_runs)
-		log_info("testbot: job %lld: %ld runs done",
-		    (long long)run->job->id, tj->runs);
+		log_info("testbot: job %lld: %ld runs done", (long long)job->id,
+		    tj->runs);
 	run_done(run);
 }
 

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "jobfetch.h"
 #include "jobs.h"
+#include "jsonx.h"
 #include "loop.h"
 #include "t.h"
 #include "t_srv.h"
@@ -61,6 +62,23 @@ static const struct route routes[] = {
     {"/api/accounts/7/sensors/22", 500, "{\"detail\": \"oops\"}"},
 };
 
+/* Entity lists for the list modes of serve(): the list among other
+ * members, odd spacing and elements that are not entities; and a list
+ * cut short after its first entity. */
+static const char odd_list[] =
+    "{\"meta\": {\"a\": [1, \"]}\\\"\", {}], \"b\": null} ,\n"
+    " \"list\" :[ 7 ,\"x\", " PING(1, 11, 21, "device") " ,[] ] ,"
+                                                        "\"next\": false }\n";
+static const char cut_list[] =
+    "{\"list\": [" PING(1, 11, 21, "device") ", {\"id\": 2, \"name\": ";
+
+enum serve_mode {
+	SERVE_OK,
+	SERVE_FAIL_ACCOUNTS,
+	SERVE_ODD_LIST,
+	SERVE_CUT_LIST
+};
+
 struct server {
 	pid_t pid;
 	int port;
@@ -68,7 +86,7 @@ struct server {
 };
 
 static void
-serve(int lfd, int report, int fail_accounts)
+serve(int lfd, int report, int mode)
 {
 	static char req[8192], head[256];
 	char path[512];
@@ -94,27 +112,34 @@ serve(int lfd, int report, int fail_accounts)
 		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 			if (strcmp(routes[i].path, path) == 0)
 				r = &routes[i];
-		if (r == NULL || (fail_accounts && r == &routes[0])) {
+		if (r == NULL ||
+		    (mode == SERVE_FAIL_ACCOUNTS && r == &routes[0])) {
 			snprintf(head, sizeof(head),
 			    "HTTP/1.1 %d X\r\nContent-Length: 0\r\n"
 			    "Connection: close\r\n\r\n",
 			    r == NULL ? 404 : 503);
 			t_srv_write_all(c, head, strlen(head));
 		} else {
+			const char *body = r->body;
+
+			if (r == &routes[1] && mode == SERVE_ODD_LIST)
+				body = odd_list;
+			else if (r == &routes[1] && mode == SERVE_CUT_LIST)
+				body = cut_list;
 			snprintf(head, sizeof(head),
 			    "HTTP/1.1 %d X\r\nContent-Type: "
 			    "application/json\r\n"
 			    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			    r->status, strlen(r->body));
+			    r->status, strlen(body));
 			t_srv_write_all(c, head, strlen(head));
-			t_srv_write_all(c, r->body, strlen(r->body));
+			t_srv_write_all(c, body, strlen(body));
 		}
 		close(c);
 	}
 }
 
 static int
-server_start(struct server *s, int fail_accounts)
+server_start(struct server *s, int mode)
 {
 	int lfd, pfd[2];
 
@@ -128,7 +153,7 @@ server_start(struct server *s, int fail_accounts)
 		return -1;
 	if (s->pid == 0) {
 		close(pfd[0]);
-		serve(lfd, pfd[1], fail_accounts);
+		serve(lfd, pfd[1], mode);
 	}
 	close(lfd);
 	close(pfd[1]);
@@ -172,7 +197,7 @@ on_jobs(struct job_update *u, int ok, void *arg)
 
 /* One refresh against a fresh server; paths requested go to log. */
 static int
-fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
+fetch(struct got *g, int mode, char *log, size_t loglen)
 {
 	struct server srv;
 	struct http_config hc;
@@ -183,7 +208,7 @@ fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
 	int rc;
 
 	memset(g, 0, sizeof(*g));
-	if (server_start(&srv, fail_accounts) == -1)
+	if (server_start(&srv, mode) == -1)
 		return -1;
 	g->l = loop_new();
 	http_config_defaults(&hc);
@@ -192,7 +217,7 @@ fetch(struct got *g, int fail_accounts, char *log, size_t loglen)
 	b = backend_new(g->l, h, url, T_TOKEN);
 	timer_init(&guard, t_srv_break_loop, g->l);
 	loop_timer_start(g->l, &guard, 10000);
-	rc = jobfetch_start(b, "ping", on_jobs, g);
+	rc = jobfetch_start(b, "ping", 0, on_jobs, g);
 	if (rc == 0 && loop_run(g->l) == -1)
 		rc = -1;
 	loop_timer_stop(g->l, &guard);
@@ -222,9 +247,10 @@ T_TEST(jobfetch_rules_requests_and_isolation)
 	static char log[16384];
 	struct got g;
 	struct job *j;
+	char err[BOT_ERRLEN];
 	double n;
 
-	T_EQ_INT(fetch(&g, 0, log, sizeof(log)), 0);
+	T_EQ_INT(fetch(&g, SERVE_OK, log, sizeof(log)), 0);
 	T_EQ_INT(g.calls, 1);
 	T_EQ_INT(g.ok, 1);
 	/* e1 only: e2's sensor failed (kept), e3's credential is gone
@@ -235,12 +261,13 @@ T_TEST(jobfetch_rules_requests_and_isolation)
 	T_EQ_INT(j->account_id, 7);
 	T_EQ_INT(j->n_intervals, 1);
 	T_EQ_INT(j->intervals_s[0], 60);
-	T_EQ_INT(jobs_get_number(j->credential, "n_packets", 3, &n), 0);
+	T_EQ_INT(jsonx_number(j->credential, "n_packets", 3, 1, 100,
+	             JSONX_WHOLE, &n, err, sizeof(err)),
+	    0);
 	T_EQ_DBL(n, 5, 0);
-	T_EQ_INT(g.u.n_keep_entities, 1);
-	T_EQ_INT(g.u.keep_entities[0], 2);
-	T_EQ_INT(g.u.keep_entity_accounts[0], 7);
-	T_EQ_INT(g.u.n_keep_accounts, 0);
+	T_EQ_INT(g.u.n_keeps, 1);
+	T_EQ_INT(g.u.keeps[0].entity_id, 2);
+	T_EQ_INT(g.u.keeps[0].account_id, 7);
 	/* Every distinct record once, though e1, e2 and e4 share 11 and
 	 * e1, e3 and e4 share 21. */
 	T_EQ_INT(count(log, "/api/accounts/"), 1);
@@ -257,10 +284,45 @@ T_TEST(jobfetch_failed_account_list_is_not_ok)
 	static char log[4096];
 	struct got g;
 
-	T_EQ_INT(fetch(&g, 1, log, sizeof(log)), 0);
+	T_EQ_INT(fetch(&g, SERVE_FAIL_ACCOUNTS, log, sizeof(log)), 0);
 	T_EQ_INT(g.calls, 1);
 	T_EQ_INT(g.ok, 0);
 	T_EQ_INT(g.u.n_jobs, 0);
 	T_EQ_INT(count(log, "/api/accounts/7/entities/"), 0);
+	job_update_release(&g.u);
+}
+
+T_TEST(jobfetch_list_found_among_members_and_odd_elements)
+{
+	static char log[4096];
+	struct got g;
+
+	/* The list after another member holding "]" and braces in strings,
+	 * with numbers, strings and arrays among the entities. */
+	T_EQ_INT(fetch(&g, SERVE_ODD_LIST, log, sizeof(log)), 0);
+	T_EQ_INT(g.calls, 1);
+	T_EQ_INT(g.ok, 1);
+	T_EQ_INT(g.u.n_jobs, 1);
+	T_EQ_INT(g.u.jobs[0]->id, 1);
+	T_EQ_INT(g.u.n_keeps, 0);
+	T_EQ_INT(count(log, "/api/accounts/7/credentials/11"), 1);
+	job_update_release(&g.u);
+}
+
+T_TEST(jobfetch_cut_list_keeps_its_account)
+{
+	static char log[4096];
+	struct got g;
+
+	/* Broken after its first entity, whose records may already be on
+	 * their way: the whole list fails, the account keeps its jobs, the
+	 * refresh still ends once. */
+	T_EQ_INT(fetch(&g, SERVE_CUT_LIST, log, sizeof(log)), 0);
+	T_EQ_INT(g.calls, 1);
+	T_EQ_INT(g.ok, 1);
+	T_EQ_INT(g.u.n_jobs, 0);
+	T_EQ_INT(g.u.n_keeps, 1);
+	T_EQ_INT(g.u.keeps[0].account_id, 7);
+	T_EQ_INT(g.u.keeps[0].entity_id, -1);
 	job_update_release(&g.u);
 }

@@ -16,6 +16,9 @@
 
 static const int windows[] = {900, 60, 3600};
 
+/* Flags for netflow_job: per-account bots pass the optional interval. */
+static unsigned netflow_flags;
+
 static struct job *
 netflow_job(int64_t account, int64_t id, const char *ipv4)
 {
@@ -32,8 +35,8 @@ netflow_job(int64_t account, int64_t id, const char *ipv4)
 	    "null}]}}}",
 	    (long long)id, (long long)id, ipv4);
 	obj = json_tokener_parse(text);
-	if (jobs_from_entity(
-	        obj, account, "netflow", -1, &job, err, sizeof(err)) != JOBS_OK)
+	if (jobs_from_entity_flags(obj, account, "netflow", -1, netflow_flags,
+	        &job, err, sizeof(err)) != JOBS_OK)
 		job = NULL;
 	json_object_put(obj);
 	return job;
@@ -43,11 +46,11 @@ T_TEST(jobgroup_sensors_need_no_interval_only_when_asked)
 {
 	struct job *job;
 
-	jobs_set_sensor_interval_optional(0);
+	netflow_flags = 0;
 	T_ASSERT(netflow_job(7, 10, "192.0.2.1") == NULL);
-	jobs_set_sensor_interval_optional(1);
+	netflow_flags = JOBS_SENSOR_INTERVAL_OPTIONAL;
 	job = netflow_job(7, 10, "192.0.2.1");
-	jobs_set_sensor_interval_optional(0);
+	netflow_flags = 0;
 	T_ASSERT(job != NULL);
 	T_EQ_INT(job->n_sensors, 1);
 	T_EQ_INT(job->sensors[0].interval_s, 0);
@@ -72,14 +75,14 @@ T_TEST(jobgroup_one_job_per_account)
 	struct job *a, *b;
 	char *fp;
 
-	jobs_set_sensor_interval_optional(1);
+	netflow_flags = JOBS_SENSOR_INTERVAL_OPTIONAL;
 	job_update_init(&u);
 	job_update_add(&u, netflow_job(7, 30, "192.0.2.3"));
 	job_update_add(&u, netflow_job(8, 40, "198.51.100.4"));
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
-	jobs_set_sensor_interval_optional(0);
+	netflow_flags = 0;
 	T_ASSERT(u.jobs[0] != NULL && u.jobs[1] != NULL && u.jobs[2] != NULL);
-	job_update_keep_entity_of(&u, 9, 50); /* failed in account 9 */
+	job_update_keep(&u, 9, 50); /* failed in account 9 */
 	jobgroup_by_account(&u, windows, 3);
 
 	T_EQ_INT(u.n_jobs, 2);
@@ -102,15 +105,15 @@ T_TEST(jobgroup_one_job_per_account)
 	T_EQ_INT(json_object_array_length(b->details), 1);
 	T_ASSERT(a->fingerprint != NULL);
 	/* The entity keep became an account keep. */
-	T_EQ_INT(u.n_keep_entities, 0);
-	T_EQ_INT(u.n_keep_accounts, 1);
-	T_EQ_INT(u.keep_accounts[0], 9);
+	T_EQ_INT(u.n_keeps, 1);
+	T_EQ_INT(u.keeps[0].account_id, 9);
+	T_EQ_INT(u.keeps[0].entity_id, -1);
 	fp = strdup(a->fingerprint);
 	job_update_release(&u);
 
 	/* The same entities in another order: the same fingerprint; one
 	 * entity changed: another. */
-	jobs_set_sensor_interval_optional(1);
+	netflow_flags = JOBS_SENSOR_INTERVAL_OPTIONAL;
 	job_update_init(&u);
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
 	job_update_add(&u, netflow_job(7, 30, "192.0.2.3"));
@@ -120,7 +123,7 @@ T_TEST(jobgroup_one_job_per_account)
 	job_update_init(&u);
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
 	job_update_add(&u, netflow_job(7, 30, "192.0.2.99"));
-	jobs_set_sensor_interval_optional(0);
+	netflow_flags = 0;
 	jobgroup_by_account(&u, windows, 3);
 	T_ASSERT(strcmp(u.jobs[0]->fingerprint, fp) != 0);
 	job_update_release(&u);
@@ -131,22 +134,24 @@ T_TEST(jobgroup_unknown_keep_keeps_every_account)
 {
 	struct job_update u;
 
-	jobs_set_sensor_interval_optional(1);
+	netflow_flags = JOBS_SENSOR_INTERVAL_OPTIONAL;
 	job_update_init(&u);
 	job_update_add(&u, netflow_job(7, 10, "192.0.2.1"));
 	job_update_add(&u, netflow_job(8, 20, "192.0.2.2"));
-	jobs_set_sensor_interval_optional(0);
-	job_update_keep_entity(&u, 99);
+	netflow_flags = 0;
+	job_update_keep(&u, -1, 99);
 	jobgroup_by_account(&u, windows, 3);
-	T_EQ_INT(u.n_keep_accounts, 2);
-	T_ASSERT(job_update_keeps(&u, u.jobs[0]));
-	T_ASSERT(job_update_keeps(&u, u.jobs[1]));
+	T_EQ_INT(u.n_keeps, 2);
+	T_ASSERT(job_keep_covers(&u.keeps[0], u.jobs[0]) ||
+	    job_keep_covers(&u.keeps[1], u.jobs[0]));
+	T_ASSERT(job_keep_covers(&u.keeps[0], u.jobs[1]) ||
+	    job_keep_covers(&u.keeps[1], u.jobs[1]));
 	job_update_release(&u);
 
 	/* Nothing at all: no jobs, nothing kept. */
 	job_update_init(&u);
 	jobgroup_by_account(&u, windows, 3);
 	T_EQ_INT(u.n_jobs, 0);
-	T_EQ_INT(u.n_keep_accounts, 0);
+	T_EQ_INT(u.n_keeps, 0);
 	job_update_release(&u);
 }

@@ -279,25 +279,27 @@ T_TEST(jobs_wrong_types)
 	    {"\"name\": \"router1\"", "\"name\": 5", JOBS_OK, NULL},
 	    /* Per-sensor problems skip only that sensor. */
 	    {"\"interval\": 120", "\"interval\": \"x\"", JOBS_OK,
-	        "interval is not a whole number"},
+	        "interval must be a number, got \"x\""},
 	    {"\"interval\": 120", "\"interval\": 0", JOBS_OK,
-	        "interval 0 is outside"},
+	        "interval must be a whole number from 1 to 2678400, got 0"},
 	    {"\"interval\": 120", "\"interval\": -1", JOBS_OK,
-	        "interval -1 is outside"},
+	        "interval must be a whole number from 1 to 2678400, got -1"},
 	    {"\"interval\": 120", "\"interval\": 1e12", JOBS_OK,
-	        "interval is not a whole number"},
+	        "got 1000000000000"},
 	    {"\"interval\": 120", "\"interval\": 1000000000000", JOBS_OK,
-	        "is outside"},
+	        "from 1 to 2678400, got 1000000000000"},
 	    {"\"interval\": 120", "\"interval\": 2678401", JOBS_OK,
-	        "is outside"},
+	        "from 1 to 2678400, got 2678401"},
 	    {"\"interval\": 120", "\"interval\": 60.5", JOBS_OK,
-	        "not a whole number"},
+	        "must be a whole number from 1 to 2678400, got 60.5"},
 	    {"\"interval\": 120", "\"interval\": [120]", JOBS_OK,
-	        "not a whole number"},
+	        "interval must be a number, got [120]"},
 	    {"\"default_interval\": 300", "\"default_interval\": \"300\"",
-	        JOBS_OK, "default_interval is not a whole number"},
+	        JOBS_OK, "default_interval must be a number, got \"300\""},
 	    {"\"default_interval\": 300", "\"default_interval\": -300", JOBS_OK,
-	        "default_interval -300 is outside"},
+	        "default_interval must be a whole number from 1 to 2678400, "
+	        "got "
+	        "-300"},
 	    {"{\"sensor\": {\"id\": 1282607110", "{\"sensor\": {\"id\": \"1\"",
 	        JOBS_OK, "not a resolved sensor record"},
 	    {"{\"sensor\": {\"id\": 1282607110",
@@ -471,30 +473,66 @@ T_TEST(jobs_ref_counting)
 	job_unref(NULL);
 }
 
-T_TEST(jobs_update_keep_lists)
+T_TEST(jobs_keep_covers_entity_and_account)
 {
 	char err[BOT_ERRLEN];
+	struct job_keep k;
 	struct job_update u;
 	struct job *job;
 
 	T_EQ_INT(
 	    build(snmp_entity, "snmp", -1, &job, err, sizeof(err)), JOBS_OK);
+	/* entity 53709761 in account 7 */
+	k.account_id = -1;
+	k.entity_id = 1;
+	T_EQ_INT(job_keep_covers(&k, job), 0);
+	k.account_id = 8;
+	k.entity_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 0);
+	k.entity_id = 53709761;
+	T_EQ_INT(job_keep_covers(&k, job), 0); /* another account */
+	k.account_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 1); /* account unknown */
+	k.account_id = 7;
+	T_EQ_INT(job_keep_covers(&k, job), 1);
+	k.entity_id = -1;
+	T_EQ_INT(job_keep_covers(&k, job), 1); /* the whole account */
+	/* Keeps are stored as pairs; the update owns the job it is given. */
 	job_update_init(&u);
-	T_EQ_INT(job_update_keeps(&u, job), 0);
-	job_update_keep_entity(&u, 1);
-	job_update_keep_account(&u, 8);
-	T_EQ_INT(job_update_keeps(&u, job), 0);
-	job_update_keep_entity(&u, 53709761);
-	T_EQ_INT(job_update_keeps(&u, job), 1);
-	job_update_release(&u);
-	job_update_keep_account(&u, 7);
-	T_EQ_INT(job_update_keeps(&u, job), 1);
-	/* The update owns the reference it is given. */
+	job_update_keep(&u, 7, 53709761);
+	job_update_keep_account(&u, 9);
+	T_EQ_INT(u.n_keeps, 2);
+	T_EQ_INT(u.keeps[0].account_id, 7);
+	T_EQ_INT(u.keeps[0].entity_id, 53709761);
+	T_EQ_INT(u.keeps[1].account_id, 9);
+	T_EQ_INT(u.keeps[1].entity_id, -1);
 	job_update_add(&u, job);
 	T_EQ_INT(u.n_jobs, 1);
 	job_update_release(&u);
 	T_EQ_INT(u.n_jobs, 0);
+	T_EQ_INT(u.n_keeps, 0);
 	T_ASSERT(u.jobs == NULL);
+}
+
+T_TEST(jobs_same_needs_entity_account_and_fingerprint)
+{
+	char err[BOT_ERRLEN];
+	struct job *a, *b;
+
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &a, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &b, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(job_same(a, b), 1);
+	b->account_id = 8;
+	T_EQ_INT(job_same(a, b), 0);
+	b->account_id = a->account_id;
+	b->id++;
+	T_EQ_INT(job_same(a, b), 0);
+	b->id = a->id;
+	free(b->fingerprint);
+	b->fingerprint = strdup("{}");
+	T_EQ_INT(job_same(a, b), 0);
+	job_unref(a);
+	job_unref(b);
 }
 
 /* A minimal resolved ping entity for job files. */
@@ -521,7 +559,7 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	    snmp_entity, e4);
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	/* Entity 3 is not a device (its second "entity_type" key wins),
 	 * 53709761 is SNMP, 4 has a bad account. */
@@ -535,7 +573,7 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	snprintf(
 	    text, sizeof(text), "{\"entities\": [%s, %s]}", e1, snmp_entity);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "snmp", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "snmp", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_INT(u.jobs[0]->id, 53709761);
@@ -543,9 +581,9 @@ T_TEST(jobs_load_text_list_and_object_forms)
 	job_update_release(&u);
 
 	/* Empty lists are fine. */
-	T_EQ_INT(jobs_load_text("[]", 2, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_text("[]", 2, "ping", 0, &u, err, sizeof(err)), 0);
 	T_EQ_INT(jobs_load_text(
-	             "{\"entities\": []}", 16, "ping", &u, err, sizeof(err)),
+	             "{\"entities\": []}", 16, "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 0);
 	job_update_release(&u);
@@ -561,7 +599,7 @@ T_TEST(jobs_load_text_duplicate_ids)
 	snprintf(text, sizeof(text), "[%s, %s]", e1, e2);
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_STR(u.jobs[0]->name, "first");
@@ -602,7 +640,7 @@ T_TEST(jobs_load_text_broken)
 		int rc;
 
 		err[0] = '\0';
-		rc = jobs_load_text(bad[i].text, strlen(bad[i].text), "ping",
+		rc = jobs_load_text(bad[i].text, strlen(bad[i].text), "ping", 0,
 		    &u, err, sizeof(err));
 		if (rc != -1 || err[0] == '\0' ||
 		    (bad[i].err != NULL && strstr(err, bad[i].err) == NULL))
@@ -623,7 +661,8 @@ T_TEST(jobs_load_text_null_says_why)
 	/* "null" is valid JSON, just not a job list: the error must not
 	 * claim a JSON syntax error ("not valid JSON: success"). */
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text("null\n", 5, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(
+	    jobs_load_text("null\n", 5, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "success") == NULL);
 	job_update_release(&u);
 }
@@ -636,7 +675,7 @@ T_TEST(jobs_load_text_not_nul_terminated)
 	/* Only len bytes count: what follows is not read as trailing data. */
 	memcpy(text, "[]garbage", 10);
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_text(text, 2, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_text(text, 2, "ping", 0, &u, err, sizeof(err)), 0);
 	job_update_release(&u);
 }
 
@@ -655,7 +694,8 @@ T_TEST(jobs_load_text_deep_nesting)
 	text[2 * depth] = '\0';
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, 2 * depth, "ping", &u, err, sizeof(err)), -1);
+	    jobs_load_text(text, 2 * depth, "ping", 0, &u, err, sizeof(err)),
+	    -1);
 	T_ASSERT(strstr(err, "not valid JSON") != NULL);
 	/* Deep objects too. */
 	for (i = 0; i < depth / 5; i++)
@@ -663,7 +703,7 @@ T_TEST(jobs_load_text_deep_nesting)
 	memset(text + depth, '}', depth / 5);
 	text[depth + depth / 5] = '\0';
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    -1);
 	free(text);
 	job_update_release(&u);
@@ -688,7 +728,7 @@ T_TEST(jobs_load_text_entity_nesting_within_limit)
 	snprintf(text + len, sizeof(text) - len, "}}}]}}}]");
 	job_update_init(&u);
 	T_EQ_INT(
-	    jobs_load_text(text, strlen(text), "ping", &u, err, sizeof(err)),
+	    jobs_load_text(text, strlen(text), "ping", 0, &u, err, sizeof(err)),
 	    0);
 	T_EQ_INT(u.n_jobs, 1);
 	job_update_release(&u);
@@ -707,65 +747,119 @@ T_TEST(jobs_load_file_from_disk)
 	fprintf(f, "{\"entities\": [\n  %s\n]}\n", e1);
 	fclose(f);
 	job_update_init(&u);
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), 0);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), 0);
 	T_EQ_INT(u.n_jobs, 1);
 	T_EQ_INT(u.jobs[0]->id, 11);
 	job_update_release(&u);
 	unlink(path);
 
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "cannot open") != NULL);
 
 	/* An empty file is not a job list. */
 	f = fopen(path, "w");
 	T_ASSERT(f != NULL);
 	fclose(f);
-	T_EQ_INT(jobs_load_file(path, "ping", &u, err, sizeof(err)), -1);
+	T_EQ_INT(jobs_load_file(path, "ping", 0, &u, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "not valid JSON") != NULL);
 	unlink(path);
 	job_update_release(&u);
 }
 
-T_TEST(jobs_get_number_forms)
+/* Appends an entity whose details nest depth levels to text at *len. */
+static void
+deep_entity(char *text, size_t cap, size_t *len, int64_t id, int depth)
 {
-	struct json_object *o;
-	double d;
+	int i;
 
-	o = json_tokener_parse(
-	    "{\"s\": \"3\", \"i\": 3, \"f\": 3.5, \"x\": \"x\", \"n\": null, "
-	    "\"big\": \"1e400\", \"e\": \"\", \"sp\": \"3 \", \"neg\": "
-	    "\"-1.5\", \"nan\": \"nan\", \"inf\": \"inf\", \"b\": true, "
-	    "\"a\": [3], \"o\": {}, \"fs\": \"1.0\"}");
-	T_ASSERT(o != NULL);
-	d = 0;
-	T_EQ_INT(jobs_get_number(o, "s", 9, &d), 0);
-	T_EQ_DBL(d, 3, 0);
-	T_EQ_INT(jobs_get_number(o, "i", 9, &d), 0);
-	T_EQ_DBL(d, 3, 0);
-	T_EQ_INT(jobs_get_number(o, "f", 9, &d), 0);
-	T_EQ_DBL(d, 3.5, 0);
-	T_EQ_INT(jobs_get_number(o, "neg", 9, &d), 0);
-	T_EQ_DBL(d, -1.5, 0);
-	T_EQ_INT(jobs_get_number(o, "fs", 9, &d), 0);
-	T_EQ_DBL(d, 1.0, 0);
-	/* Absent and null give the default. */
-	T_EQ_INT(jobs_get_number(o, "n", 9, &d), 0);
-	T_EQ_DBL(d, 9, 0);
-	T_EQ_INT(jobs_get_number(o, "absent", 2.5, &d), 0);
-	T_EQ_DBL(d, 2.5, 0);
-	T_EQ_INT(jobs_get_number(NULL, "s", 4, &d), 0);
-	T_EQ_DBL(d, 4, 0);
-	/* Present but not a finite number. */
-	d = 77;
-	T_EQ_INT(jobs_get_number(o, "x", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "big", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "e", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "sp", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "nan", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "inf", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "b", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "a", 9, &d), -1);
-	T_EQ_INT(jobs_get_number(o, "o", 9, &d), -1);
-	T_EQ_DBL(d, 77, 0);
-	json_object_put(o);
+	*len += (size_t)snprintf(text + *len, cap - *len,
+	    "{\"id\": %lld, \"name\": \"e%lld\", \"entity_type\": "
+	    "\"device\", \"details\": ",
+	    (long long)id, (long long)id);
+	for (i = 0; i < depth; i++)
+		*len += (size_t)snprintf(text + *len, cap - *len, "{\"a\": ");
+	*len += (size_t)snprintf(text + *len, cap - *len, "1");
+	for (i = 0; i < depth; i++)
+		*len += (size_t)snprintf(text + *len, cap - *len, "}");
+	*len += (size_t)snprintf(text + *len, cap - *len,
+	    ", \"protocols\": {\"ping\": {\"credential\": {\"details\": "
+	    "{}}, \"sensors\": [{\"sensor\": {\"id\": 5, "
+	    "\"default_interval\": 60, \"details\": {}}}]}}}");
+}
+
+T_TEST(jobs_deep_entity_spoils_only_itself)
+{
+	static char text[16384];
+	char err[BOT_ERRLEN];
+	struct json_object *obj;
+	struct job_update u;
+	struct job *job;
+	size_t len = 0;
+
+	/* One entity 70 levels deep between two healthy ones: the list
+	 * still parses, only the deep one is refused. */
+	len += (size_t)snprintf(text, sizeof(text), "[");
+	deep_entity(text, sizeof(text), &len, 1, 3);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, ", ");
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, ", ");
+	deep_entity(text, sizeof(text), &len, 3, JOBS_MAX_DEPTH - 1);
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "]");
+	T_ASSERT(len < sizeof(text) - 1);
+	job_update_init(&u);
+	T_EQ_INT(jobs_load_text(text, len, "ping", 0, &u, err, sizeof(err)), 0);
+	T_EQ_INT(u.n_jobs, 2);
+	T_EQ_INT(u.jobs[0]->id, 1);
+	T_EQ_INT(u.jobs[1]->id, 3);
+	job_update_release(&u);
+
+	/* The entity alone: refused with a reason. */
+	len = 0;
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	obj = json_tokener_parse(text);
+	T_ASSERT(obj == NULL); /* json-c's own limit is 64 */
+	job_update_init(&u);
+	T_EQ_INT(
+	    jobs_load_text(text, len, "ping", 0, &u, err, sizeof(err)), -1);
+	len = 0;
+	text[len++] = '[';
+	deep_entity(text, sizeof(text), &len, 2, 70);
+	text[len++] = ']';
+	text[len] = '\0';
+	{
+		struct json_tokener *tok =
+		    json_tokener_new_ex(JOBS_LIST_MAX_DEPTH);
+
+		obj = json_tokener_parse_ex(tok, text, (int)len);
+		json_tokener_free(tok);
+	}
+	T_ASSERT(obj != NULL);
+	T_EQ_INT(jobs_from_entity(json_object_array_get_idx(obj, 0), 1, "ping",
+	             -1, &job, err, sizeof(err)),
+	    JOBS_INVALID);
+	T_ASSERT(strstr(err, "deeper than 64") != NULL);
+	json_object_put(obj);
+	T_EQ_INT(jobs_too_deep(NULL, 0), 0);
+}
+
+T_TEST(jobs_drop_json_keeps_the_fingerprint)
+{
+	char err[BOT_ERRLEN], *fp;
+	struct job *a, *b;
+
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &a, err, sizeof(err)), JOBS_OK);
+	T_EQ_INT(build(snmp_entity, "snmp", -1, &b, err, sizeof(err)), JOBS_OK);
+	T_ASSERT(a->n_sensors > 0 && a->details != NULL);
+	fp = strdup(a->fingerprint);
+	T_ASSERT(fp != NULL);
+	job_drop_json(a);
+	T_ASSERT(a->details == NULL && a->credential == NULL);
+	T_ASSERT(a->sensors[0].details == NULL);
+	T_EQ_STR(a->fingerprint, fp);
+	/* A loaded job (no JSON) and a fresh copy are still the same job. */
+	T_EQ_INT(job_same(a, b), 1);
+	job_drop_json(a); /* twice is harmless */
+	free(fp);
+	job_unref(a);
+	job_unref(b);
 }

@@ -102,7 +102,6 @@ main(int argc, char **argv)
 		 * to the next one. */
 		timer_set_clock(NULL);
 		timer_set_wall_clock(NULL);
-		jobs_set_sensor_interval_optional(0);
 		printf("%s %s\n", t_failed ? "FAIL" : "ok  ", t_cases[i].name);
 		fflush(stdout);
 		if (t_failed)

@@ -330,7 +330,7 @@ T_TEST(sched_apply_diffs_and_keeps_phase)
 	job_update_add(&u, mkjob(2, 1, i60, 1, 0));
 	job_update_add(&u, mkjob(6, 1, i30, 1, 1));
 	job_update_add(&u, mkjob(7, 1, i30, 1, 0)); /* new */
-	job_update_keep_entity(&u, 4);
+	job_update_keep(&u, -1, 4);
 	job_update_keep_account(&u, 2);
 	T_ASSERT(u.jobs[0] && u.jobs[1] && u.jobs[2] && u.jobs[3]);
 	sched_apply(fx.s, &u, &st);
@@ -389,10 +389,10 @@ T_TEST(sched_apply_keep_lists_unsorted)
 	/* Only keep lists, in no particular order: 10, 20 and 30 by
 	 * entity (and 40 by account 3, which also keeps 50). */
 	job_update_init(&u);
-	job_update_keep_entity(&u, 30);
-	job_update_keep_entity(&u, 10);
-	job_update_keep_entity(&u, 99);
-	job_update_keep_entity(&u, 20);
+	job_update_keep(&u, -1, 30);
+	job_update_keep(&u, -1, 10);
+	job_update_keep(&u, -1, 99);
+	job_update_keep(&u, -1, 20);
 	job_update_keep_account(&u, 2);
 	job_update_keep_account(&u, 3);
 	sched_apply(fx.s, &u, &st);
@@ -402,9 +402,9 @@ T_TEST(sched_apply_keep_lists_unsorted)
 	T_EQ_INT(sched_job_count(fx.s), 5);
 	/* Without the account, 40 and 50 go. */
 	job_update_init(&u);
-	job_update_keep_entity(&u, 20);
-	job_update_keep_entity(&u, 10);
-	job_update_keep_entity(&u, 30);
+	job_update_keep(&u, -1, 20);
+	job_update_keep(&u, -1, 10);
+	job_update_keep(&u, -1, 30);
 	sched_apply(fx.s, &u, &st);
 	job_update_release(&u);
 	T_EQ_INT(st.kept, 3);
@@ -657,5 +657,89 @@ T_TEST(sched_free_with_jobs_and_empty)
 	apply(&j, 1, NULL);
 	at(0);
 	T_EQ_INT(sched_job_count(fx.s), 1);
+	fx_release();
+}
+
+struct hook_counts {
+	int prepared, unchanged;
+	int64_t refuse_id;
+};
+
+static int
+hook_prepare(struct job *job, void *arg)
+{
+	struct hook_counts *h = arg;
+
+	h->prepared++;
+	return job->id == h->refuse_id ? -1 : 0;
+}
+
+static void
+hook_unchanged(struct job *job, void *arg)
+{
+	struct hook_counts *h = arg;
+
+	(void)job;
+	h->unchanged++;
+}
+
+T_TEST(sched_apply_in_slices_with_hooks)
+{
+	static const int iv[] = {30};
+	struct hook_counts h = {0, 0, 3};
+	struct sched_hooks hooks = {hook_prepare, hook_unchanged, &h};
+	struct job *j[100], *before3;
+	struct sched_stats st;
+	struct job_update u;
+	int64_t id;
+	int steps = 0, done = 0;
+
+	fx_init(0);
+	for (id = 1; id <= 100; id++) {
+		j[id - 1] = mkjob(id, 1, iv, 1, 0);
+		T_ASSERT(j[id - 1] != NULL);
+	}
+	apply(j, 100, NULL);
+	before3 = sched_find(fx.s, 3);
+	job_update_init(&u);
+	for (id = 200; id >= 1; id--)
+		job_update_add(&u, mkjob(id, 1, iv, 1, id == 2 || id == 3));
+	sched_apply_start(fx.s, &u, &hooks);
+	T_EQ_INT(u.n_jobs, 0);
+	/* With no time budget (the fake clock stands still) each step does
+	 * a few dozen jobs; the schedule stays as it was until the end. */
+	while (!done) {
+		done = sched_apply_step(fx.s, 0, &st);
+		steps++;
+		if (!done) {
+			T_ASSERT(sched_find(fx.s, 3) == before3);
+			T_EQ_INT(sched_job_count(fx.s), 100);
+		}
+	}
+	T_ASSERT(steps > 2);
+	T_EQ_INT(h.prepared, 102); /* 2, 3 and 101..200 */
+	T_EQ_INT(h.unchanged, 98); /* 1 and 4..100 */
+	T_EQ_INT(st.added, 100);
+	T_EQ_INT(st.changed, 1);
+	T_EQ_INT(st.removed, 1); /* 3: changed, and the bot refused it */
+	T_EQ_INT(st.refused, 1);
+	T_EQ_INT(st.kept, 98);
+	T_EQ_INT(sched_job_count(fx.s), 199);
+	T_ASSERT(sched_find(fx.s, 3) == NULL);
+	T_ASSERT(sched_find(fx.s, 200) != NULL);
+	job_update_release(&u);
+
+	/* Stopping drops an update being applied: the schedule stays. */
+	job_update_init(&u);
+	job_update_add(&u, mkjob(300, 1, iv, 1, 0));
+	for (id = 1; id <= 100; id++)
+		job_update_add(&u, mkjob(id, 1, iv, 1, 5));
+	sched_apply_start(fx.s, &u, &hooks);
+	T_EQ_INT(sched_apply_step(fx.s, 0, &st), 0);
+	sched_stop(fx.s);
+	T_EQ_INT(sched_job_count(fx.s), 199);
+	T_ASSERT(sched_find(fx.s, 300) == NULL);
+	T_EQ_INT(sched_apply_step(fx.s, 0, &st), 1);
+	T_EQ_INT(st.added, 0);
 	fx_release();
 }
