@@ -1,0 +1,226 @@
+/*
+ * Space-Saving over a chained hash (entry indices) and a binary min-heap
+ * of entry indices.  Arrays grow on demand up to cap, so the many small
+ * tables of a window stay small.
+ */
+#include "nftop.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+#define NFTOP_NIL UINT32_MAX
+
+void
+nftop_init(struct nftop *t, uint32_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap ? cap : 1;
+}
+
+void
+nftop_free(struct nftop *t)
+{
+	free(t->ents);
+	free(t->heap);
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint32_t
+nftop_hash(const uint8_t *k, size_t len)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static void
+nftop_rehash(struct nftop *t, uint32_t nb)
+{
+	uint32_t i;
+
+	free(t->buckets);
+	t->nb = nb;
+	t->buckets = xreallocarray(NULL, nb, sizeof(uint32_t));
+	for (i = 0; i < nb; i++)
+		t->buckets[i] = NFTOP_NIL;
+	for (i = 0; i < t->n; i++) {
+		uint32_t b =
+		    nftop_hash(t->ents[i].key, t->ents[i].len) & (nb - 1);
+
+		t->ents[i].hnext = t->buckets[b];
+		t->buckets[b] = i;
+	}
+}
+
+static void
+nftop_swap(struct nftop *t, uint32_t a, uint32_t b)
+{
+	uint32_t x = t->heap[a];
+
+	t->heap[a] = t->heap[b];
+	t->heap[b] = x;
+	t->ents[t->heap[a]].heap_pos = a;
+	t->ents[t->heap[b]].heap_pos = b;
+}
+
+static void
+nftop_down(struct nftop *t, uint32_t i)
+{
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < t->n &&
+		    t->ents[t->heap[l]].count < t->ents[t->heap[m]].count)
+			m = l;
+		if (r < t->n &&
+		    t->ents[t->heap[r]].count < t->ents[t->heap[m]].count)
+			m = r;
+		if (m == i)
+			return;
+		nftop_swap(t, i, m);
+		i = m;
+	}
+}
+
+static void
+nftop_up(struct nftop *t, uint32_t i)
+{
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+
+		if (t->ents[t->heap[p]].count <= t->ents[t->heap[i]].count)
+			return;
+		nftop_swap(t, i, p);
+		i = p;
+	}
+}
+
+static void
+nftop_unlink(struct nftop *t, uint32_t idx)
+{
+	struct nftop_ent *e = &t->ents[idx];
+	uint32_t *pp = &t->buckets[nftop_hash(e->key, e->len) & (t->nb - 1)];
+
+	while (*pp != NFTOP_NIL && *pp != idx)
+		pp = &t->ents[*pp].hnext;
+	if (*pp == idx)
+		*pp = e->hnext;
+}
+
+void
+nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
+{
+	uint32_t h, idx;
+	struct nftop_ent *e;
+
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	t->total += w;
+	if (t->nb == 0)
+		nftop_rehash(t, 8);
+	h = nftop_hash(key, len);
+	for (idx = t->buckets[h & (t->nb - 1)]; idx != NFTOP_NIL;
+	     idx = t->ents[idx].hnext) {
+		e = &t->ents[idx];
+		if (e->len == len && memcmp(e->key, key, len) == 0) {
+			e->count += w;
+			nftop_down(t, e->heap_pos);
+			return;
+		}
+	}
+	if (t->n < t->cap) {
+		if (t->n == t->alloc) {
+			uint32_t na = t->alloc ? t->alloc * 2 : 8;
+
+			if (na > t->cap)
+				na = t->cap;
+			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
+			t->heap = xreallocarray(t->heap, na, sizeof(uint32_t));
+			t->alloc = na;
+		}
+		idx = t->n++;
+		e = &t->ents[idx];
+		memset(e, 0, sizeof(*e));
+		e->len = (uint8_t)len;
+		memcpy(e->key, key, len);
+		e->count = w;
+		e->heap_pos = idx;
+		t->heap[idx] = idx;
+		nftop_up(t, idx);
+		if (t->n > t->nb) {
+			nftop_rehash(t, t->nb * 2);
+			return;
+		}
+	} else {
+		/* Space-Saving: the smallest counter changes hands. */
+		uint64_t min;
+
+		idx = t->heap[0];
+		e = &t->ents[idx];
+		nftop_unlink(t, idx);
+		min = e->count;
+		e->len = (uint8_t)len;
+		memcpy(e->key, key, len);
+		e->err = min;
+		e->count = min + w;
+		t->replaced++;
+		nftop_down(t, 0);
+	}
+	e->hnext = t->buckets[h & (t->nb - 1)];
+	t->buckets[h & (t->nb - 1)] = idx;
+}
+
+uint64_t
+nftop_error_bound(const struct nftop *t)
+{
+	if (t->n < t->cap || t->n == 0)
+		return 0;
+	return t->ents[t->heap[0]].count;
+}
+
+static int
+nftop_cmp(const void *a, const void *b)
+{
+	const struct nftop_ent *x = *(const struct nftop_ent *const *)a;
+	const struct nftop_ent *y = *(const struct nftop_ent *const *)b;
+	int c;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = memcmp(x->key, y->key, x->len);
+	return c;
+}
+
+size_t
+nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out)
+{
+	const struct nftop_ent **all;
+	size_t i, n = t->n;
+
+	if (n == 0 || k == 0)
+		return 0;
+	all = xreallocarray(NULL, n, sizeof(*all));
+	for (i = 0; i < n; i++)
+		all[i] = &t->ents[i];
+	qsort(all, n, sizeof(*all), nftop_cmp);
+	if (k > n)
+		k = n;
+	memcpy(out, all, k * sizeof(*all));
+	free(all);
+	return k;
+}
+
+size_t
+nftop_bytes(const struct nftop *t)
+{
+	return (size_t)t->alloc * (sizeof(struct nftop_ent) + 4) +
+	    (size_t)t->nb * 4;
+}

@@ -1,0 +1,55 @@
+/*
+ * Heavy hitters in bounded memory: exact counts for up to cap distinct
+ * keys, then Space-Saving (Metwally et al. 2005) with cap counters: a new
+ * key takes over the smallest counter, inheriting its count as error.
+ *
+ * Error bound (weighted form): let N be the total weight added and m the
+ * cap.  Every reported count c of key k satisfies true(k) <= c <=
+ * true(k) + err(k), and err(k) <= min <= N / m, where min is the smallest
+ * counter.  Any key whose true count exceeds min is in the table, so a key
+ * with more than N / m is never missed.  Until the table fills, err is 0.
+ */
+#ifndef NETFLOWBOT_NFTOP_H
+#define NETFLOWBOT_NFTOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFTOP_KEY_MAX 33
+
+struct nftop_ent {
+	uint64_t count;
+	uint64_t err; /* count - err <= true count <= count */
+	uint32_t hnext;
+	uint32_t heap_pos;
+	uint8_t len;
+	uint8_t key[NFTOP_KEY_MAX];
+};
+
+struct nftop {
+	uint32_t cap; /* counters at most */
+	uint32_t n;
+	uint32_t alloc;
+	uint32_t nb; /* buckets, a power of two */
+	struct nftop_ent *ents;
+	uint32_t *heap; /* min-heap of entry indices by count */
+	uint32_t *buckets;
+	uint64_t total;
+	uint64_t replaced; /* keys that evicted another (approximate mode) */
+};
+
+/* Initialises an empty table of at most cap (>= 1) counters. */
+void nftop_init(struct nftop *t, uint32_t cap);
+void nftop_free(struct nftop *t);
+/* Adds weight w to key (len <= NFTOP_KEY_MAX bytes). */
+void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
+/* The current bound on any count's over-estimate: the smallest counter
+ * once the table is full, else 0. */
+uint64_t nftop_error_bound(const struct nftop *t);
+/* Writes pointers to the k largest entries, largest first (ties by key),
+ * into out; returns how many (<= k).  Valid until the next add or free. */
+size_t nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out);
+/* Bytes allocated by t. */
+size_t nftop_bytes(const struct nftop *t);
+
+#endif
