@@ -122,6 +122,7 @@ bot_usage(FILE *f)
 	    "                    SHUTDOWN_FLUSH_TIMEOUT)\n"
 	    "  --ca-file FILE    CA bundle for an https backend (overrides\n"
 	    "                    BACKEND_CA_FILE); verification is always on\n"
+	    "%s"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
@@ -170,7 +171,8 @@ bot_usage(FILE *f)
 	    "\n"
 	    "Signals: SIGTERM/SIGINT stop (values are flushed first), SIGHUP\n"
 	    "refreshes the jobs now.\n",
-	    o->name, o->summary, o->env_help ? o->env_help : "");
+	    o->name, o->summary, o->flags_help ? o->flags_help : "",
+	    o->env_help ? o->env_help : "");
 }
 
 static enum log_level
@@ -193,19 +195,36 @@ bot_log_level(void)
 static int
 bot_parse_args(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option base[] = {
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"once", no_argument, NULL, '1'},
 	    {"ca-file", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
 	};
+	const size_t n_base = sizeof(base) / sizeof(base[0]);
+	struct option *longopts;
 	const char *output = NULL;
-	int c;
+	size_t i;
+	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	/* The runtime's flags, then the bot's own (values 256 + index). */
+	longopts = xcalloc(n_base + bot.ops->n_flags + 1, sizeof(*longopts));
+	memcpy(longopts, base, sizeof(base));
+	for (i = 0; i < bot.ops->n_flags; i++) {
+		longopts[n_base + i].name = bot.ops->flags[i].name;
+		longopts[n_base + i].has_arg =
+		    bot.ops->flags[i].has_arg ? required_argument : no_argument;
+		longopts[n_base + i].val = 256 + (int)i;
+	}
+	while (rc == 0 &&
+	    (c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (c >= 256 && (size_t)(c - 256) < bot.ops->n_flags) {
+			if (bot.ops->flags[c - 256].set(optarg) == -1)
+				rc = 3;
+			continue;
+		}
 		switch (c) {
 		case 'j':
 			bot.cfg.jobs_file = optarg;
@@ -221,15 +240,21 @@ bot_parse_args(int argc, char **argv)
 			break;
 		case 'h':
 			bot_usage(stdout);
-			return 1;
+			rc = 1;
+			break;
 		case 'V':
 			printf("%s %s\n", bot.ops->name, BOT_VERSION);
-			return 1;
+			rc = 1;
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", bot.ops->name);
-			return 3;
+			rc = 3;
+			break;
 		}
 	}
+	free(longopts);
+	if (rc != 0)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'; try --help\n",
 		    bot.ops->name, argv[optind]);

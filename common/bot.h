@@ -25,6 +25,15 @@ struct run {
 	void *values; /* struct values, private to the runtime */
 };
 
+/* A command-line flag of the bot's own (long form only: --name). */
+struct bot_flag {
+	const char *name; /* without the leading "--" */
+	int has_arg;      /* 1: takes a value (--name VALUE) */
+	/* Called while argv is parsed, before logging starts; -1 (after a
+	 * message on stderr) makes bot_main return 2. */
+	int (*set)(const char *arg);
+};
+
 struct bot_ops {
 	const char *name;     /* program name, e.g. "pingbot" */
 	const char *protocol; /* backend protocol key, e.g. "ping" */
@@ -49,6 +58,10 @@ struct bot_ops {
 	 * NULL: one job per entity, at its sensors' intervals. */
 	const int *account_intervals_s;
 	size_t n_account_intervals;
+	/* The bot's own flags (may be NULL) and their --help lines. */
+	const struct bot_flag *flags;
+	size_t n_flags;
+	const char *flags_help;
 };
 
 /* Parses argv and the environment, then runs until SIGTERM/SIGINT (or,
