@@ -18,6 +18,9 @@
 #include "xmalloc.h"
 
 #define NFAGG_SCOPE_BUCKETS 64
+/* Idle windows between two flows (a gap in a capture) still report zero
+ * totals, as a live run would have; at most this many per gap. */
+#define NFAGG_MAX_IDLE 1440
 
 const int nfagg_window_s[NFAGG_N_WINDOWS] = {60, 900, 3600, 14400, 86400};
 const char *const nfagg_window_label[NFAGG_N_WINDOWS] = {
@@ -247,10 +250,27 @@ nfagg_advance(struct nfagg *a, int64_t now_s)
 
 	for (i = 0; i < NFAGG_N_WINDOWS; i++) {
 		struct nfagg_win *w = &a->win[i];
-		int64_t start = nfagg_floor(now_s, nfagg_window_s[i]);
+		int64_t len = nfagg_window_s[i];
+		int64_t start = nfagg_floor(now_s, len);
 
-		if (w->start != 0 && w->start + nfagg_window_s[i] <= now_s)
+		if (w->start != 0 && w->start + len <= now_s) {
+			int64_t end = w->start + len;
+			int k;
+
 			nfagg_close(a, i);
+			for (k = 0; k < NFAGG_MAX_IDLE && end + len <= start;
+			     k++, end += len) {
+				char path[64];
+
+				snprintf(path, sizeof(path),
+				    "netflow.%s.ingress",
+				    nfagg_window_label[i]);
+				nfagg_put(a, path, 0, (double)(end + len));
+				snprintf(path, sizeof(path),
+				    "netflow.%s.egress", nfagg_window_label[i]);
+				nfagg_put(a, path, 0, (double)(end + len));
+			}
+		}
 		if (w->start == 0)
 			w->start = start;
 	}

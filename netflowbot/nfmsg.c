@@ -34,6 +34,18 @@ nfmsg_ntp_to_unix_ms(uint64_t ntp)
 }
 
 #define HAS(r, w) (((r)->have >> (w)) & 1)
+/* A value the record has, else 0 (the rest of r->v is stale). */
+#define VAL(r, w) (HAS(r, w) ? (r)->v[w] : 0)
+
+/* Times beyond this (year 2255 in ms) are garbage: reported unknown, and
+ * no arithmetic below can overflow. */
+#define NFMSG_MAX_MS (INT64_C(1) << 43)
+
+static int64_t
+nfmsg_ms(uint64_t v)
+{
+	return v > (uint64_t)NFMSG_MAX_MS ? 0 : (int64_t)v;
+}
 
 static uint64_t
 nfmsg_rate_of(const struct nftpl_rec *r, int *known)
@@ -66,7 +78,7 @@ nfmsg_options(struct nfmsg *m, const struct nftpl_rec *r)
 	if (m->d->st != NULL)
 		m->d->st->options_records++;
 	if (HAS(r, NFW_SYSINIT_MS))
-		s->sys_init_ms = (int64_t)r->v[NFW_SYSINIT_MS];
+		s->sys_init_ms = nfmsg_ms(r->v[NFW_SYSINIT_MS]);
 	if (!known)
 		return;
 	if (!HAS(r, NFW_SAMPLER_ID)) {
@@ -95,24 +107,27 @@ nfmsg_time(const struct nfmsg *m, const struct nftpl_rec *r, int start)
 	int dus = start ? NFW_START_DUS : NFW_END_DUS;
 
 	if (HAS(r, ms))
-		return (int64_t)r->v[ms];
+		return nfmsg_ms(r->v[ms]);
 	if (HAS(r, sec))
-		return (int64_t)r->v[sec] * 1000;
+		return r->v[sec] > (uint64_t)NFMSG_MAX_MS / 1000
+		    ? 0
+		    : (int64_t)r->v[sec] * 1000;
 	if (HAS(r, us))
 		return nfmsg_ntp_to_unix_ms(r->v[us]);
 	if (HAS(r, ns))
 		return nfmsg_ntp_to_unix_ms(r->v[ns]);
 	if (HAS(r, dus))
-		return m->export_ms - (int64_t)(r->v[dus] / 1000);
+		return m->export_ms - nfmsg_ms(r->v[dus] / 1000);
 	if (HAS(r, up)) {
 		if (m->version == 9)
 			return nfv5_uptime_to_unix(
 			    (uint32_t)r->v[up], m->sys_up, m->export_ms);
 		if (HAS(r, NFW_SYSINIT_MS))
-			return (int64_t)r->v[NFW_SYSINIT_MS] +
-			    (int64_t)r->v[up];
+			return nfmsg_ms(r->v[NFW_SYSINIT_MS]) +
+			    (int64_t)(uint32_t)r->v[up];
 		if (m->src->sys_init_ms > 0)
-			return m->src->sys_init_ms + (int64_t)r->v[up];
+			return m->src->sys_init_ms +
+			    (int64_t)(uint32_t)r->v[up];
 	}
 	return 0;
 }
@@ -141,15 +156,16 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 		if (HAS(r, NFW_DST6))
 			memcpy(f.dst, r->addr[NFW_DST6], 16);
 	}
-	f.proto = (uint8_t)r->v[NFW_PROTO];
-	f.sport = (uint16_t)r->v[NFW_SPORT];
-	f.dport = (uint16_t)r->v[NFW_DPORT];
-	f.in_if = (uint32_t)r->v[NFW_INIF];
-	f.out_if = (uint32_t)r->v[NFW_OUTIF];
-	f.dir = HAS(r, NFW_DIR) && r->v[NFW_DIR] == 1 ? NFFLOW_EGRESS
-	                                              : NFFLOW_INGRESS;
-	f.bytes = HAS(r, NFW_BYTES) ? r->v[NFW_BYTES] : r->v[NFW_BYTES_TOT];
-	f.packets = HAS(r, NFW_PKTS) ? r->v[NFW_PKTS] : r->v[NFW_PKTS_TOT];
+	f.proto = (uint8_t)VAL(r, NFW_PROTO);
+	f.sport = (uint16_t)VAL(r, NFW_SPORT);
+	/* ICMP type and code as the destination port, as nfdump does */
+	f.dport =
+	    (uint16_t)(HAS(r, NFW_DPORT) ? r->v[NFW_DPORT] : VAL(r, NFW_ICMP));
+	f.in_if = (uint32_t)VAL(r, NFW_INIF);
+	f.out_if = (uint32_t)VAL(r, NFW_OUTIF);
+	f.dir = VAL(r, NFW_DIR) == 1 ? NFFLOW_EGRESS : NFFLOW_INGRESS;
+	f.bytes = HAS(r, NFW_BYTES) ? r->v[NFW_BYTES] : VAL(r, NFW_BYTES_TOT);
+	f.packets = HAS(r, NFW_PKTS) ? r->v[NFW_PKTS] : VAL(r, NFW_PKTS_TOT);
 	f.first_ms = nfmsg_time(m, r, 1);
 	f.last_ms = nfmsg_time(m, r, 0);
 	rate = nfmsg_rate_of(r, &known);

@@ -293,6 +293,10 @@ nftpl_what(uint16_t ie, uint16_t len)
 	case 50:
 		w = NFW_SAMP_RAND;
 		break;
+	case 32:  /* icmpTypeCodeIPv4 */
+	case 139: /* icmpTypeCodeIPv6 */
+		w = NFW_ICMP;
+		break;
 	case 8:
 		w = NFW_SRC4;
 		addr = 4;

@@ -54,6 +54,7 @@ enum nftpl_what {
 	NFW_PKT_SPACE,
 	NFW_SAMPLER_ID,
 	NFW_SAMP_RAND,
+	NFW_ICMP,
 	NFW_N
 };
 
@@ -71,7 +72,8 @@ struct nftpl_field {
 	uint32_t pen;
 };
 
-/* A decoded data record: raw values of the fields the template had. */
+/* A decoded data record: raw values of the fields the template had
+ * (v[w] is only meaningful when bit w of have is set). */
 struct nftpl_rec {
 	uint64_t have; /* bit (1 << enum nftpl_what) per value present */
 	uint64_t v[NFW_N];

@@ -79,16 +79,17 @@ def traffic(t0, seconds=170, seed=7):
         dst = servers[c % len(servers)]
         kind = c % 6
         body = b"x" * size
+        conn = rnd.randrange(4)  # a few connections per client
         if kind in (0, 1, 2):
             port = (443, 80, 22)[kind]
-            pkt = ipv4(src, dst, 6, tcp(10000 + c, port, body))
+            pkt = ipv4(src, dst, 6, tcp(10000 + 10 * c + conn, port, body))
         elif kind == 3:
-            pkt = ipv4(src, dst, 17, udp(20000 + c, 53, body))
+            pkt = ipv4(src, dst, 17, udp(20000 + 10 * c + conn, 53, body))
         elif kind == 4:
             pkt = ipv4(src, dst, 1, icmp(body))
         else:
             pkt = ipv6("2001:db8::%x" % (c + 1), "2001:db8:1::1", 6,
-                       tcp(30000 + c, 8443, body))
+                       tcp(30000 + 10 * c + conn, 8443, body))
             out.append((t, ether(pkt, v6=True)))
             continue
         out.append((t, ether(pkt)))

@@ -389,6 +389,53 @@ T_TEST(nfmsg_timestamp_forms)
 	}
 }
 
+T_TEST(nfmsg_fields_of_one_template_only)
+{
+	/* template 300 has ports and protocol, 301 only an address, bytes
+	 * and the ICMP type/code: nothing of the first record may show in
+	 * the second */
+	uint8_t b[256];
+	size_t p = 0;
+	struct t_nf c;
+
+	p += t_be(b + p, 10, 2);
+	p += t_be(b + p, 0, 2); /* length, below */
+	p += t_be(b + p, 1700000000, 4);
+	p += t_be(b + p, 1, 4);
+	p += t_be(b + p, 0, 4);
+	p += t_be(b + p, 2, 2);
+	p += t_be(b + p, 4 + 4 + 16 + 4 + 12, 2);
+	p += t_be(b + p, 300, 2);
+	p += t_be(b + p, 4, 2);
+	p += t_be(b + p, 8, 2), p += t_be(b + p, 4, 2);
+	p += t_be(b + p, 11, 2), p += t_be(b + p, 2, 2);
+	p += t_be(b + p, 4, 2), p += t_be(b + p, 1, 2);
+	p += t_be(b + p, 1, 2), p += t_be(b + p, 4, 2);
+	p += t_be(b + p, 301, 2);
+	p += t_be(b + p, 3, 2);
+	p += t_be(b + p, 8, 2), p += t_be(b + p, 4, 2);
+	p += t_be(b + p, 1, 2), p += t_be(b + p, 4, 2);
+	p += t_be(b + p, 32, 2), p += t_be(b + p, 2, 2);
+	p += t_be(b + p, 300, 2);
+	p += t_be(b + p, 4 + 11, 2);
+	p += t_be(b + p, 0x0a000001, 4);
+	p += t_be(b + p, 53, 2);
+	p += t_be(b + p, 17, 1);
+	p += t_be(b + p, 111, 4);
+	p += t_be(b + p, 301, 2);
+	p += t_be(b + p, 4 + 10, 2);
+	p += t_be(b + p, 0x0a000002, 4);
+	p += t_be(b + p, 222, 4);
+	p += t_be(b + p, 0x0800, 2);
+	t_be(b + 2, p, 2);
+	T_EQ_INT(t_decode_fresh(&c, b, p), 2);
+	T_EQ_INT(c.f[0].dport, 53);
+	T_EQ_INT(c.f[0].proto, 17);
+	T_EQ_INT(c.f[1].proto, 0);
+	T_EQ_INT(c.f[1].dport, 0x0800);
+	T_EQ_INT(c.f[1].bytes, 222);
+}
+
 T_TEST(nfmsg_ipv6_flow)
 {
 	uint16_t fields[4][2] = {{27, 16}, {28, 16}, {1, 4}, {61, 1}};
@@ -546,4 +593,57 @@ T_TEST(nfmsg_regression_cases)
 	}
 	closedir(dir);
 	T_ASSERT(n >= 50);
+}
+
+/* Inputs the fuzzers found crashing, replayed (under the sanitizers in
+ * the ASan build): single datagrams, or for nfseq-* the stateful target's
+ * framing [exporter][length:2][bytes] with one shared cache. */
+T_TEST(nfmsg_fuzz_crashes_replayed)
+{
+	static uint8_t buf[70000];
+	DIR *dir = opendir("tests/data/netflow/fuzz-crashes");
+	struct dirent *de;
+	size_t n_files = 0;
+
+	T_ASSERT(dir != NULL);
+	while ((de = readdir(dir)) != NULL) {
+		struct nftpl_limits lim;
+		struct nftpl_cache *cache;
+		char path[512];
+		struct t_nf c;
+		size_t n, pos = 0;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path),
+		    "tests/data/netflow/fuzz-crashes/%s", de->d_name);
+		f = fopen(path, "rb");
+		T_ASSERT(f != NULL);
+		n = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		nftpl_limits_defaults(&lim);
+		cache = nftpl_cache_new(&lim);
+		t_nf_init(&c, cache, 1);
+		if (strncmp(de->d_name, "nfseq-", 6) != 0) {
+			(void)nfmsg_decode(buf, n, &c.d);
+		} else {
+			while (n - pos >= 3) {
+				size_t len =
+				    (size_t)buf[pos + 1] << 8 | buf[pos + 2];
+
+				c.exp[15] = buf[pos] & 7;
+				pos += 3;
+				if (len > n - pos)
+					len = n - pos;
+				c.err[0] = '\0';
+				(void)nfmsg_decode(buf + pos, len, &c.d);
+				pos += len;
+			}
+		}
+		nftpl_cache_free(cache);
+		n_files++;
+	}
+	closedir(dir);
+	T_ASSERT(n_files >= 2);
 }
