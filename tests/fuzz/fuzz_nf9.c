@@ -4,8 +4,8 @@
  * the decoder accepts also goes through the window code and the path
  * renderer.
  */
-// fuzz-sources: netflowbot/nfflow.c netflowbot/nfv5.c netflowbot/nftpl.c
-// netflowbot/nfmsg.c netflowbot/nfagg.c netflowbot/nftop.c netflowbot/nfproto.c
+// fuzz-sources: netflowbot/nf*.c
+// fuzz-libs: -lpcap
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

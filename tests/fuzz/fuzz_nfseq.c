@@ -7,8 +7,8 @@
  * withdrawn and evicted by the next ones.  The cache has small caps so
  * eviction paths run too.
  */
-// fuzz-sources: netflowbot/nfflow.c netflowbot/nfv5.c netflowbot/nftpl.c
-// netflowbot/nfmsg.c
+// fuzz-sources: netflowbot/nf*.c
+// fuzz-libs: -lpcap
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
