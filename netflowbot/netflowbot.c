@@ -29,6 +29,7 @@
 #include "nfmsg.h"
 #include "nfpcap.h"
 #include "nfsock.h"
+#include "nfstate.h"
 #include "nftpl.h"
 #include "timer.h"
 #include "xmalloc.h"
@@ -92,6 +93,8 @@ struct nfbot_cfg {
 	size_t max_exporters;
 	int64_t stats_ms;
 	int64_t suggest_ms;
+	const char *state_file;
+	int64_t state_ms;
 };
 
 static struct nfbot {
@@ -107,7 +110,7 @@ static struct nfbot {
 	size_t n_aggs;
 	int pcap_done;
 	uint64_t unmatched_flows;
-	struct timer housekeep, stats;
+	struct timer housekeep, stats, checkpoint;
 	struct entsync *es;
 	struct nfbot_suggest *suggests;
 	int64_t next_suggest_ms;
@@ -609,6 +612,66 @@ nfbot_on_stats(struct timer *t, void *arg)
 	loop_timer_start(nfbot.loop, t, nfbot.cfg.stats_ms);
 }
 
+/* --- checkpoint --------------------------------------------------------- */
+
+static void
+nfbot_save_state(void)
+{
+	struct nfagg **aggs;
+	char err[256];
+	size_t i;
+
+	if (nfbot.cfg.state_file == NULL || nfbot.cfg.pcap_file != NULL)
+		return;
+	aggs = xreallocarray(NULL, nfbot.n_aggs + 1, sizeof(*aggs));
+	for (i = 0; i < nfbot.n_aggs; i++)
+		aggs[i] = nfbot.aggs[i].agg;
+	if (nfstate_save(nfbot.cfg.state_file, aggs, nfbot.n_aggs, err,
+	        sizeof(err)) == -1)
+		log_warnx("checkpoint: %s", err);
+	free(aggs);
+}
+
+static void
+nfbot_on_checkpoint(struct timer *t, void *arg)
+{
+	(void)arg;
+	nfbot_save_state();
+	loop_timer_start(nfbot.loop, t, nfbot.cfg.state_ms);
+}
+
+static void
+nfbot_load_state(void)
+{
+	struct nfagg **aggs;
+	char err[256];
+	size_t n, i;
+	int rc;
+
+	rc = nfstate_load(
+	    nfbot.cfg.state_file, &nfbot.cfg.agg, &aggs, &n, err, sizeof(err));
+	if (rc == 1) {
+		log_info(
+		    "checkpoint: %s does not exist yet", nfbot.cfg.state_file);
+		return;
+	}
+	if (rc == -1) {
+		log_warnx(
+		    "checkpoint %s ignored: %s", nfbot.cfg.state_file, err);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		nfbot.aggs = xreallocarray(
+		    nfbot.aggs, nfbot.n_aggs + 1, sizeof(*nfbot.aggs));
+		nfbot.aggs[nfbot.n_aggs].account = nfagg_account(aggs[i]);
+		nfbot.aggs[nfbot.n_aggs].agg = aggs[i];
+		nfbot.n_aggs++;
+	}
+	free(aggs);
+	log_info("checkpoint: restored the windows of %zu account%s from %s", n,
+	    n == 1 ? "" : "s", nfbot.cfg.state_file);
+}
+
 /* --- settings and start-up ---------------------------------------------- */
 
 /* "addr=rate,addr=rate" */
@@ -682,6 +745,8 @@ nfbot_read_env(void)
 	c->suggest_ms =
 	    1000 * env_int("NETFLOW_SUGGEST_INTERVAL", 120, 0, 86400);
 	nfbot_windows[0] = (int)env_int("NETFLOW_EMIT_INTERVAL", 10, 1, 60);
+	c->state_file = env_str("NETFLOW_STATE_FILE", NULL);
+	c->state_ms = 1000 * env_int("NETFLOW_STATE_INTERVAL", 60, 1, 86400);
 }
 
 static int
@@ -746,6 +811,11 @@ nfbot_init(struct loop *l)
 	            nfbot.cfg.suggest_ms < NFBOT_HOUSEKEEP_MS
 	        ? nfbot.cfg.suggest_ms
 	        : NFBOT_HOUSEKEEP_MS);
+	timer_init(&nfbot.checkpoint, nfbot_on_checkpoint, NULL);
+	if (nfbot.cfg.state_file != NULL && nfbot.cfg.pcap_file == NULL) {
+		nfbot_load_state();
+		loop_timer_start(l, &nfbot.checkpoint, nfbot.cfg.state_ms);
+	}
 	timer_init(&nfbot.stats, nfbot_on_stats, NULL);
 	if (nfbot.cfg.stats_ms > 0 && nfbot.cfg.pcap_file == NULL)
 		loop_timer_start(l, &nfbot.stats, nfbot.cfg.stats_ms);
@@ -760,7 +830,10 @@ nfbot_shutdown(void)
 	if (nfbot.loop != NULL) {
 		loop_timer_stop(nfbot.loop, &nfbot.housekeep);
 		loop_timer_stop(nfbot.loop, &nfbot.stats);
+		loop_timer_stop(nfbot.loop, &nfbot.checkpoint);
 	}
+	if (nfbot.cache != NULL)
+		nfbot_save_state();
 	if (nfbot.cache != NULL && nfbot.cfg.pcap_file == NULL)
 		nfbot_log_stats();
 	entsync_free(nfbot.es);
@@ -824,6 +897,10 @@ const struct bot_ops netflowbot_ops = {
         "  NETFLOW_EMIT_INTERVAL  seconds between checks for closed\n"
         "                         windows, whose values are then posted\n"
         "                         with the window's end as t (10; 1-60)\n"
+        "  NETFLOW_STATE_FILE     checkpoint of the open windows, written\n"
+        "                         every NETFLOW_STATE_INTERVAL s (60) and\n"
+        "                         at exit, read at start (unset: none);\n"
+        "                         a corrupt file is reported and ignored\n"
         "  NETFLOW_STATS_INTERVAL seconds between counter lines (60; 0 off)\n"
         "  NETFLOW_SUGGEST_INTERVAL  seconds between suggestions of unknown\n"
         "                         exporters as entities (120; 0 off;\n"

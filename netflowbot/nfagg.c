@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "nfproto.h"
 #include "nftop.h"
 #include "path.h"
@@ -424,4 +425,220 @@ nfagg_bytes(const struct nfagg *a)
 		}
 	}
 	return n;
+}
+
+/* --- checkpoint ------------------------------------------------------ */
+
+static int
+nfagg_w(struct buf *b, const void *p, size_t n)
+{
+	return buf_append(b, p, n);
+}
+
+#define NFAGG_W(b, v) nfagg_w((b), &(v), sizeof(v))
+
+static int
+nfagg_save_top(const struct nftop *t, struct buf *b)
+{
+	uint32_t i, n = t->n;
+
+	if (NFAGG_W(b, n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		const struct nftop_ent *e = &t->ents[i];
+
+		if (NFAGG_W(b, e->len) == -1 ||
+		    nfagg_w(b, e->key, e->len) == -1 ||
+		    NFAGG_W(b, e->count) == -1 || NFAGG_W(b, e->err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+nfagg_save(const struct nfagg *a, struct buf *b)
+{
+	uint32_t n = (uint32_t)a->n_pending;
+	size_t i;
+	int wi;
+
+	if (NFAGG_W(b, a->account) == -1 || NFAGG_W(b, n) == -1)
+		return -1;
+	for (i = 0; i < a->n_pending; i++) {
+		uint16_t pl = (uint16_t)strlen(a->pending[i].path);
+
+		if (NFAGG_W(b, pl) == -1 ||
+		    nfagg_w(b, a->pending[i].path, pl) == -1 ||
+		    NFAGG_W(b, a->pending[i].v) == -1 ||
+		    NFAGG_W(b, a->pending[i].t) == -1)
+			return -1;
+	}
+	for (wi = 0; wi < NFAGG_N_WINDOWS; wi++) {
+		const struct nfagg_win *w = &a->win[wi];
+		uint32_t ns = 0;
+		size_t bk;
+
+		for (bk = 0; bk < NFAGG_SCOPE_BUCKETS; bk++) {
+			const struct nfagg_scope *sc;
+
+			for (sc = w->scopes[bk]; sc != NULL; sc = sc->hnext)
+				ns++;
+		}
+		if (NFAGG_W(b, w->start) == -1 || NFAGG_W(b, w->total) == -1 ||
+		    NFAGG_W(b, w->flows) == -1 || NFAGG_W(b, ns) == -1)
+			return -1;
+		for (bk = 0; bk < NFAGG_SCOPE_BUCKETS; bk++) {
+			const struct nfagg_scope *sc;
+
+			for (sc = w->scopes[bk]; sc != NULL; sc = sc->hnext) {
+				if (NFAGG_W(b, sc->entity) == -1 ||
+				    NFAGG_W(b, sc->ifx) == -1 ||
+				    NFAGG_W(b, sc->has_if) == -1 ||
+				    NFAGG_W(b, sc->dir) == -1 ||
+				    NFAGG_W(b, sc->bytes) == -1 ||
+				    nfagg_save_top(&sc->ip, b) == -1 ||
+				    nfagg_save_top(&sc->proto, b) == -1 ||
+				    nfagg_save_top(&sc->conn, b) == -1 ||
+				    nfagg_save_top(&sc->port, b) == -1)
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+struct nfagg_rd {
+	const uint8_t *p;
+	size_t len, pos;
+	int bad;
+};
+
+static void
+nfagg_r(struct nfagg_rd *r, void *out, size_t n)
+{
+	if (r->bad || n > r->len - r->pos) {
+		r->bad = 1;
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, r->p + r->pos, n);
+	r->pos += n;
+}
+
+#define NFAGG_R(r, v) nfagg_r((r), &(v), sizeof(v))
+
+static void
+nfagg_load_top(struct nfagg_rd *r, struct nftop *t)
+{
+	uint32_t n, i;
+
+	NFAGG_R(r, n);
+	/* each entry needs at least 17 bytes: a count cannot lie */
+	if (r->bad || n > (r->len - r->pos) / 17) {
+		r->bad = 1;
+		return;
+	}
+	for (i = 0; i < n && !r->bad; i++) {
+		uint8_t len, key[NFTOP_KEY_MAX];
+		uint64_t count, err;
+
+		NFAGG_R(r, len);
+		if (len > NFTOP_KEY_MAX) {
+			r->bad = 1;
+			return;
+		}
+		nfagg_r(r, key, len);
+		NFAGG_R(r, count);
+		NFAGG_R(r, err);
+		if (!r->bad && t->cap > 0)
+			nftop_restore(t, key, len, count, err);
+	}
+}
+
+struct nfagg *
+nfagg_load(const uint8_t *p, size_t len, size_t *used,
+    const struct nfagg_limits *lim, char *err, size_t errlen)
+{
+	struct nfagg_rd r = {p, len, 0, 0};
+	struct nfagg *a;
+	int64_t account;
+	uint32_t n, i;
+	int wi;
+
+	NFAGG_R(&r, account);
+	NFAGG_R(&r, n);
+	if (r.bad || account <= 0 || n > (len - r.pos) / 18) {
+		snprintf(err, errlen, "bad account header");
+		return NULL;
+	}
+	a = nfagg_new(account, lim);
+	for (i = 0; i < n && !r.bad; i++) {
+		char path[PATH_MAX_LEN + 1];
+		uint16_t pl;
+		double v, t;
+
+		NFAGG_R(&r, pl);
+		if (pl == 0 || pl > PATH_MAX_LEN) {
+			r.bad = 1;
+			break;
+		}
+		nfagg_r(&r, path, pl);
+		path[pl] = '\0';
+		NFAGG_R(&r, v);
+		NFAGG_R(&r, t);
+		if (!r.bad && path_valid(path))
+			nfagg_put(a, path, v, t);
+	}
+	for (wi = 0; wi < NFAGG_N_WINDOWS && !r.bad; wi++) {
+		struct nfagg_win *w = &a->win[wi];
+		uint32_t ns, k;
+
+		NFAGG_R(&r, w->start);
+		NFAGG_R(&r, w->total);
+		NFAGG_R(&r, w->flows);
+		NFAGG_R(&r, ns);
+		if (r.bad || w->start < 0 ||
+		    w->start % nfagg_window_s[wi] != 0 ||
+		    ns > (len - r.pos) / 38) {
+			r.bad = 1;
+			break;
+		}
+		for (k = 0; k < ns && !r.bad; k++) {
+			struct nfagg_scope *sc;
+			int64_t entity;
+			uint32_t ifx;
+			uint8_t has_if, dir;
+			uint64_t bytes;
+
+			NFAGG_R(&r, entity);
+			NFAGG_R(&r, ifx);
+			NFAGG_R(&r, has_if);
+			NFAGG_R(&r, dir);
+			NFAGG_R(&r, bytes);
+			if (r.bad || has_if > 1 || dir > 1) {
+				r.bad = 1;
+				break;
+			}
+			sc = nfagg_scope(a, w, entity, has_if, ifx, dir);
+			if (sc == NULL) {
+				r.bad = 1;
+				break;
+			}
+			sc->bytes += bytes;
+			nfagg_load_top(&r, &sc->ip);
+			nfagg_load_top(&r, &sc->proto);
+			nfagg_load_top(&r, &sc->conn);
+			nfagg_load_top(&r, &sc->port);
+		}
+	}
+	if (r.bad) {
+		snprintf(err, errlen,
+		    "account %lld: truncated or invalid "
+		    "window data",
+		    (long long)account);
+		nfagg_free(a);
+		return NULL;
+	}
+	*used = r.pos;
+	return a;
 }

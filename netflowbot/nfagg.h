@@ -35,6 +35,7 @@ struct nfagg_value {
 };
 
 struct nfagg;
+struct buf;
 
 void nfagg_limits_defaults(struct nfagg_limits *lim);
 /* A new aggregation for account_id (owned by the caller, nfagg_free). */
@@ -58,6 +59,13 @@ size_t nfagg_take(struct nfagg *a, struct nfagg_value **out);
  * overflows (interfaces beyond the cap). */
 uint64_t nfagg_dropped(const struct nfagg *a);
 uint64_t nfagg_iface_overflow(const struct nfagg *a);
+/* Appends a's open windows and waiting values to b (a checkpoint; host
+ * byte order).  -1 when b's ceiling is reached. */
+int nfagg_save(const struct nfagg *a, struct buf *b);
+/* Reads one aggregation saved by nfagg_save from p (len bytes); *used
+ * gets the bytes read.  NULL with err when the data is not valid. */
+struct nfagg *nfagg_load(const uint8_t *p, size_t len, size_t *used,
+    const struct nfagg_limits *lim, char *err, size_t errlen);
 /* Bytes held by the open windows' tables. */
 size_t nfagg_bytes(const struct nfagg *a);
 

@@ -224,3 +224,15 @@ nftop_bytes(const struct nftop *t)
 	return (size_t)t->alloc * (sizeof(struct nftop_ent) + 4) +
 	    (size_t)t->nb * 4;
 }
+
+void
+nftop_restore(
+    struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err)
+{
+	uint32_t n = t->n;
+
+	nftop_add(t, key, len, count);
+	if (t->n == n + 1) { /* a new exact entry: at the index n */
+		t->ents[n].err = err <= count ? err : count;
+	}
+}

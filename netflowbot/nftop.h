@@ -49,6 +49,11 @@ uint64_t nftop_error_bound(const struct nftop *t);
 /* Writes pointers to the k largest entries, largest first (ties by key),
  * into out; returns how many (<= k).  Valid until the next add or free. */
 size_t nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out);
+/* Puts back an entry saved earlier (count, err), as when restoring a
+ * checkpoint; a key already present or a full table adds count the
+ * usual way. */
+void nftop_restore(
+    struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err);
 /* Bytes allocated by t. */
 size_t nftop_bytes(const struct nftop *t);
 

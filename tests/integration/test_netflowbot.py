@@ -304,6 +304,49 @@ class NetflowbotTest(BotTestCase):
         self.assertIn("exporter 127.0.0.3 is not a NetFlow entity", err)
         self.assertIn("suggested 1 NetFlow exporter", err)
 
+    # --- checkpoint ------------------------------------------------------
+
+    def test_checkpoint_restart_loses_no_window(self):
+        ids = self.fake.load_fixtures({"accounts": [
+            {"id": ACCOUNT, "name": "Test account",
+             "entities": [exporter_entity("router", {"ipv4": "127.0.0.1"})]}]})
+        eid = list(ids["accounts"][0]["entities"].values())[0]
+        state = os.path.join(self.tmp, "nf.state")
+        port = free_udp_port()
+        env = {"NETFLOW_PORT": str(port), "NETFLOW_EMIT_INTERVAL": "1",
+               "NETFLOW_STATS_INTERVAL": "1", "NETFLOW_STATE_FILE": state,
+               "NETFLOW_RCVBUF": "1048576"}
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        bot = self.start_bot("netflowbot", env=env)
+        bot.wait_log("checkpoint: %s does not exist yet" % state)
+        bot.wait_log("jobs: 1 netflow job")
+        wait_until(lambda: time.time() % 60 < 40, 25, what="minute start")
+        end = int(time.time()) // 60 * 60 + 60
+        s.sendto(gc.v5(2), ("127.0.0.1", port))  # 2 x 1000 bytes
+        bot.wait_log("netflow: 1 datagrams, 2 flows")
+        self.assertEqual(bot.stop(), 0)
+        self.assertTrue(os.path.exists(state))
+        # the restarted bot has the first 2000 bytes of the open window
+        bot = self.start_bot("netflowbot", env=env)
+        bot.wait_log("checkpoint: restored the windows of 1 account")
+        bot.wait_log("jobs: 1 netflow job")
+        s.sendto(gc.v5(3), ("127.0.0.1", port))
+        s.close()
+        path = "netflow.1min.ingress.entity.%d" % eid
+        got = wait_until(lambda: [v for v in self.values(path)
+                                  if v["p"] == path and v["t"] == end], 90,
+                         what="the 1min window ending at %d" % end)
+        self.assertEqual(got[0]["v"], 5000)
+        self.assertEqual(bot.stop(), 0)
+        # a corrupt checkpoint is reported and ignored
+        with open(state, "r+b") as f:
+            f.seek(40)
+            f.write(b"garbage")
+        bot = self.start_bot("netflowbot", env=env)
+        bot.wait_log("checkpoint %s ignored: checksum mismatch" % state)
+        bot.wait_log("jobs: 1 netflow job")
+        self.assertEqual(bot.stop(), 0)
+
     # --- hand-built edge cases ------------------------------------------
 
     def test_edge_cases_hand_built(self):
