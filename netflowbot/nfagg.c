@@ -55,10 +55,19 @@ struct nfagg {
 	int64_t account;
 	struct nfagg_limits lim;
 	struct nfagg_win win[NFAGG_N_WINDOWS];
+	int64_t next_close; /* the earliest end of an open window */
 	struct nfagg_value *pending;
 	size_t n_pending, cap_pending;
 	uint64_t dropped, iface_overflow;
 };
+
+static int64_t
+nfagg_floor_start(int64_t t, int64_t step)
+{
+	int64_t r = t % step;
+
+	return r < 0 ? t - r - step : t - r;
+}
 
 void
 nfagg_limits_defaults(struct nfagg_limits *lim)
@@ -192,6 +201,48 @@ nfagg_render_top(struct nfagg *a, const char *base, const char *kind,
 	}
 }
 
+static struct nfagg_scope *nfagg_scope(struct nfagg *a, struct nfagg_win *w,
+    int64_t entity, int has_if, uint32_t ifx, uint8_t dir);
+
+/* Adds the minute window's counts to the longer open windows: flows are
+ * counted once, in the minute, and the others are sums of minutes. */
+static void
+nfagg_merge_minute(struct nfagg *a)
+{
+	const struct nfagg_win *m = &a->win[0];
+	int wi;
+
+	for (wi = 1; wi < NFAGG_N_WINDOWS; wi++) {
+		struct nfagg_win *w = &a->win[wi];
+		size_t b;
+
+		if (w->start == 0)
+			w->start =
+			    nfagg_floor_start(m->start, nfagg_window_s[wi]);
+		w->total[0] += m->total[0];
+		w->total[1] += m->total[1];
+		w->flows += m->flows;
+		for (b = 0; b < NFAGG_SCOPE_BUCKETS; b++) {
+			const struct nfagg_scope *s;
+
+			for (s = m->scopes[b]; s != NULL; s = s->hnext) {
+				struct nfagg_scope *d = nfagg_scope(
+				    a, w, s->entity, s->has_if, s->ifx, s->dir);
+
+				if (d == NULL)
+					continue;
+				d->bytes += s->bytes;
+				nftop_merge(&d->ip, &s->ip);
+				nftop_merge(&d->proto, &s->proto);
+				if (!s->has_if) {
+					nftop_merge(&d->conn, &s->conn);
+					nftop_merge(&d->port, &s->port);
+				}
+			}
+		}
+	}
+}
+
 static void
 nfagg_close(struct nfagg *a, int wi)
 {
@@ -205,6 +256,8 @@ nfagg_close(struct nfagg *a, int wi)
 
 	if (w->start == 0)
 		return;
+	if (wi == 0)
+		nfagg_merge_minute(a);
 	for (d = 0; d < 2; d++) {
 		snprintf(path, sizeof(path), "netflow.%s.%s", label, dirs[d]);
 		nfagg_put(a, path, (double)w->total[d], when);
@@ -236,23 +289,18 @@ nfagg_close(struct nfagg *a, int wi)
 	nfagg_win_clear(w);
 }
 
-static int64_t
-nfagg_floor(int64_t t, int64_t step)
-{
-	int64_t r = t % step;
-
-	return r < 0 ? t - r - step : t - r;
-}
-
 void
 nfagg_advance(struct nfagg *a, int64_t now_s)
 {
 	int i;
 
+	if (a->next_close != 0 && now_s < a->next_close)
+		return; /* the common case: nothing ends yet */
+
 	for (i = 0; i < NFAGG_N_WINDOWS; i++) {
 		struct nfagg_win *w = &a->win[i];
 		int64_t len = nfagg_window_s[i];
-		int64_t start = nfagg_floor(now_s, len);
+		int64_t start = nfagg_floor_start(now_s, len);
 
 		if (w->start != 0 && w->start + len <= now_s) {
 			int64_t end = w->start + len;
@@ -275,6 +323,10 @@ nfagg_advance(struct nfagg *a, int64_t now_s)
 		if (w->start == 0)
 			w->start = start;
 	}
+	a->next_close = a->win[0].start + nfagg_window_s[0];
+	for (i = 1; i < NFAGG_N_WINDOWS; i++)
+		if (a->win[i].start + nfagg_window_s[i] < a->next_close)
+			a->next_close = a->win[i].start + nfagg_window_s[i];
 }
 
 void
@@ -285,6 +337,7 @@ nfagg_flush(struct nfagg *a)
 	for (i = 0; i < NFAGG_N_WINDOWS; i++)
 		if (a->win[i].flows > 0)
 			nfagg_close(a, i);
+	a->next_close = 0; /* windows closed: the next advance opens them */
 }
 
 static struct nfagg_scope *
@@ -364,22 +417,19 @@ void
 nfagg_add(
     struct nfagg *a, int64_t entity, const struct nfflow *f, int64_t now_s)
 {
-	int i;
+	struct nfagg_win *w = &a->win[0];
+	struct nfagg_scope *s;
+	uint32_t ifx = f->dir == NFFLOW_INGRESS ? f->in_if : f->out_if;
 
+	/* only the minute: the longer windows add up minutes as they close */
 	nfagg_advance(a, now_s);
-	for (i = 0; i < NFAGG_N_WINDOWS; i++) {
-		struct nfagg_win *w = &a->win[i];
-		struct nfagg_scope *s;
-		uint32_t ifx = f->dir == NFFLOW_INGRESS ? f->in_if : f->out_if;
-
-		w->flows++;
-		w->total[f->dir] += f->bytes;
-		s = nfagg_scope(a, w, entity, 0, 0, f->dir);
+	w->flows++;
+	w->total[f->dir] += f->bytes;
+	s = nfagg_scope(a, w, entity, 0, 0, f->dir);
+	nfagg_scope_add(s, f);
+	s = nfagg_scope(a, w, entity, 1, ifx, f->dir);
+	if (s != NULL)
 		nfagg_scope_add(s, f);
-		s = nfagg_scope(a, w, entity, 1, ifx, f->dir);
-		if (s != NULL)
-			nfagg_scope_add(s, f);
-	}
 }
 
 size_t

@@ -7,17 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-uint64_t
-nfflow_be(const uint8_t *p, size_t len)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < len && i < 8; i++)
-		v = (v << 8) | p[i];
-	return v;
-}
-
 void
 nfflow_map4(const uint8_t *v4, uint8_t out[16])
 {

@@ -31,12 +31,25 @@ nftop_free(struct nftop *t)
 static uint32_t
 nftop_hash(const uint8_t *k, size_t len)
 {
-	uint32_t h = 2166136261u;
-	size_t i;
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+	size_t i = 0;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h ^ (h >> 15);
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	if (i < len) {
+		uint64_t w = 0;
+
+		for (; i < len; i++)
+			w = (w << 8) | k[i];
+		h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+	}
+	h ^= h >> 29;
+	return (uint32_t)h;
 }
 
 static void
@@ -59,46 +72,25 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 }
 
 static void
-nftop_swap(struct nftop *t, uint32_t a, uint32_t b)
-{
-	uint32_t x = t->heap[a];
-
-	t->heap[a] = t->heap[b];
-	t->heap[b] = x;
-	t->ents[t->heap[a]].heap_pos = a;
-	t->ents[t->heap[b]].heap_pos = b;
-}
-
-static void
 nftop_down(struct nftop *t, uint32_t i)
 {
-	for (;;) {
-		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+	struct nftop_slot *h = t->heap, x = h[i];
+	uint32_t n = t->n;
 
-		if (l < t->n &&
-		    t->ents[t->heap[l]].count < t->ents[t->heap[m]].count)
-			m = l;
-		if (r < t->n &&
-		    t->ents[t->heap[r]].count < t->ents[t->heap[m]].count)
-			m = r;
-		if (m == i)
-			return;
-		nftop_swap(t, i, m);
+	for (;;) {
+		uint32_t l = 2 * i + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && h[l + 1].count < h[l].count ? l + 1 : l;
+		if (h[m].count >= x.count)
+			break;
+		h[i] = h[m];
+		t->ents[h[i].idx].heap_pos = i;
 		i = m;
 	}
-}
-
-static void
-nftop_up(struct nftop *t, uint32_t i)
-{
-	while (i > 0) {
-		uint32_t p = (i - 1) / 2;
-
-		if (t->ents[t->heap[p]].count <= t->ents[t->heap[i]].count)
-			return;
-		nftop_swap(t, i, p);
-		i = p;
-	}
+	h[i] = x;
+	t->ents[x.idx].heap_pos = i;
 }
 
 static void
@@ -113,8 +105,31 @@ nftop_unlink(struct nftop *t, uint32_t idx)
 		*pp = e->hnext;
 }
 
-void
-nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
+/* Builds the min-heap once the table is full (exact mode needs none). */
+static void
+nftop_heapify(struct nftop *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		t->heap[i].count = t->ents[i].count;
+		t->heap[i].idx = i;
+		t->ents[i].heap_pos = i;
+	}
+	for (i = t->n / 2; i-- > 0;)
+		nftop_down(t, i);
+}
+
+static int
+nftop_full(const struct nftop *t)
+{
+	return t->n == t->cap;
+}
+
+/* Adds weight w (an estimate that may over-count by err) to key. */
+static void
+nftop_add_err(
+    struct nftop *t, const void *key, size_t len, uint64_t w, uint64_t err)
 {
 	uint32_t h, idx;
 	struct nftop_ent *e;
@@ -130,7 +145,11 @@ nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 		e = &t->ents[idx];
 		if (e->len == len && memcmp(e->key, key, len) == 0) {
 			e->count += w;
-			nftop_down(t, e->heap_pos);
+			e->err += err;
+			if (nftop_full(t)) {
+				t->heap[e->heap_pos].count = e->count;
+				nftop_down(t, e->heap_pos);
+			}
 			return;
 		}
 	}
@@ -141,7 +160,7 @@ nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
-			t->heap = xreallocarray(t->heap, na, sizeof(uint32_t));
+			t->heap = xreallocarray(t->heap, na, sizeof(*t->heap));
 			t->alloc = na;
 		}
 		idx = t->n++;
@@ -150,9 +169,9 @@ nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 		e->len = (uint8_t)len;
 		memcpy(e->key, key, len);
 		e->count = w;
-		e->heap_pos = idx;
-		t->heap[idx] = idx;
-		nftop_up(t, idx);
+		e->err = err;
+		if (nftop_full(t))
+			nftop_heapify(t);
 		if (t->n > t->nb) {
 			nftop_rehash(t, t->nb * 2);
 			return;
@@ -161,27 +180,44 @@ nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 		/* Space-Saving: the smallest counter changes hands. */
 		uint64_t min;
 
-		idx = t->heap[0];
+		idx = t->heap[0].idx;
 		e = &t->ents[idx];
 		nftop_unlink(t, idx);
 		min = e->count;
 		e->len = (uint8_t)len;
 		memcpy(e->key, key, len);
-		e->err = min;
+		e->err = min + err;
 		e->count = min + w;
 		t->replaced++;
+		t->heap[0].count = e->count;
 		nftop_down(t, 0);
 	}
 	e->hnext = t->buckets[h & (t->nb - 1)];
 	t->buckets[h & (t->nb - 1)] = idx;
 }
 
+void
+nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
+{
+	nftop_add_err(t, key, len, w, 0);
+}
+
+void
+nftop_merge(struct nftop *dst, const struct nftop *src)
+{
+	uint32_t i;
+
+	for (i = 0; i < src->n; i++)
+		nftop_add_err(dst, src->ents[i].key, src->ents[i].len,
+		    src->ents[i].count, src->ents[i].err);
+}
+
 uint64_t
 nftop_error_bound(const struct nftop *t)
 {
-	if (t->n < t->cap || t->n == 0)
+	if (!nftop_full(t) || t->n == 0)
 		return 0;
-	return t->ents[t->heap[0]].count;
+	return t->heap[0].count;
 }
 
 static int
@@ -221,7 +257,8 @@ nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out)
 size_t
 nftop_bytes(const struct nftop *t)
 {
-	return (size_t)t->alloc * (sizeof(struct nftop_ent) + 4) +
+	return (size_t)t->alloc *
+	    (sizeof(struct nftop_ent) + sizeof(struct nftop_slot)) +
 	    (size_t)t->nb * 4;
 }
 
@@ -229,10 +266,5 @@ void
 nftop_restore(
     struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err)
 {
-	uint32_t n = t->n;
-
-	nftop_add(t, key, len, count);
-	if (t->n == n + 1) { /* a new exact entry: at the index n */
-		t->ents[n].err = err <= count ? err : count;
-	}
+	nftop_add_err(t, key, len, count, err <= count ? err : count);
 }

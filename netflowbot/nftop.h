@@ -8,6 +8,8 @@
  * true(k) + err(k), and err(k) <= min <= N / m, where min is the smallest
  * counter.  Any key whose true count exceeds min is in the table, so a key
  * with more than N / m is never missed.  Until the table fills, err is 0.
+ * The heap is built only when the table fills: exact counting is a hash
+ * update and nothing more.
  */
 #ifndef NETFLOWBOT_NFTOP_H
 #define NETFLOWBOT_NFTOP_H
@@ -26,13 +28,19 @@ struct nftop_ent {
 	uint8_t key[NFTOP_KEY_MAX];
 };
 
+/* A heap slot: the count is copied here so sifting stays in one array. */
+struct nftop_slot {
+	uint64_t count;
+	uint32_t idx;
+};
+
 struct nftop {
 	uint32_t cap; /* counters at most */
 	uint32_t n;
 	uint32_t alloc;
 	uint32_t nb; /* buckets, a power of two */
 	struct nftop_ent *ents;
-	uint32_t *heap; /* min-heap of entry indices by count */
+	struct nftop_slot *heap; /* min-heap by count, once full */
 	uint32_t *buckets;
 	uint64_t total;
 	uint64_t replaced; /* keys that evicted another (approximate mode) */
@@ -43,6 +51,10 @@ void nftop_init(struct nftop *t, uint32_t cap);
 void nftop_free(struct nftop *t);
 /* Adds weight w to key (len <= NFTOP_KEY_MAX bytes). */
 void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
+/* Adds every entry of src (count and error) to dst: the summary of both
+ * streams.  Errors add up: an entry of dst may over-count by its own
+ * bound plus src's. */
+void nftop_merge(struct nftop *dst, const struct nftop *src);
 /* The current bound on any count's over-estimate: the smallest counter
  * once the table is full, else 0. */
 uint64_t nftop_error_bound(const struct nftop *t);

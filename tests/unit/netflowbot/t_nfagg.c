@@ -302,3 +302,54 @@ T_TEST(nfproto_names_path_safe)
 		T_ASSERT(path_valid(path));
 	}
 }
+
+T_TEST(nftop_merge_keeps_the_bound)
+{
+	/* 15 per-minute summaries of 32 counters merged into one: every
+	 * reported count is an over-estimate by at most its error, and the
+	 * error stays within twice N / m */
+	enum { KEYS = 3000, CAP = 32, MINUTES = 15 };
+	static uint64_t truth[KEYS];
+	const struct nftop_ent *top[CAP];
+	struct nftop big, m;
+	uint64_t total = 0;
+	uint32_t seed = 99;
+	size_t i, j, n;
+
+	memset(truth, 0, sizeof(truth));
+	nftop_init(&big, CAP);
+	for (j = 0; j < MINUTES; j++) {
+		nftop_init(&m, CAP);
+		for (i = 0; i < 5000; i++) {
+			uint32_t k, w;
+
+			seed = seed * 1103515245u + 12345u;
+			k = (seed >> 8) % 100 < 40 ? (seed >> 16) % 5
+			                           : (seed >> 12) % KEYS;
+			w = 1 + (seed >> 4) % 100;
+			truth[k] += w;
+			total += w;
+			nftop_add(&m, &k, sizeof(k), w);
+		}
+		nftop_merge(&big, &m);
+		nftop_free(&m);
+	}
+	T_EQ_INT(big.total, total);
+	n = nftop_top(&big, CAP, top);
+	T_EQ_INT(n, CAP);
+	for (i = 0; i < n; i++) {
+		uint32_t k;
+
+		memcpy(&k, top[i]->key, 4);
+		T_ASSERT(top[i]->count >= truth[k]);
+		T_ASSERT(top[i]->count - top[i]->err <= truth[k]);
+		T_ASSERT(top[i]->err <= 2 * total / CAP);
+	}
+	for (i = 0; i < 5; i++) {
+		uint32_t k;
+
+		memcpy(&k, top[i]->key, 4);
+		T_ASSERT(k < 5); /* the heavy keys lead */
+	}
+	nftop_free(&big);
+}
