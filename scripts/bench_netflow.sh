@@ -13,6 +13,8 @@
 #   BENCH_NF_RATES="100000 400000 1000000" BENCH_NF_SECONDS=10
 set -eu
 O=${1:-build}
+# the collectors compared (the bench's own package list)
+DEPS_PACKAGES="nfdump pmacct" sh scripts/deps.sh
 make -s "$O/tests/bench_nfreplay" O="$O" >/dev/null
 export BENCH_BOT="$O/netflowbot" BENCH_REPLAY="$O/tests/bench_nfreplay"
 export BENCH_RATES="${BENCH_NF_RATES:-100000 400000 1000000}"
@@ -259,10 +261,11 @@ def main():
     for name, cls in (("nfcapd", Nfcapd), ("nfacctd", Nfacctd)):
         if shutil.which(name):
             collectors.append(cls())
-    print("date: %s; host: %d CPUs; %s" % (
-        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        os.cpu_count(), open("/proc/cpuinfo").read().split("model name")[1]
-        .split("\n")[0].strip(": ") if "model name" in open("/proc/cpuinfo").read() else "?"))
+    m = re.search(r"^model name\s*:\s*(.*)$", open("/proc/cpuinfo").read(),
+                  re.M)
+    print("date: %s; host: %d CPUs, %s" % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(),
+        m.group(1) if m else "?"))
     print("%-6s %-9s %-10s %12s %12s %8s %10s %10s" % (
         "proto", "offered", "collector", "sent", "accounted", "loss%",
         "cpu_us/flow", "peak_rss_MiB"))
