@@ -91,6 +91,7 @@ struct nfbot_cfg {
 	struct nftpl_limits tpl;
 	struct nfagg_limits agg;
 	size_t max_exporters;
+	uint64_t max_rate; /* datagrams per second per exporter */
 	int64_t stats_ms;
 	int64_t suggest_ms;
 	const char *state_file;
@@ -333,6 +334,15 @@ nfbot_datagram(
 		    "more than %zu exporters: datagrams of new ones are "
 		    "ignored (NETFLOW_MAX_EXPORTERS)",
 		    nfbot.cfg.max_exporters);
+		return;
+	}
+	if (nfbot.cfg.pcap_file == NULL &&
+	    !nfexp_allow(e, nfbot.cfg.max_rate, timer_now_ms())) {
+		log_warnx_limited(&e->lim, NFBOT_WARN_MS,
+		    "exporter %s: more than %llu datagrams/s; %llu not parsed "
+		    "(NETFLOW_MAX_DATAGRAMS_PER_S)",
+		    e->text, (unsigned long long)nfbot.cfg.max_rate,
+		    (unsigned long long)e->limited);
 		return;
 	}
 	e->datagrams++;
@@ -741,6 +751,8 @@ nfbot_read_env(void)
 	    (uint32_t)env_int("NETFLOW_MAX_INTERFACES", 64, 1, 65536);
 	c->max_exporters =
 	    (size_t)env_int("NETFLOW_MAX_EXPORTERS", 1024, 1, 1 << 20);
+	c->max_rate = (uint64_t)env_int(
+	    "NETFLOW_MAX_DATAGRAMS_PER_S", 100000, 0, 100000000);
 	c->stats_ms = 1000 * env_int("NETFLOW_STATS_INTERVAL", 60, 0, 86400);
 	c->suggest_ms =
 	    1000 * env_int("NETFLOW_SUGGEST_INTERVAL", 120, 0, 86400);
@@ -891,6 +903,9 @@ const struct bot_ops netflowbot_ops = {
         "                         least recently refreshed evicted first\n"
         "  NETFLOW_MAX_EXPORTERS  exporters tracked; newer ones are\n"
         "                         ignored (1024)\n"
+        "  NETFLOW_MAX_DATAGRAMS_PER_S  datagrams parsed per exporter and\n"
+        "                         second, bursts of one second's worth\n"
+        "                         (100000; 0 = no limit; not for --pcap)\n"
         "  NETFLOW_TOP_KEYS       exact distinct keys per top list and\n"
         "                         window, then Space-Saving (512)\n"
         "  NETFLOW_MAX_INTERFACES interfaces per entity and window (64)\n"

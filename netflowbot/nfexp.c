@@ -126,3 +126,26 @@ nfexp_each(
 		for (e = t->b[i]; e != NULL; e = e->next)
 			fn(e, arg);
 }
+
+int
+nfexp_allow(struct nfexp *e, uint64_t rate, int64_t now_ms)
+{
+	if (rate == 0)
+		return 1;
+	if (e->refill_ms == 0) {
+		e->tokens = (double)rate;
+		e->refill_ms = now_ms;
+	} else if (now_ms > e->refill_ms) {
+		e->tokens +=
+		    (double)(now_ms - e->refill_ms) * (double)rate / 1000.0;
+		if (e->tokens > (double)rate)
+			e->tokens = (double)rate;
+		e->refill_ms = now_ms;
+	}
+	if (e->tokens >= 1.0) {
+		e->tokens -= 1.0;
+		return 1;
+	}
+	e->limited++;
+	return 0;
+}

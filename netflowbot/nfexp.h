@@ -19,6 +19,9 @@ struct nfexp {
 	uint64_t datagrams, flows, malformed, unmatched_flows;
 	int64_t last_s;
 	int told_unknown; /* "not an entity" was logged */
+	double tokens;    /* datagram token bucket (nfexp_allow) */
+	int64_t refill_ms;
+	uint64_t limited; /* datagrams over the rate, not parsed */
 	struct log_limit lim;
 };
 
@@ -34,6 +37,10 @@ size_t nfexp_count(const struct nfexp_table *t);
 /* Calls fn for every exporter. */
 void nfexp_each(
     struct nfexp_table *t, void (*fn)(struct nfexp *e, void *arg), void *arg);
+/* The exporter's token bucket: 1 when one more datagram may be parsed at
+ * now_ms under rate datagrams per second (bursts up to one second's
+ * worth), else 0 (counted in e->limited).  rate 0: no limit. */
+int nfexp_allow(struct nfexp *e, uint64_t rate, int64_t now_ms);
 /* Writes addr (16 bytes, IPv4 mapped) as text; returns 1 for IPv4. */
 int nfexp_addr_text(const uint8_t addr[16], char *out, size_t outlen);
 /* Parses an IPv4 or IPv6 address into the 16-byte form; -1 if neither. */
