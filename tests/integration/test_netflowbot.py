@@ -304,6 +304,44 @@ class NetflowbotTest(BotTestCase):
         self.assertIn("exporter 127.0.0.3 is not a NetFlow entity", err)
         self.assertIn("suggested 1 NetFlow exporter", err)
 
+    # --- live capture and IPv6 --------------------------------------------
+
+    def test_live_capture_on_loopback(self):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("live capture needs root")
+        self.fake.load_fixtures({"accounts": [
+            {"id": ACCOUNT, "name": "Test account",
+             "entities": [exporter_entity("router", {"ipv4": "127.0.0.1"})]}]})
+        port = free_udp_port()  # nobody listens there: we only capture
+        bot = self.start_bot("netflowbot", ["--pcap-live", "lo"], env={
+            "NETFLOW_PCAP_FILTER": "udp and dst port %d" % port,
+            "NETFLOW_STATS_INTERVAL": "1"})
+        bot.wait_log("input: live capture on lo")
+        bot.wait_log("jobs: 1 netflow job")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(gc.v5(3), ("127.0.0.1", port))
+        s.close()
+        bot.wait_log("netflow: 1 datagrams, 3 flows (0 from unknown")
+        self.assertEqual(bot.stop(), 0)
+
+    def test_ipv6_exporter_over_udp(self):
+        if not socket.has_ipv6:
+            raise unittest.SkipTest("no IPv6")
+        self.fake.load_fixtures({"accounts": [
+            {"id": ACCOUNT, "name": "Test account",
+             "entities": [exporter_entity("router6", {"ipv6": "::1"})]}]})
+        port = free_udp_port()
+        bot = self.start_bot("netflowbot", env={
+            "NETFLOW_PORT": str(port), "NETFLOW_STATS_INTERVAL": "1"})
+        bot.wait_log("input: UDP port %d" % port)
+        bot.wait_log("jobs: 1 netflow job")
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.sendto(gc.v5(2), ("::1", port))
+        s.close()
+        bot.wait_log("netflow: 1 datagrams, 2 flows (0 from unknown")
+        self.assertNotIn("is not a NetFlow entity", bot.stderr())
+        self.assertEqual(bot.stop(), 0)
+
     # --- checkpoint ------------------------------------------------------
 
     def test_checkpoint_restart_loses_no_window(self):
