@@ -37,8 +37,10 @@ struct nfstats {
 	uint64_t templates_bad;   /* refused templates */
 	uint64_t templates_evicted; /* dropped for memory or expiry */
 	uint64_t templates_withdrawn;
-	uint64_t sources_refused; /* (exporter, domain) beyond the cap */
-	uint64_t options_records; /* options data records read */
+	uint64_t sources_refused;  /* (exporter, domain) beyond the cap */
+	uint64_t options_records;  /* options data records read */
+	uint64_t pending_kept;     /* data sets kept for a later template */
+	uint64_t pending_replayed; /* ... and decoded when it came */
 };
 
 struct nftpl_cache;

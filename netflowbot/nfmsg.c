@@ -7,6 +7,7 @@
  */
 #include "nfmsg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "nftpl.h"
@@ -202,6 +203,12 @@ nfmsg_data(struct nfmsg *m, uint16_t id, const uint8_t *b, size_t len)
 	if (t == NULL) {
 		if (d->st != NULL)
 			d->st->no_template++;
+		/* kept briefly: the template may follow (exporters restart,
+		 * UDP reorders) */
+		if (nftpl_pend_put(d->cache, m->src, id, b, len, m->export_ms,
+		        m->sys_up, d->now_s) == 0 &&
+		    d->st != NULL)
+			d->st->pending_kept++;
 		return 0;
 	}
 	while (len - pos >= nftpl_min_len(t)) {
@@ -219,6 +226,28 @@ nfmsg_data(struct nfmsg *m, uint16_t id, const uint8_t *b, size_t len)
 			nfmsg_flow(m, &r);
 	}
 	return 0; /* what is left is padding */
+}
+
+/* Decodes the data sets that waited for template id of m's source, each
+ * with its own message's times. */
+static void
+nfmsg_replay(struct nfmsg *m, uint16_t id)
+{
+	const struct nfdecode *d = m->d;
+	struct nftpl_pend *p;
+	int64_t export_ms = m->export_ms;
+	uint32_t sys_up = m->sys_up;
+
+	while ((p = nftpl_pend_take(d->cache, m->src, id, d->now_s)) != NULL) {
+		m->export_ms = p->export_ms;
+		m->sys_up = p->sys_up;
+		if (d->st != NULL)
+			d->st->pending_replayed++;
+		(void)nfmsg_data(m, id, p->data, p->len);
+		free(p);
+	}
+	m->export_ms = export_ms;
+	m->sys_up = sys_up;
 }
 
 static void
@@ -295,6 +324,8 @@ nfmsg_v9_templates(struct nfmsg *m, int options, const uint8_t *b, size_t len)
 		if (nftpl_add(d->cache, m->src, id, options, n_scope, fields, n,
 		        d->now_s, d->st, err, sizeof(err)) == -1)
 			nfflow_err(d, "v9 %s", err);
+		else
+			nfmsg_replay(m, id);
 	}
 	return 0;
 }
@@ -429,6 +460,8 @@ nfmsg_ipfix_templates(
 		if (nftpl_add(d->cache, m->src, id, options, n_scope, fields, n,
 		        d->now_s, d->st, err, sizeof(err)) == -1)
 			nfflow_err(d, "IPFIX %s", err);
+		else
+			nfmsg_replay(m, id);
 	}
 	return 0;
 truncated:

@@ -44,6 +44,8 @@ struct nftpl_cache {
 	struct nftpl *tpls[NFTPL_TPL_BUCKETS];
 	struct nftpl *lru_head, *lru_tail;
 	size_t n_srcs, n_tpls, bytes;
+	struct nftpl_pend *pend; /* oldest first */
+	size_t pend_bytes;
 };
 
 void
@@ -53,6 +55,83 @@ nftpl_limits_defaults(struct nftpl_limits *lim)
 	lim->max_per_source = 512;
 	lim->max_bytes = 16u << 20;
 	lim->ttl_s = 1800;
+	lim->pend_max_bytes = 1u << 20;
+	lim->pend_ttl_s = 10;
+}
+
+/* Drops kept data sets that are too old, or all of src's (src != NULL). */
+static void
+nftpl_pend_drop(
+    struct nftpl_cache *c, const struct nftpl_src *src, int64_t now_s)
+{
+	struct nftpl_pend **pp = &c->pend;
+
+	while (*pp != NULL) {
+		struct nftpl_pend *p = *pp;
+
+		if ((src != NULL && p->src == src) ||
+		    (src == NULL && now_s - p->at_s > c->lim.pend_ttl_s)) {
+			*pp = p->next;
+			c->pend_bytes -= sizeof(*p) + p->len;
+			free(p);
+		} else {
+			pp = &p->next;
+		}
+	}
+}
+
+int
+nftpl_pend_put(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
+    const uint8_t *b, size_t len, int64_t export_ms, uint32_t sys_up,
+    int64_t now_s)
+{
+	struct nftpl_pend *p, **pp;
+
+	nftpl_pend_drop(c, NULL, now_s);
+	if (c->pend_bytes + sizeof(*p) + len > c->lim.pend_max_bytes)
+		return -1;
+	p = xmalloc(sizeof(*p) + len);
+	p->next = NULL;
+	p->src = src;
+	p->id = id;
+	p->at_s = now_s;
+	p->export_ms = export_ms;
+	p->sys_up = sys_up;
+	p->len = len;
+	memcpy(p->data, b, len);
+	for (pp = &c->pend; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = p;
+	c->pend_bytes += sizeof(*p) + len;
+	return 0;
+}
+
+struct nftpl_pend *
+nftpl_pend_take(
+    struct nftpl_cache *c, struct nftpl_src *src, uint16_t id, int64_t now_s)
+{
+	struct nftpl_pend **pp;
+
+	if (c->pend == NULL)
+		return NULL;
+	nftpl_pend_drop(c, NULL, now_s);
+	for (pp = &c->pend; *pp != NULL; pp = &(*pp)->next) {
+		struct nftpl_pend *p = *pp;
+
+		if (p->src == src && p->id == id) {
+			*pp = p->next;
+			c->pend_bytes -= sizeof(*p) + p->len;
+			p->next = NULL;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+size_t
+nftpl_pend_bytes(const struct nftpl_cache *c)
+{
+	return c->pend_bytes;
 }
 
 struct nftpl_cache *
@@ -144,6 +223,12 @@ nftpl_cache_free(struct nftpl_cache *c)
 		return;
 	while (c->lru_head != NULL)
 		nftpl_remove(c, c->lru_head);
+	while (c->pend != NULL) {
+		struct nftpl_pend *p = c->pend;
+
+		c->pend = p->next;
+		free(p);
+	}
 	for (i = 0; i < NFTPL_SRC_BUCKETS; i++) {
 		while (c->srcs[i] != NULL) {
 			struct nftpl_src *s = c->srcs[i];
@@ -477,6 +562,7 @@ nftpl_expire(struct nftpl_cache *c, int64_t now_s, struct nfstats *st)
 	struct nftpl *t, *next;
 	size_t i;
 
+	nftpl_pend_drop(c, NULL, now_s);
 	for (t = c->lru_head; t != NULL; t = next) {
 		next = t->next;
 		if (now_s - t->updated_s <= c->lim.ttl_s)
@@ -493,6 +579,7 @@ nftpl_expire(struct nftpl_cache *c, int64_t now_s, struct nfstats *st)
 
 			if (s->n_tpl == 0 && now_s - s->seen_s > c->lim.ttl_s) {
 				*pp = s->next;
+				nftpl_pend_drop(c, s, now_s);
 				free(s);
 				c->n_srcs--;
 			} else {

@@ -63,6 +63,21 @@ struct nftpl_limits {
 	size_t max_per_source; /* templates per pair: 512 */
 	size_t max_bytes;      /* all compiled templates: 16 MiB */
 	int64_t ttl_s;         /* unrefreshed templates expire: 1800 */
+	size_t pend_max_bytes; /* data sets kept for a template: 1 MiB */
+	int64_t pend_ttl_s;    /* how long they wait for it: 10 */
+};
+
+/* A data set that arrived before its template, kept until the template
+ * comes (or pend_ttl_s passes). */
+struct nftpl_pend {
+	struct nftpl_pend *next;
+	struct nftpl_src *src;
+	uint16_t id;
+	int64_t at_s;
+	int64_t export_ms; /* its message's export time and uptime */
+	uint32_t sys_up;
+	size_t len;
+	uint8_t data[];
 };
 
 /* One field of a template as sent (pen 0: IANA). */
@@ -122,6 +137,18 @@ const struct nftpl *nftpl_find(
     struct nftpl_cache *c, struct nftpl_src *src, uint16_t id, int64_t now_s);
 /* Drops every template not refreshed for ttl_s and idle sources. */
 void nftpl_expire(struct nftpl_cache *c, int64_t now_s, struct nfstats *st);
+
+/* Keeps a copy of data set id of src (len bytes) whose template is not
+ * known yet; 0, or -1 when the bytes or count bound is reached. */
+int nftpl_pend_put(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
+    const uint8_t *b, size_t len, int64_t export_ms, uint32_t sys_up,
+    int64_t now_s);
+/* Removes the oldest kept data set of (src, id) younger than pend_ttl_s
+ * and hands it to the caller (free() it); NULL when there is none. */
+struct nftpl_pend *nftpl_pend_take(
+    struct nftpl_cache *c, struct nftpl_src *src, uint16_t id, int64_t now_s);
+/* Bytes held by kept data sets. */
+size_t nftpl_pend_bytes(const struct nftpl_cache *c);
 
 /* Bytes held by compiled templates; number of templates. */
 size_t nftpl_cache_bytes(const struct nftpl_cache *c);

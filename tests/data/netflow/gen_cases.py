@@ -135,8 +135,15 @@ def cases():
          fs(260, b"\1" * 50 + struct.pack("!I", 5))])
     c["v9-template-id-below-256.bad"] = v9([fs(0, tmpl9(100, V9_FIELDS))])
     c["v9-data-set-id-100-0.ok"] = v9([t, fs(100, v9rec())])
-    c["v9-data-before-template-0.ok"] = v9([fs(300, v9rec()),
+    # kept, then decoded when the template follows
+    c["v9-data-before-template-1.ok"] = v9([fs(300, v9rec()),
                                             fs(0, tmpl9(300, V9_FIELDS))])
+    # queued data, then its template redefined twice: decoded with the
+    # first definition that came, exactly once
+    c["v9-redefined-while-queued-1.ok"] = v9(
+        [fs(302, bytes([10, 0, 0, 8]) + struct.pack("!I", 8)),
+         fs(0, tmpl9(302, [(8, 4), (1, 4)])),
+         fs(0, tmpl9(302, [(1, 4), (8, 4)]))])
     c["v9-redefined-in-datagram-1.ok"] = v9(
         [fs(0, tmpl9(261, V9_FIELDS)),
          fs(0, tmpl9(261, [(8, 4), (1, 4)])),

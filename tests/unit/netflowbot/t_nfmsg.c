@@ -200,9 +200,16 @@ T_TEST(nfmsg_v9_edge_fields)
 	T_EQ_INT(t_nf_file(&c, "v9-redefined-in-datagram-1.ok"), 1);
 	T_EQ_INT(c.f[0].src[3], 9);
 	T_EQ_INT(c.f[0].bytes, 9);
-	/* data before its template is counted, never decoded */
-	T_EQ_INT(t_nf_file(&c, "v9-data-before-template-0.ok"), 0);
+	/* data before its template is counted, kept and decoded when the
+	 * template follows */
+	T_EQ_INT(t_nf_file(&c, "v9-data-before-template-1.ok"), 1);
 	T_EQ_INT(c.st.no_template, 1);
+	T_EQ_INT(c.st.pending_kept, 1);
+	T_EQ_INT(c.st.pending_replayed, 1);
+	T_EQ_INT(c.f[0].bytes, 1000);
+	T_EQ_INT(t_nf_file(&c, "v9-redefined-while-queued-1.ok"), 1);
+	T_EQ_INT(c.f[0].src[3], 8);
+	T_EQ_INT(c.f[0].bytes, 8);
 	/* 2000 template ids from one source: the cap (512) holds */
 	T_EQ_INT(t_nf_file(&c, "v9-many-template-ids-0.ok"), 0);
 	T_EQ_INT(c.st.templates_added, 512);
@@ -496,6 +503,48 @@ T_TEST(nftpl_same_id_two_exporters)
 	T_EQ_INT(ca.f[1].src[3], 1);
 	T_EQ_INT(cb.f[1].bytes, 9);
 	T_EQ_INT(cb.f[1].src[3], 2);
+}
+
+T_TEST(nfmsg_data_waits_for_its_template)
+{
+	/* datagram 1: data for template 300 only; datagram 2, 3 s later:
+	 * the template.  Another exporter's template 300 does not count, and
+	 * data older than 10 s is gone. */
+	uint16_t fields[2][2] = {{8, 4}, {1, 4}};
+	uint8_t b[128], rec[8] = {10, 0, 0, 1, 0, 0, 0, 77};
+	struct nftpl_limits lim;
+	struct nftpl_cache *cache;
+	struct t_nf c, other;
+	size_t len = t_ipfix_one(b, (const uint16_t(*)[2])fields, 2, rec, 8, 1);
+	uint8_t data_only[64];
+
+	/* the data-only message: header + the data set */
+	memcpy(data_only, b, 16);
+	memcpy(data_only + 16, b + len - 12, 12);
+	data_only[2] = 0;
+	data_only[3] = 28;
+	nftpl_limits_defaults(&lim);
+	cache = nftpl_cache_new(&lim);
+	t_nf_init(&c, cache, 1);
+	t_nf_init(&other, cache, 2);
+	T_EQ_INT(nfmsg_decode(data_only, 28, &c.d), 0);
+	T_ASSERT(nftpl_pend_bytes(cache) > 0);
+	T_EQ_INT(nfmsg_decode(b, len, &other.d), 1); /* its own data only */
+	c.d.now_s += 3;
+	b[2] = (uint8_t)((len - 12) >> 8); /* the template set alone */
+	b[3] = (uint8_t)(len - 12);
+	T_EQ_INT(nfmsg_decode(b, len - 12, &c.d), 1); /* the kept record */
+	T_EQ_INT(c.n, 1);
+	T_EQ_INT(c.f[0].bytes, 77);
+	T_EQ_INT(nftpl_pend_bytes(cache), 0);
+	/* too old: dropped */
+	T_EQ_INT(nfmsg_decode(data_only, 28, &other.d), 1); /* known now */
+	data_only[15] = 9; /* another domain: no template there */
+	T_EQ_INT(nfmsg_decode(data_only, 28, &c.d), 0);
+	T_ASSERT(nftpl_pend_bytes(cache) > 0);
+	nftpl_expire(cache, c.d.now_s + 11, &c.st);
+	T_EQ_INT(nftpl_pend_bytes(cache), 0);
+	nftpl_cache_free(cache);
 }
 
 T_TEST(nftpl_expiry_and_memory_cap)
