@@ -37,10 +37,13 @@ struct nfagg_value {
 struct nfagg;
 struct buf;
 
+/* Fills lim with the defaults (512 keys, 64 interfaces). */
 void nfagg_limits_defaults(struct nfagg_limits *lim);
 /* A new aggregation for account_id (owned by the caller, nfagg_free). */
 struct nfagg *nfagg_new(int64_t account_id, const struct nfagg_limits *lim);
+/* Frees a with its windows and waiting values; NULL is ignored. */
 void nfagg_free(struct nfagg *a);
+/* The account a aggregates for. */
 int64_t nfagg_account(const struct nfagg *a);
 
 /* Adds flow f exported by entity at clock time now_s (Unix s).  Windows

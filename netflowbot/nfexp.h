@@ -27,7 +27,9 @@ struct nfexp {
 
 struct nfexp_table;
 
+/* A new empty table of at most max exporters (nfexp_table_free). */
 struct nfexp_table *nfexp_table_new(size_t max);
+/* Frees t and its exporters; NULL is ignored. */
 void nfexp_table_free(struct nfexp_table *t);
 /* Finds or adds the exporter; NULL (counted) beyond the cap. */
 struct nfexp *nfexp_get(struct nfexp_table *t, const uint8_t addr[16]);

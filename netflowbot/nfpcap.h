@@ -47,6 +47,7 @@ int nfpcap_live_fd(const struct nfpcap_live *lv);
 int nfpcap_live_drain(struct nfpcap_live *lv, nfpcap_cb *cb, void *arg);
 /* Packets the kernel dropped (pcap_stats), or 0. */
 uint64_t nfpcap_live_drops(struct nfpcap_live *lv);
+/* Ends the capture and frees lv; NULL is ignored. */
 void nfpcap_live_close(struct nfpcap_live *lv);
 
 #endif

@@ -20,6 +20,7 @@ typedef void nfsock_cb(
  * else SO_RCVBUF up to the system limit).  NULL with err on failure. */
 struct nfsock *nfsock_open(
     const char *bind_addr, int port, int rcvbuf, char *err, size_t errlen);
+/* The socket, for the loop to watch. */
 int nfsock_fd(const struct nfsock *s);
 /* The bound port and the receive buffer the kernel granted. */
 int nfsock_port(const struct nfsock *s);
@@ -33,6 +34,7 @@ size_t nfsock_drain(
  * (MSG_TRUNC) so far. */
 uint64_t nfsock_drops(const struct nfsock *s);
 uint64_t nfsock_truncated(const struct nfsock *s);
+/* Closes the socket and frees s; NULL is ignored. */
 void nfsock_close(struct nfsock *s);
 
 #endif

@@ -48,6 +48,7 @@ struct nftop {
 
 /* Initialises an empty table of at most cap (>= 1) counters. */
 void nftop_init(struct nftop *t, uint32_t cap);
+/* Frees t's arrays and empties it (t may be initialised again). */
 void nftop_free(struct nftop *t);
 /* Adds weight w to key (len <= NFTOP_KEY_MAX bytes). */
 void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);

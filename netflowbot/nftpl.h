@@ -112,9 +112,11 @@ struct nftpl_src {
 struct nftpl;
 struct nftpl_cache;
 
+/* Fills lim with the defaults (test-matrix 4.5). */
 void nftpl_limits_defaults(struct nftpl_limits *lim);
 /* A new empty cache (owned by the caller, nftpl_cache_free). */
 struct nftpl_cache *nftpl_cache_new(const struct nftpl_limits *lim);
+/* Frees c with its templates, sources and kept data; NULL is ignored. */
 void nftpl_cache_free(struct nftpl_cache *c);
 
 /* Finds or creates the source; NULL (counted in st) beyond max_sources. */
@@ -154,6 +156,7 @@ size_t nftpl_pend_bytes(const struct nftpl_cache *c);
 size_t nftpl_cache_bytes(const struct nftpl_cache *c);
 size_t nftpl_cache_count(const struct nftpl_cache *c);
 
+/* 1 for an options template (its records carry sampling and such). */
 int nftpl_is_options(const struct nftpl *t);
 /* The smallest record size (variable-length fields count 1 byte). */
 size_t nftpl_min_len(const struct nftpl *t);
