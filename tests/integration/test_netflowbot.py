@@ -342,6 +342,38 @@ class NetflowbotTest(BotTestCase):
         self.assertNotIn("is not a NetFlow entity", bot.stderr())
         self.assertEqual(bot.stop(), 0)
 
+    def test_account_bot_suggestion_refused_once(self):
+        account_token = "0badc0de-0bad-4c0d-8bad-c0de0badc0de"
+        self.fake.load_fixtures({
+            "accounts": [{"id": ACCOUNT, "name": "Test account",
+                          "entities": [exporter_entity(
+                              "router", {"ipv4": "127.0.0.1"})]}],
+            "bots": [{"token": account_token, "id": 1234567,
+                      "account": ACCOUNT}]})
+        port = free_udp_port()
+        bot = self.start_bot("netflowbot", token=account_token, env={
+            "NETFLOW_PORT": str(port), "NETFLOW_SUGGEST_INTERVAL": "1",
+            "NETFLOW_STATS_INTERVAL": "1"})
+        bot.wait_log("jobs: 1 netflow job")
+        for addr in ("127.0.0.3", "127.0.0.4"):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.bind((addr, 0))
+            s.sendto(gc.v5(1), ("127.0.0.1", port))
+            s.close()
+        bot.wait_log("does not let this bot write entities")
+        # several suggestion rounds later: still the one refused write
+        n = bot.stderr().count("netflow: ")
+        wait_until(lambda: bot.stderr().count("netflow: ") >= n + 4, 20,
+                   what="four more counter lines")
+        writes = [r for r in self.fake.requests()
+                  if r["method"] == "POST" and "/entities" in r["path"]]
+        self.assertLessEqual(len(writes), 2, writes)  # one round, v4 only
+        self.assertTrue(all(r["status"] == 403 for r in writes), writes)
+        err = bot.stderr()
+        self.assertEqual(err.count("does not let this bot write entities"),
+                         1, err)
+        self.assertEqual(bot.stop(), 0)
+
     # --- checkpoint ------------------------------------------------------
 
     def test_checkpoint_restart_loses_no_window(self):
