@@ -223,11 +223,12 @@ bot_usage(FILE *f)
 	    "                    BACKEND_CA_FILE); verification is always on\n"
 	    "  --health          check HEALTH_FILE (a Docker HEALTHCHECK):\n"
 	    "                    exit 0 when the running bot reports healthy\n"
+	    "%s"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n"
 	    "\n"
 	    "Environment:\n",
-	    o->name, o->summary);
+	    o->name, o->summary, o->flags_help ? o->flags_help : "");
 	settings_help(f, bot_settings);
 	settings_help(f, health_settings);
 	settings_help(f, o->settings);
@@ -313,7 +314,7 @@ bot_parse_outputs(const char **specs, size_t n)
 static int
 bot_parse_args(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option base[] = {
 	    {"jobs", required_argument, NULL, 'j'},
 	    {"output", required_argument, NULL, 'o'},
 	    {"once", no_argument, NULL, '1'},
@@ -321,13 +322,30 @@ bot_parse_args(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"health", no_argument, NULL, 'H'},
-	    {NULL, 0, NULL, 0},
 	};
+	const size_t n_base = sizeof(base) / sizeof(base[0]);
 	const char *outputs[OUTPUT_MAX];
 	size_t n_outputs = 0;
-	int c;
+	struct option *longopts;
+	size_t i;
+	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+	/* The runtime's flags, then the bot's own (values 256 + index). */
+	longopts = xcalloc(n_base + bot.ops->n_flags + 1, sizeof(*longopts));
+	memcpy(longopts, base, sizeof(base));
+	for (i = 0; i < bot.ops->n_flags; i++) {
+		longopts[n_base + i].name = bot.ops->flags[i].name;
+		longopts[n_base + i].has_arg =
+		    bot.ops->flags[i].has_arg ? required_argument : no_argument;
+		longopts[n_base + i].val = 256 + (int)i;
+	}
+	while (rc == 0 &&
+	    (c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+		if (c >= 256 && (size_t)(c - 256) < bot.ops->n_flags) {
+			if (bot.ops->flags[c - 256].set(optarg) == -1)
+				rc = 3;
+			continue;
+		}
 		switch (c) {
 		case 'j':
 			bot.cfg.jobs_file = optarg;
@@ -336,7 +354,8 @@ bot_parse_args(int argc, char **argv)
 			if (n_outputs == OUTPUT_MAX) {
 				fprintf(stderr, "%s: at most %d outputs\n",
 				    bot.ops->name, OUTPUT_MAX);
-				return 3;
+				rc = 3;
+				break;
 			}
 			outputs[n_outputs++] = optarg;
 			break;
@@ -348,17 +367,24 @@ bot_parse_args(int argc, char **argv)
 			break;
 		case 'h':
 			bot_usage(stdout);
-			return 1;
+			rc = 1;
+			break;
 		case 'V':
 			printf("%s %s\n", bot.ops->name, BOT_VERSION);
-			return 1;
+			rc = 1;
+			break;
 		case 'H':
-			return 1 + health_check(bot.ops->name);
+			rc = 1 + health_check(bot.ops->name);
+			break;
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", bot.ops->name);
-			return 3;
+			rc = 3;
+			break;
 		}
 	}
+	free(longopts);
+	if (rc != 0)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "%s: unexpected argument '%s'; try --help\n",
 		    bot.ops->name, argv[optind]);

@@ -38,6 +38,15 @@ enum bot_job_mode {
 	BOT_JOBS_PER_ACCOUNT,
 };
 
+/* A command-line flag of the bot's own (long form only: --name). */
+struct bot_flag {
+	const char *name; /* without the leading "--" */
+	int has_arg;      /* 1: takes a value (--name VALUE) */
+	/* Called while argv is parsed, before logging starts; -1 (after a
+	 * message on stderr) makes bot_main return 2. */
+	int (*set)(const char *arg);
+};
+
 struct bot_ops {
 	const char *name;     /* program name, e.g. "pingbot" */
 	const char *protocol; /* backend protocol key, e.g. "ping" */
@@ -72,6 +81,10 @@ struct bot_ops {
 	/* Appends the bot's own counters to a Prometheus scrape (complete
 	 * exposition text with # HELP and # TYPE lines); may be NULL. */
 	void (*metrics)(struct buf *out);
+	/* The bot's own flags (may be NULL) and their --help lines. */
+	const struct bot_flag *flags;
+	size_t n_flags;
+	const char *flags_help;
 };
 
 /* Parses argv and the environment, then runs until SIGTERM/SIGINT (or,

@@ -1,0 +1,289 @@
+/*
+ * libpcap input.  Frame parsing checks every length before reading; the
+ * IPv6 parser follows the usual extension headers (hop-by-hop, routing,
+ * destination options) and stops at a fragment header that is not the
+ * first fragment.
+ */
+#include "nfpcap.h"
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfflow.h"
+#include "xmalloc.h"
+
+struct nfpcap_live {
+	pcap_t *p;
+	int dlt;
+};
+
+static int
+nfpcap_udp(const uint8_t *p, size_t len, struct nfpcap_dgram *dg)
+{
+	size_t ulen;
+
+	if (len < 8)
+		return -1;
+	ulen = (size_t)nfflow_be(p + 4, 2);
+	if (ulen < 8)
+		return -1;
+	if (ulen > len)
+		return -1; /* truncated capture or a fragment */
+	dg->dport = (uint16_t)nfflow_be(p + 2, 2);
+	dg->payload = p + 8;
+	dg->len = ulen - 8;
+	return 0;
+}
+
+static int
+nfpcap_ip(const uint8_t *p, size_t len, struct nfpcap_dgram *dg)
+{
+	if (len < 1)
+		return -1;
+	if ((p[0] >> 4) == 4) {
+		size_t ihl = (size_t)(p[0] & 15) * 4, tot;
+
+		if (ihl < 20 || len < ihl)
+			return -1;
+		tot = (size_t)nfflow_be(p + 2, 2);
+		if (tot < ihl)
+			return -1;
+		if (tot < len)
+			len = tot; /* Ethernet padding */
+		if (p[9] != 17 || (nfflow_be(p + 6, 2) & 0x1fff) != 0)
+			return -1; /* not UDP, or not the first fragment */
+		nfflow_map4(p + 12, dg->src);
+		return nfpcap_udp(p + ihl, len - ihl, dg);
+	}
+	if ((p[0] >> 4) == 6) {
+		size_t off = 40, plen;
+		uint8_t nh;
+
+		if (len < 40)
+			return -1;
+		plen = (size_t)nfflow_be(p + 4, 2);
+		if (40 + plen < len)
+			len = 40 + plen;
+		memcpy(dg->src, p + 8, 16);
+		nh = p[6];
+		for (;;) {
+			if (nh == 17)
+				return nfpcap_udp(p + off, len - off, dg);
+			if (nh == 0 || nh == 43 || nh == 60) {
+				size_t hl;
+
+				if (len - off < 8)
+					return -1;
+				hl = ((size_t)p[off + 1] + 1) * 8;
+				if (hl > len - off)
+					return -1;
+				nh = p[off];
+				off += hl;
+			} else if (nh == 44) {
+				if (len - off < 8 ||
+				    (nfflow_be(p + off + 2, 2) & 0xfff8) != 0)
+					return -1;
+				nh = p[off];
+				off += 8;
+			} else {
+				return -1;
+			}
+		}
+	}
+	return -1;
+}
+
+int
+nfpcap_parse(int dlt, const uint8_t *f, size_t len, struct nfpcap_dgram *dg)
+{
+	size_t off;
+	uint32_t et;
+
+	switch (dlt) {
+	case DLT_EN10MB:
+		if (len < 14)
+			return -1;
+		et = (uint32_t)nfflow_be(f + 12, 2);
+		off = 14;
+		while ((et == 0x8100 || et == 0x88a8) && len >= off + 4) {
+			et = (uint32_t)nfflow_be(f + off + 2, 2);
+			off += 4;
+		}
+		if (et != 0x0800 && et != 0x86dd)
+			return -1;
+		return nfpcap_ip(f + off, len - off, dg);
+	case DLT_LINUX_SLL:
+		if (len < 16)
+			return -1;
+		et = (uint32_t)nfflow_be(f + 14, 2);
+		if (et != 0x0800 && et != 0x86dd)
+			return -1;
+		return nfpcap_ip(f + 16, len - 16, dg);
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2:
+		if (len < 20)
+			return -1;
+		et = (uint32_t)nfflow_be(f, 2);
+		if (et != 0x0800 && et != 0x86dd)
+			return -1;
+		return nfpcap_ip(f + 20, len - 20, dg);
+#endif
+	case DLT_RAW:
+#ifdef DLT_IPV4
+	case DLT_IPV4:
+	case DLT_IPV6:
+#endif
+		return nfpcap_ip(f, len, dg);
+	case DLT_NULL:
+	case DLT_LOOP:
+		if (len < 4)
+			return -1;
+		return nfpcap_ip(f + 4, len - 4, dg);
+	default:
+		return -1;
+	}
+}
+
+static int
+nfpcap_filter(pcap_t *p, const char *filter, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	int rc;
+
+	if (pcap_compile(p, &prog, filter ? filter : "udp", 1,
+	        PCAP_NETMASK_UNKNOWN) == -1) {
+		snprintf(err, errlen, "filter \"%s\": %s",
+		    filter ? filter : "udp", pcap_geterr(p));
+		return -1;
+	}
+	rc = pcap_setfilter(p, &prog);
+	pcap_freecode(&prog);
+	if (rc == -1) {
+		snprintf(err, errlen, "filter: %s", pcap_geterr(p));
+		return -1;
+	}
+	return 0;
+}
+
+long
+nfpcap_replay(const char *file, const char *filter, nfpcap_cb *cb, void *arg,
+    char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *data;
+	pcap_t *p;
+	long n = 0;
+	int dlt, rc;
+
+	ebuf[0] = '\0';
+	p = pcap_open_offline(file, ebuf);
+	if (p == NULL) {
+		snprintf(err, errlen, "%s: %s", file, ebuf);
+		return -1;
+	}
+	if (nfpcap_filter(p, filter, err, errlen) == -1) {
+		pcap_close(p);
+		return -1;
+	}
+	dlt = pcap_datalink(p);
+	while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+		struct nfpcap_dgram dg;
+
+		if (nfpcap_parse(dlt, data, h->caplen, &dg) == -1)
+			continue;
+		dg.ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+		cb(&dg, arg);
+		n++;
+	}
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: %s", file, pcap_geterr(p));
+		n = -1;
+	}
+	pcap_close(p);
+	return n;
+}
+
+struct nfpcap_live *
+nfpcap_live_open(
+    const char *iface, const char *filter, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE];
+	struct nfpcap_live *lv;
+	pcap_t *p;
+
+	ebuf[0] = '\0';
+	p = pcap_create(iface, ebuf);
+	if (p == NULL) {
+		snprintf(err, errlen, "%s: %s", iface, ebuf);
+		return NULL;
+	}
+	if (pcap_set_snaplen(p, 65535) != 0 ||
+	    pcap_set_buffer_size(p, 32 << 20) != 0 ||
+	    pcap_set_immediate_mode(p, 1) != 0 || pcap_activate(p) < 0 ||
+	    nfpcap_filter(p, filter, err, errlen) == -1 ||
+	    pcap_setnonblock(p, 1, ebuf) == -1 ||
+	    pcap_get_selectable_fd(p) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "%s: %s", iface, pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	lv = xcalloc(1, sizeof(*lv));
+	lv->p = p;
+	lv->dlt = pcap_datalink(p);
+	return lv;
+}
+
+int
+nfpcap_live_fd(const struct nfpcap_live *lv)
+{
+	return pcap_get_selectable_fd(lv->p);
+}
+
+struct nfpcap_live_ctx {
+	struct nfpcap_live *lv;
+	nfpcap_cb *cb;
+	void *arg;
+};
+
+static void
+nfpcap_live_one(u_char *user, const struct pcap_pkthdr *h, const u_char *d)
+{
+	struct nfpcap_live_ctx *c = (struct nfpcap_live_ctx *)(void *)user;
+	struct nfpcap_dgram dg;
+
+	if (nfpcap_parse(c->lv->dlt, d, h->caplen, &dg) == -1)
+		return;
+	dg.ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+	c->cb(&dg, c->arg);
+}
+
+int
+nfpcap_live_drain(struct nfpcap_live *lv, nfpcap_cb *cb, void *arg)
+{
+	struct nfpcap_live_ctx c = {lv, cb, arg};
+
+	return pcap_dispatch(lv->p, 1024, nfpcap_live_one, (u_char *)&c);
+}
+
+uint64_t
+nfpcap_live_drops(struct nfpcap_live *lv)
+{
+	struct pcap_stat ps;
+
+	if (pcap_stats(lv->p, &ps) != 0)
+		return 0;
+	return ps.ps_drop;
+}
+
+void
+nfpcap_live_close(struct nfpcap_live *lv)
+{
+	if (lv == NULL)
+		return;
+	pcap_close(lv->p);
+	free(lv);
+}

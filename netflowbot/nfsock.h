@@ -1,0 +1,40 @@
+/*
+ * The UDP listener for exports: one socket (IPv6 with IPv4-mapped
+ * addresses when the bind address allows, else IPv4), a large receive
+ * buffer, kernel drop counting (SO_RXQ_OVFL) and batched reads
+ * (recvmmsg).
+ */
+#ifndef NETFLOWBOT_NFSOCK_H
+#define NETFLOWBOT_NFSOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct nfsock;
+
+typedef void nfsock_cb(
+    const uint8_t src[16], const uint8_t *data, size_t len, void *arg);
+
+/* Binds bind_addr (NULL or "": all addresses, IPv6 and IPv4) port (0:
+ * any) with a receive buffer of rcvbuf bytes (SO_RCVBUFFORCE when allowed,
+ * else SO_RCVBUF up to the system limit).  NULL with err on failure. */
+struct nfsock *nfsock_open(
+    const char *bind_addr, int port, int rcvbuf, char *err, size_t errlen);
+/* The socket, for the loop to watch. */
+int nfsock_fd(const struct nfsock *s);
+/* The bound port and the receive buffer the kernel granted. */
+int nfsock_port(const struct nfsock *s);
+int nfsock_rcvbuf(const struct nfsock *s);
+/* Reads what is queued (up to max_batches recvmmsg calls) and hands each
+ * datagram to cb with its sender's address (IPv4 mapped).  Returns the
+ * number of datagrams. */
+size_t nfsock_drain(
+    struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg);
+/* Datagrams the kernel dropped (SO_RXQ_OVFL) and datagrams cut short
+ * (MSG_TRUNC) so far. */
+uint64_t nfsock_drops(const struct nfsock *s);
+uint64_t nfsock_truncated(const struct nfsock *s);
+/* Closes the socket and frees s; NULL is ignored. */
+void nfsock_close(struct nfsock *s);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * Space-Saving over a chained hash (entry indices) and a binary min-heap
+ * of entry indices.  Arrays grow on demand up to cap, so the many small
+ * tables of a window stay small.
+ */
+#include "nftop.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+#define NFTOP_NIL UINT32_MAX
+
+void
+nftop_init(struct nftop *t, uint32_t cap)
+{
+	memset(t, 0, sizeof(*t));
+	t->cap = cap ? cap : 1;
+}
+
+void
+nftop_free(struct nftop *t)
+{
+	free(t->ents);
+	free(t->heap);
+	free(t->buckets);
+	memset(t, 0, sizeof(*t));
+}
+
+static uint32_t
+nftop_hash(const uint8_t *k, size_t len)
+{
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, k + i, 8);
+		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
+		h ^= h >> 32;
+	}
+	if (i < len) {
+		uint64_t w = 0;
+
+		for (; i < len; i++)
+			w = (w << 8) | k[i];
+		h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+	}
+	h ^= h >> 29;
+	return (uint32_t)h;
+}
+
+static void
+nftop_rehash(struct nftop *t, uint32_t nb)
+{
+	uint32_t i;
+
+	free(t->buckets);
+	t->nb = nb;
+	t->buckets = xreallocarray(NULL, nb, sizeof(uint32_t));
+	for (i = 0; i < nb; i++)
+		t->buckets[i] = NFTOP_NIL;
+	for (i = 0; i < t->n; i++) {
+		uint32_t b =
+		    nftop_hash(t->ents[i].key, t->ents[i].len) & (nb - 1);
+
+		t->ents[i].hnext = t->buckets[b];
+		t->buckets[b] = i;
+	}
+}
+
+static void
+nftop_down(struct nftop *t, uint32_t i)
+{
+	struct nftop_slot *h = t->heap, x = h[i];
+	uint32_t n = t->n;
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, m;
+
+		if (l >= n)
+			break;
+		m = l + 1 < n && h[l + 1].count < h[l].count ? l + 1 : l;
+		if (h[m].count >= x.count)
+			break;
+		h[i] = h[m];
+		t->ents[h[i].idx].heap_pos = i;
+		i = m;
+	}
+	h[i] = x;
+	t->ents[x.idx].heap_pos = i;
+}
+
+static void
+nftop_unlink(struct nftop *t, uint32_t idx)
+{
+	struct nftop_ent *e = &t->ents[idx];
+	uint32_t *pp = &t->buckets[nftop_hash(e->key, e->len) & (t->nb - 1)];
+
+	while (*pp != NFTOP_NIL && *pp != idx)
+		pp = &t->ents[*pp].hnext;
+	if (*pp == idx)
+		*pp = e->hnext;
+}
+
+/* Builds the min-heap once the table is full (exact mode needs none). */
+static void
+nftop_heapify(struct nftop *t)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		t->heap[i].count = t->ents[i].count;
+		t->heap[i].idx = i;
+		t->ents[i].heap_pos = i;
+	}
+	for (i = t->n / 2; i-- > 0;)
+		nftop_down(t, i);
+}
+
+static int
+nftop_full(const struct nftop *t)
+{
+	return t->n == t->cap;
+}
+
+/* Adds weight w (an estimate that may over-count by err) to key. */
+static void
+nftop_add_err(
+    struct nftop *t, const void *key, size_t len, uint64_t w, uint64_t err)
+{
+	uint32_t h, idx;
+	struct nftop_ent *e;
+
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	t->total += w;
+	if (t->nb == 0)
+		nftop_rehash(t, 8);
+	h = nftop_hash(key, len);
+	for (idx = t->buckets[h & (t->nb - 1)]; idx != NFTOP_NIL;
+	     idx = t->ents[idx].hnext) {
+		e = &t->ents[idx];
+		if (e->len == len && memcmp(e->key, key, len) == 0) {
+			e->count += w;
+			e->err += err;
+			if (nftop_full(t)) {
+				t->heap[e->heap_pos].count = e->count;
+				nftop_down(t, e->heap_pos);
+			}
+			return;
+		}
+	}
+	if (t->n < t->cap) {
+		if (t->n == t->alloc) {
+			uint32_t na = t->alloc ? t->alloc * 2 : 8;
+
+			if (na > t->cap)
+				na = t->cap;
+			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
+			t->heap = xreallocarray(t->heap, na, sizeof(*t->heap));
+			t->alloc = na;
+		}
+		idx = t->n++;
+		e = &t->ents[idx];
+		memset(e, 0, sizeof(*e));
+		e->len = (uint8_t)len;
+		memcpy(e->key, key, len);
+		e->count = w;
+		e->err = err;
+		if (nftop_full(t))
+			nftop_heapify(t);
+		if (t->n > t->nb) {
+			nftop_rehash(t, t->nb * 2);
+			return;
+		}
+	} else {
+		/* Space-Saving: the smallest counter changes hands. */
+		uint64_t min;
+
+		idx = t->heap[0].idx;
+		e = &t->ents[idx];
+		nftop_unlink(t, idx);
+		min = e->count;
+		e->len = (uint8_t)len;
+		memcpy(e->key, key, len);
+		e->err = min + err;
+		e->count = min + w;
+		t->replaced++;
+		t->heap[0].count = e->count;
+		nftop_down(t, 0);
+	}
+	e->hnext = t->buckets[h & (t->nb - 1)];
+	t->buckets[h & (t->nb - 1)] = idx;
+}
+
+void
+nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
+{
+	nftop_add_err(t, key, len, w, 0);
+}
+
+void
+nftop_merge(struct nftop *dst, const struct nftop *src)
+{
+	uint32_t i;
+
+	for (i = 0; i < src->n; i++)
+		nftop_add_err(dst, src->ents[i].key, src->ents[i].len,
+		    src->ents[i].count, src->ents[i].err);
+}
+
+uint64_t
+nftop_error_bound(const struct nftop *t)
+{
+	if (!nftop_full(t) || t->n == 0)
+		return 0;
+	return t->heap[0].count;
+}
+
+static int
+nftop_cmp(const void *a, const void *b)
+{
+	const struct nftop_ent *x = *(const struct nftop_ent *const *)a;
+	const struct nftop_ent *y = *(const struct nftop_ent *const *)b;
+	int c;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = memcmp(x->key, y->key, x->len);
+	return c;
+}
+
+size_t
+nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out)
+{
+	const struct nftop_ent **all;
+	size_t i, n = t->n;
+
+	if (n == 0 || k == 0)
+		return 0;
+	all = xreallocarray(NULL, n, sizeof(*all));
+	for (i = 0; i < n; i++)
+		all[i] = &t->ents[i];
+	qsort(all, n, sizeof(*all), nftop_cmp);
+	if (k > n)
+		k = n;
+	memcpy(out, all, k * sizeof(*all));
+	free(all);
+	return k;
+}
+
+size_t
+nftop_bytes(const struct nftop *t)
+{
+	return (size_t)t->alloc *
+	    (sizeof(struct nftop_ent) + sizeof(struct nftop_slot)) +
+	    (size_t)t->nb * 4;
+}
+
+void
+nftop_restore(
+    struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err)
+{
+	nftop_add_err(t, key, len, count, err <= count ? err : count);
+}

@@ -1,0 +1,73 @@
+/*
+ * Heavy hitters in bounded memory: exact counts for up to cap distinct
+ * keys, then Space-Saving (Metwally et al. 2005) with cap counters: a new
+ * key takes over the smallest counter, inheriting its count as error.
+ *
+ * Error bound (weighted form): let N be the total weight added and m the
+ * cap.  Every reported count c of key k satisfies true(k) <= c <=
+ * true(k) + err(k), and err(k) <= min <= N / m, where min is the smallest
+ * counter.  Any key whose true count exceeds min is in the table, so a key
+ * with more than N / m is never missed.  Until the table fills, err is 0.
+ * The heap is built only when the table fills: exact counting is a hash
+ * update and nothing more.
+ */
+#ifndef NETFLOWBOT_NFTOP_H
+#define NETFLOWBOT_NFTOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NFTOP_KEY_MAX 33
+
+struct nftop_ent {
+	uint64_t count;
+	uint64_t err; /* count - err <= true count <= count */
+	uint32_t hnext;
+	uint32_t heap_pos;
+	uint8_t len;
+	uint8_t key[NFTOP_KEY_MAX];
+};
+
+/* A heap slot: the count is copied here so sifting stays in one array. */
+struct nftop_slot {
+	uint64_t count;
+	uint32_t idx;
+};
+
+struct nftop {
+	uint32_t cap; /* counters at most */
+	uint32_t n;
+	uint32_t alloc;
+	uint32_t nb; /* buckets, a power of two */
+	struct nftop_ent *ents;
+	struct nftop_slot *heap; /* min-heap by count, once full */
+	uint32_t *buckets;
+	uint64_t total;
+	uint64_t replaced; /* keys that evicted another (approximate mode) */
+};
+
+/* Initialises an empty table of at most cap (>= 1) counters. */
+void nftop_init(struct nftop *t, uint32_t cap);
+/* Frees t's arrays and empties it (t may be initialised again). */
+void nftop_free(struct nftop *t);
+/* Adds weight w to key (len <= NFTOP_KEY_MAX bytes). */
+void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
+/* Adds every entry of src (count and error) to dst: the summary of both
+ * streams.  Errors add up: an entry of dst may over-count by its own
+ * bound plus src's. */
+void nftop_merge(struct nftop *dst, const struct nftop *src);
+/* The current bound on any count's over-estimate: the smallest counter
+ * once the table is full, else 0. */
+uint64_t nftop_error_bound(const struct nftop *t);
+/* Writes pointers to the k largest entries, largest first (ties by key),
+ * into out; returns how many (<= k).  Valid until the next add or free. */
+size_t nftop_top(const struct nftop *t, size_t k, const struct nftop_ent **out);
+/* Puts back an entry saved earlier (count, err), as when restoring a
+ * checkpoint; a key already present or a full table adds count the
+ * usual way. */
+void nftop_restore(
+    struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err);
+/* Bytes allocated by t. */
+size_t nftop_bytes(const struct nftop *t);
+
+#endif
