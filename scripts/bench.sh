@@ -10,10 +10,14 @@ for b in "$O"/tests/bench_*; do
 done
 for s in scripts/bench_*.sh; do
 	[ -f "$s" ] || continue
-	bot=$(basename "$s" .sh)
-	bot=${bot#bench_}bot
+	name=$(basename "$s" .sh)
+	name=${name#bench_}
+	# bench_<x>.sh compares <x>bot; bench_jobs.sh measures job loading
+	# (with pingbot).
+	bot=${name}bot
+	[ "$name" = jobs ] && bot=pingbot
 	if [ -x "$O/$bot" ]; then
-		echo "== $bot"
+		echo "== $name ($bot)"
 		sh "$s" "$O"
 	fi
 done
