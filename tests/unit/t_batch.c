@@ -30,6 +30,7 @@ push(struct sendq *q, const char *path, double v, double t)
 	it.t = t;
 	it.enq_ms = 0;
 	it.seg = 0;
+	it.rec = 0;
 	sendq_push(q, sendq_index(q, 1), &it);
 }
 
