@@ -769,7 +769,13 @@ bot_refresh(void)
 	}
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
-	if (jobfetch_start(bot.backend, bot.ops->protocol, bot_job_flags(),
+	/* Per-entity jobs: an unchanged entity gives its scheduled job again
+	 * without being parsed (jobfetch.h). */
+	if (jobfetch_start(bot.backend, bot.ops->protocol,
+	        bot_job_flags() |
+	            (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT
+	                    ? 0
+	                    : JOBFETCH_REUSE),
 	        bot_on_fetched, NULL) == -1)
 		bot.refresh_again = 1;
 }
@@ -1082,6 +1088,7 @@ bot_teardown(void)
 	bot_fresh_release();
 	sched_free(bot.sched);
 	bot.sched = NULL;
+	jobfetch_forget();
 	output_free(bot.out);
 	backend_free(bot.backend);
 	http_free(bot.http);
