@@ -31,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "strset.h"
+#include "texthash.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -209,28 +210,11 @@ jf_note_replay(const char *notes)
 	}
 }
 
-/* A 64-bit hash of n bytes: a multiply-xorshift over 8-byte words with
- * a final avalanche.  Equal hashes are taken as equal texts; the backend
- * is the only source, and an accidental collision is 2^-64 likely. */
+/* Equal hashes are taken as equal texts (texthash.h). */
 static uint64_t
 jf_hash(const char *p, size_t n, uint64_t seed)
 {
-	uint64_t h = seed ^ (n * 0x9e3779b97f4a7c15ULL), w;
-
-	while (n >= 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ (w * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
-		h ^= h >> 31;
-		p += 8;
-		n -= 8;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ (w * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 32;
-	return h;
+	return texthash(p, n, seed);
 }
 
 static size_t

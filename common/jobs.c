@@ -18,6 +18,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "strset.h"
+#include "texthash.h"
 #include "xmalloc.h"
 
 #define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
@@ -290,8 +291,13 @@ job_fingerprint(struct job *job)
 	}
 	jobs_fp_add(&out, &len, &cap, "]}");
 	json_object_put(name);
+	/* Kept as 128 bits of hash in hex, not the text: 33 bytes a job
+	 * instead of hundreds (texthash.h on collisions). */
 	free(job->fingerprint);
-	job->fingerprint = xreallocarray(out, len + 1, 1);
+	job->fingerprint = xasprintf("%016llx%016llx",
+	    (unsigned long long)texthash(out, len, 0x6a6f6266ULL),
+	    (unsigned long long)texthash(out, len, 0x70726e74ULL));
+	free(out);
 }
 
 enum jobs_verdict

@@ -45,7 +45,8 @@ struct job {
 	size_t n_sensors;
 	int *intervals_s; /* distinct intervals, ascending */
 	size_t n_intervals;
-	char *fingerprint; /* canonical text; equal text = unchanged job */
+	char *fingerprint; /* a 128-bit hash (hex) of the canonical text of
+	                      all that shapes its runs; equal = unchanged */
 	char *warnings;    /* skipped sensors, "; "-joined, or NULL */
 	void *priv;        /* the bot's parsed form of the job */
 	void (*priv_free)(void *priv);

@@ -480,7 +480,7 @@ T_TEST(jobfetch_reuse_gives_unchanged_jobs_again_and_sees_changes)
 	/* Entity 31's address changed: a new job for 31 only. */
 	T_EQ_INT(t_refresh(l, s, SERVE_R_ENTITY, &b31, &b32, &keeps), 0);
 	T_ASSERT(b31 != NULL && b31 != a31 && b32 == a32);
-	T_ASSERT(strstr(b31->fingerprint, "127.0.0.2") != NULL);
+	T_ASSERT(strcmp(b31->fingerprint, a31->fingerprint) != 0);
 	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &b32, &keeps), 0);
 	T_ASSERT(a31 != b31 && b32 == a32);
 	/* Their credential changed: both are new jobs. */
