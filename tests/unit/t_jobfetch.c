@@ -431,8 +431,28 @@ t_job(const struct got *g, int64_t id)
 	return NULL;
 }
 
+/* Every job t_refresh handed out, held until the test ends, so that no
+ * job's address is reused and comparing pointers means what it says. */
+static struct job *t_held[64];
+static size_t t_n_held;
+
+static struct job *
+t_hold(struct job *job)
+{
+	if (job != NULL && t_n_held < sizeof(t_held) / sizeof(t_held[0]))
+		t_held[t_n_held++] = job_ref(job);
+	return job;
+}
+
+static void
+t_release_held(void)
+{
+	while (t_n_held > 0)
+		job_unref(t_held[--t_n_held]);
+}
+
 /* A refresh with JOBFETCH_REUSE, whose jobs 31 and 32 go to *j31, *j32
- * (NULL when absent) before the update is applied to s. */
+ * (NULL when absent; held) before the update is applied to s. */
 static int
 t_refresh(struct loop *l, struct sched *s, int mode, struct job **j31,
     struct job **j32, size_t *n_keeps)
@@ -448,8 +468,8 @@ t_refresh(struct loop *l, struct sched *s, int mode, struct job **j31,
 	    count(log, "/api/accounts/8/sensors/51") != 1 ||
 	    count(log, "/api/accounts/8/sensors/52") != 1)
 		return -1;
-	*j31 = t_job(&g, 31);
-	*j32 = t_job(&g, 32);
+	*j31 = t_hold(t_job(&g, 31));
+	*j32 = t_hold(t_job(&g, 32));
 	*n_keeps = g.u.n_keeps;
 	sched_apply(s, &g.u, NULL);
 	job_update_release(&g.u);
@@ -505,6 +525,7 @@ T_TEST(jobfetch_reuse_gives_unchanged_jobs_again_and_sees_changes)
 	T_EQ_INT(keeps, 0);
 	jobfetch_forget();
 	sched_free(s);
+	t_release_held();
 	loop_free(l);
 }
 
