@@ -557,6 +557,10 @@ bot_prepare_job(struct job *job, void *arg)
 
 	(void)arg;
 	err[0] = '\0';
+	if (job_unpark_json(job) == -1) {
+		snprintf(err, sizeof(err), "its parked JSON does not parse");
+		goto refused;
+	}
 	if (bot.ops->job_prepare == NULL ||
 	    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
 		/* The line is made now: the job's JSON goes after this. */
@@ -566,6 +570,7 @@ bot_prepare_job(struct job *job, void *arg)
 		job_drop_json(job);
 		return 0;
 	}
+refused:
 	msg = xasprintf("job %lld (%s): not polled: %s", (long long)job->id,
 	    job->name, err);
 	if (strset_add(&bot.prep_cur, msg) && !strset_has(&bot.prep_prev, msg))

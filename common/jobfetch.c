@@ -1050,6 +1050,9 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		    old->job->sched_entry != NULL && job_same(old->job, job)) {
 			job_unref(job);
 			job = job_ref(old->job);
+		} else if (jf->reuse) {
+			/* Until job_prepare: text, not json-c's tables. */
+			job_park_json(job);
 		}
 		job_update_add(&jf->u, job);
 		break;
