@@ -583,6 +583,10 @@ bot_prepare_job(struct job *job, void *arg)
 
 	(void)arg;
 	err[0] = '\0';
+	if (job_unpark_json(job) == -1) {
+		snprintf(err, sizeof(err), "its parked JSON does not parse");
+		goto refused;
+	}
 	if (bot.ops->job_prepare == NULL ||
 	    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
 		/* The line is made now: the job's JSON goes after this. */
@@ -592,6 +596,7 @@ bot_prepare_job(struct job *job, void *arg)
 		job_drop_json(job);
 		return 0;
 	}
+refused:
 	msg = xasprintf("job %lld (%s): not polled: %s", (long long)job->id,
 	    job->name, err);
 	if (strset_add(&bot.prep_cur, msg) && !strset_has(&bot.prep_prev, msg))
@@ -795,7 +800,13 @@ bot_refresh(void)
 	}
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
-	if (jobfetch_start(bot.backend, bot.ops->protocol, bot_job_flags(),
+	/* Per-entity jobs: an unchanged entity gives its scheduled job again
+	 * without being parsed (jobfetch.h). */
+	if (jobfetch_start(bot.backend, bot.ops->protocol,
+	        bot_job_flags() |
+	            (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT
+	                    ? 0
+	                    : JOBFETCH_REUSE),
 	        bot_on_fetched, NULL) == -1)
 		bot.refresh_again = 1;
 }
@@ -1108,6 +1119,7 @@ bot_teardown(void)
 	bot_fresh_release();
 	sched_free(bot.sched);
 	bot.sched = NULL;
+	jobfetch_forget();
 	output_free(bot.out);
 	backend_free(bot.backend);
 	http_free(bot.http);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "loop.h"
 #include "strset.h"
+#include "texthash.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -53,7 +54,8 @@ enum jf_state {
 
 struct jf_record {
 	enum jf_kind kind;
-	size_t acc; /* index of its account */
+	uint64_t hash; /* of text (JF_OK), for JOBFETCH_REUSE */
+	size_t acc;    /* index of its account */
 	int64_t account;
 	int64_t id;
 	enum jf_state state;
@@ -67,14 +69,38 @@ struct jf_account {
 	enum jf_state state;
 	char *body; /* the answer, until its jobs are built */
 	size_t body_len;
-	size_t pos;    /* where the lexical walk of body is */
-	size_t *spans; /* [start, end) of each entity in body */
+	size_t pos; /* where the lexical walk of body is */
+	/* [start, end) of each entity in body, and the index + 1 of the
+	 * previous refresh's jf_seen of the same text (0: none) */
+	size_t *spans;
 	size_t n_spans, cap_spans;
 	size_t scanned, built;
 	size_t records_pending; /* its records not answered yet */
 	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
 	                           it is worked on (accounts go in turn) */
 	struct json_tokener *tok;
+};
+
+/* What a refresh saw of one entity, for the next one (JOBFETCH_REUSE). */
+struct jf_seen {
+	uint64_t text_hash; /* its text, with its account */
+	uint64_t recs_hash; /* the records it named, as they were */
+	int64_t account;
+	int64_t id;      /* 0 when it is not one of ours */
+	struct job *job; /* a reference, or NULL (invalid, or not ours) */
+	int64_t *ids;    /* its credential id, then each sensor's */
+	char *notes;     /* the jf_note lines it gave, each '\n'-ended */
+	uint32_t n_ids;
+	unsigned char ours;  /* protocols[P] is for this bot */
+	unsigned char moved; /* handed on to the next table */
+};
+
+struct jf_seen_table {
+	struct jf_seen *e;
+	size_t n, cap;
+	uint32_t *by_text; /* entry index + 1, by text_hash */
+	uint32_t *by_id;   /* entry index + 1, by (account, id) */
+	size_t cap_slots;
 };
 
 struct jf_queued {
@@ -105,6 +131,11 @@ struct jf {
 	struct json_tokener *tok; /* for one entity at a time */
 	struct timer work;
 	size_t work_acc; /* the account being worked on, one at a time */
+	int reuse;       /* JOBFETCH_REUSE */
+	struct jf_seen_table seen; /* this refresh's, for the next one */
+	char *notes;               /* jf_note lines of the entity built */
+	size_t notes_len, notes_cap;
+	int capture;
 };
 
 struct jf_req {
@@ -118,6 +149,39 @@ static struct jf *jf_active;
 /* Messages logged by the previous refresh, so each is logged once. */
 static struct strset jf_prev, jf_cur;
 
+/* The last complete refresh's entities (JOBFETCH_REUSE), and what it was
+ * for: another protocol, bot or flags starts afresh. */
+static struct jf_seen_table jf_seen_prev;
+static char *jf_seen_protocol;
+static unsigned jf_seen_flags;
+static int64_t jf_seen_bot;
+
+static void
+jf_capture(const char *msg)
+{
+	struct jf *jf = jf_active;
+	size_t n = strlen(msg);
+
+	if (jf == NULL || !jf->capture)
+		return;
+	if (jf->notes_len + n + 2 > jf->notes_cap) {
+		jf->notes_cap = (jf->notes_len + n + 2) * 2;
+		jf->notes = xreallocarray(jf->notes, jf->notes_cap, 1);
+	}
+	memcpy(jf->notes + jf->notes_len, msg, n);
+	jf->notes_len += n;
+	jf->notes[jf->notes_len++] = '\n';
+	jf->notes[jf->notes_len] = '\0';
+}
+
+static void
+jf_note_text(const char *msg)
+{
+	if (strset_add(&jf_cur, msg) && !strset_has(&jf_prev, msg))
+		log_warnx("%s", msg);
+	jf_capture(msg);
+}
+
 static void jf_note(const char *fmt, ...) BOT_PRINTF(1, 2);
 
 static void
@@ -129,8 +193,164 @@ jf_note(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (strset_add(&jf_cur, msg) && !strset_has(&jf_prev, msg))
-		log_warnx("%s", msg);
+	jf_note_text(msg);
+}
+
+/* Notes again, as jf_note did, the lines an entity gave last time. */
+static void
+jf_note_replay(const char *notes)
+{
+	char msg[512];
+	const char *nl;
+
+	while (notes != NULL && (nl = strchr(notes, '\n')) != NULL) {
+		snprintf(msg, sizeof(msg), "%.*s", (int)(nl - notes), notes);
+		jf_note_text(msg);
+		notes = nl + 1;
+	}
+}
+
+/* Equal hashes are taken as equal texts (texthash.h). */
+static uint64_t
+jf_hash(const char *p, size_t n, uint64_t seed)
+{
+	return texthash(p, n, seed);
+}
+
+static size_t
+jf_id_hash(int64_t account, int64_t id)
+{
+	uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+
+	h ^= (uint64_t)account * 0xc2b2ae3d27d4eb4fULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static void
+jf_seen_index(struct jf_seen_table *t, size_t i)
+{
+	size_t mask = t->cap_slots - 1, k;
+	const struct jf_seen *e = &t->e[i];
+
+	k = (size_t)e->text_hash & mask;
+	while (t->by_text[k] != 0)
+		k = (k + 1) & mask;
+	t->by_text[k] = (uint32_t)(i + 1);
+	if (e->id == 0)
+		return;
+	k = jf_id_hash(e->account, e->id) & mask;
+	while (t->by_id[k] != 0)
+		k = (k + 1) & mask;
+	t->by_id[k] = (uint32_t)(i + 1);
+}
+
+/* Takes e (its references and allocations) into t. */
+static void
+jf_seen_add(struct jf_seen_table *t, const struct jf_seen *e)
+{
+	size_t i;
+
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 256;
+		t->e = xreallocarray(t->e, t->cap, sizeof(*t->e));
+	}
+	t->e[t->n++] = *e;
+	if (2 * t->n <= t->cap_slots) {
+		jf_seen_index(t, t->n - 1);
+		return;
+	}
+	free(t->by_text);
+	free(t->by_id);
+	t->cap_slots = t->cap_slots ? t->cap_slots * 2 : 512;
+	t->by_text = xcalloc(t->cap_slots, sizeof(*t->by_text));
+	t->by_id = xcalloc(t->cap_slots, sizeof(*t->by_id));
+	for (i = 0; i < t->n; i++)
+		jf_seen_index(t, i);
+}
+
+/* The entry of that text in account, or NULL. */
+static struct jf_seen *
+jf_seen_by_text(struct jf_seen_table *t, uint64_t hash, int64_t account)
+{
+	size_t mask = t->cap_slots - 1, k;
+
+	if (t->cap_slots == 0)
+		return NULL;
+	for (k = (size_t)hash & mask; t->by_text[k] != 0; k = (k + 1) & mask) {
+		struct jf_seen *e = &t->e[t->by_text[k] - 1];
+
+		if (e->text_hash == hash && e->account == account)
+			return e;
+	}
+	return NULL;
+}
+
+/* The entry of entity id in account, or NULL. */
+static struct jf_seen *
+jf_seen_by_id(struct jf_seen_table *t, int64_t account, int64_t id)
+{
+	size_t mask = t->cap_slots - 1, k;
+
+	if (t->cap_slots == 0 || id == 0)
+		return NULL;
+	for (k = jf_id_hash(account, id) & mask; t->by_id[k] != 0;
+	     k = (k + 1) & mask) {
+		struct jf_seen *e = &t->e[t->by_id[k] - 1];
+
+		if (e->id == id && e->account == account)
+			return e;
+	}
+	return NULL;
+}
+
+static void
+jf_seen_release(struct jf_seen_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		job_unref(t->e[i].job);
+		free(t->e[i].ids);
+		free(t->e[i].notes);
+	}
+	free(t->e);
+	free(t->by_text);
+	free(t->by_id);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Hands the previous refresh's entry on to this refresh's table. */
+static void
+jf_seen_move(struct jf *jf, struct jf_seen *old)
+{
+	if (old == NULL || old->moved)
+		return;
+	jf_seen_add(&jf->seen, old);
+	old->job = NULL;
+	old->ids = NULL;
+	old->notes = NULL;
+	old->moved = 1;
+}
+
+/* Every entry of an account that keeps its jobs goes on as it was. */
+static void
+jf_seen_move_account(struct jf *jf, int64_t account)
+{
+	size_t i;
+
+	if (!jf->reuse)
+		return;
+	for (i = 0; i < jf_seen_prev.n; i++)
+		if (jf_seen_prev.e[i].account == account)
+			jf_seen_move(jf, &jf_seen_prev.e[i]);
+}
+
+void
+jobfetch_forget(void)
+{
+	jf_seen_release(&jf_seen_prev);
+	free(jf_seen_protocol);
+	jf_seen_protocol = NULL;
 }
 
 static void jf_on_answer(const struct http_response *res, void *arg);
@@ -322,23 +542,52 @@ jf_want(struct jf *jf, enum jf_kind kind, size_t acc, int64_t id)
 	jf->n_rec++;
 }
 
+/* The record ids protocols[P] (proto) names: the credential's, then each
+ * sensor's (ids <= 0: none).  Returns a new array of *n. */
+static int64_t *
+jf_ids_of(struct json_object *proto, uint32_t *n)
+{
+	struct json_object *sensors;
+	size_t k, ns = 0;
+	int64_t *ids;
+
+	if (json_object_object_get_ex(proto, "sensors", &sensors) &&
+	    json_object_is_type(sensors, json_type_array))
+		ns = json_object_array_length(sensors);
+	ids = xcalloc(ns + 1, sizeof(*ids));
+	ids[0] = jsonx_int(proto, "credential");
+	for (k = 0; k < ns; k++)
+		ids[k + 1] =
+		    jsonx_int(json_object_array_get_idx(sensors, k), "sensor");
+	*n = (uint32_t)(ns + 1);
+	return ids;
+}
+
+/* Notes the records an entity names (see jf_ids_of). */
+static void
+jf_want_ids(struct jf *jf, size_t account, const int64_t *ids, uint32_t n)
+{
+	uint32_t k;
+
+	for (k = 0; k < n; k++)
+		jf_want(
+		    jf, k == 0 ? JF_CREDENTIAL : JF_SENSOR, account, ids[k]);
+}
+
 /* Collects the credential and sensors of one entity. */
 static void
 jf_scan_entity(struct jf *jf, size_t account, struct json_object *e)
 {
-	struct json_object *proto, *sensors;
-	size_t k;
+	struct json_object *proto;
+	int64_t *ids;
+	uint32_t n;
 
 	proto = jf_candidate(jf, e);
 	if (proto == NULL)
 		return;
-	jf_want(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
-	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
-	    !json_object_is_type(sensors, json_type_array))
-		return;
-	for (k = 0; k < json_object_array_length(sensors); k++)
-		jf_want(jf, JF_SENSOR, account,
-		    jsonx_int(json_object_array_get_idx(sensors, k), "sensor"));
+	ids = jf_ids_of(proto, &n);
+	jf_want_ids(jf, account, ids, n);
+	free(ids);
 }
 
 static const char *
@@ -500,7 +749,7 @@ jf_parse_start(struct jf_account *acc)
 static struct json_object *
 jf_entity(struct jf *jf, struct jf_account *acc, size_t k)
 {
-	size_t start = acc->spans[2 * k], len = acc->spans[2 * k + 1] - start;
+	size_t start = acc->spans[3 * k], len = acc->spans[3 * k + 1] - start;
 	struct json_object *e;
 
 	json_tokener_reset(jf->tok);
@@ -512,6 +761,27 @@ jf_entity(struct jf *jf, struct jf_account *acc, size_t k)
 		return NULL;
 	}
 	return e;
+}
+
+/* With JOBFETCH_REUSE: when the entity [p, q) of span k has the text of
+ * one the last refresh saw, notes that (for the build) and the records it
+ * names, without parsing it.  1 when it did. */
+static int
+jf_scan_seen(struct jf *jf, struct jf_account *acc, size_t k, const char *p,
+    const char *q)
+{
+	struct jf_seen *old;
+
+	if (!jf->reuse)
+		return 0;
+	old = jf_seen_by_text(&jf_seen_prev,
+	    jf_hash(p, (size_t)(q - p), (uint64_t)acc->id), acc->id);
+	if (old == NULL || old->moved)
+		return 0;
+	acc->spans[3 * k + 2] = (size_t)(old - jf_seen_prev.e) + 1;
+	if (old->ours)
+		jf_want_ids(jf, (size_t)(acc - jf->acc), old->ids, old->n_ids);
+	return 1;
 }
 
 /* Splits out the next element of the list and notes the records it needs.
@@ -537,10 +807,15 @@ jf_scan_next(struct jf *jf, struct jf_account *acc)
 			acc->cap_spans =
 			    acc->cap_spans ? acc->cap_spans * 2 : 64;
 			acc->spans = xreallocarray(
-			    acc->spans, acc->cap_spans, 2 * sizeof(size_t));
+			    acc->spans, acc->cap_spans, 3 * sizeof(size_t));
 		}
-		acc->spans[2 * acc->n_spans] = (size_t)(p - acc->body);
-		acc->spans[2 * acc->n_spans + 1] = (size_t)(q - acc->body);
+		acc->spans[3 * acc->n_spans] = (size_t)(p - acc->body);
+		acc->spans[3 * acc->n_spans + 1] = (size_t)(q - acc->body);
+		acc->spans[3 * acc->n_spans + 2] = 0;
+		if (jf_scan_seen(jf, acc, acc->n_spans, p, q)) {
+			acc->n_spans++;
+			goto next;
+		}
 		e = jf_entity(jf, acc, acc->n_spans);
 		if (e == NULL) {
 			jf_list_failed(acc, "answer is not valid JSON");
@@ -550,6 +825,7 @@ jf_scan_next(struct jf *jf, struct jf_account *acc)
 		jf_scan_entity(jf, (size_t)(acc - jf->acc), e);
 		json_object_put(e);
 	}
+next:
 	p = jf_ws(q, end);
 	if (p < end && *p == ',') {
 		acc->pos = (size_t)(p + 1 - acc->body);
@@ -595,23 +871,69 @@ jf_rec_used(struct jf_record *r)
 	r->text = NULL;
 }
 
-/* Counts the uses of the records entity e's protocols[P] (proto) names,
- * as jf_scan_entity counted them. */
+/* Counts the uses of the records an entity names (jf_ids_of), as
+ * jf_want counted them. */
 static void
-jf_recs_used(struct jf *jf, int64_t account, struct json_object *proto)
+jf_recs_used(struct jf *jf, int64_t account, const int64_t *ids, uint32_t n)
 {
-	struct json_object *sensors;
-	size_t k;
+	uint32_t k;
 
-	jf_rec_used(jf_find(
-	    jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential")));
-	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
-	    !json_object_is_type(sensors, json_type_array))
-		return;
-	for (k = 0; k < json_object_array_length(sensors); k++)
-		jf_rec_used(jf_find(jf, JF_SENSOR, account,
-		    jsonx_int(
-		        json_object_array_get_idx(sensors, k), "sensor")));
+	for (k = 0; k < n; k++)
+		jf_rec_used(jf_find(
+		    jf, k == 0 ? JF_CREDENTIAL : JF_SENSOR, account, ids[k]));
+}
+
+/* The hash of the records an entity names as this refresh got them (each
+ * one's text, "does not exist" or "no id"), or -1 when one of them
+ * failed (the entity then keeps its job). */
+static int
+jf_recs_hash(struct jf *jf, int64_t account, const int64_t *ids, uint32_t n,
+    uint64_t *out)
+{
+	uint64_t v[2];
+	uint32_t k;
+
+	*out = 0x2545f4914f6cdd1dULL;
+	for (k = 0; k < n; k++) {
+		const struct jf_record *r = jf_find(
+		    jf, k == 0 ? JF_CREDENTIAL : JF_SENSOR, account, ids[k]);
+
+		if (r != NULL && r->state == JF_FAILED)
+			return -1;
+		v[0] = *out;
+		v[1] = r == NULL ? 1 : r->state == JF_MISSING ? 2 : r->hash;
+		*out = jf_hash((const char *)v, sizeof(v), k);
+	}
+	return 0;
+}
+
+/* With JOBFETCH_REUSE: gives the entity of span k the job (and the
+ * notes) the last refresh gave it, when its text was the same (seen while
+ * scanning), each record it names is as it was and that job is still
+ * scheduled.  1 when it did: the entity is then not parsed. */
+static int
+jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
+{
+	struct jf_seen *old;
+	uint64_t h;
+
+	if (acc->spans[3 * k + 2] == 0)
+		return 0;
+	old = &jf_seen_prev.e[acc->spans[3 * k + 2] - 1];
+	if (old->moved)
+		return 0; /* its text came twice: the second is parsed */
+	if (old->ours &&
+	    (jf_recs_hash(jf, acc->id, old->ids, old->n_ids, &h) == -1 ||
+	        h != old->recs_hash ||
+	        (old->job != NULL && old->job->sched_entry == NULL)))
+		return 0;
+	if (old->ours)
+		jf_recs_used(jf, acc->id, old->ids, old->n_ids);
+	jf_note_replay(old->notes);
+	if (old->job != NULL)
+		job_update_add(&jf->u, job_ref(old->job));
+	jf_seen_move(jf, old);
+	return 1;
 }
 
 /* Builds the resolved form of entity e: our protocol only, with records in
@@ -684,23 +1006,35 @@ keep:
 	return NULL;
 }
 
+/* Builds the job of entity e (span k of acc) and, with JOBFETCH_REUSE,
+ * remembers what it gave for the next refresh. */
 static void
 jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 {
 	char err[BOT_ERRLEN];
-	struct json_object *proto, *resolved;
-	struct job *job;
+	struct json_object *proto, *resolved = NULL;
+	struct jf_seen seen, *old;
+	struct job *job = NULL;
 	int64_t eid;
 
+	memset(&seen, 0, sizeof(seen));
+	jf->notes_len = 0;
+	jf->capture = jf->reuse;
 	proto = jf_candidate(jf, e);
 	if (proto == NULL)
-		return;
-	eid = jsonx_int(e, "id");
+		goto remember;
+	seen.ours = 1;
+	seen.id = eid = jsonx_int(e, "id");
+	seen.ids = jf_ids_of(proto, &seen.n_ids);
 	resolved = jf_resolve(jf, acc->id, e, proto, eid);
-	jf_recs_used(jf, acc->id, proto);
+	jf_recs_used(jf, acc->id, seen.ids, seen.n_ids);
 	if (resolved == NULL) {
 		job_update_keep(&jf->u, acc->id, eid);
-		return;
+		/* Its previous job stays, and so does what it was made of. */
+		if (jf->reuse)
+			jf_seen_move(
+			    jf, jf_seen_by_id(&jf_seen_prev, acc->id, eid));
+		goto out;
 	}
 	switch (jobs_from_entity_flags(resolved, acc->id, jf->protocol,
 	    jf->bot_id, jf->flags, &job, err, sizeof(err))) {
@@ -708,6 +1042,18 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		if (job->warnings != NULL)
 			jf_note("job %lld (%s): %s", (long long)job->id,
 			    job->name, job->warnings);
+		/* The same job as the scheduled one: that one goes on (the
+		 * next refresh finds it under this text). */
+		old = jf->reuse ? jf_seen_by_id(&jf_seen_prev, acc->id, eid)
+		                : NULL;
+		if (old != NULL && old->job != NULL &&
+		    old->job->sched_entry != NULL && job_same(old->job, job)) {
+			job_unref(job);
+			job = job_ref(old->job);
+		} else if (jf->reuse) {
+			/* Until job_prepare: text, not json-c's tables. */
+			job_park_json(job);
+		}
 		job_update_add(&jf->u, job);
 		break;
 	case JOBS_INVALID:
@@ -716,6 +1062,26 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	case JOBS_SKIP:
 		break;
 	}
+remember:
+	if (jf->reuse) {
+		size_t k = acc->built - 1;
+
+		seen.text_hash = jf_hash(acc->body + acc->spans[3 * k],
+		    acc->spans[3 * k + 1] - acc->spans[3 * k],
+		    (uint64_t)acc->id);
+		seen.account = acc->id;
+		if (seen.ours &&
+		    jf_recs_hash(jf, acc->id, seen.ids, seen.n_ids,
+		        &seen.recs_hash) == -1)
+			goto out; /* not reached: it was kept */
+		seen.job = job != NULL ? job_ref(job) : NULL;
+		seen.notes = jf->notes_len ? xstrdup(jf->notes) : NULL;
+		jf_seen_add(&jf->seen, &seen);
+		seen.ids = NULL;
+	}
+out:
+	jf->capture = 0;
+	free(seen.ids);
 	json_object_put(resolved);
 }
 
@@ -730,6 +1096,8 @@ jf_free(struct jf *jf)
 		free(jf->acc[i].spans);
 	}
 	json_tokener_free(jf->tok);
+	jf_seen_release(&jf->seen);
+	free(jf->notes);
 	for (i = 0; i < jf->n_rec; i++) {
 		json_object_put(jf->rec[i].obj);
 		free(jf->rec[i].text);
@@ -753,6 +1121,12 @@ jf_finish(struct jf *jf)
 		strset_move(&jf_prev, &jf_cur);
 	else
 		strset_release(&jf_cur);
+	if (ok && jf->reuse) {
+		/* This refresh's entities replace the last one's. */
+		jf_seen_release(&jf_seen_prev);
+		jf_seen_prev = jf->seen;
+		memset(&jf->seen, 0, sizeof(jf->seen));
+	}
 	u = jf->u;
 	job_update_init(&jf->u);
 	jf_active = NULL;
@@ -781,6 +1155,7 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		}
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
+			jf_seen_move_account(jf, acc->id);
 			continue;
 		}
 		while (acc->state == JF_SCANNING) {
@@ -791,6 +1166,7 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		}
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
+			jf_seen_move_account(jf, acc->id);
 			continue;
 		}
 		if (acc->state == JF_FETCHING) {
@@ -803,12 +1179,15 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		 * no tree of the whole list ever exists, so the jobs are not
 		 * scattered through megabytes of freed json-c blocks. */
 		while (acc->built < acc->n_spans) {
-			struct json_object *e =
-			    jf_entity(jf, acc, acc->built++);
+			struct json_object *e;
 
+			if (jf_build_seen(jf, acc, acc->built++))
+				goto built;
+			e = jf_entity(jf, acc, acc->built - 1);
 			if (e != NULL) /* it parsed when scanned */
 				jf_build_entity(jf, acc, e);
 			json_object_put(e);
+		built:
 			if (jf_slice_over(t0))
 				return 1;
 		}
@@ -950,6 +1329,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 		if (rc == 0 && json_object_is_type(obj, json_type_object)) {
 			/* Kept as text until it is used: compact. */
 			rec->text = xstrndup(res->body, res->body_len);
+			rec->hash = jf_hash(res->body, res->body_len, 0);
 			rec->state = JF_OK;
 		} else if (rc == -1 && res->status == 404) {
 			rec->state = JF_MISSING;
@@ -984,7 +1364,19 @@ jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
 	jf->b = b;
 	jf->loop = backend_loop(b);
 	jf->protocol = xstrdup(protocol);
-	jf->flags = flags;
+	jf->flags = flags & ~JOBFETCH_REUSE;
+	jf->reuse = (flags & JOBFETCH_REUSE) != 0;
+	/* What was seen is for one protocol, bot and set of flags. */
+	if (!jf->reuse || jf_seen_protocol == NULL ||
+	    strcmp(jf_seen_protocol, protocol) != 0 || jf_seen_flags != flags ||
+	    jf_seen_bot != backend_bot_id(b)) {
+		jobfetch_forget();
+		if (jf->reuse) {
+			jf_seen_protocol = xstrdup(protocol);
+			jf_seen_flags = flags;
+			jf_seen_bot = backend_bot_id(b);
+		}
+	}
 	jf->bot_id = backend_bot_id(b);
 	jf->cb = cb;
 	jf->arg = arg;

@@ -17,12 +17,23 @@ struct job_update;
 /* Receives the finished update (owned by the callee: apply or release). */
 typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
 
+/* jobfetch_start flag: remember each entity's text (a 64-bit hash), the
+ * records it names and the job it gave, and on the next refresh give the
+ * same job again, without parsing, when its text and the text of each of
+ * its records are unchanged and the job is still scheduled
+ * (job->sched_entry).  For per-entity jobs (bot.c). */
+#define JOBFETCH_REUSE 0x10000u
+
 /* Starts a refresh for protocol (copied); flags go to
- * jobs_from_entity_flags.  cb runs once, later, with ok=0
- * when nothing could be fetched (u is then empty, without keep lists: the
+ * jobs_from_entity_flags (besides JOBFETCH_REUSE).  cb runs once, later, with
+ * ok=0 when nothing could be fetched (u is then empty, without keep lists: the
  * caller must not apply it).  -1 if a refresh is already running or the
  * first request cannot start (cb is not called). */
 int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
     jobfetch_cb *cb, void *arg) BOT_WUR;
+
+/* Drops what JOBFETCH_REUSE remembers (its job references too); the next
+ * refresh parses everything.  Not while a refresh runs. */
+void jobfetch_forget(void);
 
 #endif

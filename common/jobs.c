@@ -18,6 +18,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "strset.h"
+#include "texthash.h"
 #include "xmalloc.h"
 
 #define JOBS_MAX_FILE_SIZE (64 * 1024 * 1024)
@@ -81,6 +82,7 @@ jobs_free(struct job *job)
 	free(job->name);
 	free(job->fingerprint);
 	free(job->warnings);
+	free(job->parked);
 	free(job);
 }
 
@@ -109,6 +111,69 @@ job_drop_json(struct job *job)
 	json_object_put(job->credential);
 	job->details = NULL;
 	job->credential = NULL;
+	free(job->parked);
+	job->parked = NULL;
+}
+
+void
+job_park_json(struct job *job)
+{
+	struct json_object *all = json_object_new_array(), *sensors;
+	size_t i;
+
+	if (job->parked != NULL)
+		return;
+	/* [details, credential, [sensor details, ...]] */
+	json_object_array_add(all, json_object_get(job->details));
+	json_object_array_add(all, json_object_get(job->credential));
+	sensors = json_object_new_array();
+	for (i = 0; i < job->n_sensors; i++)
+		json_object_array_add(
+		    sensors, json_object_get(job->sensors[i].details));
+	json_object_array_add(all, sensors);
+	job->parked = xstrdup(
+	    json_object_to_json_string_ext(all, JSON_C_TO_STRING_PLAIN));
+	json_object_put(all);
+	for (i = 0; i < job->n_sensors; i++) {
+		json_object_put(job->sensors[i].details);
+		job->sensors[i].details = NULL;
+	}
+	json_object_put(job->details);
+	json_object_put(job->credential);
+	job->details = NULL;
+	job->credential = NULL;
+}
+
+int
+job_unpark_json(struct job *job)
+{
+	struct json_object *all = NULL, *sensors;
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	if (job->parked == NULL)
+		return 0;
+	if (jsonx_parse(job->parked, strlen(job->parked), JOBS_MAX_DEPTH + 2,
+	        &all, err, sizeof(err)) == -1 ||
+	    !json_object_is_type(all, json_type_array) ||
+	    json_object_array_length(all) != 3) {
+		json_object_put(all);
+		return -1;
+	}
+	sensors = json_object_array_get_idx(all, 2);
+	if (json_object_array_length(sensors) != job->n_sensors) {
+		json_object_put(all);
+		return -1;
+	}
+	job->details = json_object_get(json_object_array_get_idx(all, 0));
+	job->credential = json_object_get(json_object_array_get_idx(all, 1));
+	for (i = 0; i < job->n_sensors; i++)
+		job->sensors[i].details =
+		    json_object_get(json_object_array_get_idx(sensors, i));
+	json_object_put(all);
+	free(job->parked);
+	job->parked = NULL;
+	return 0;
 }
 
 struct job *
@@ -290,8 +355,13 @@ job_fingerprint(struct job *job)
 	}
 	jobs_fp_add(&out, &len, &cap, "]}");
 	json_object_put(name);
+	/* Kept as 128 bits of hash in hex, not the text: 33 bytes a job
+	 * instead of hundreds (texthash.h on collisions). */
 	free(job->fingerprint);
-	job->fingerprint = xreallocarray(out, len + 1, 1);
+	job->fingerprint = xasprintf("%016llx%016llx",
+	    (unsigned long long)texthash(out, len, 0x6a6f6266ULL),
+	    (unsigned long long)texthash(out, len, 0x70726e74ULL));
+	free(out);
 }
 
 enum jobs_verdict

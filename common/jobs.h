@@ -45,9 +45,13 @@ struct job {
 	size_t n_sensors;
 	int *intervals_s; /* distinct intervals, ascending */
 	size_t n_intervals;
-	char *fingerprint; /* canonical text; equal text = unchanged job */
+	char *fingerprint; /* a 128-bit hash (hex) of the canonical text of
+	                      all that shapes its runs; equal = unchanged */
 	char *warnings;    /* skipped sensors, "; "-joined, or NULL */
-	void *priv;        /* the bot's parsed form of the job */
+	/* While parked (job_park_json): the text of its details, credential
+	 * and sensors' details, which are NULL meanwhile; else NULL. */
+	char *parked;
+	void *priv; /* the bot's parsed form of the job */
 	void (*priv_free)(void *priv);
 	void *sched_entry; /* owned by sched.c */
 	int refs;
@@ -89,6 +93,16 @@ void job_fingerprint(struct job *job);
  * into the bot's own form, so loaded jobs hold no json-c objects; the
  * fingerprint (text) still tells whether a refresh changed the job. */
 void job_drop_json(struct job *job);
+/* Parks the job's JSON as one text and releases the json-c objects, so
+ * that a job waiting for job_prepare holds a few hundred bytes instead of
+ * json-c's hash tables (jobfetch.c parks what it builds).  A parked job's
+ * details, credential and sensor details are NULL until job_unpark_json. */
+void job_park_json(struct job *job);
+/* Parses a parked job's text back into details, credential and sensor
+ * details (equal to what was parked) and frees the text; 0.  Nothing to
+ * do for a job not parked: 0.  -1 (the job stays parked) only if the text
+ * no longer parses, which cannot happen for a text job_park_json wrote. */
+int job_unpark_json(struct job *job) BOT_WUR;
 struct job *job_ref(struct job *job);
 /* Drops a reference; the last one frees the job (calling priv_free). */
 void job_unref(struct job *job);

@@ -139,6 +139,24 @@ target_addr_from(const struct sockaddr *sa, socklen_t salen, struct target *t,
 	return 0;
 }
 
+/* Replaces t->why by a copy of why. */
+static void
+target_set_why(struct target *t, const char *why)
+{
+	free(t->why);
+	t->why = xstrdup(why);
+}
+
+/* Frees what t allocated (its text and why). */
+static void
+target_free_text(struct target *t)
+{
+	free(t->text);
+	free(t->why);
+	t->text = NULL;
+	t->why = NULL;
+}
+
 /* Parses t->text (set, with t->key): numeric or a host name. */
 static int
 target_classify(struct target *t, char *err, size_t errlen)
@@ -167,7 +185,7 @@ target_classify(struct target *t, char *err, size_t errlen)
 		goto out;
 	}
 	t->is_name = 1;
-	snprintf(t->why, sizeof(t->why), "not resolved yet");
+	target_set_why(t, "not resolved yet");
 	rc = 0;
 out:
 	if (res != NULL)
@@ -189,12 +207,12 @@ target_set_text(
 {
 	size_t len = strlen(s);
 
-	if (len >= sizeof(t->text)) {
+	if (len >= TARGET_TEXTLEN) {
 		snprintf(err, errlen, "details.%s is too long (%zu bytes)", key,
 		    len);
 		return -1;
 	}
-	memcpy(t->text, s, len + 1);
+	t->text = xstrdup(s);
 	t->key = key;
 	return 0;
 }
@@ -236,7 +254,11 @@ target_from_details(struct target *t, int64_t job_id,
 		    "entity details have no ipv4, ipv6 or host to %s", verb);
 		return -1;
 	}
-	return target_classify(t, err, errlen);
+	if (target_classify(t, err, errlen) == -1) {
+		target_free_text(t);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -251,7 +273,11 @@ target_from_text(struct target *t, int64_t job_id, const char *key,
 	if (target_set_text(t, key, text, err, errlen) != 0)
 		return -1;
 	t->want_family = want_family;
-	return target_classify(t, err, errlen);
+	if (target_classify(t, err, errlen) == -1) {
+		target_free_text(t);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -311,7 +337,7 @@ target_apply(
 		if (t->resolved)
 			t->stale = 1;
 		else
-			snprintf(t->why, sizeof(t->why), "%s", why);
+			target_set_why(t, why);
 		if (first)
 			log_debug("job %lld (%s): %s", (long long)t->job_id,
 			    t->text, why);
@@ -460,8 +486,9 @@ target_resolve(struct target *t, struct target_resolver *tr)
 void
 target_release(struct target *t)
 {
-	if (t->query == NULL)
-		return;
-	resolver_cancel(t->query);
-	target_unlink(t);
+	if (t->query != NULL) {
+		resolver_cancel(t->query);
+		target_unlink(t);
+	}
+	target_free_text(t);
 }

@@ -37,12 +37,13 @@ enum target_state {
 
 struct target {
 	/* From the configuration. */
-	char text[TARGET_TEXTLEN]; /* as configured, for log lines */
-	const char *key;           /* details key it came from (static) */
-	int is_name;               /* 1: text is a host name to resolve */
-	int want_family;           /* AF_INET/AF_INET6/AF_UNSPEC for names */
-	unsigned port;             /* 0: none (target_set_port) */
-	int64_t job_id;            /* for log lines: "job <id> (<text>)" */
+	char *text;      /* as configured, for log lines (own
+	                    copy, shorter than TARGET_TEXTLEN) */
+	const char *key; /* details key it came from (static) */
+	int is_name;     /* 1: text is a host name to resolve */
+	int want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
+	unsigned port;   /* 0: none (target_set_port) */
+	int64_t job_id;  /* for log lines: "job <id> (<text>)" */
 
 	/* The address in use. */
 	int family;                /* AF_INET or AF_INET6 once addr is set */
@@ -50,7 +51,8 @@ struct target {
 	int resolved;              /* addr is usable */
 	int answered;              /* the name got an answer (good or bad) */
 	int stale;                 /* the name stopped resolving; addr is old */
-	char why[BOT_ERRLEN];      /* why there is no address */
+	char *why;                 /* why there is no address (own copy),
+	                              or NULL */
 
 	/* Private to target.c. */
 	struct target_resolver *tr;
@@ -66,7 +68,8 @@ typedef void target_cb(struct target *t, int first, void *arg);
  * else "host", else "hostname"; absent, null or blank members are skipped.
  * A numeric address is checked and stored in canonical form (READY); a host
  * name is only syntax-checked (is_name, WAITING).  verb completes "no ipv4,
- * ipv6 or host to <verb>".  Returns 0, or -1 with err. */
+ * ipv6 or host to <verb>".  Returns 0 (t then holds copies that
+ * target_release frees), or -1 with err (t holds nothing to free). */
 int target_from_details(struct target *t, int64_t job_id,
     struct json_object *details, const char *verb, char *err,
     size_t errlen) BOT_WUR;
@@ -125,7 +128,8 @@ size_t target_resolver_pending(const struct target_resolver *tr);
  * target is still WAITING. */
 void target_resolve(struct target *t, struct target_resolver *tr);
 
-/* Cancels t's lookup, if any; call before freeing the memory holding t. */
+/* Cancels t's lookup, if any, and frees t's text and why; call before
+ * freeing the memory holding t, after a target_from_* that returned 0. */
 void target_release(struct target *t);
 
 #endif

@@ -138,7 +138,7 @@ pingbot_finish_unresolved(struct run *run)
 
 	log_warnx_limited(&pj->lim, PINGBOT_WARN_MS,
 	    "job %lld (%s): %s; reporting it down", (long long)run_job(run)->id,
-	    pj->target.text, pj->target.why);
+	    pj->target.text, pj->target.why ? pj->target.why : "no address");
 	memset(pk, 0, sizeof(pk));
 	for (i = 0; i < pj->cfg.n_packets; i++)
 		pk[i].t = now_s;

@@ -120,6 +120,8 @@ try:
     serve_s = replay(fk, paths)
     time.sleep(3)
     rss_loaded = status_kb(proc.pid, "VmRSS")
+    anon_loaded = status_kb(proc.pid, "RssAnon")
+    file_loaded = status_kb(proc.pid, "RssFile")
     # idle rate, then one unchanged refresh
     c0 = cpu_ns(proc.pid)
     time.sleep(2.0)
@@ -161,7 +163,9 @@ print("  first load          %7.0f ms (from readiness to \"%s\")"
 print("  fake serving alone  %7.0f ms (the same requests, one at a time)"
       % (serve_s * 1000))
 print("  ratio               %7.2f (goal <= 1.5)" % (load_s / serve_s))
-print("  RSS, jobs loaded    %7.1f MiB (goal <= 16)" % (rss_loaded / 1024.0))
+print("  RSS, jobs loaded    %7.1f MiB (goal <= 16; %.1f anonymous, "
+      "%.1f file-backed)" % (rss_loaded / 1024.0, anon_loaded / 1024.0,
+                             file_loaded / 1024.0))
 print("  RSS, after refresh  %7.1f MiB, peak %.1f MiB"
       % (rss_after / 1024.0, hwm / 1024.0))
 print("  unchanged refresh   %7.1f ms CPU (goal <= 50; idle %.2f ms/s "

@@ -6,7 +6,9 @@
  * whose first byte picks the outcome (200, 404, 500, 401 or a transport
  * error).  The work jobfetch does on loop timers runs between answers. Whatever
  * the backend says, the refresh must finish, once, without crashing, leaking or
- * looping.
+ * looping.  Each input is served three times: to a plain refresh, then to
+ * two refreshes with JOBFETCH_REUSE whose jobs go to a scheduler, so the
+ * second one gives the jobs of unchanged entities again.
  */
 // fuzz-exclude: common/http.c
 #include <stdint.h>
@@ -19,6 +21,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "loop.h"
+#include "sched.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -89,31 +92,40 @@ http_pending(const struct http *h)
 
 static int fuzz_done;
 static struct loop *fuzz_loop;
+static struct sched *fuzz_sched; /* NULL: updates are dropped */
+
+static void
+fuzz_run(struct job *job, const int *due_s, size_t n_due, void *arg)
+{
+	(void)due_s;
+	(void)n_due;
+	(void)arg;
+	sched_done(fuzz_sched, job);
+}
 
 static void
 fuzz_fetched(struct job_update *u, int ok, void *arg)
 {
-	(void)ok;
 	(void)arg;
 	fuzz_done++;
+	if (ok && fuzz_sched != NULL)
+		sched_apply(fuzz_sched, u, NULL);
 	job_update_release(u);
 }
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One refresh (jobfetch_start flags) answered from the input. */
+static void
+fuzz_refresh(const uint8_t *data, size_t size, unsigned flags)
 {
 	static const long codes[] = {200, 200, 200, 200, 404, 500, 401, 0};
 	struct backend *b;
 	size_t pos = 0;
 
-	log_init("fuzz", LOG_LEVEL_NONE);
 	fuzz_head = fuzz_tail = 0;
 	fuzz_done = 0;
-	if (fuzz_loop == NULL)
-		fuzz_loop = loop_new();
 	b = backend_new(fuzz_loop, NULL, "http://fuzz/api",
 	    "01234567-89ab-cdef-0123-456789abcdef");
-	if (jobfetch_start(b, "ping", 0, fuzz_fetched, NULL) == -1)
+	if (jobfetch_start(b, "ping", flags, fuzz_fetched, NULL) == -1)
 		abort();
 	for (;;) {
 		struct fuzz_req r;
@@ -152,5 +164,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fuzz_done != 1)
 		abort();
 	backend_free(b);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	log_init("fuzz", LOG_LEVEL_NONE);
+	if (fuzz_loop == NULL)
+		fuzz_loop = loop_new();
+	fuzz_refresh(data, size, 0);
+	fuzz_sched = sched_new(fuzz_loop, fuzz_run, NULL, 3600000);
+	fuzz_refresh(data, size, JOBFETCH_REUSE);
+	fuzz_refresh(data, size, JOBFETCH_REUSE);
+	sched_free(fuzz_sched);
+	fuzz_sched = NULL;
+	jobfetch_forget();
 	return 0;
 }

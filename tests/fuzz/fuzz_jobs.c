@@ -1,10 +1,14 @@
 /*
  * libFuzzer target for job configs: the same parser reads standalone job
  * files and the resolved entities built from the backend's answers, so
- * arbitrary bytes must never crash it, leak or loop.
+ * arbitrary bytes must never crash it, leak or loop.  Every job is also
+ * parked and unparked (job_park_json), which must give back JSON of the
+ * same fingerprint.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "jobgroup.h"
 #include "jobs.h"
@@ -35,10 +39,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char why[BOT_ERRLEN];
 				double d;
 
+				char *fp;
+
 				if (jsonx_number(u.jobs[k]->credential,
 				        "n_packets", 3, 1, 1000, JSONX_WHOLE,
 				        &d, why, sizeof(why)) == -1)
-					continue;
+					why[0] = '\0'; /* only exercised */
+				if (i == 2)
+					continue; /* jobgroup reads the JSON */
+				fp = strdup(u.jobs[k]->fingerprint);
+				if (fp == NULL)
+					abort();
+				job_park_json(u.jobs[k]);
+				if (job_unpark_json(u.jobs[k]) != 0)
+					abort();
+				job_fingerprint(u.jobs[k]);
+				if (strcmp(fp, u.jobs[k]->fingerprint) != 0)
+					abort();
+				free(fp);
 			}
 		}
 		if (i == 2)

@@ -35,6 +35,7 @@ fuzz_target_check(const struct target *t)
 	        &again, 1, "x", t->addr, AF_UNSPEC, err, sizeof(err)) != 0 ||
 	    strcmp(again.addr, t->addr) != 0 || again.family != t->family)
 		abort();
+	target_release(&again);
 	if (target_format(t, buf, sizeof(buf)) >= sizeof(buf))
 		abort();
 	if (target_sockaddr(t, &ss, &len) != 0 || ss.ss_family != t->family)
@@ -60,19 +61,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
 		if (target_from_text(
-		        &t, 1, "url", s, families[i], err, sizeof(err)) == 0)
+		        &t, 1, "url", s, families[i], err, sizeof(err)) == 0) {
 			fuzz_target_check(&t);
-		else if (err[0] == '\0')
+			target_release(&t);
+		} else if (err[0] == '\0')
 			abort(); /* a refusal always says why */
 	}
 	o = json_tokener_parse(s);
 	if (o != NULL) {
 		err[0] = '\0';
 		if (target_from_details(&t, 1, o, "ping", err, sizeof(err)) ==
-		    0)
+		    0) {
 			fuzz_target_check(&t);
-		else if (err[0] == '\0')
+			target_release(&t);
+		} else if (err[0] == '\0') {
 			abort();
+		}
 		json_object_put(o);
 	}
 	free(s);

@@ -22,6 +22,7 @@
 #include "jobs.h"
 #include "jsonx.h"
 #include "loop.h"
+#include "sched.h"
 #include "t.h"
 #include "t_srv.h"
 #include "timer.h"
@@ -76,8 +77,58 @@ enum serve_mode {
 	SERVE_OK,
 	SERVE_FAIL_ACCOUNTS,
 	SERVE_ODD_LIST,
-	SERVE_CUT_LIST
+	SERVE_CUT_LIST,
+	/* Account 8 for JOBFETCH_REUSE: as it was, or with one change. */
+	SERVE_R_BASE,
+	SERVE_R_ENTITY,   /* entity 31's details changed */
+	SERVE_R_PARENT,   /* entity 31's text changed, not its job */
+	SERVE_R_CRED,     /* credential 41 (both entities') changed */
+	SERVE_R_SENSOR,   /* sensor 52 (entity 32's) changed */
+	SERVE_R_SENSOR_5, /* sensor 52 fails (HTTP 500) */
 };
+
+/* Entity 31 of account 8 (as PING) with its address and parent. */
+#define E31(addr, parent)                                                      \
+	"{\"id\": 31, \"name\": \"e31\", \"entity_type\": \"device\", "        \
+	"\"parent\": " parent ", \"details\": {\"ipv4\": \"" addr "\"}, "      \
+	"\"protocols\": {\"ping\": {\"credential\": 41, \"bot\": null, "       \
+	"\"sensors\": [{\"sensor\": 51, \"interval\": null}]}}}"
+
+/* The answer to path in a SERVE_R_* mode: 0, or -1 for 404. */
+static int
+reuse_route(int mode, const char *path, int *status, const char **body)
+{
+	*status = 200;
+	if (strcmp(path, "/api/accounts/") == 0)
+		*body = "{\"list\": [{\"id\": 8, \"name\": \"B\"}]}";
+	else if (strcmp(path, "/api/accounts/8/entities/") == 0)
+		*body = mode == SERVE_R_ENTITY
+		    ? "{\"list\": [" E31("127.0.0.2", "null") ", " PING(
+		          32, 41, 52, "device") "]}"
+		    : mode == SERVE_R_PARENT
+		    ? "{\"list\": [" E31("127.0.0.1", "5") ", " PING(
+		          32, 41, 52, "device") "]}"
+		    : "{\"list\": [" E31("127.0.0.1", "null") ", " PING(
+		          32, 41, 52, "device") "]}";
+	else if (strcmp(path, "/api/accounts/8/credentials/41") == 0)
+		*body = mode == SERVE_R_CRED
+		    ? "{\"id\": 41, \"details\": {\"n_packets\": 4}}"
+		    : "{\"id\": 41, \"details\": {\"n_packets\": 5}}";
+	else if (strcmp(path, "/api/accounts/8/sensors/51") == 0)
+		*body = "{\"id\": 51, \"default_interval\": 60, "
+		        "\"details\": {}}";
+	else if (strcmp(path, "/api/accounts/8/sensors/52") == 0) {
+		*body = mode == SERVE_R_SENSOR
+		    ? "{\"id\": 52, \"default_interval\": 30, "
+		      "\"details\": {}}"
+		    : "{\"id\": 52, \"default_interval\": 60, "
+		      "\"details\": {}}";
+		if (mode == SERVE_R_SENSOR_5)
+			*status = 500;
+	} else
+		return -1;
+	return 0;
+}
 
 struct server {
 	pid_t pid;
@@ -109,6 +160,24 @@ serve(int lfd, int report, int mode)
 			*q = '\0';
 		t_srv_write_all(report, path, strlen(path));
 		t_srv_write_all(report, "\n", 1);
+		if (mode >= SERVE_R_BASE) {
+			int st;
+			const char *body;
+
+			if (reuse_route(mode, path, &st, &body) == -1) {
+				st = 404;
+				body = "{}";
+			}
+			snprintf(head, sizeof(head),
+			    "HTTP/1.1 %d X\r\nContent-Type: "
+			    "application/json\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			    st, strlen(body));
+			t_srv_write_all(c, head, strlen(head));
+			t_srv_write_all(c, body, strlen(body));
+			close(c);
+			continue;
+		}
 		for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
 			if (strcmp(routes[i].path, path) == 0)
 				r = &routes[i];
@@ -195,9 +264,11 @@ on_jobs(struct job_update *u, int ok, void *arg)
 	loop_break(g->l);
 }
 
-/* One refresh against a fresh server; paths requested go to log. */
+/* One refresh (jobfetch_start flags) on loop l against a fresh server;
+ * paths requested go to log. */
 static int
-fetch(struct got *g, int mode, char *log, size_t loglen)
+fetch_on(struct loop *l, struct got *g, int mode, unsigned flags, char *log,
+    size_t loglen)
 {
 	struct server srv;
 	struct http_config hc;
@@ -210,21 +281,31 @@ fetch(struct got *g, int mode, char *log, size_t loglen)
 	memset(g, 0, sizeof(*g));
 	if (server_start(&srv, mode) == -1)
 		return -1;
-	g->l = loop_new();
+	g->l = l;
 	http_config_defaults(&hc);
 	h = http_new(g->l, &hc);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api", srv.port);
 	b = backend_new(g->l, h, url, T_TOKEN);
 	timer_init(&guard, t_srv_break_loop, g->l);
 	loop_timer_start(g->l, &guard, 10000);
-	rc = jobfetch_start(b, "ping", 0, on_jobs, g);
+	rc = jobfetch_start(b, "ping", flags, on_jobs, g);
 	if (rc == 0 && loop_run(g->l) == -1)
 		rc = -1;
 	loop_timer_stop(g->l, &guard);
 	backend_free(b);
 	http_free(h);
-	loop_free(g->l);
 	server_stop(&srv, log, loglen);
+	return rc;
+}
+
+/* One refresh against a fresh server; paths requested go to log. */
+static int
+fetch(struct got *g, int mode, char *log, size_t loglen)
+{
+	struct loop *l = loop_new();
+	int rc = fetch_on(l, g, mode, 0, log, loglen);
+
+	loop_free(l);
 	return rc;
 }
 
@@ -325,4 +406,148 @@ T_TEST(jobfetch_cut_list_keeps_its_account)
 	T_EQ_INT(g.u.keeps[0].account_id, 7);
 	T_EQ_INT(g.u.keeps[0].entity_id, -1);
 	job_update_release(&g.u);
+}
+
+/* --- JOBFETCH_REUSE -------------------------------------------------- */
+
+static void
+t_no_run(struct job *job, const int *due_s, size_t n_due, void *arg)
+{
+	(void)job;
+	(void)due_s;
+	(void)n_due;
+	(void)arg;
+}
+
+/* The job of entity id in the update, or NULL. */
+static struct job *
+t_job(const struct got *g, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < g->u.n_jobs; i++)
+		if (g->u.jobs[i]->id == id)
+			return g->u.jobs[i];
+	return NULL;
+}
+
+/* Every job t_refresh handed out, held until the test ends, so that no
+ * job's address is reused and comparing pointers means what it says. */
+static struct job *t_held[64];
+static size_t t_n_held;
+
+static struct job *
+t_hold(struct job *job)
+{
+	if (job != NULL && t_n_held < sizeof(t_held) / sizeof(t_held[0]))
+		t_held[t_n_held++] = job_ref(job);
+	return job;
+}
+
+static void
+t_release_held(void)
+{
+	while (t_n_held > 0)
+		job_unref(t_held[--t_n_held]);
+}
+
+/* A refresh with JOBFETCH_REUSE, whose jobs 31 and 32 go to *j31, *j32
+ * (NULL when absent; held) before the update is applied to s. */
+static int
+t_refresh(struct loop *l, struct sched *s, int mode, struct job **j31,
+    struct job **j32, size_t *n_keeps)
+{
+	static char log[4096];
+	struct got g;
+
+	if (fetch_on(l, &g, mode, JOBFETCH_REUSE, log, sizeof(log)) == -1 ||
+	    g.calls != 1 || !g.ok)
+		return -1;
+	/* Every record is asked for on every refresh. */
+	if (count(log, "/api/accounts/8/credentials/41") != 1 ||
+	    count(log, "/api/accounts/8/sensors/51") != 1 ||
+	    count(log, "/api/accounts/8/sensors/52") != 1)
+		return -1;
+	*j31 = t_hold(t_job(&g, 31));
+	*j32 = t_hold(t_job(&g, 32));
+	*n_keeps = g.u.n_keeps;
+	sched_apply(s, &g.u, NULL);
+	job_update_release(&g.u);
+	return 0;
+}
+
+T_TEST(jobfetch_reuse_gives_unchanged_jobs_again_and_sees_changes)
+{
+	struct loop *l = loop_new();
+	struct sched *s = sched_new(l, t_no_run, NULL, 1000);
+	struct job *a31, *a32, *b31, *b32;
+	size_t keeps;
+
+	jobfetch_forget();
+	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &a32, &keeps), 0);
+	T_ASSERT(a31 != NULL && a32 != NULL);
+	/* Unchanged: the scheduled jobs themselves come again (not built
+	 * anew: those would be other objects, as a31 and a32 are alive). */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 == a32);
+	/* Entity 31's text changed, not its job: it is parsed and built
+	 * again, found the same as the scheduled job, which goes on (and
+	 * comes again next time); 32, unchanged, is given again. */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_PARENT, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 == a32);
+	T_EQ_INT(t_refresh(l, s, SERVE_R_PARENT, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 == a32);
+	/* Entity 31's address changed: a new job for 31 only. */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_ENTITY, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 != NULL && b31 != a31 && b32 == a32);
+	T_ASSERT(strcmp(b31->fingerprint, a31->fingerprint) != 0);
+	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &b32, &keeps), 0);
+	T_ASSERT(a31 != b31 && b32 == a32);
+	/* Their credential changed: both are new jobs. */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_CRED, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 != NULL && b32 != NULL && b31 != a31 && b32 != a32);
+	T_ASSERT(strcmp(b31->fingerprint, a31->fingerprint) != 0);
+	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &a32, &keeps), 0);
+	T_ASSERT(a31 != b31 && a32 != b32);
+	/* 32's sensor changed: 32 only is new, with the new interval. */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_SENSOR, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 != NULL && b32 != a32);
+	T_EQ_INT(b32->intervals_s[0], 30);
+	a32 = b32;
+	/* 32's sensor fails: 32 keeps its job (a keep), 31 comes again;
+	 * then, the sensor as before the failure, 32's job comes again. */
+	T_EQ_INT(t_refresh(l, s, SERVE_R_SENSOR_5, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 == NULL);
+	T_EQ_INT(keeps, 1);
+	T_ASSERT(sched_find(s, 32) == a32);
+	T_EQ_INT(t_refresh(l, s, SERVE_R_SENSOR, &b31, &b32, &keeps), 0);
+	T_ASSERT(b31 == a31 && b32 == a32);
+	T_EQ_INT(keeps, 0);
+	jobfetch_forget();
+	sched_free(s);
+	t_release_held();
+	loop_free(l);
+}
+
+T_TEST(jobfetch_reuse_builds_again_what_is_not_scheduled)
+{
+	static char log[4096];
+	struct loop *l = loop_new();
+	struct got g;
+	struct job *a31;
+
+	jobfetch_forget();
+	T_EQ_INT(
+	    fetch_on(l, &g, SERVE_R_BASE, JOBFETCH_REUSE, log, sizeof(log)), 0);
+	a31 = job_ref(t_job(&g, 31));
+	/* Not applied (as a job the bot refused): built again. */
+	job_update_release(&g.u);
+	T_EQ_INT(
+	    fetch_on(l, &g, SERVE_R_BASE, JOBFETCH_REUSE, log, sizeof(log)), 0);
+	T_ASSERT(t_job(&g, 31) != NULL && t_job(&g, 31) != a31);
+	T_EQ_STR(t_job(&g, 31)->fingerprint, a31->fingerprint);
+	job_update_release(&g.u);
+	job_unref(a31);
+	jobfetch_forget();
+	loop_free(l);
 }

@@ -863,3 +863,49 @@ T_TEST(jobs_drop_json_keeps_the_fingerprint)
 	job_unref(a);
 	job_unref(b);
 }
+
+T_TEST(jobs_park_and_unpark_give_the_same_json)
+{
+	char err[BOT_ERRLEN], *text, *before[4], *fp;
+	struct job *job;
+	size_t i;
+
+	/* Odd values too: a double, escapes, unicode, nesting. */
+	text = replace(snmp_entity, "{\"ipv4\": \"192.0.2.10\"}",
+	    "{\"ipv4\": \"192.0.2.10\", \"x\": [1.25, -0.1, 1e300, "
+	    "\"a\\\"b\\\\c\\u00e9\\n\", {\"k\": [null, true, "
+	    "9007199254740993]}]}");
+	T_ASSERT(text != NULL);
+	T_EQ_INT(build(text, "snmp", -1, &job, err, sizeof(err)), JOBS_OK);
+	free(text);
+	T_EQ_INT(job->n_sensors, 2);
+	before[0] = strdup(json_object_to_json_string(job->details));
+	before[1] = strdup(json_object_to_json_string(job->credential));
+	before[2] = strdup(json_object_to_json_string(job->sensors[0].details));
+	before[3] = strdup(json_object_to_json_string(job->sensors[1].details));
+	fp = strdup(job->fingerprint);
+
+	job_park_json(job);
+	T_ASSERT(job->parked != NULL);
+	T_ASSERT(job->details == NULL && job->credential == NULL);
+	T_ASSERT(job->sensors[0].details == NULL);
+	T_EQ_INT(job_unpark_json(job), 0);
+	T_ASSERT(job->parked == NULL);
+	T_EQ_STR(json_object_to_json_string(job->details), before[0]);
+	T_EQ_STR(json_object_to_json_string(job->credential), before[1]);
+	T_EQ_STR(
+	    json_object_to_json_string(job->sensors[0].details), before[2]);
+	T_EQ_STR(
+	    json_object_to_json_string(job->sensors[1].details), before[3]);
+	/* The same inputs give the same fingerprint. */
+	job_fingerprint(job);
+	T_EQ_STR(job->fingerprint, fp);
+	/* Not parked: nothing to do. */
+	T_EQ_INT(job_unpark_json(job), 0);
+	/* Parked and never unparked: freed with the job. */
+	job_park_json(job);
+	for (i = 0; i < 4; i++)
+		free(before[i]);
+	free(fp);
+	job_unref(job);
+}

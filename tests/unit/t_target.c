@@ -32,6 +32,7 @@ t_target_parse(const char *text, struct target *t, char *err, size_t errlen)
 		exit(2);
 	}
 	err[0] = '\0';
+	target_release(t); /* what the test parsed into t before */
 	rc = target_from_details(t, 7, o, "ping", err, errlen);
 	json_object_put(o);
 	return rc;
@@ -52,7 +53,7 @@ t_target_lookup(const char *name)
 
 T_TEST(target_numeric)
 {
-	struct target t;
+	struct target t = {0};
 	char err[BOT_ERRLEN];
 
 	T_EQ_INT(
@@ -90,11 +91,12 @@ T_TEST(target_numeric)
 	    0);
 	T_EQ_STR(t.addr, "127.0.0.2");
 	T_EQ_INT(t.is_name, 0);
+	target_release(&t);
 }
 
 T_TEST(target_priority)
 {
-	struct target t;
+	struct target t = {0};
 	char err[BOT_ERRLEN];
 
 	T_EQ_INT(t_target_parse("{\"host\": \"h.example\", \"ipv6\": \"::1\", "
@@ -134,6 +136,7 @@ T_TEST(target_priority)
 	    0);
 	T_EQ_INT(t.is_name, 1);
 	T_EQ_INT(t.want_family, AF_INET);
+	target_release(&t);
 }
 
 T_TEST(target_bad)
@@ -172,7 +175,7 @@ T_TEST(target_bad)
 	        "details.ipv6: :: is the unspecified address, whose "
 	        "replies would come from other addresses"},
 	};
-	struct target t;
+	struct target t = {0};
 	char err[BOT_ERRLEN];
 	size_t i;
 
@@ -187,7 +190,7 @@ T_TEST(target_bad)
 
 T_TEST(target_pick_first_usable)
 {
-	struct target t;
+	struct target t = {0};
 	struct addrinfo *bad, *good, *mapped;
 	char err[BOT_ERRLEN];
 
@@ -221,11 +224,12 @@ T_TEST(target_pick_first_usable)
 	freeaddrinfo(bad);
 	freeaddrinfo(good);
 	freeaddrinfo(mapped);
+	target_release(&t);
 }
 
 T_TEST(target_states)
 {
-	struct target t;
+	struct target t = {0};
 	char err[BOT_ERRLEN];
 
 	T_EQ_INT(
@@ -244,7 +248,7 @@ T_TEST(target_states)
 
 T_TEST(target_text_port_and_formats)
 {
-	struct target t;
+	struct target t = {0};
 	struct sockaddr_storage ss;
 	socklen_t len = 0;
 	char err[BOT_ERRLEN], buf[TARGET_ADDRLEN + 16];
@@ -266,6 +270,7 @@ T_TEST(target_text_port_and_formats)
 	T_EQ_INT(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 8080);
 
 	/* snmpbot's case: the device's address, UDP 161. */
+	target_release(&t);
 	T_EQ_INT(
 	    t_target_parse("{\"ipv4\": \"192.0.2.9\"}", &t, err, sizeof(err)),
 	    0);
@@ -278,12 +283,14 @@ T_TEST(target_text_port_and_formats)
 	T_EQ_STR(inet_ntoa(((struct sockaddr_in *)&ss)->sin_addr), "192.0.2.9");
 
 	/* A name without an address has neither. */
+	target_release(&t);
 	T_EQ_INT(target_from_text(
 	             &t, 3, "url", "api.example", AF_UNSPEC, err, sizeof(err)),
 	    0);
 	T_EQ_INT(target_format(&t, buf, sizeof(buf)), 0);
 	T_EQ_STR(buf, "");
 	T_EQ_INT(target_sockaddr(&t, &ss, &len), -1);
+	target_release(&t);
 
 	T_EQ_INT(
 	    target_from_text(&t, 3, "url", "", AF_UNSPEC, err, sizeof(err)),
@@ -299,7 +306,7 @@ T_TEST(target_text_port_and_formats)
 
 T_TEST(target_answers_move_or_go_stale)
 {
-	struct target t;
+	struct target t = {0};
 	struct addrinfo *a1, *a2, *bad;
 	char err[BOT_ERRLEN];
 
@@ -346,6 +353,7 @@ T_TEST(target_answers_move_or_go_stale)
 	freeaddrinfo(a1);
 	freeaddrinfo(a2);
 	freeaddrinfo(bad);
+	target_release(&t);
 }
 
 struct t_target_seen {
@@ -401,7 +409,7 @@ t_target_run(struct t_target_seen *s)
 T_TEST(target_lookups_through_the_resolver)
 {
 	struct t_target_seen s;
-	struct target name, num, gone;
+	struct target name = {0}, num = {0}, gone = {0};
 	char err[BOT_ERRLEN];
 
 	memset(&s, 0, sizeof(s));
@@ -447,6 +455,7 @@ T_TEST(target_lookups_through_the_resolver)
 	T_EQ_INT(target_resolver_pending(s.tr), 1);
 	target_resolver_free(s.tr);
 	target_release(&name);
+	target_release(&num);
 	T_EQ_INT(s.calls, 2);
 	loop_free(s.l);
 }
