@@ -181,7 +181,7 @@ nftop_add_err(
 		e->err = err;
 		if (nftop_full(t))
 			nftop_heapify(t);
-		if (t->n > t->nb) {
+		if (2 * t->n > t->nb) {
 			nftop_rehash(t, t->nb * 2);
 			return;
 		}
