@@ -57,6 +57,26 @@ nftop_hash(const uint8_t *k, size_t len)
 	return (uint32_t)h;
 }
 
+/* Short keys (1 to 33 bytes) compare faster inline than through a call. */
+static int
+nftop_key_eq(const uint8_t *a, const uint8_t *b, size_t len)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + i, 8);
+		memcpy(&y, b + i, 8);
+		if (x != y)
+			return 0;
+	}
+	for (; i < len; i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
+}
+
 static void
 nftop_rehash(struct nftop *t, uint32_t nb)
 {
@@ -148,7 +168,7 @@ nftop_add_err(
 	     idx = t->ents[idx].hnext) {
 		e = &t->ents[idx];
 		if (e->hash == h && e->len == len &&
-		    memcmp(e->key, key, len) == 0) {
+		    nftop_key_eq(e->key, key, len)) {
 			e->count += w;
 			e->err += err;
 			if (nftop_full(t)) {
