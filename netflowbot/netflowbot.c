@@ -29,6 +29,7 @@
 #include "nfflow.h"
 #include "nfmsg.h"
 #include "nfpcap.h"
+#include "nfpriv.h"
 #include "nfsock.h"
 #include "nfstate.h"
 #include "nftpl.h"
@@ -83,6 +84,7 @@ struct nfbot_suggest {
 struct nfbot_cfg {
 	const char *pcap_file; /* --pcap */
 	const char *pcap_live; /* --pcap-live */
+	const char *user;      /* --user, else NETFLOW_USER */
 	const char *pcap_filter;
 	const char *bind;
 	int port;
@@ -140,9 +142,17 @@ nfbot_flag_pcap_live(const char *arg)
 	return 0;
 }
 
+static int
+nfbot_flag_user(const char *arg)
+{
+	nfbot.cfg.user = arg;
+	return 0;
+}
+
 static const struct bot_flag nfbot_flags[] = {
     {"pcap", 1, nfbot_flag_pcap},
     {"pcap-live", 1, nfbot_flag_pcap_live},
+    {"user", 1, nfbot_flag_user},
 };
 
 /* --- jobs -------------------------------------------------------------- */
@@ -807,6 +817,11 @@ static const struct setting nfbot_settings[] = {
     {"NETFLOW_SUGGEST_INTERVAL", "120", 0, 86400,
         "seconds between suggestions of unknown exporters as entities "
         "(0 = off; systemwide bots only)"},
+    {"NETFLOW_USER", NULL, 0, 0,
+        "user to switch to once the socket is bound (or the live capture "
+        "open), e.g. nobody, so a port below 1024 works without staying "
+        "root; --user overrides it (unset: keep the ids started with; "
+        "uid 0 is refused)"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -839,6 +854,27 @@ nfbot_read_env(void)
 	nfbot_windows[0] = (int)settings_int(t, "NETFLOW_EMIT_INTERVAL");
 	c->state_file = settings_str(t, "NETFLOW_STATE_FILE");
 	c->state_ms = 1000 * settings_int(t, "NETFLOW_STATE_INTERVAL");
+	if (c->user == NULL)
+		c->user = settings_str(t, "NETFLOW_USER");
+}
+
+/* After the privileged set-up; any failure ends the process (it may be
+ * half switched, and running as root was not what was asked). */
+static void
+nfbot_drop_privileges(void)
+{
+	char err[256];
+	uid_t uid;
+	gid_t gid;
+
+	if (nfbot.cfg.user == NULL)
+		return;
+	if (nfpriv_drop(nfbot.cfg.user, &uid, &gid, err, sizeof(err)) == -1)
+		fatalx("cannot switch to user %s (--user/NETFLOW_USER): %s",
+		    nfbot.cfg.user, err);
+	log_info("privileges dropped: now running as user %s, uid %lu, "
+	         "gid %lu",
+	    nfbot.cfg.user, (unsigned long)uid, (unsigned long)gid);
 }
 
 static int
@@ -888,6 +924,7 @@ nfbot_init(void)
 		          "net.core.rmem_max or grant CAP_NET_ADMIN)"
 		        : "");
 	}
+	nfbot_drop_privileges();
 	if (nfbot.cfg.sampling > 0)
 		log_info("sampling: every exporter's rate is taken as %llu",
 		    (unsigned long long)nfbot.cfg.sampling);
@@ -983,5 +1020,8 @@ const struct bot_ops netflowbot_ops = {
         "                    window; with --once the bot then exits. No\n"
         "                    UDP socket is opened.\n"
         "  --pcap-live IFACE capture exports on an interface instead of\n"
-        "                    listening (when another program owns the port)\n",
+        "                    listening (when another program owns the port)\n"
+        "  --user NAME       switch to this user (uid and primary group)\n"
+        "                    once the socket is bound or the capture open;\n"
+        "                    overrides NETFLOW_USER\n",
 };

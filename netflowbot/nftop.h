@@ -23,7 +23,7 @@ struct nftop_ent {
 	uint64_t count;
 	uint64_t err; /* count - err <= true count <= count */
 	uint32_t hnext;
-	uint32_t heap_pos;
+	uint32_t hash; /* of the key: chain walks and unlinks rehash nothing */
 	uint8_t len;
 	uint8_t key[NFTOP_KEY_MAX];
 };
@@ -41,6 +41,7 @@ struct nftop {
 	uint32_t nb; /* buckets, a power of two */
 	struct nftop_ent *ents;
 	struct nftop_slot *heap; /* min-heap by count, once full */
+	uint32_t *pos;           /* pos[i]: entry i's heap slot, once full */
 	uint32_t *buckets;
 	uint64_t total;
 	uint64_t replaced; /* keys that evicted another (approximate mode) */

@@ -11,6 +11,9 @@
 # speed, and netflowbot --pcap throughput.
 # Usage: scripts/bench_netflow.sh [BUILD_DIR]
 #   BENCH_NF_RATES="100000 400000 1000000" BENCH_NF_SECONDS=10
+#   BENCH_NF_PCAP_ONLY=1: only the --pcap throughput (BENCH_NF_PCAP_RUNS
+#   runs, 1 by default, each line printed; BENCH_NF_KEEP_PCAP=FILE keeps
+#   the capture there, e.g. for perf)
 set -eu
 O=${1:-build}
 # the collectors compared (the bench's own package list)
@@ -19,6 +22,9 @@ make -s "$O/tests/bench_nfreplay" O="$O" >/dev/null
 export BENCH_BOT="$O/netflowbot" BENCH_REPLAY="$O/tests/bench_nfreplay"
 export BENCH_RATES="${BENCH_NF_RATES:-100000 400000 1000000}"
 export BENCH_SECONDS="${BENCH_NF_SECONDS:-10}"
+export BENCH_PCAP_ONLY="${BENCH_NF_PCAP_ONLY:-0}"
+export BENCH_PCAP_RUNS="${BENCH_NF_PCAP_RUNS:-1}"
+export BENCH_KEEP_PCAP="${BENCH_NF_KEEP_PCAP:-}"
 exec python3 - <<'PYEOF'
 import glob
 import json
@@ -270,11 +276,11 @@ def main():
         "proto", "offered", "collector", "sent", "accounted", "loss%",
         "cpu_us/flow", "peak_rss_MiB"))
     files = {}
-    for version in (9, 10):
+    for version in (9, 10) if os.environ["BENCH_PCAP_ONLY"] != "1" else ():
         path = os.path.join(TMP, "dgs-%d.bin" % version)
         write_dgs(path, gen(version))
         files[version] = path
-    for version in (9, 10):
+    for version in (9, 10) if os.environ["BENCH_PCAP_ONLY"] != "1" else ():
         for rate in RATES + ["burst"]:
             for c in collectors:
                 if rate == "burst":
@@ -294,6 +300,14 @@ def main():
                                   for i, (p, _) in enumerate(dgs * 10)])
     pcap = os.path.join(TMP, "bench.pcap")
     nfpcap.write_pcap(pcap, recs, nfpcap.DLT_RAW)
+    if os.environ["BENCH_KEEP_PCAP"]:
+        shutil.copyfile(pcap, os.environ["BENCH_KEEP_PCAP"])
+        shutil.copyfile(JOBS, os.environ["BENCH_KEEP_PCAP"] + ".jobs.json")
+    for _ in range(int(os.environ["BENCH_PCAP_RUNS"])):
+        pcap_run(pcap, len(dgs) * 10 * PER_DG)
+
+
+def pcap_run(pcap, flows):
     t0 = time.monotonic()
     p = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", BOT, "--jobs", JOBS,
                         "--pcap", pcap, "--once", "--output", "stdout"],
@@ -301,7 +315,6 @@ def main():
                        universal_newlines=True)
     wall = time.monotonic() - t0
     u, s, m = p.stderr.strip().splitlines()[-1].split()
-    flows = len(dgs) * 10 * PER_DG
     print("--pcap: %d flows in %.2f s wall, %.0f flows/s, cpu %.2f us/flow, "
           "peak RSS %.1f MiB" % (flows, wall, flows / wall,
                                  (float(u) + float(s)) * 1e6 / flows,

@@ -52,6 +52,11 @@ class BotSpec(object):
     """What the generic tests need to know about one bot."""
     name = None
     run_args = ()      # extra `docker run` arguments
+    env = {}           # extra environment of the container
+    # How long the delivery test waits for values, and for a delivery
+    # the backend refuses (a bot that posts only now and then needs more).
+    delivery_wait_s = 60
+    refusal_wait_s = 30
 
     def setup(self, test):
         """Starts what the bot measures (an snmpd, an HTTP server, an
@@ -180,7 +185,60 @@ class ApibotSpec(BotSpec):
         return "entity.%d.api.queue.depth" % eid
 
 
-SPECS = {s.name: s for s in (PingbotSpec(), SnmpbotSpec(), ApibotSpec())}
+class NetflowbotSpec(BotSpec):
+    """NetFlow v5 datagrams sent from 127.0.0.1 to the container's port,
+    two every second while the test runs (an exporter never stops).  The
+    bot posts when a one-minute window closes, so the delivery test waits
+    up to two minutes for values and 90 s for a refused delivery: the
+    smallest honest bound, windows are one minute by definition."""
+    name = "netflowbot"
+    run_args = ("--cap-drop", "ALL", "--security-opt",
+                "no-new-privileges:true", "--read-only", "--tmpfs", "/tmp")
+    delivery_wait_s = 150
+    refusal_wait_s = 90
+
+    def setup(self, test):
+        import socket
+        import threading
+        sys.path.insert(0, os.path.join(ROOT, "tests", "data", "netflow"))
+        import gen_cases as gc
+
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        self.env = {"NETFLOW_PORT": str(port), "NETFLOW_EMIT_INTERVAL": "1",
+                    "NETFLOW_BIND": "127.0.0.1"}
+        stop = threading.Event()
+
+        def send():
+            out = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            while not stop.wait(0.5):
+                out.sendto(gc.v5(2), ("127.0.0.1", port))
+            out.close()
+
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        test.addCleanup(t.join)
+        test.addCleanup(stop.set)
+
+    def fixtures(self):
+        return {"accounts": [{
+            "id": ACCOUNT, "name": "Test account",
+            "entities": [{"name": "one", "entity_type": "device",
+                          "details": {"ipv4": "127.0.0.1"},
+                          "protocols": {"netflow": {
+                              "credential": "@netflow_credential",
+                              "bot": None,
+                              "sensors": [{"sensor": "@netflow_sensor",
+                                           "interval": None}]}}}]}]}
+
+    def value_prefix(self, eid):
+        return "netflow.1min.ingress.entity.%d" % eid
+
+
+SPECS = {s.name: s for s in (PingbotSpec(), SnmpbotSpec(), ApibotSpec(),
+                             NetflowbotSpec())}
 
 
 class ImageTest(unittest.TestCase):
@@ -220,6 +278,7 @@ class ImageTest(unittest.TestCase):
                "JOBS_FIRST_RUN_SPREAD_MS": "0", "BACKEND_WAIT_INTERVAL": "1",
                "JOBS_REFRESH_INTERVAL": "2", "HEALTH_BACKEND_MAX_AGE": "4",
                "SEND_RETRY_MIN_MS": "200", "SEND_RETRY_MAX_MS": "1000"}
+        env.update(self.spec.env)
         env.update(extra_env or {})
         args = ["run", "-d", "--name", name, "--network", "host",
                 "--health-interval", "1s", "--health-retries", "1",
@@ -268,7 +327,8 @@ class ImageTest(unittest.TestCase):
     def test_delivers_turns_healthy_and_stops_cleanly(self):
         name = self.start()
         if self.eid is not None:
-            wait_until(lambda: len(self.values()) >= 2, 60,
+            wait_until(lambda: len(self.values()) >= 2,
+                       self.spec.delivery_wait_s,
                        what="values from the container; logs:\n%s"
                        % self.logs(name)[-3000:])
         wait_until(lambda: self.health(name) == "healthy", 30,
@@ -279,7 +339,8 @@ class ImageTest(unittest.TestCase):
         if self.eid is not None:
             self.fake.add_fault(mode="status", code=503,
                                 method=["PUT", "POST"], path_re="values")
-            wait_until(lambda: "503" in self.logs(name), 30,
+            wait_until(lambda: "503" in self.logs(name),
+                       self.spec.refusal_wait_s,
                        what="a refused delivery")
             self.fake.clear_faults()
         t0 = time.monotonic()

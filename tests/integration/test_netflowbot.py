@@ -46,6 +46,35 @@ def free_udp_port():
     return port
 
 
+def free_privileged_udp_port():
+    """A UDP port below 1024 that nothing holds on 127.0.0.1 now."""
+    import random
+    ports = list(range(600, 1000))
+    random.shuffle(ports)
+    for port in ports:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
+    raise unittest.SkipTest("no free UDP port below 1024")
+
+
+def proc_ids(pid):
+    """(real, effective, saved, fs) uids and gids of a process, and its
+    supplementary groups, from /proc/<pid>/status."""
+    ids = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Uid", "Gid", "Groups"):
+                ids[key] = [int(x) for x in rest.split()]
+    return ids
+
+
 def exporter_entity(name, details):
     return {"name": name, "entity_type": "device", "details": details,
             "protocols": {"netflow": {"credential": "@netflow_credential",
@@ -341,6 +370,58 @@ class NetflowbotTest(BotTestCase):
         bot.wait_log("netflow: 1 datagrams, 2 flows (0 from unknown")
         self.assertNotIn("is not a NetFlow entity", bot.stderr())
         self.assertEqual(bot.stop(), 0)
+
+    # --- privilege drop (test-matrix S4) ------------------------------------
+
+    def test_user_drops_root_after_binding_a_privileged_port(self):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("needs root")
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        ids = self.fake.load_fixtures({"accounts": [
+            {"id": ACCOUNT, "name": "Test account",
+             "entities": [exporter_entity("router", {"ipv4": "127.0.0.1"})]}]})
+        eid = list(ids["accounts"][0]["entities"].values())[0]
+        port = free_privileged_udp_port()
+        bot = self.start_bot("netflowbot", ["--user", "nobody"], env={
+            "NETFLOW_PORT": str(port), "NETFLOW_BIND": "127.0.0.1",
+            "NETFLOW_EMIT_INTERVAL": "1", "NETFLOW_STATS_INTERVAL": "1"})
+        bot.wait_log("input: UDP port %d" % port)
+        bot.wait_log("privileges dropped: now running as user nobody, "
+                     "uid %d, gid %d" % (nobody.pw_uid, nobody.pw_gid))
+        bot.wait_log("jobs: 1 netflow job")
+        # before any datagram: every uid and gid is nobody's, no root group
+        st = proc_ids(bot.proc.pid)
+        self.assertEqual(st["Uid"], [nobody.pw_uid] * 4, st)
+        self.assertEqual(st["Gid"], [nobody.pw_gid] * 4, st)
+        self.assertEqual(st["Groups"], [nobody.pw_gid], st)
+        self.assertNotIn("netflow: 1 datagrams", bot.stderr())
+        sent = time.time()
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(gc.v5(2), ("127.0.0.1", port))
+        s.close()
+        bot.wait_log("netflow: 1 datagrams, 2 flows (0 from unknown")
+        path = "netflow.1min.ingress.entity.%s" % eid
+        got = wait_until(lambda: [v for v in self.values(path)
+                                  if v["p"] == path and v["t"] > sent],
+                         90, what="the 1min window after the datagram")
+        self.assertEqual(got[0]["v"], 2000)
+        self.assertEqual(bot.stop(), 0)
+
+    def test_user_root_or_unknown_refused(self):
+        if os.geteuid() != 0:
+            raise unittest.SkipTest("needs root")
+        for user, why in (("root", 'user "root" has uid 0: refusing to run '
+                                   'as root'),
+                          ("no-such-user", 'no such user "no-such-user"')):
+            bot = self.start_bot("netflowbot", ["--user", user], env={
+                "NETFLOW_PORT": str(free_udp_port()),
+                "NETFLOW_BIND": "127.0.0.1"})
+            self.assertEqual(bot.wait(), 1, bot.stderr()[-2000:])
+            err = bot.stderr()
+            self.assertIn("FATAL netflowbot: cannot switch to user %s "
+                          "(--user/NETFLOW_USER): %s" % (user, why), err)
+            self.assertNotIn("privileges dropped", err)
 
     def test_account_bot_suggestion_refused_once(self):
         account_token = "0badc0de-0bad-4c0d-8bad-c0de0badc0de"
