@@ -13,6 +13,9 @@ WERROR   ?= 1
 SANITIZE ?=
 PYTHON   ?= python3
 FUZZ_TIME ?= 20
+# Each target stops after FUZZ_RUNS inputs or FUZZ_TIME seconds, whichever
+# comes first (the test matrix's F1: -runs=1000000 -max_total_time=...).
+FUZZ_RUNS ?= 1000000
 
 VERSION := 0.1.0
 BOTS_ALL := pingbot snmpbot netflowbot apibot
@@ -170,7 +173,8 @@ fuzz: fuzz-build
 		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
 		d=tests/fuzz/$${n#fuzz_}.dict; \
 		ASAN_OPTIONS=quarantine_size_mb=64 \
-		$$f -max_total_time=$(FUZZ_TIME) -timeout=2 -rss_limit_mb=512 \
+		$$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -timeout=2 \
+		  -rss_limit_mb=512 \
 		  -max_len=65535 -print_final_stats=0 \
 		  $$( [ -f $$d ] && echo -dict=$$d ) \
 		  build-fuzz/corpus-$$n $$c 2>build-fuzz/$$n.log || \
