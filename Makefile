@@ -157,7 +157,7 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Icommon $(PKG_CFLAGS)
 
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard $(addsuffix /*.[ch],$(BOTS_ALL)))
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard $(addsuffix /*.[ch],$(BOTS_ALL))) $(wildcard tests/fuzz/*.h)
 	@mkdir -p build-fuzz
 	clang $(FUZZ_FLAGS) -o $@ $< \
 		$(filter-out $(shell sed -n 's,^// fuzz-exclude: ,,p' $<),$(COMMON_SRC)) \
