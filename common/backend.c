@@ -17,10 +17,13 @@
 #include <strings.h>
 
 #include "http.h"
+#include "jsonx.h"
 #include "log.h"
 #include "loop.h"
 #include "timer.h"
 #include "xmalloc.h"
+
+#define BACKEND_JSON_DEPTH 64 /* nesting levels of an answer */
 
 struct backend {
 	struct loop *loop;
@@ -227,10 +230,8 @@ int
 backend_json(const struct http_response *res, struct json_object **out,
     char *err, size_t errlen)
 {
-	struct json_tokener *tok;
 	struct json_object *obj;
-	char snip[200];
-	int rc = -1;
+	char snip[200], why[BOT_ERRLEN];
 
 	*out = NULL;
 	if (res->error != NULL) {
@@ -248,23 +249,17 @@ backend_json(const struct http_response *res, struct json_object **out,
 			    err, errlen, "HTTP %ld: %s", res->status, snip);
 		return -1;
 	}
-	tok = json_tokener_new_ex(64);
-	if (tok == NULL)
-		fatalx("json_tokener_new_ex failed");
-	obj = json_tokener_parse_ex(tok, res->body, (int)res->body_len);
-	if (obj == NULL ||
-	    json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) < res->body_len) {
+	/* The common rules: the whole body, nesting bounded; a bare null is
+	 * no answer either. */
+	if (jsonx_parse(res->body, res->body_len, BACKEND_JSON_DEPTH, &obj, why,
+	        sizeof(why)) == -1 ||
+	    obj == NULL) {
 		backend_snippet(res->body, res->body_len, snip, sizeof(snip));
 		snprintf(err, errlen, "answer is not valid JSON: %s", snip);
-		json_object_put(obj);
-		goto out;
+		return -1;
 	}
 	*out = obj;
-	rc = 0;
-out:
-	json_tokener_free(tok);
-	return rc;
+	return 0;
 }
 
 static void backend_ready_step(struct timer *t, void *arg);
@@ -284,19 +279,17 @@ static void
 backend_on_profile(const struct http_response *res, void *arg)
 {
 	struct backend *b = arg;
-	struct json_object *obj = NULL, *v;
+	struct json_object *obj = NULL;
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 32];
 
 	if (backend_json(res, &obj, err, sizeof(err)) == -1) {
 		snprintf(msg, sizeof(msg), "profile/ failed: %s", err);
 		goto retry;
 	}
-	if (!json_object_object_get_ex(obj, "user_id", &v) ||
-	    !json_object_is_type(v, json_type_int)) {
+	if (jsonx_id(obj, "user_id", &b->bot_id) == -1) {
 		snprintf(msg, sizeof(msg), "profile/ has no user_id");
 		goto retry;
 	}
-	b->bot_id = json_object_get_int64(v);
 	json_object_put(obj);
 	log_info(
 	    "backend %s: ready, we are bot %lld", b->url, (long long)b->bot_id);
@@ -306,25 +299,6 @@ retry:
 	json_object_put(obj);
 	backend_state(b, msg);
 	loop_timer_start(b->loop, &b->retry, b->retry_ms);
-}
-
-/* Reads a boolean member; null counts as false (the backend reports
- * user_exists as null while a migration is pending). */
-static int
-backend_flag(struct json_object *obj, const char *key, int *out)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(obj, key, &v))
-		return -1;
-	if (v == NULL) {
-		*out = 0;
-		return 0;
-	}
-	if (!json_object_is_type(v, json_type_boolean))
-		return -1;
-	*out = json_object_get_boolean(v);
-	return 0;
 }
 
 static void
@@ -338,8 +312,10 @@ backend_on_status(const struct http_response *res, void *arg)
 	backend_check_answer(b, res);
 	if (backend_json(res, &obj, err, sizeof(err)) == -1 ||
 	    !json_object_is_type(obj, json_type_object) ||
-	    backend_flag(obj, "db_migration_needed", &migrate) == -1 ||
-	    backend_flag(obj, "user_exists", &user) == -1) {
+	    jsonx_bool(obj, "db_migration_needed", 0, JSONX_REQUIRED, &migrate,
+	        err, sizeof(err)) == -1 ||
+	    jsonx_bool(obj, "user_exists", 0, JSONX_REQUIRED, &user, err,
+	        sizeof(err)) == -1) {
 		if (res->error != NULL)
 			snprintf(msg, sizeof(msg), "not reachable: %s", err);
 		else

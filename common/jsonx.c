@@ -35,6 +35,52 @@ jsonx_str(struct json_object *obj, const char *key)
 }
 
 int
+jsonx_opt_str(struct json_object *obj, const char *key, const char **out,
+    char *err, size_t errlen)
+{
+	struct json_object *v = NULL;
+
+	*out = NULL;
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
+	    v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string)) {
+		snprintf(err, errlen, "%s must be a string", key);
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int
+jsonx_bool(struct json_object *obj, const char *key, int def, unsigned flags,
+    int *out, char *err, size_t errlen)
+{
+	struct json_object *v = NULL;
+
+	if (obj == NULL || !json_object_object_get_ex(obj, key, &v)) {
+		if (flags & JSONX_REQUIRED) {
+			snprintf(err, errlen, "%s is missing", key);
+			return -1;
+		}
+		*out = def;
+		return 0;
+	}
+	if (v == NULL) {
+		*out = def;
+		return 0;
+	}
+	if (!json_object_is_type(v, json_type_boolean)) {
+		snprintf(err, errlen, "%s must be true or false, got %.64s",
+		    key,
+		    json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		return -1;
+	}
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return 0;
+}
+
+int
 jsonx_id(struct json_object *obj, const char *key, int64_t *out)
 {
 	int64_t id = jsonx_int(obj, key);

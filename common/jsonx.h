@@ -25,14 +25,27 @@ struct json_object;
 /* jsonx_number flags. */
 #define JSONX_WHOLE 1u /* the number must be whole */
 #define JSONX_JSON_ONLY                                                        \
-	2u /* a JSON number only, not a string (fields                         \
-	      the backend's schema types as numbers) */
+	2u                /* a JSON number only, not a string (fields          \
+	                     the backend's schema types as numbers) */
+#define JSONX_REQUIRED 4u /* jsonx_bool: an absent member is an error */
 
 /* obj[key] when it is an integer, else -1 (ids are positive). */
 int64_t jsonx_int(struct json_object *obj, const char *key);
 
 /* obj[key] when it is a string (borrowed from obj), else NULL. */
 const char *jsonx_str(struct json_object *obj, const char *key);
+
+/* Reads obj[key] when it may be missing: 0 with *out the string (borrowed
+ * from obj), or NULL when obj is NULL or the member is absent or null;
+ * -1 with err "KEY must be a string" when it has another type. */
+int jsonx_opt_str(struct json_object *obj, const char *key, const char **out,
+    char *err, size_t errlen) BOT_WUR;
+
+/* Reads obj[key] as a boolean into *out (1 or 0); JSON null, and absence
+ * unless flags has JSONX_REQUIRED, give def.  0, or -1 with err "KEY is
+ * missing" or "KEY must be true or false, got X" (callers may prefix it). */
+int jsonx_bool(struct json_object *obj, const char *key, int def,
+    unsigned flags, int *out, char *err, size_t errlen) BOT_WUR;
 
 /* Sets *out to obj[key] when it is a JSON integer in 1..JSONX_MAX_ID and
  * returns 0; -1 (out untouched) when absent or anything else. */

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonx.h"
 #include "log.h"
 #include "resolver.h"
 #include "xmalloc.h"
@@ -34,23 +35,6 @@ struct target_resolver {
 	void *arg;
 	struct target *pending; /* targets with a query under way */
 };
-
-/* An absent member, JSON null or a blank string: the UI stores empty
- * fields as "". */
-static int
-target_blank(struct json_object *m)
-{
-	const char *s;
-
-	if (m == NULL || json_object_is_type(m, json_type_null))
-		return 1;
-	if (!json_object_is_type(m, json_type_string))
-		return 0;
-	for (s = json_object_get_string(m); *s != '\0'; s++)
-		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
-			return 0;
-	return 1;
-}
 
 /* RFC 1123 host name syntax, relaxed to accept '_' (seen in internal
  * zones).  Anything else cannot be a name worth a DNS query. */
@@ -236,7 +220,7 @@ target_from_details(struct target *t, int64_t job_id,
 
 		if (details == NULL ||
 		    !json_object_object_get_ex(details, keys[i], &m) ||
-		    target_blank(m))
+		    jsonx_blank(m)) /* the UI stores empty fields as "" */
 			continue;
 		if (!json_object_is_type(m, json_type_string)) {
 			snprintf(err, errlen, "details.%s must be a string",

@@ -227,6 +227,22 @@ T_TEST(backend_json_checks_answer)
 	r = answer(200, NULL, "");
 	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
 	T_ASSERT(o == NULL);
+	/* Valid JSON, but no answer: a bare null. */
+	r = answer(200, NULL, "null");
+	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+	T_ASSERT(o == NULL);
+	T_ASSERT(strstr(err, "not valid JSON: null") != NULL);
+	/* Nesting beyond the bound is refused, not parsed. */
+	{
+		char deep[2 * 80 + 1];
+
+		memset(deep, '[', 80);
+		memset(deep + 80, ']', 80);
+		deep[160] = '\0';
+		r = answer(200, NULL, deep);
+		T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
+		T_ASSERT(o == NULL);
+	}
 }
 
 T_TEST(backend_json_long_body_snippet)

@@ -171,3 +171,77 @@ T_TEST(jsonx_parse_whole_text)
 	T_EQ_INT(jsonx_parse("[[[]]]", 6, 2, &o, err, sizeof(err)), -1);
 	T_ASSERT(o == NULL);
 }
+
+/* "A string or missing": absent and null read as NULL, another type is
+ * an error naming the key. */
+T_TEST(jsonx_opt_str_string_or_missing)
+{
+	struct json_object *o = json_tokener_parse(
+	    "{\"s\": \"text\", \"e\": \"\", \"n\": null, \"i\": 5, "
+	    "\"o\": {}}");
+	char err[BOT_ERRLEN];
+	const char *s;
+
+	T_ASSERT(o != NULL);
+	s = NULL;
+	T_EQ_INT(jsonx_opt_str(o, "s", &s, err, sizeof(err)), 0);
+	T_EQ_STR(s, "text");
+	T_EQ_INT(jsonx_opt_str(o, "e", &s, err, sizeof(err)), 0);
+	T_EQ_STR(s, "");
+	s = "left over";
+	T_EQ_INT(jsonx_opt_str(o, "n", &s, err, sizeof(err)), 0);
+	T_ASSERT(s == NULL);
+	s = "left over";
+	T_EQ_INT(jsonx_opt_str(o, "missing", &s, err, sizeof(err)), 0);
+	T_ASSERT(s == NULL);
+	s = "left over";
+	T_EQ_INT(jsonx_opt_str(NULL, "s", &s, err, sizeof(err)), 0);
+	T_ASSERT(s == NULL);
+	T_EQ_INT(jsonx_opt_str(o, "i", &s, err, sizeof(err)), -1);
+	T_ASSERT(s == NULL);
+	T_EQ_STR(err, "i must be a string");
+	T_EQ_INT(jsonx_opt_str(o, "o", &s, err, sizeof(err)), -1);
+	T_EQ_STR(err, "o must be a string");
+	json_object_put(o);
+}
+
+/* Booleans: null (and absence, unless required) give the default; any
+ * other type, "true" as a string included, is an error. */
+T_TEST(jsonx_bool_rule)
+{
+	struct json_object *o = json_tokener_parse(
+	    "{\"t\": true, \"f\": false, \"n\": null, \"s\": \"true\", "
+	    "\"i\": 1}");
+	char err[BOT_ERRLEN];
+	int b;
+
+	T_ASSERT(o != NULL);
+	b = -7;
+	T_EQ_INT(jsonx_bool(o, "t", 0, 0, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 1);
+	T_EQ_INT(
+	    jsonx_bool(o, "f", 1, JSONX_REQUIRED, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 0);
+	T_EQ_INT(
+	    jsonx_bool(o, "n", 1, JSONX_REQUIRED, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 1);
+	T_EQ_INT(jsonx_bool(o, "n", 0, 0, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 0);
+	T_EQ_INT(jsonx_bool(o, "missing", 1, 0, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 1);
+	T_EQ_INT(jsonx_bool(NULL, "t", 1, 0, &b, err, sizeof(err)), 0);
+	T_EQ_INT(b, 1);
+
+	b = -7;
+	T_EQ_INT(
+	    jsonx_bool(o, "missing", 1, JSONX_REQUIRED, &b, err, sizeof(err)),
+	    -1);
+	T_EQ_STR(err, "missing is missing");
+	T_EQ_INT(b, -7);
+	T_EQ_INT(jsonx_bool(o, "s", 0, 0, &b, err, sizeof(err)), -1);
+	T_EQ_STR(err, "s must be true or false, got \"true\"");
+	T_EQ_INT(jsonx_bool(o, "i", 0, 0, &b, err, sizeof(err)), -1);
+	T_EQ_STR(err, "i must be true or false, got 1");
+	T_EQ_INT(b, -7);
+	json_object_put(o);
+}
