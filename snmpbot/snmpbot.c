@@ -39,7 +39,6 @@
 #include "log.h"
 #include "loop.h"
 #include "path.h"
-#include "resolver.h"
 #include "settings.h"
 #include "slug.h"
 #include "snmpcfg.h"
@@ -47,6 +46,7 @@
 #include "snmpfetch.h"
 #include "snmppath.h"
 #include "snmprows.h"
+#include "target.h"
 #include "timer.h"
 #include "xmalloc.h"
 
@@ -115,7 +115,6 @@ struct snmpdev_sensor {
 
 enum snmpdev_phase {
 	SNMPDEV_IDLE = 0,
-	SNMPDEV_RESOLVING, /* waiting for the first answer about the name */
 	SNMPDEV_POLLING,
 };
 
@@ -131,7 +130,7 @@ struct snmpdev_event {
 struct snmpdev {
 	int64_t job_id;
 	struct snmpcfg_cred cred;
-	struct snmpcfg_target target;
+	struct target target; /* its address, or a name's lookup state */
 	struct snmpdev_sensor *sensors;
 	size_t n_sensors;
 	struct snmpdev_col *cols;
@@ -144,10 +143,6 @@ struct snmpdev {
 	int64_t account_id;
 	uint64_t up_prev;
 	int have_up_prev;
-
-	struct resolver_query *query;
-	int resolved, answered;
-	char why[BOT_ERRLEN];
 
 	void *sess;  /* net-snmp single session, or NULL */
 	int fd;      /* its socket, watched by the loop */
@@ -173,7 +168,7 @@ struct snmpdev {
 
 static struct {
 	struct loop *loop;
-	struct resolver *resolver;
+	struct target_resolver *targets; /* host names' lookups */
 	size_t inflight;
 	struct snmpdev **queue; /* devices whose run waits for a slot */
 	size_t n_queue, cap_queue;
@@ -223,6 +218,18 @@ snmpbot_sess_error(void *sess, char *buf, size_t len)
 	return buf;
 }
 
+/* net-snmp's peer name for d's current address: "udp:addr:port" or
+ * "udp6:[addr]:port". */
+static void
+snmpdev_peer(const struct snmpdev *d, char *peer, size_t peerlen)
+{
+	char hostport[TARGET_ADDRLEN + 16];
+
+	(void)target_format(&d->target, hostport, sizeof(hostport));
+	snprintf(peer, peerlen, "%s:%s",
+	    d->target.family == AF_INET6 ? "udp6" : "udp", hostport);
+}
+
 /* Fills a session template for d.  -1 with err when a v3 key cannot be
  * made. */
 static int
@@ -230,12 +237,7 @@ snmpdev_session_template(struct snmpdev *d, netsnmp_session *s, char *peer,
     size_t peerlen, char *err, size_t errlen)
 {
 	snmp_sess_init(s);
-	if (d->target.family == AF_INET6)
-		snprintf(peer, peerlen, "udp6:[%s]:%u", d->target.addr,
-		    d->target.port);
-	else
-		snprintf(
-		    peer, peerlen, "udp:%s:%u", d->target.addr, d->target.port);
+	snmpdev_peer(d, peer, peerlen);
 	s->peername = peer;
 	s->timeout = (long)(sset.timeout_ms * 1000);
 	s->retries = sset.retries;
@@ -1125,10 +1127,20 @@ snmpdev_start(struct snmpdev *d)
 	    &d->up_cur);
 	loop_timer_start(sb.loop, &d->deadline, sset.deadline_ms);
 
-	if (!d->resolved) {
-		snmpdev_fail(d, "%s", d->why);
+	if (target_state(&d->target) != TARGET_READY) {
+		snmpdev_fail(d, "%s",
+		    d->target.why != NULL ? d->target.why : "no address");
 		snmpdev_finish(d);
 		return;
+	}
+	/* A name that moved since the session was opened: reopen it at the
+	 * new address (the library keeps its own copy of the peer name). */
+	if (d->sess != NULL) {
+		char peer[128];
+
+		snmpdev_peer(d, peer, sizeof(peer));
+		if (strcmp(snmp_sess_session(d->sess)->peername, peer) != 0)
+			snmpdev_close(d);
 	}
 	if (d->sess == NULL && snmpdev_open(d, err, sizeof(err)) != 0) {
 		snmpdev_fail(d, "%s", err);
@@ -1150,7 +1162,8 @@ snmpbot_kick(struct timer *t, void *arg)
 	while (i < sb.n_queue && sb.inflight < sset.max_inflight) {
 		struct snmpdev *d = sb.queue[i];
 
-		if (d->phase == SNMPDEV_RESOLVING) {
+		/* A name's first lookup: its run waits for the answer. */
+		if (target_state(&d->target) == TARGET_WAITING) {
 			i++;
 			continue;
 		}
@@ -1164,64 +1177,25 @@ snmpbot_kick(struct timer *t, void *arg)
 
 /* ---- names, jobs, runtime hooks ---- */
 
+/* A name got an answer (common/target.c applied it): runs that waited
+ * for the first one may start; a new address takes effect at the next
+ * poll (snmpdev_start reopens the session). */
 static void
-snmpdev_on_resolved(int rc, const struct addrinfo *res, void *arg)
+snmpbot_on_target(struct target *t, int first, void *arg)
 {
-	struct snmpdev *d = arg;
-	const struct addrinfo *ai;
-	char addr[SNMPCFG_ADDRLEN];
-	int first = !d->answered;
-
-	d->query = NULL;
-	d->answered = 1;
-	addr[0] = '\0';
-	for (ai = res; rc == 0 && ai != NULL; ai = ai->ai_next) {
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof(addr),
-		        NULL, 0, NI_NUMERICHOST) == 0)
-			break;
-		addr[0] = '\0';
-	}
-	if (addr[0] == '\0') {
-		if (!d->resolved)
-			snprintf(d->why, sizeof(d->why),
-			    "%.100s does not resolve: %.100s", d->target.text,
-			    rc != 0 ? gai_strerror(rc) : "no address");
-		else
-			log_warnx("job %lld (%s): does not resolve any more; "
-			          "still polling %s",
-			    (long long)d->job_id, d->target.text,
-			    d->target.addr);
-	} else if (!d->resolved || strcmp(addr, d->target.addr) != 0) {
-		if (!first)
-			log_info("job %lld (%s): now resolves to %s",
-			    (long long)d->job_id, d->target.text, addr);
-		snprintf(d->target.addr, sizeof(d->target.addr), "%s", addr);
-		d->target.family = ai->ai_family;
-		d->resolved = 1;
-		if (d->run == NULL)
-			snmpdev_close(d); /* reopened at the new address */
-	}
-	if (first && d->phase == SNMPDEV_RESOLVING) {
-		d->phase = SNMPDEV_IDLE;
-		if (!timer_armed(&sb.kick))
-			loop_timer_start(sb.loop, &sb.kick, 0);
-	}
+	(void)t;
+	(void)arg;
+	if (first && sb.n_queue > 0 && !timer_armed(&sb.kick))
+		loop_timer_start(sb.loop, &sb.kick, 0);
 }
 
+/* Starts a lookup of d's name (common/target.c: nothing for a numeric
+ * target or while one is under way). */
 static void
 snmpdev_resolve(struct snmpdev *d)
 {
-	if (!d->target.is_name || d->query != NULL)
-		return;
-	if (sb.resolver == NULL) {
-		d->answered = 1;
-		snprintf(d->why, sizeof(d->why), "no resolver");
-		return;
-	}
-	d->query = resolver_lookup(sb.resolver, d->target.text,
-	    d->target.want_family, snmpdev_on_resolved, d);
+	if (sb.targets != NULL)
+		target_resolve(&d->target, sb.targets);
 }
 
 static void
@@ -1232,8 +1206,7 @@ snmpdev_free(void *priv)
 
 	if (d == NULL)
 		return;
-	if (sb.resolver != NULL && d->query != NULL)
-		resolver_cancel(d->query);
+	target_release(&d->target);
 	if (sb.loop != NULL) {
 		snmpdev_close(d);
 		loop_timer_stop(sb.loop, &d->deadline);
@@ -1285,8 +1258,12 @@ snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 	timer_init(&d->tmo, snmpdev_on_timer, d);
 	timer_init(&d->deadline, snmpdev_on_deadline, d);
 	if (snmpcfg_cred_parse(job->credential, &d->cred, err, errlen) != 0 ||
-	    snmpcfg_target_parse(job->details, &d->target, err, errlen) != 0)
-		goto fail;
+	    snmpcfg_target_parse(
+	        job->details, job->id, &d->target, err, errlen) != 0) {
+		explicit_bzero(&d->cred, sizeof(d->cred));
+		free(d);
+		return -1;
+	}
 	d->sensors =
 	    xcalloc(job->n_sensors ? job->n_sensors : 1, sizeof(*d->sensors));
 	bad = xcalloc(job->n_sensors ? job->n_sensors : 1, sizeof(*bad));
@@ -1331,13 +1308,10 @@ snmpbot_job_prepare(struct job *job, char *err, size_t errlen)
 	d->disc_col[1] = snmpdev_col_for(d, &snmpbot_disc_oids[1]);
 	d->account_id = job->account_id;
 	snmpcol_init(&d->up_cur);
-	if (d->target.is_name) {
-		snprintf(d->why, sizeof(d->why), "%s is not resolved yet",
-		    d->target.text);
-		snmpdev_resolve(d);
-	} else {
-		d->resolved = d->answered = 1;
-	}
+	/* A name is looked up now and again at every refresh; its first
+	 * runs wait for the answer, and one that does not resolve keeps its
+	 * job, each poll failing with the reason. */
+	snmpdev_resolve(d);
 	job->priv = d;
 	job->priv_free = snmpdev_free;
 	return 0;
@@ -1361,8 +1335,9 @@ snmpbot_job_run(struct run *run)
 	struct snmpdev *d = run_job(run)->priv;
 
 	d->run = run;
-	d->phase = d->target.is_name && !d->answered ? SNMPDEV_RESOLVING
-	                                             : SNMPDEV_IDLE;
+	d->phase = SNMPDEV_IDLE;
+	if (target_state(&d->target) == TARGET_WAITING)
+		snmpdev_resolve(d);
 	if (sb.n_queue == sb.cap_queue) {
 		sb.cap_queue = sb.cap_queue ? sb.cap_queue * 2 : 64;
 		sb.queue =
@@ -1415,8 +1390,9 @@ snmpbot_init(void)
 	sb.init_done = 1;
 	sb.loop = l;
 	timer_init(&sb.kick, snmpbot_kick, NULL);
-	sb.resolver = resolver_new(l, SNMPBOT_RESOLVER_THREADS);
-	if (sb.resolver == NULL)
+	sb.targets = target_resolver_new(
+	    l, SNMPBOT_RESOLVER_THREADS, "polling", snmpbot_on_target, NULL);
+	if (sb.targets == NULL)
 		return -1;
 	/* Writing entities needs the backend (not --jobs files). */
 	if (bot_backend() != NULL && sset.discovery_ms > 0)
@@ -1460,8 +1436,8 @@ snmpbot_shutdown(void)
 	}
 	if (sb.loop != NULL)
 		loop_timer_stop(sb.loop, &sb.kick);
-	resolver_free(sb.resolver);
-	sb.resolver = NULL;
+	target_resolver_free(sb.targets);
+	sb.targets = NULL;
 	entsync_free(sb.es);
 	sb.es = NULL;
 	if (snmpbot_fds_size > 0)

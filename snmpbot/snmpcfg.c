@@ -5,52 +5,42 @@
  */
 #include "snmpcfg.h"
 
-#include <sys/socket.h>
-#include <sys/types.h>
-
 #include <json-c/json.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "env.h"
 #include "expr.h"
+#include "jsonx.h"
 #include "snmpcol.h"
 #include "snmppath.h"
+#include "target.h"
 #include "xmalloc.h"
 
-/* The string member key of obj, or NULL when absent, null or not a
- * string (*bad set then). */
-static const char *
-snmpcfg_str(struct json_object *obj, const char *key, int *bad)
+/* The string member key of obj (jsonx_opt_str: NULL when absent or
+ * null); -1 with err "<what> KEY must be a string" for another type. */
+static int
+snmpcfg_str(struct json_object *obj, const char *what, const char *key,
+    const char **out, char *err, size_t errlen)
 {
-	struct json_object *m;
+	char e2[BOT_ERRLEN];
 
-	*bad = 0;
-	if (obj == NULL || !json_object_object_get_ex(obj, key, &m) ||
-	    m == NULL)
-		return NULL;
-	if (!json_object_is_type(m, json_type_string)) {
-		*bad = 1;
-		return NULL;
-	}
-	return json_object_get_string(m);
+	if (jsonx_opt_str(obj, key, out, e2, sizeof(e2)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s %s", what, e2);
+	return -1;
 }
 
 static int
 snmpcfg_secret(struct json_object *obj, const char *key, int required,
     char *out, size_t outlen, char *err, size_t errlen)
 {
-	int bad;
-	const char *s = snmpcfg_str(obj, key, &bad);
+	const char *s;
 
 	out[0] = '\0';
-	if (bad) {
-		snprintf(err, errlen, "credential %s must be a string", key);
+	if (snmpcfg_str(obj, "credential", key, &s, err, errlen) != 0)
 		return -1;
-	}
 	if (s == NULL || s[0] == '\0') {
 		if (!required)
 			return 0;
@@ -70,7 +60,6 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
     char *err, size_t errlen)
 {
 	const char *v, *s;
-	int bad;
 
 	memset(c, 0, sizeof(*c));
 	if (details == NULL ||
@@ -78,7 +67,8 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 		snprintf(err, errlen, "credential details are not an object");
 		return -1;
 	}
-	v = snmpcfg_str(details, "version", &bad);
+	if (snmpcfg_str(details, "credential", "version", &v, err, errlen) != 0)
+		return -1;
 	if (v == NULL) {
 		snprintf(err, errlen, "credential version is missing");
 		return -1;
@@ -103,7 +93,9 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	if (snmpcfg_secret(details, "snmpv3_securityName", 1, c->sec_name,
 	        sizeof(c->sec_name), err, errlen) != 0)
 		return -1;
-	s = snmpcfg_str(details, "snmpv3_securityLevel", &bad);
+	if (snmpcfg_str(details, "credential", "snmpv3_securityLevel", &s, err,
+	        errlen) != 0)
+		return -1;
 	if (s == NULL || strcmp(s, "noAuthNoPriv") == 0) {
 		c->level = SNMPCFG_NOAUTH;
 	} else if (strcmp(s, "authNoPriv") == 0) {
@@ -119,7 +111,9 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	}
 	if (c->level == SNMPCFG_NOAUTH)
 		return 0;
-	s = snmpcfg_str(details, "snmpv3_authProtocol", &bad);
+	if (snmpcfg_str(details, "credential", "snmpv3_authProtocol", &s, err,
+	        errlen) != 0)
+		return -1;
 	if (s == NULL || strcasecmp(s, "MD5") == 0) {
 		c->auth_sha = 0;
 	} else if (strcasecmp(s, "SHA") == 0) {
@@ -142,7 +136,9 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	}
 	if (c->level == SNMPCFG_AUTHNOPRIV)
 		return 0;
-	s = snmpcfg_str(details, "snmpv3_privProtocol", &bad);
+	if (snmpcfg_str(details, "credential", "snmpv3_privProtocol", &s, err,
+	        errlen) != 0)
+		return -1;
 	if (s == NULL || strcasecmp(s, "DES") == 0) {
 		c->priv_aes = 0;
 	} else if (strcasecmp(s, "AES") == 0) {
@@ -166,135 +162,29 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	return 0;
 }
 
-/* A host name of letters, digits, '-', '_' and dots (RFC 1123, with
- * underscores as resolvers take them). */
-static int
-snmpcfg_name_ok(const char *s)
-{
-	size_t len = strlen(s), label = 0, i;
-
-	if (len == 0 || len > 253)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		        (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return 1;
-}
-
-static int
-snmpcfg_port(
-    struct json_object *details, unsigned *port, char *err, size_t errlen)
-{
-	struct json_object *m;
-	int64_t v;
-	char e2[BOT_ERRLEN];
-
-	*port = SNMPCFG_DEF_PORT;
-	if (!json_object_object_get_ex(details, "port", &m) || m == NULL)
-		return 0;
-	if (json_object_is_type(m, json_type_int)) {
-		v = json_object_get_int64(m);
-	} else if (json_object_is_type(m, json_type_string)) {
-		if (json_object_get_string(m)[0] == '\0')
-			return 0;
-		if (env_parse_int(json_object_get_string(m), 1, 65535, &v, e2,
-		        sizeof(e2)) != 0)
-			v = 0;
-	} else {
-		v = 0;
-	}
-	if (v < 1 || v > 65535) {
-		snprintf(err, errlen, "details.port must be a port number");
-		return -1;
-	}
-	*port = (unsigned)v;
-	return 0;
-}
-
 int
-snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
-    char *err, size_t errlen)
+snmpcfg_target_parse(struct json_object *details, int64_t job_id,
+    struct target *t, char *err, size_t errlen)
 {
-	static const char *const keys[] = {"ipv4", "ipv6", "host", "hostname"};
-	static const int families[] = {AF_INET, AF_INET6, AF_UNSPEC, AF_UNSPEC};
-	struct addrinfo hints, *res = NULL;
-	size_t i;
-	int rc = -1, bad;
+	char e2[BOT_ERRLEN];
+	double port;
 
-	memset(t, 0, sizeof(*t));
-	t->family = AF_UNSPEC;
 	if (details == NULL ||
 	    !json_object_is_type(details, json_type_object)) {
 		snprintf(err, errlen, "entity details are not an object");
 		return -1;
 	}
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *s = snmpcfg_str(details, keys[i], &bad);
-
-		if (bad) {
-			snprintf(err, errlen, "details.%s must be a string",
-			    keys[i]);
-			return -1;
-		}
-		if (s == NULL || s[strspn(s, " \t\r\n")] == '\0')
-			continue;
-		if (strlen(s) >= sizeof(t->text)) {
-			snprintf(
-			    err, errlen, "details.%s is too long", keys[i]);
-			return -1;
-		}
-		memcpy(t->text, s, strlen(s) + 1);
-		t->key = keys[i];
-		t->want_family = families[i];
-		break;
-	}
-	if (t->key == NULL) {
-		snprintf(err, errlen,
-		    "entity details have no ipv4, ipv6 or host to poll");
+	if (target_from_details(t, job_id, details, "poll", err, errlen) != 0)
+		return -1;
+	/* The agent's port: a number or numeric string, blank means 161. */
+	if (jsonx_number(details, "port", SNMPCFG_DEF_PORT, 1, 65535,
+	        JSONX_WHOLE, &port, e2, sizeof(e2)) != 0) {
+		snprintf(err, errlen, "details.%s", e2);
+		target_release(t);
 		return -1;
 	}
-	if (snmpcfg_port(details, &t->port, err, errlen) != 0)
-		return -1;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_DGRAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(t->text, NULL, &hints, &res) == 0 && res != NULL) {
-		if (getnameinfo(res->ai_addr, res->ai_addrlen, t->addr,
-		        sizeof(t->addr), NULL, 0, NI_NUMERICHOST) != 0) {
-			snprintf(
-			    err, errlen, "details.%s: bad address", t->key);
-			goto out;
-		}
-		t->family = res->ai_family;
-		rc = 0;
-		goto out;
-	}
-	if (!snmpcfg_name_ok(t->text)) {
-		snprintf(err, errlen,
-		    "details.%s: \"%.80s\" is neither an IP address nor a host "
-		    "name",
-		    t->key, t->text);
-		goto out;
-	}
-	t->is_name = 1;
-	rc = 0;
-out:
-	if (res != NULL)
-		freeaddrinfo(res);
-	return rc;
+	target_set_port(t, (unsigned)port);
+	return 0;
 }
 
 int
@@ -362,7 +252,6 @@ snmpcfg_sensor_parse(struct json_object *details, struct snmpcfg_sensor *s,
 	const char *expr, *path;
 	char e2[BOT_ERRLEN];
 	size_t n, i;
-	int bad;
 
 	memset(s, 0, sizeof(*s));
 	if (details == NULL ||
@@ -382,8 +271,12 @@ snmpcfg_sensor_parse(struct json_object *details, struct snmpcfg_sensor *s,
 		struct json_object *o = json_object_array_get_idx(oids, i);
 		const char *text, *method;
 
-		text = snmpcfg_str(o, "oid", &bad);
-		method = snmpcfg_str(o, "fetch_method", &bad);
+		if (jsonx_opt_str(o, "oid", &text, e2, sizeof(e2)) != 0 ||
+		    jsonx_opt_str(o, "fetch_method", &method, e2, sizeof(e2)) !=
+		        0) {
+			snprintf(err, errlen, "oids[%zu]: %s", i, e2);
+			goto fail;
+		}
 		if (text == NULL) {
 			snprintf(err, errlen, "oids[%zu] has no oid", i);
 			goto fail;
@@ -406,9 +299,9 @@ snmpcfg_sensor_parse(struct json_object *details, struct snmpcfg_sensor *s,
 		}
 		s->oids[i].walk = s->walk[i];
 	}
-	expr = snmpcfg_str(details, "expression", &bad);
-	path = snmpcfg_str(details, "output_path", &bad);
-	if (expr == NULL || path == NULL) {
+	if (jsonx_opt_str(details, "expression", &expr, e2, sizeof(e2)) != 0 ||
+	    jsonx_opt_str(details, "output_path", &path, e2, sizeof(e2)) != 0 ||
+	    expr == NULL || path == NULL) {
 		snprintf(err, errlen,
 		    "sensor details need expression and "
 		    "output_path strings");

@@ -1,7 +1,8 @@
 /*
  * SNMP job configuration, parsed once in job_prepare into compact
  * structs: the credential (v1/v2c community, v3 USM user), the target from
- * the entity's details, and the sensors (OIDs with get/walk, compiled
+ * the entity's details (a common/target.c target with the agent's port),
+ * and the sensors (OIDs with get/walk, compiled
  * expression and output path).  Nothing here keeps a JSON reference.
  */
 #ifndef BOT_SNMPCFG_H
@@ -15,11 +16,10 @@
 struct json_object;
 struct expr;
 struct snmppath;
+struct target;
 
 #define SNMPCFG_MAX_OIDS    32  /* per sensor */
 #define SNMPCFG_SECRET_LEN  256 /* community, keys */
-#define SNMPCFG_TEXTLEN     256 /* a host name or any target text */
-#define SNMPCFG_ADDRLEN     64
 #define SNMPCFG_DEF_PORT    161
 #define SNMPCFG_MIN_KEY_LEN 8 /* USM pass phrases (RFC 3414) */
 
@@ -46,16 +46,6 @@ struct snmpcfg_cred {
 	char priv_key[SNMPCFG_SECRET_LEN];
 };
 
-struct snmpcfg_target {
-	char text[SNMPCFG_TEXTLEN]; /* as configured, for log lines */
-	const char *key;            /* details key it came from (static) */
-	int is_name;                /* 1: text is a host name to resolve */
-	int want_family;            /* AF_INET/AF_INET6/AF_UNSPEC */
-	int family;                 /* once addr is set */
-	char addr[SNMPCFG_ADDRLEN]; /* numeric address, or "" */
-	unsigned port;
-};
-
 struct snmpcfg_oid {
 	uint32_t *ids; /* owned */
 	size_t len;
@@ -77,12 +67,13 @@ struct snmpcfg_sensor {
 int snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
     char *err, size_t errlen) BOT_WUR;
 
-/* Picks the target from entity details (borrowed): "ipv4", else "ipv6",
- * else "host", else "hostname"; "port" (number or numeric string) is
- * optional.  A numeric address is stored canonical in addr; a name is
- * syntax-checked and left to resolve (is_name).  0, or -1 with err. */
-int snmpcfg_target_parse(struct json_object *details, struct snmpcfg_target *t,
-    char *err, size_t errlen) BOT_WUR;
+/* Fills t (common/target.c) from entity details (borrowed): "ipv4", else
+ * "ipv6", else "host", else "hostname" (target_from_details, verb "poll"),
+ * and the agent's "port" (a number or numeric string from 1 to 65535;
+ * absent or blank: 161).  0 (release t with target_release), or -1 with
+ * err and nothing to release. */
+int snmpcfg_target_parse(struct json_object *details, int64_t job_id,
+    struct target *t, char *err, size_t errlen) BOT_WUR;
 
 /* Parses "1.3.6.1.2.1.2.2.1.2" (a leading dot allowed) into ids (owned by
  * the caller).  0, or -1 with err. */

@@ -13,6 +13,7 @@
 #include "../../../snmpbot/snmpcfg.h"
 #include "../../../snmpbot/snmppath.h"
 #include "../t.h"
+#include "target.h"
 
 static struct json_object *
 t_cfg_json(const char *text)
@@ -91,6 +92,15 @@ T_TEST(cfg_bad_credentials_say_why_without_secrets)
 		const char *json, *want;
 	} bad[] = {
 	    {"{}", "version is missing"},
+	    {"{\"version\": 2}", "credential version must be a string"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": 3}",
+	        "credential snmpv3_securityLevel must be a string"},
+	    {"{\"version\": \"snmpv3\", \"snmpv3_securityName\": \"u\", "
+	     "\"snmpv3_securityLevel\": \"authNoPriv\", "
+	     "\"snmpv3_authProtocol\": true, \"snmpv3_authKey\": "
+	     "\"s3cret-key\"}",
+	        "credential snmpv3_authProtocol must be a string"},
 	    {"{\"version\": \"snmpv4\"}", "is not snmpv1"},
 	    {"{\"version\": \"snmpv2c\"}", "snmpv12_community is missing"},
 	    {"{\"version\": \"snmpv2c\", \"snmpv12_community\": 5}",
@@ -141,39 +151,89 @@ T_TEST(cfg_target_and_port)
 		const char *addr;
 		int is_name;
 		unsigned port;
+		const char *want; /* in err, when rc is -1 */
 	} cases[] = {
-	    {"{\"ipv4\": \"192.0.2.10\"}", 0, "192.0.2.10", 0, 161},
-	    {"{\"ipv6\": \"::1\", \"port\": 1161}", 0, "::1", 0, 1161},
+	    {"{\"ipv4\": \"192.0.2.10\"}", 0, "192.0.2.10", 0, 161, NULL},
+	    {"{\"ipv6\": \"::1\", \"port\": 1161}", 0, "::1", 0, 1161, NULL},
 	    {"{\"ipv4\": \"\", \"host\": \"router.example\", \"port\": "
 	     "\"16100\"}",
-	        0, "", 1, 16100},
-	    {"{\"hostname\": \"127.0.0.1\"}", 0, "127.0.0.1", 0, 161},
-	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 0}", -1, NULL, 0, 0},
-	    {"{\"ipv4\": \"127.0.0.1\", \"port\": \"x\"}", -1, NULL, 0, 0},
-	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 70000}", -1, NULL, 0, 0},
-	    {"{\"host\": \"bad host!\"}", -1, NULL, 0, 0},
-	    {"{}", -1, NULL, 0, 0},
-	    {"{\"ipv4\": 5}", -1, NULL, 0, 0},
+	        0, "", 1, 16100, NULL},
+	    {"{\"hostname\": \"127.0.0.1\"}", 0, "127.0.0.1", 0, 161, NULL},
+	    /* Blank or null means the default port. */
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": \" \"}", 0, "127.0.0.1", 0,
+	        161, NULL},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": null}", 0, "127.0.0.1", 0,
+	        161, NULL},
+	    /* The common target rules: canonical IPv6, blanks skipped. */
+	    {"{\"ipv4\": \"  \", \"ipv6\": \"2001:DB8:0:0::1\"}", 0,
+	        "2001:db8::1", 0, 161, NULL},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 0}", -1, NULL, 0, 0,
+	        "details.port must be a whole number from 1 to 65535, got 0"},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": \"x\"}", -1, NULL, 0, 0,
+	        "details.port must be a number"},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 70000}", -1, NULL, 0, 0,
+	        "from 1 to 65535"},
+	    {"{\"ipv4\": \"127.0.0.1\", \"port\": 161.5}", -1, NULL, 0, 0,
+	        "whole number"},
+	    {"{\"host\": \"bad host!\"}", -1, NULL, 0, 0,
+	        "neither an IP address nor a host name"},
+	    {"{}", -1, NULL, 0, 0, "no ipv4, ipv6 or host to poll"},
+	    {"{\"ipv4\": 5}", -1, NULL, 0, 0, "details.ipv4 must be a string"},
+	    {"{\"ipv4\": \"224.0.0.1\"}", -1, NULL, 0, 0, "multicast"},
+	    {"[]", -1, NULL, 0, 0, "not an object"},
 	};
-	struct snmpcfg_target t;
+	struct target t;
 	char err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct json_object *o = t_cfg_json(cases[i].json);
-		int rc = snmpcfg_target_parse(o, &t, err, sizeof(err));
+		int rc;
 
+		err[0] = '\0';
+		rc = snmpcfg_target_parse(o, 7, &t, err, sizeof(err));
 		json_object_put(o);
 		if (rc != cases[i].rc)
 			t_fail(__FILE__, __LINE__, "%s: rc %d (%s)",
 			    cases[i].json, rc, err);
 		T_EQ_INT(rc, cases[i].rc);
-		if (rc != 0)
+		if (rc != 0) {
+			if (strstr(err, cases[i].want) == NULL)
+				t_fail(__FILE__, __LINE__,
+				    "%s: \"%s\" lacks \"%s\"", cases[i].json,
+				    err, cases[i].want);
+			T_ASSERT(!t_failed);
 			continue;
+		}
 		T_EQ_STR(t.addr, cases[i].addr);
 		T_EQ_INT(t.is_name, cases[i].is_name);
 		T_EQ_INT(t.port, cases[i].port);
+		T_EQ_INT(target_state(&t),
+		    cases[i].is_name ? TARGET_WAITING : TARGET_READY);
+		target_release(&t);
 	}
+}
+
+/* The peer snmpbot hands net-snmp comes from target_format: the port of
+ * the entity, IPv6 in brackets. */
+T_TEST(cfg_target_peer_format)
+{
+	struct json_object *o =
+	    t_cfg_json("{\"ipv6\": \"::1\", \"port\": \"1161\"}");
+	struct target t;
+	char err[256], buf[128];
+
+	T_EQ_INT(snmpcfg_target_parse(o, 7, &t, err, sizeof(err)), 0);
+	json_object_put(o);
+	T_EQ_INT(target_format(&t, buf, sizeof(buf)), strlen("[::1]:1161"));
+	T_EQ_STR(buf, "[::1]:1161");
+	target_release(&t);
+	o = t_cfg_json("{\"host\": \"192.0.2.9\"}");
+	T_EQ_INT(snmpcfg_target_parse(o, 7, &t, err, sizeof(err)), 0);
+	json_object_put(o);
+	(void)target_format(&t, buf, sizeof(buf));
+	T_EQ_STR(buf, "192.0.2.9:161");
+	target_release(&t);
 }
 
 T_TEST(cfg_oids)
@@ -248,6 +308,18 @@ T_TEST(cfg_sensors)
 	             &s, err, sizeof(err)),
 	    -1);
 	T_ASSERT(strstr(err, "fetch_method") != NULL);
+	/* A member of the wrong type is an error, not the default. */
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\", "
+	                      "\"fetch_method\": 1}], \"expression\": "
+	                      "\"$1\", \"output_path\": \"x\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_EQ_STR(err, "oids[0]: fetch_method must be a string");
+	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": 136}], \"expression\": "
+	                      "\"$1\", \"output_path\": \"x\"}",
+	             &s, err, sizeof(err)),
+	    -1);
+	T_EQ_STR(err, "oids[0]: oid must be a string");
 	T_EQ_INT(t_cfg_sensor("{\"oids\": [{\"oid\": \"1.3.6\"}], "
 	                      "\"expression\": \"$2\", \"output_path\": \"x\"}",
 	             &s, err, sizeof(err)),
