@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from lib import ACCOUNT, BotTestCase, wait_until
+from lib import ACCOUNT, Bot, BotTestCase, binary, wait_until
 
 LA_NAMES = "1.3.6.1.4.1.2021.10.1.2"    # UCD laNames: Load-1, Load-5, Load-15
 LA_CONFIG = "1.3.6.1.4.1.2021.10.1.4"   # UCD laConfig: the thresholds, text
@@ -61,10 +61,11 @@ def need(*tools):
             raise unittest.SkipTest("%s is not installed" % t)
 
 
-def snmp_cmd(tool, port, oid, version="2c", community="public"):
+def snmp_cmd(tool, port, oid, version="2c", community="public",
+             host="127.0.0.1"):
     """Runs a net-snmp tool; returns {oid: value text} (strings as hex)."""
     cmd = [tool, "-v" + version, "-c", community, "-On", "-Oq", "-Ox",
-           "-Oe", "-Ot", "-t", "2", "-r", "2", "127.0.0.1:%d" % port, oid]
+           "-Oe", "-Ot", "-t", "2", "-r", "2", "%s:%d" % (host, port), oid]
     out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          universal_newlines=True, check=True,
                          env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -81,19 +82,21 @@ def hex_text(v):
 
 
 class Snmpd(object):
-    """snmpd on a random loopback port with a config of its own."""
+    """snmpd on a random loopback port with a config of its own (or on
+    addr:port, telling itself apart by its sysServices)."""
 
-    def __init__(self):
+    def __init__(self, addr="127.0.0.1", port=None, services=72):
         need("snmpd", "snmpget", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-it-")
-        self.port = free_udp_port()
+        self.addr = addr
+        self.port = port or free_udp_port()
         conf = os.path.join(self.dir, "snmpd.conf")
         with open(conf, "w") as f:
-            f.write("agentAddress udp:127.0.0.1:%d\n" % self.port)
-            f.write("rocommunity public 127.0.0.1\n")
-            f.write("rocommunity oldv1 127.0.0.1\n")
+            f.write("agentAddress udp:%s:%d\n" % (addr, self.port))
+            f.write("rocommunity public 127.0.0.0/8\n")
+            f.write("rocommunity oldv1 127.0.0.0/8\n")
             f.write("load 12 10 5\n")
-            f.write("sysservices 72\n")
+            f.write("sysservices %d\n" % services)
             for user, auth, priv in (V3_USER, V3_OTHER):
                 f.write('createUser %s SHA "%s" AES "%s"\n' % (user, auth, priv))
                 f.write("rouser %s priv\n" % user)
@@ -107,10 +110,11 @@ class Snmpd(object):
 
         def up():
             try:
-                return snmp_cmd("snmpget", self.port, SYS_SERVICES)
+                return snmp_cmd("snmpget", self.port, SYS_SERVICES,
+                                host=self.addr)
             except subprocess.CalledProcessError:
                 return None
-        wait_until(up, 20, 0.2, "snmpd on port %d" % self.port)
+        wait_until(up, 20, 0.2, "snmpd on %s:%d" % (self.addr, self.port))
 
     def stop(self):
         if self.proc.poll() is None:
@@ -299,6 +303,79 @@ class SnmpbotTest(BotTestCase):
                       "\"$1 * (2\": expected ')'" % (ids["v2"], bad), err)
         self.assert_clean_log(bot, allowed=[UNKNOWN, "SNMPv3 error report",
                                             "skipping sensor %d" % bad])
+
+    def test_names_are_resolved_again_at_refresh(self):
+        """A device named by "host" (common/target.c): the bot runs in a
+        mount namespace whose /etc/hosts the test edits.  A name that does
+        not resolve fails its polls with the reason; once it resolves, the
+        agent there answers; when it moves to another agent (same port,
+        another loopback address, another sysServices) the session follows
+        at the next poll; when it stops resolving, polling goes on at the
+        last good address."""
+        unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or unshare is None:
+            raise unittest.SkipTest("needs root and unshare")
+        first = Snmpd(services=72)
+        self.addCleanup(first.stop)
+        second = Snmpd(addr="127.0.0.2", port=first.port, services=76)
+        self.addCleanup(second.stop)
+        d = tempfile.mkdtemp(prefix="snmp-it-hosts-")
+        self.addCleanup(shutil.rmtree, d, True)
+        hosts = os.path.join(d, "hosts")
+
+        def write_hosts(text):
+            # In place: the bind mount follows the inode, not the name.
+            with open(hosts, "w") as f:
+                f.write("127.0.0.1 localhost\n" + text)
+
+        write_hosts("")
+        ent = {"name": "named", "entity_type": "device",
+               "details": {"host": "snmptest.invalid", "port": first.port},
+               "protocols": {"snmp": {"credential": "@v2", "bot": None,
+                                      "sensors": [{"sensor": "@services",
+                                                   "interval": 1}]}}}
+        acc = self.load(
+            [ent],
+            [{"name": "v2", "protocol": "snmp",
+              "details": {"version": "snmpv2c",
+                          "snmpv12_community": "public"}}],
+            [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                    "sys.services")])
+        eid = acc["entities"]["named"]
+        path = "entity.%d.snmp.sys.services" % eid
+        env = {"BACKEND_URL": self.fake.api_url,
+               "JOBS_REFRESH_INTERVAL": "3600",
+               "JOBS_FIRST_RUN_SPREAD_MS": "0",
+               "SNMP_TIMEOUT_MS": "500", "SNMP_RETRIES": "0"}
+        bot = Bot(unshare, ["-m", "sh", "-c",
+                            'mount --bind "$0" /etc/hosts && exec "$1"',
+                            hosts, binary("snmpbot")], env)
+        self.bots.append(bot)
+        bot.wait_log("job %d (snmptest.invalid): does not resolve" % eid)
+        self.assertEqual(self.values(path), [])
+
+        write_hosts("127.0.0.1 snmptest.invalid\n")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("job %d (snmptest.invalid): now resolves to 127.0.0.1"
+                     % eid)
+        wait_until(lambda: any(v["v"] == 72 for v in self.values(path)),
+                   what="a value from the first agent")
+
+        write_hosts("127.0.0.2 snmptest.invalid\n")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("now resolves to 127.0.0.2")
+        wait_until(lambda: any(v["v"] == 76 for v in self.values(path)),
+                   what="a value from the second agent")
+
+        write_hosts("")
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("job %d (snmptest.invalid): does not resolve: " % eid
+                     + "Name or service not known; still polling 127.0.0.2")
+        n = len(self.values(path))
+        wait_until(lambda: len(self.values(path)) >= n + 2,
+                   what="polls at the last good address")
+        self.assertEqual({v["v"] for v in self.values(path)[n:]}, {76})
+        self.assertEqual(bot.stop(), 0)
 
     def test_v3_wrong_key_sends_nothing_in_clear(self):
         """SNMPv3 authPriv with a wrong key: a clear error, and no request
