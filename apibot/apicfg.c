@@ -185,6 +185,8 @@ apicfg_cred_parse(
     struct json_object *details, struct apicred *c, char *err, size_t errlen)
 {
 	struct json_object *v, *u, *p;
+	const char *ca;
+	char e2[BOT_ERRLEN];
 	double t;
 
 	memset(c, 0, sizeof(*c));
@@ -241,22 +243,17 @@ apicfg_cred_parse(
 	c->timeout_ms = (long)(t * 1000 + 0.5);
 	if (c->timeout_ms < 1)
 		c->timeout_ms = 1;
-	if (json_object_object_get_ex(details, "ca_file", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_string) ||
-		    json_object_get_string_len(v) == 0) {
-			snprintf(err, errlen,
-			    "credential \"ca_file\" must be a path");
-			goto fail;
-		}
-		c->ca_file = xstrdup(json_object_get_string(v));
+	if (jsonx_opt_str(details, "ca_file", &ca, e2, sizeof(e2)) == -1 ||
+	    (ca != NULL && ca[0] == '\0')) {
+		snprintf(err, errlen, "credential \"ca_file\" must be a path");
+		goto fail;
 	}
-	if (json_object_object_get_ex(details, "verify_tls", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_boolean)) {
-			snprintf(err, errlen,
-			    "credential \"verify_tls\" must be true or false");
-			goto fail;
-		}
-		c->verify_tls = json_object_get_boolean(v);
+	if (ca != NULL)
+		c->ca_file = xstrdup(ca);
+	if (jsonx_bool(details, "verify_tls", 1, 0, &c->verify_tls, e2,
+	        sizeof(e2)) == -1) {
+		snprintf(err, errlen, "credential %s", e2);
+		goto fail;
 	}
 	return 0;
 fail:
@@ -460,10 +457,10 @@ static int
 apicfg_extract(struct apisensor *s, struct json_object *e, size_t i, char *err,
     size_t errlen)
 {
-	struct json_object *jq, *p, *m;
+	struct json_object *jq, *p;
 	struct apiextract *x = &s->ex[i];
 	char ferr[160];
-	const char *path;
+	const char *path, *mode;
 
 	if (!json_object_is_type(e, json_type_object) ||
 	    !json_object_object_get_ex(e, "jq", &jq) ||
@@ -485,9 +482,8 @@ apicfg_extract(struct apisensor *s, struct json_object *e, size_t i, char *err,
 		return -1;
 	}
 	x->mode = APIMODE_VALUE;
-	if (json_object_object_get_ex(e, "mode", &m) && m != NULL &&
-	    (!json_object_is_type(m, json_type_string) ||
-	        apimode_parse(json_object_get_string(m), &x->mode) == -1)) {
+	if (jsonx_opt_str(e, "mode", &mode, ferr, sizeof(ferr)) == -1 ||
+	    (mode != NULL && apimode_parse(mode, &x->mode) == -1)) {
 		snprintf(err, errlen,
 		    "extract[%zu]: mode must be value, delta "
 		    "or rate",
@@ -510,7 +506,7 @@ apicfg_sensor_parse(struct json_object *details, int64_t sensor_id,
 {
 	struct json_object *v, *list;
 	char err[256];
-	const char *path = NULL;
+	const char *path = NULL, *method;
 	size_t n, i;
 
 	memset(s, 0, sizeof(*s));
@@ -519,31 +515,19 @@ apicfg_sensor_parse(struct json_object *details, int64_t sensor_id,
 		snprintf(err, sizeof(err), "details are not an object");
 		goto fail;
 	}
-	if (json_object_object_get_ex(details, "path", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_string)) {
-			snprintf(err, sizeof(err), "\"path\" is not a string");
-			goto fail;
-		}
-		path = json_object_get_string(v);
-	}
+	if (jsonx_opt_str(details, "path", &path, err, sizeof(err)) == -1)
+		goto fail;
 	s->url = apicfg_join_url(
 	    base_url, path, s->show, sizeof(s->show), err, sizeof(err));
 	if (s->url == NULL)
 		goto fail;
-	if (json_object_object_get_ex(details, "method", &v) && v != NULL) {
-		const char *m = json_object_is_type(v, json_type_string)
-		    ? json_object_get_string(v)
-		    : "";
-
-		if (strcasecmp(m, "POST") == 0)
-			s->post = 1;
-		else if (strcasecmp(m, "GET") != 0) {
-			snprintf(err, sizeof(err),
-			    "\"method\" must be GET or "
-			    "POST");
-			goto fail;
-		}
+	if (jsonx_opt_str(details, "method", &method, err, sizeof(err)) == -1 ||
+	    (method != NULL && strcasecmp(method, "POST") != 0 &&
+	        strcasecmp(method, "GET") != 0)) {
+		snprintf(err, sizeof(err), "\"method\" must be GET or POST");
+		goto fail;
 	}
+	s->post = method != NULL && strcasecmp(method, "POST") == 0;
 	if (json_object_object_get_ex(details, "body", &v) && v != NULL) {
 		if (!s->post) {
 			snprintf(err, sizeof(err),

@@ -69,6 +69,13 @@ T_TEST(apicfg_credential_defaults_and_all_keys)
 	T_EQ_INT(c.verify_tls, 0);
 	apicfg_cred_release(&c);
 	json_object_put(o);
+	/* null means the default: verify. */
+	o = t_json("{\"verify_tls\": null, \"ca_file\": null}");
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), 0);
+	T_EQ_INT(c.verify_tls, 1);
+	T_ASSERT(c.ca_file == NULL);
+	apicfg_cred_release(&c);
+	json_object_put(o);
 }
 
 T_TEST(apicfg_credential_secrets_read_again)
@@ -128,7 +135,9 @@ T_TEST(apicfg_credential_errors_never_quote_secrets)
 	    "{\"timeout\": 301}",
 	    "{\"timeout\": \"soon\"}",
 	    "{\"verify_tls\": \"no\"}",
+	    "{\"verify_tls\": 0}",
 	    "{\"ca_file\": \"\"}",
+	    "{\"ca_file\": 5}",
 	};
 	struct apicred c;
 	char err[256];
@@ -251,6 +260,10 @@ T_TEST(apicfg_sensor_errors_skip_the_sensor)
 	    "{\"extract\": [{\"jq\": \".a |\", \"path\": \"a\"}]}",
 	    "{\"extract\": [{\"jq\": \"env\", \"path\": \"a\"}]}",
 	    "{\"path\": \"file:///etc/passwd\"}",
+	    /* Wrong types are errors, not the default (jsonx_opt_str). */
+	    "{\"method\": 1}",
+	    "{\"extract\": [{\"jq\": \".a\", \"path\": \"a\", \"mode\": "
+	    "7}]}",
 	};
 	struct apisensor s;
 	size_t i;
