@@ -3,6 +3,7 @@ subprocesses, polling (never sleeping) for conditions, and a check that the
 bot token never shows up in anything a bot prints."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,34 @@ class Bot(object):
         for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                        "UndefinedBehaviorSanitizer"):
             test.assertNotIn(marker, err, err[-4000:])
+
+
+class HostsFile(object):
+    """A private /etc/hosts for one bot: the bot runs in a mount namespace
+    where a file the test edits (write) is bind-mounted over /etc/hosts,
+    so names resolve as the test says, and change when it says.  Skips the
+    test without root or unshare."""
+
+    def __init__(self, testcase):
+        self.unshare = shutil.which("unshare")
+        if os.geteuid() != 0 or self.unshare is None:
+            raise unittest.SkipTest("needs root and unshare")
+        d = tempfile.mkdtemp(prefix="hosts-it-")
+        testcase.addCleanup(shutil.rmtree, d, True)
+        self.path = os.path.join(d, "hosts")
+        self.write("")
+
+    def write(self, text):
+        """Replaces the names (localhost stays); in place, because the
+        bind mount follows the inode, not the name."""
+        with open(self.path, "w") as f:
+            f.write("127.0.0.1 localhost\n" + text)
+
+    def bot(self, name, env):
+        """The bot `name` (a binary of BUILD) started in the namespace."""
+        return Bot(self.unshare, ["-m", "sh", "-c",
+                                  'mount --bind "$0" /etc/hosts && exec "$1"',
+                                  self.path, binary(name)], env)
 
 
 class BotTestCase(unittest.TestCase):

@@ -17,7 +17,7 @@ import tempfile
 import threading
 import unittest
 
-from lib import ACCOUNT, Bot, BotTestCase, binary, wait_until
+from lib import ACCOUNT, Bot, BotTestCase, HostsFile, binary, wait_until
 
 N_LOOPBACK = 60
 # Documentation prefixes, routed into our own namespace only.
@@ -691,27 +691,14 @@ class PingbotTest(BotTestCase):
         """The bot runs in a mount namespace whose /etc/hosts is a file the
         test edits: a name that did not resolve starts working, then moves
         to another address, each after a refresh (SIGHUP)."""
-        unshare = shutil.which("unshare")
-        if os.geteuid() != 0 or unshare is None:
-            raise unittest.SkipTest("needs root and unshare")
-        d = tempfile.mkdtemp(prefix="pingbot-it-")
-        self.addCleanup(shutil.rmtree, d, True)
-        hosts = os.path.join(d, "hosts")
-
-        def write_hosts(text):
-            # In place: the bind mount follows the inode, not the name.
-            with open(hosts, "w") as f:
-                f.write("127.0.0.1 localhost\n" + text)
-
-        write_hosts("")
+        hosts = HostsFile(self)
+        write_hosts = hosts.write
         acc = self.load([entity("named", {"hostname": "pingtest.invalid"})])
         eid = acc["entities"]["named"]
         env = {"BACKEND_URL": self.fake.api_url,
                "JOBS_REFRESH_INTERVAL": "3600",
                "JOBS_FIRST_RUN_SPREAD_MS": "0"}
-        bot = Bot(unshare, ["-m", "sh", "-c",
-                            'mount --bind "$0" /etc/hosts && exec "$1"',
-                            hosts, binary("pingbot")], env)
+        bot = hosts.bot("pingbot", env)
         self.bots.append(bot)
         self.wait_values("entity.%d.ping.success" % eid, 1)
         self.assertEqual(self.values("entity.%d.ping.success" % eid)[0]["v"], 0)

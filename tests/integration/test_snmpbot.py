@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from lib import ACCOUNT, Bot, BotTestCase, binary, wait_until
+from lib import ACCOUNT, BotTestCase, HostsFile, wait_until
 
 LA_NAMES = "1.3.6.1.4.1.2021.10.1.2"    # UCD laNames: Load-1, Load-5, Load-15
 LA_CONFIG = "1.3.6.1.4.1.2021.10.1.4"   # UCD laConfig: the thresholds, text
@@ -312,23 +312,12 @@ class SnmpbotTest(BotTestCase):
         another loopback address, another sysServices) the session follows
         at the next poll; when it stops resolving, polling goes on at the
         last good address."""
-        unshare = shutil.which("unshare")
-        if os.geteuid() != 0 or unshare is None:
-            raise unittest.SkipTest("needs root and unshare")
+        hosts = HostsFile(self)
+        write_hosts = hosts.write
         first = Snmpd(services=72)
         self.addCleanup(first.stop)
         second = Snmpd(addr="127.0.0.2", port=first.port, services=76)
         self.addCleanup(second.stop)
-        d = tempfile.mkdtemp(prefix="snmp-it-hosts-")
-        self.addCleanup(shutil.rmtree, d, True)
-        hosts = os.path.join(d, "hosts")
-
-        def write_hosts(text):
-            # In place: the bind mount follows the inode, not the name.
-            with open(hosts, "w") as f:
-                f.write("127.0.0.1 localhost\n" + text)
-
-        write_hosts("")
         ent = {"name": "named", "entity_type": "device",
                "details": {"host": "snmptest.invalid", "port": first.port},
                "protocols": {"snmp": {"credential": "@v2", "bot": None,
@@ -347,9 +336,7 @@ class SnmpbotTest(BotTestCase):
                "JOBS_REFRESH_INTERVAL": "3600",
                "JOBS_FIRST_RUN_SPREAD_MS": "0",
                "SNMP_TIMEOUT_MS": "500", "SNMP_RETRIES": "0"}
-        bot = Bot(unshare, ["-m", "sh", "-c",
-                            'mount --bind "$0" /etc/hosts && exec "$1"',
-                            hosts, binary("snmpbot")], env)
+        bot = hosts.bot("snmpbot", env)
         self.bots.append(bot)
         bot.wait_log("job %d (snmptest.invalid): does not resolve" % eid)
         self.assertEqual(self.values(path), [])
