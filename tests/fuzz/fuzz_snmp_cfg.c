@@ -6,8 +6,8 @@
  * and what is accepted must hold: the port in 1..65535, a target ready or
  * waiting for its name, 1..32 OIDs of at least two parts.
  */
-// fuzz-sources: snmpbot/snmpcfg.c snmpbot/expr.c snmpbot/snmppath.c
-// snmpbot/slug.c
+// fuzz-sources: snmpbot/snmpcfg.c snmpbot/expr.c
+// fuzz-sources: snmpbot/snmppath.c snmpbot/slug.c
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
