@@ -24,7 +24,6 @@
 #include <net-snmp/library/large_fd_set.h>
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
-#include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1136,10 +1135,12 @@ snmpdev_start(struct snmpdev *d)
 	/* A name that moved since the session was opened: reopen it at the
 	 * new address (the library keeps its own copy of the peer name). */
 	if (d->sess != NULL) {
+		const netsnmp_session *cur = snmp_sess_session(d->sess);
 		char peer[128];
 
 		snmpdev_peer(d, peer, sizeof(peer));
-		if (strcmp(snmp_sess_session(d->sess)->peername, peer) != 0)
+		if (cur == NULL || cur->peername == NULL ||
+		    strcmp(cur->peername, peer) != 0)
 			snmpdev_close(d);
 	}
 	if (d->sess == NULL && snmpdev_open(d, err, sizeof(err)) != 0) {
