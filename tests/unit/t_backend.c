@@ -1,16 +1,30 @@
 /*
  * Unit tests for backend.c without a network: BACKEND_URL and token
  * checks, URL building with the token as "b", and the checks on an
- * answer before its JSON is used (fed as canned http_response structs).
+ * answer before its JSON is used (fed as canned http_response structs);
+ * the readiness check against a forked local server.
  */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "http.h"
 #include "log.h"
+#include "loop.h"
 #include "t.h"
+#include "t_srv.h"
+#include "timer.h"
 
 T_TEST(backend_check_url_accepts)
 {
@@ -314,4 +328,155 @@ T_TEST(backend_json_redacts_before_cutting)
 	T_EQ_INT(backend_json(&r, &o, err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "invalid token: <red") != NULL);
 	log_set_secret(NULL);
+}
+
+/* The readiness check's answers, in order, from a forked server that
+ * serves one per connection and reports each request line. */
+static const char *const t_ready_bodies[] = {
+    /* null reads false: "no user exists" */
+    "{\"db_migration_needed\": false, \"user_exists\": null}",
+    /* a flag missing or of the wrong type: not Grafolean's answer */
+    "{\"user_exists\": true}",
+    "{\"db_migration_needed\": false, \"user_exists\": \"yes\"}",
+    "{\"db_migration_needed\": false, \"user_exists\": true}",
+    /* not an id (ids are 1..2^53): asked again from status/info */
+    "{\"user_id\": 0}",
+    "{\"db_migration_needed\": false, \"user_exists\": true}",
+    "{\"user_id\": 42}",
+};
+#define T_READY_N (sizeof(t_ready_bodies) / sizeof(t_ready_bodies[0]))
+
+static void
+t_ready_serve(int lfd, int report)
+{
+	static char req[8192];
+	char head[256];
+	size_t i, n;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < T_READY_N; i++) {
+		struct pollfd p = {lfd, POLLIN, 0};
+		int c;
+		char *eol;
+
+		if (poll(&p, 1, 10000) <= 0)
+			_exit(100);
+		c = accept(lfd, NULL, NULL);
+		if (c == -1)
+			_exit(101);
+		n = t_srv_read_request(c, req, sizeof(req), 5000);
+		if (n == 0)
+			_exit(102);
+		req[n] = '\0';
+		eol = strstr(req, " HTTP/");
+		n = eol != NULL ? (size_t)(eol - req) : strcspn(req, "\r\n");
+		t_srv_write_all(report, req, n);
+		t_srv_write_all(report, "\n", 1);
+		snprintf(head, sizeof(head),
+		    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+		    strlen(t_ready_bodies[i]));
+		t_srv_write_all(c, head, strlen(head));
+		t_srv_write_all(
+		    c, t_ready_bodies[i], strlen(t_ready_bodies[i]));
+		close(c);
+	}
+	_exit(0);
+}
+
+static void
+t_ready_cb(int64_t bot_id, void *arg)
+{
+	struct loop *l = arg;
+
+	T_EQ_INT(bot_id, 42);
+	loop_break(l);
+}
+
+/* status/info's flags are read by jsonx_bool (required, null is false)
+ * and profile/'s user_id by jsonx_id: every answer that breaks a rule is
+ * retried, and the log says why once per state. */
+T_TEST(backend_wait_ready_reads_flags_and_id_by_the_rules)
+{
+	char url[128], reqs[2048], logpath[512], logtext[8192];
+	struct http_config cfg;
+	struct timer deadline;
+	struct backend *b;
+	struct loop *l;
+	struct http *h;
+	enum log_level saved_level = log_get_level();
+	int lfd, port, pfd[2], st, saved_err, fd;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+	FILE *f;
+
+	lfd = t_srv_listen(&port);
+	T_ASSERT(lfd != -1 && pipe(pfd) == 0);
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	T_ASSERT(pid != -1);
+	if (pid == 0) {
+		close(pfd[0]);
+		t_ready_serve(lfd, pfd[1]);
+	}
+	close(pfd[1]);
+	close(lfd);
+
+	snprintf(logpath, sizeof(logpath), "%s/ready.log", t_tmpdir());
+	log_init("unit", LOG_LEVEL_INFO);
+	fd = open(logpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	T_ASSERT(fd != -1);
+	saved_err = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+
+	timer_set_clock(NULL);
+	l = loop_new();
+	http_config_defaults(&cfg);
+	cfg.total_timeout_ms = 5000;
+	h = http_new(l, &cfg);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/api", port);
+	b = backend_new(l, h, url, NULL);
+	timer_init(&deadline, t_srv_break_loop, l);
+	loop_timer_start(l, &deadline, 20000);
+	backend_wait_ready(b, 10, t_ready_cb, l);
+	T_EQ_INT(loop_run(l), 0);
+	loop_timer_stop(l, &deadline);
+	T_EQ_INT(backend_bot_id(b), 42);
+	backend_free(b);
+	http_free(h);
+	loop_free(l);
+
+	fflush(stderr);
+	dup2(saved_err, STDERR_FILENO);
+	close(saved_err);
+	log_init("unit", saved_level);
+
+	while (len + 1 < sizeof(reqs) &&
+	    (n = read(pfd[0], reqs + len, sizeof(reqs) - 1 - len)) > 0)
+		len += (size_t)n;
+	reqs[len] = '\0';
+	close(pfd[0]);
+	T_ASSERT(waitpid(pid, &st, 0) == pid);
+	T_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	T_EQ_STR(reqs,
+	    "GET /api/status/info\n"
+	    "GET /api/status/info\n"
+	    "GET /api/status/info\n"
+	    "GET /api/status/info\n"
+	    "GET /api/profile/\n"
+	    "GET /api/status/info\n"
+	    "GET /api/profile/\n");
+
+	f = fopen(logpath, "r");
+	T_ASSERT(f != NULL);
+	len = fread(logtext, 1, sizeof(logtext) - 1, f);
+	fclose(f);
+	logtext[len] = '\0';
+	T_ASSERT(strstr(logtext, "not ready yet (no user exists)") != NULL);
+	T_ASSERT(strstr(logtext, "BACKEND_URL must end with /api") != NULL);
+	T_ASSERT(strstr(logtext, "profile/ has no user_id") != NULL);
+	T_ASSERT(strstr(logtext, "ready, we are bot 42") != NULL);
 }
