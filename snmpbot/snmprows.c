@@ -147,15 +147,17 @@ snmprows_build(const struct snmprows_sensor *s, int64_t entity_id,
 			break;
 		}
 	if (j0 < 0) {
-		/* Only GETs: one row, stamped with the first answer. */
+		/* Only GETs: one row, stamped with the first answer, whose
+		 * {$index} is "0" as in the official bot (a dummy index). */
+		static const uint32_t get_idx[1] = {0};
 		double t_s = 0;
 
 		for (j = 0; j < s->n_oids && t_s == 0; j++)
 			if (cur[j] != NULL && cur[j]->n > 0)
 				t_s = cur[j]->ents[0].t_s;
 		st->rows = 1;
-		snmprows_row(s, entity_id, cur, prev, counters_reset, NULL, 0,
-		    t_s, emit, arg, st);
+		snmprows_row(s, entity_id, cur, prev, counters_reset, get_idx,
+		    1, t_s, emit, arg, st);
 		return;
 	}
 	if (cur[j0] == NULL)

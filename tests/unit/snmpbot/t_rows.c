@@ -277,13 +277,23 @@ T_TEST(rows_get_only_and_refused_paths)
 	T_EQ_DBL(o.v[0], 201, 0);
 	t_rows_sensor_free(&ts);
 
-	/* {$index} of a GET is empty: the path is refused, not sent. */
-	T_EQ_INT(t_rows_sensor(&ts, 2, "gg", "$1", "sys.{$index}"), 0);
+	/* {$index} of a GET-only sensor is "0", the official bot's dummy
+	 * index (its dashboards are keyed by that path). */
+	T_EQ_INT(t_rows_sensor(&ts, 2, "gg", "$1", "sys.{$index}.{$2}"), 0);
+	memset(&o, 0, sizeof(o));
+	snmprows_build(&ts.s, 1, pc, NULL, 0, t_rows_emit, &o, &st);
+	T_EQ_INT(o.n, 1);
+	T_EQ_INT(st.bad_path, 0);
+	T_EQ_STR(o.paths[0], "entity.1.snmp.sys.0.1");
+	t_rows_sensor_free(&ts);
+
+	/* A literal the backend refuses: the path is dropped, not sent. */
+	T_EQ_INT(t_rows_sensor(&ts, 2, "gg", "$1", "sys..x"), 0);
 	memset(&o, 0, sizeof(o));
 	snmprows_build(&ts.s, 1, pc, NULL, 0, t_rows_emit, &o, &st);
 	T_EQ_INT(o.n, 0);
 	T_EQ_INT(st.bad_path, 1);
-	T_EQ_STR(st.first_path, "entity.1.snmp.sys.");
+	T_EQ_STR(st.first_path, "entity.1.snmp.sys..x");
 	t_rows_sensor_free(&ts);
 	for (j = 0; j < 2; j++)
 		snmpcol_release(&cur[j]);
