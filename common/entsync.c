@@ -18,6 +18,12 @@
 
 struct entsync_run;
 
+/* At most one "entities held back" warning this often. */
+#define ENTSYNC_WARN_MS 60000
+
+/* Error bodies are logged cut to this many characters. */
+#define ENTSYNC_BODY_MAX 200
+
 /* HTTP methods, by enum entsync_verb. */
 static const char *const entsync_verbs[] = {"POST", "PUT", "DELETE"};
 
@@ -32,7 +38,8 @@ struct entsync {
 	char *what;
 	int64_t *refused; /* accounts that answered 403 */
 	size_t n_refused;
-	struct entsync_run *runs; /* in flight */
+	struct log_limit held_lim; /* entities held back from PUT */
+	struct entsync_run *runs;  /* in flight */
 };
 
 struct entsync_run {
@@ -122,6 +129,46 @@ entsync_merge(struct json_object *to, struct json_object *from)
 	{
 		json_object_object_add(to, k, json_object_get(v));
 	}
+}
+
+/* A credential or bot reference the backend's entity schema takes: a
+ * number or a string (null is refused). */
+static int
+entsync_ref_ok(struct json_object *proto, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(proto, key, &v) &&
+	    (json_object_is_type(v, json_type_int) ||
+	        json_object_is_type(v, json_type_double) ||
+	        json_object_is_type(v, json_type_string));
+}
+
+/* True when ent's protocols (absent, or an object of protocol objects
+ * with credential, bot and a sensors array) can be sent back as they are.
+ * The list shows "bot": null once the assigned bot was deleted, and a PUT
+ * carrying it gets 400. */
+static int
+entsync_protocols_ok(struct json_object *ent)
+{
+	struct json_object *protocols, *v;
+
+	if (!json_object_object_get_ex(ent, "protocols", &protocols) ||
+	    protocols == NULL)
+		return 1;
+	if (!json_object_is_type(protocols, json_type_object))
+		return 0;
+	json_object_object_foreach(protocols, k, proto)
+	{
+		(void)k;
+		if (!json_object_is_type(proto, json_type_object) ||
+		    !entsync_ref_ok(proto, "credential") ||
+		    !entsync_ref_ok(proto, "bot") ||
+		    !json_object_object_get_ex(proto, "sensors", &v) ||
+		    !json_object_is_type(v, json_type_array))
+			return 0;
+	}
+	return 1;
 }
 
 /* The PUT body for ent, or NULL when it already matches the item. */
@@ -218,9 +265,14 @@ entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
 			struct json_object *body =
 			    entsync_put_body(match, &items[i]);
 
-			if (body != NULL)
+			if (body != NULL && !entsync_protocols_ok(match)) {
+				if (out->n_held++ == 0)
+					out->held_id = jsonx_int(match, "id");
+				json_object_put(body);
+			} else if (body != NULL) {
 				entsync_add(out, ENTSYNC_PUT,
 				    jsonx_int(match, "id"), body);
+			}
 		}
 	}
 	/* Mirror: a keyed entity no item matched (gone, or a duplicate). */
@@ -354,14 +406,20 @@ entsync_on_write(const struct http_response *res, void *arg)
 		} else {
 			char why[BOT_ERRLEN];
 
-			if (res->error != NULL)
+			if (res->error != NULL) {
 				snprintf(why, sizeof(why), "%s", res->error);
-			else
-				snprintf(why, sizeof(why), "HTTP %ld %.*s",
-				    res->status,
-				    (int)(res->body_len > 200 ? 200
-				                              : res->body_len),
-				    res->body);
+			} else {
+				/* Redacted whole before the cut, so a token
+				 * the body quotes never shows in part. */
+				char body[ENTSYNC_BODY_MAX + 1];
+
+				(void)log_sanitize(
+				    res->body != NULL ? res->body : "",
+				    res->body != NULL ? res->body_len : 0, body,
+				    sizeof(body));
+				snprintf(why, sizeof(why), "HTTP %ld %s",
+				    res->status, body);
+			}
 			log_warnx("%s: account %lld: %s entity %lld failed: %s",
 			    run->es->what, (long long)run->spec.account_id,
 			    entsync_verbs[a->verb], (long long)a->entity_id,
@@ -445,6 +503,15 @@ entsync_on_list(const struct http_response *res, void *arg)
 	}
 	entsync_plan(&run->spec, list, items, n, &run->plan);
 	free(items);
+	if (run->plan.n_held > 0)
+		log_warnx_limited(&run->es->held_lim, ENTSYNC_WARN_MS,
+		    "%s: account %lld: %zu changed entit%s not updated "
+		    "(first: %lld): a protocol of it names no bot (its bot "
+		    "was deleted) and the backend refuses such an update; "
+		    "assign a bot to it in Grafolean",
+		    run->es->what, (long long)run->spec.account_id,
+		    run->plan.n_held, run->plan.n_held == 1 ? "y" : "ies",
+		    (long long)run->plan.held_id);
 	json_object_put(obj);
 	entsync_send(run);
 	entsync_finish(run);

@@ -52,13 +52,20 @@ struct entsync_action {
 struct entsync_plan {
 	struct entsync_action *actions;
 	size_t n;
+	/* MIRROR: changed entities left as they are because their protocols
+	 * would be refused by the backend (a "bot" of null, as the list shows
+	 * once the assigned bot was deleted); held_id is the first. */
+	size_t n_held;
+	int64_t held_id;
 };
 
 /* Plans the writes that bring entities (the account's entity list, a JSON
  * array; borrowed) in line with items.  An item without a usable key is
  * skipped; of items with the same key the first counts.  PUT keeps what
  * the entity has besides our details members (its protocols, other
- * details).  Entities of the managed kind without a key are left alone. */
+ * details); an entity whose protocols the backend would refuse is held
+ * (counted in n_held, never PUT).  Entities of the managed kind without a
+ * key are left alone. */
 void entsync_plan(const struct entsync_spec *spec, struct json_object *entities,
     const struct entsync_item *items, size_t n, struct entsync_plan *out);
 void entsync_plan_release(struct entsync_plan *p);

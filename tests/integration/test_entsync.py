@@ -1,7 +1,9 @@
 """Entity write-back (common/entsync.c) through testbot against the fake:
 interface entities created, renamed, deleted under their device exactly as
-discovered, nothing written when nothing changed, and an account bot
-(refused with 403) told once and left alone afterwards."""
+discovered, nothing written when nothing changed, an account bot (refused
+with 403) told once and left alone afterwards, an interface whose protocols
+name a deleted bot (which the backend refuses in a PUT) held and said, and
+error bodies quoting the token logged redacted, never in part."""
 
 import os
 import shutil
@@ -93,3 +95,42 @@ class EntsyncTest(BotTestCase):
         self.assertEqual(self.children(router), [])
         self.assertEqual(bot.stop(), 0)
         self.assertNotIn(TOKEN, err)
+
+    def test_interface_of_a_deleted_bot_is_held_and_bodies_are_redacted(self):
+        """The entity list shows "bot": null once the assigned bot was
+        deleted, and the backend refuses a PUT carrying it (400): such an
+        interface is not written (one warning names it) while the others
+        are.  A failed write's body that quotes the token just past the
+        200-character cut is logged with the token redacted whole."""
+        acc = self.fake.load_fixtures({"accounts": [{"id": ACCOUNT, "name": "Test account",
+                                                     "entities": [device("router")]}]})
+        router = acc["accounts"][0]["entities"]["router"]
+        orphan = self.fake.put_record(ACCOUNT, "entities", {
+            "name": "old0", "entity_type": "interface", "parent": router,
+            "details": {"snmp_index": "1", "speed_bps": "1000000"},
+            "protocols": {"snmp": {"credential": "@snmp_credential", "bot": None,
+                                   "sensors": [{"sensor": "@snmp_traffic_in",
+                                                "interval": None}]}}})
+        self.fake.put_record(ACCOUNT, "entities", {
+            "name": "old1", "entity_type": "interface", "parent": router,
+            "details": {"snmp_index": "2", "speed_bps": "1000000"}})
+        # the first write of eth2 fails with a body quoting the token
+        # just past where the log line cuts it
+        self.fake.add_fault(mode="status", code=500, method="POST", path_re="entities$",
+                            body="z" * 170 + "invalid token: " + TOKEN, count=1)
+        self.interfaces("1 eth0\n2 eth1\n3 eth2\n")
+        bot = self.start_bot("tests/testbot", env={"TESTBOT_DISCOVER_FILE": self.iffile})
+        wait_until(lambda: self.children(router) == [("1", "old0", "1000000"),
+                                                      ("2", "eth1", "1000000"),
+                                                      ("3", "eth2", "1000000")],
+                   30, what="eth1 renamed, eth2 created, the orphan left alone")
+        bot.wait_log("not updated (first: %d)" % orphan)
+        self.assertEqual(bot.stop(), 0)
+        writes = self.writes()
+        self.assertFalse([r for r in writes if r["status"] == 400], writes)
+        self.assertFalse([r for r in writes if r["path"].endswith("/%d" % orphan)], writes)
+        err = bot.stderr()
+        self.assertEqual(err.count("not updated (first: %d)" % orphan), 1, err)
+        # Not assertNotIn: its message would print the log, token and all.
+        self.assertFalse(TOKEN[:8] in err, "part of the token logged")
+        self.assertIn("z" * 50 + "invalid token: <redacted>", err)

@@ -141,6 +141,60 @@ T_TEST(entsync_mirror_updates_deletes_and_leaves_others_alone)
 	json_object_put(nokey);
 }
 
+T_TEST(entsync_mirror_holds_entities_whose_bot_was_deleted)
+{
+	/* The list shows "bot": null once the assigned bot was deleted; the
+	 * backend refuses a PUT carrying it (400), so such an entity is held,
+	 * not written, while the others are. */
+	struct json_object *list =
+	    js("["
+	       "{\"id\": 11, \"name\": \"old\", \"entity_type\": "
+	       "\"interface\", \"parent\": 100, \"details\": {\"snmp_index\": "
+	       "\"1\"}, \"protocols\": {\"snmp\": {\"credential\": 5, "
+	       "\"bot\": null, \"sensors\": []}}},"
+	       "{\"id\": 12, \"name\": \"old\", \"entity_type\": "
+	       "\"interface\", \"parent\": 100, \"details\": {\"snmp_index\": "
+	       "\"2\"}, \"protocols\": {\"snmp\": {\"credential\": 5, "
+	       "\"bot\": \"6\", \"sensors\": [{\"sensor\": 7, \"interval\": "
+	       "null}]}}},"
+	       "{\"id\": 13, \"name\": \"eth2\", \"entity_type\": "
+	       "\"interface\", \"parent\": 100, \"details\": {\"snmp_index\": "
+	       "\"3\"}, \"protocols\": {\"snmp\": {\"credential\": 5, "
+	       "\"bot\": null, \"sensors\": []}}},"
+	       "{\"id\": 14, \"name\": \"old\", \"entity_type\": "
+	       "\"interface\", \"parent\": 100, \"details\": {\"snmp_index\": "
+	       "\"4\"}, \"protocols\": null}"
+	       "]");
+	struct json_object *d1 = js("{\"snmp_index\": \"1\"}");
+	struct json_object *d2 = js("{\"snmp_index\": \"2\"}");
+	struct json_object *d3 = js("{\"snmp_index\": \"3\"}");
+	struct json_object *d4 = js("{\"snmp_index\": \"4\"}");
+	struct entsync_item items[] = {
+	    {"eth0", d1}, {"eth1", d2}, {"eth2", d3}, {"eth3", d4}};
+	const struct entsync_action *a;
+	struct entsync_plan p;
+
+	entsync_plan(&mirror, list, items, 4, &p);
+	/* 11 changed but held; 13 unchanged; 12 and 14 written */
+	T_EQ_INT(p.n_held, 1);
+	T_EQ_INT(p.held_id, 11);
+	T_EQ_INT(p.n, 2);
+	T_ASSERT(find(&p, ENTSYNC_PUT, 11) == NULL);
+	T_ASSERT(find(&p, ENTSYNC_DELETE, 11) == NULL);
+	a = find(&p, ENTSYNC_PUT, 12);
+	T_ASSERT(a != NULL);
+	T_ASSERT(strstr(body(a), "\"bot\":\"6\"") != NULL);
+	a = find(&p, ENTSYNC_PUT, 14);
+	T_ASSERT(a != NULL);
+	T_ASSERT(strstr(body(a), "protocols") == NULL);
+	entsync_plan_release(&p);
+	json_object_put(list);
+	json_object_put(d1);
+	json_object_put(d2);
+	json_object_put(d3);
+	json_object_put(d4);
+}
+
 T_TEST(entsync_suggest_only_creates_unknown_keys)
 {
 	static const struct entsync_spec suggest = {
