@@ -234,7 +234,8 @@ class SnmpbotTest(BotTestCase):
         """Paths and values equal what snmpbulkwalk/snmpget read from the
         same agent, over v1 (GETNEXT, noSuchName for the unknown OID),
         v2c (GETBULK) and v3 authPriv; the unknown OID costs its sensor
-        alone, and a v3 user with the wrong key gets a clear error."""
+        alone, a GET-only sensor's {$index} is "0" (as the official bot
+        writes it), and a v3 user with the wrong key gets a clear error."""
         agent = Snmpd()
         self.addCleanup(agent.stop)
         port = agent.port
@@ -251,10 +252,12 @@ class SnmpbotTest(BotTestCase):
                    "$2 * 2", "load.limit.{$index}.{$1}"),
             sensor("services", [(SYS_SERVICES, "get")], "$1 + 0.5",
                    "sys.services"),
+            # GET only: {$index} is "0", the official bot's dummy index
+            sensor("servidx", [(SYS_SERVICES, "get")], "$1", "sys.idx.{$index}"),
             sensor("unknown", [(UNKNOWN, "get")], "$1", "nothing.here"),
             sensor("badexpr", [(SYS_SERVICES, "get")], "$1 * (2", "bad"),
         ]
-        ents = [entity(n, port, "@" + n, ["@load", "@services", "@unknown"]
+        ents = [entity(n, port, "@" + n, ["@load", "@services", "@servidx", "@unknown"]
                        + (["@badexpr"] if n == "v2" else []))
                 for n in ("v1", "v2", "v3", "v3wrong")]
         acc = self.load(ents, creds, sensors)
@@ -270,7 +273,7 @@ class SnmpbotTest(BotTestCase):
         limits = snmp_cmd("snmpbulkwalk", port, LA_CONFIG)
         services = snmp_cmd("snmpget", port, SYS_SERVICES)[SYS_SERVICES]
         self.assertEqual(len(names), 3)
-        want = {"sys.services": float(services) + 0.5}
+        want = {"sys.services": float(services) + 0.5, "sys.idx.0": float(services)}
         for oid, name in names.items():
             idx = oid[len(LA_NAMES) + 1:]
             want["load.limit.%s.%s" % (idx, hex_text(name))] = \
