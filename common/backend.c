@@ -318,6 +318,15 @@ backend_on_status(const struct http_response *res, void *arg)
 	        sizeof(err)) == -1) {
 		if (res->error != NULL)
 			snprintf(msg, sizeof(msg), "not reachable: %s", err);
+		else if (res->status >= 300 && res->status < 400)
+			/* Never followed: the token travels in every URL. */
+			snprintf(msg, sizeof(msg),
+			    "status/info answered a redirect (HTTP %ld to "
+			    "%.120s); bots never follow redirects: set "
+			    "BACKEND_URL to the address it leads to",
+			    res->status,
+			    res->redirect_url != NULL ? res->redirect_url
+			                              : "nowhere");
 		else
 			snprintf(msg, sizeof(msg),
 			    "status/info did not answer Grafolean's JSON "

@@ -160,6 +160,21 @@ class RuntimeTest(BotTestCase):
         self.wait_values("entity.%d.test" % acc["entities"]["a"], 1)
         self.assertEqual(bot.stop(), 0)
 
+    def test_redirect_from_status_info_is_named_not_followed(self):
+        """A web server that redirects (http to https, say) is named in
+        the log with where it leads; the bot never follows a redirect (the
+        token travels in every URL) and goes on once the answer is right."""
+        acc = self.load([ping_entity("a")])
+        target = "https://grafolean.example/api/status/info"
+        self.fake.add_fault(mode="status", code=301, method="GET", path_re="^status/info$",
+                            headers={"Location": target}, count=1)
+        bot = self.start_bot("tests/testbot", env={"BACKEND_WAIT_INTERVAL": "1"})
+        bot.wait_log("status/info answered a redirect (HTTP 301 to %s)" % target)
+        self.wait_values("entity.%d.test" % acc["entities"]["a"], 1)
+        self.assertEqual(bot.stop(), 0)
+        self.assertFalse([r for r in self.fake.requests() if "example" in r["path"]])
+        self.assertNotIn("must end with /api", bot.stderr())
+
     def test_token_from_file_waits_for_the_file(self):
         acc = self.load([ping_entity("a")])
         d = tempfile.mkdtemp()
