@@ -18,7 +18,11 @@ Python 3 standard library only.  Two ways to use it:
 Everything under /api behaves like the real backend does for what bots use (see
 /work/shared/grafolean-protocol.md).  Everything under /control is the test-only
 control API (no auth, JSON in and out); the FakeGrafolean methods of the same
-names do the same in-process.  Any other path answers 403.
+names do the same in-process.  Any other path answers 403.  Entities,
+credentials and sensors written through /api pass the backend's JSON schema
+(400 "Input validation failed: ...") and then what PostgreSQL can store: a
+NUL character, a lone UTF-16 surrogate or NaN/Infinity anywhere in them is
+a 500, as psycopg2 refuses them.
 
 Control API:
     GET  /control/health                    {"ok": true}
@@ -255,6 +259,32 @@ def _parse_timestamp(t):
         return round(float(t), 6)
     if isinstance(t, str) and TS_RE.fullmatch(t):
         return round(float(t), 6)
+    return None
+
+
+def _unstorable(x):
+    """Why PostgreSQL (through psycopg2) would refuse to store x, a JSON
+    value, or None when it can be stored."""
+    if isinstance(x, str):
+        if "\x00" in x:
+            return "A string literal cannot contain NUL (0x00) characters."
+        try:
+            x.encode("utf-8")
+        except UnicodeEncodeError:
+            return "'utf-8' codec can't encode a surrogate"
+        return None
+    if isinstance(x, float) and not math.isfinite(x):
+        return "invalid input syntax for type json: %r" % x
+    if isinstance(x, dict):
+        for k, v in x.items():
+            why = _unstorable(k) or _unstorable(v)
+            if why is not None:
+                return why
+    if isinstance(x, list):
+        for v in x:
+            why = _unstorable(v)
+            if why is not None:
+                return why
     return None
 
 
@@ -912,13 +942,24 @@ class FakeGrafolean(object):
             if data is self._NO_JSON:
                 data = None
             if kind == "entities":
-                return self._validate_entity(acc, data, self_id)
-            if kind == "credentials":
-                return self._validate_simple(data, [("name", str), ("protocol", str), ("details", dict)], [])
-            return self._validate_simple(data, [("name", str), ("protocol", str), ("details", dict)],
-                                         [("default_interval", "number_or_null")])
+                fields = self._validate_entity(acc, data, self_id)
+            elif kind == "credentials":
+                fields = self._validate_simple(
+                    data, [("name", str), ("protocol", str), ("details", dict)], [])
+            else:
+                fields = self._validate_simple(
+                    data, [("name", str), ("protocol", str), ("details", dict)],
+                    [("default_interval", "number_or_null")])
         except _Invalid as ex:
             raise _Answer(self._invalid(str(ex), headers))
+        # What passes the schema still has to go into PostgreSQL, which
+        # stores no NUL character (psycopg2 refuses it), no lone UTF-16
+        # surrogate (not encodable as UTF-8) and no NaN/Infinity in JSON:
+        # the real backend answers 500 there.
+        why = _unstorable(fields)
+        if why is not None:
+            raise _Answer(_text(500, "Unknown exception: %s" % why))
+        return fields
 
     @staticmethod
     def _check_type(key, v, t):

@@ -304,6 +304,40 @@ class TestRecords(Base):
         code, _, _ = self.req("DELETE", "/api/accounts/%d/entities/%d" % (A, eid))
         self.assertEqual(code, 404)
 
+    def test_unstorable_records_500_nothing_stored(self):
+        # Past the schema, PostgreSQL refuses a NUL, a lone surrogate and
+        # NaN/Infinity: the real backend answers 500 and stores nothing.
+        ents = "/api/accounts/%d/entities/" % A
+        bad_bodies = [
+            b'{"name": "eth0\\u0000", "entity_type": "interface", "details": {}}',
+            b'{"name": "x", "entity_type": "device", "details": {"ipv4": "\\ud800"}}',
+            b'{"name": "x", "entity_type": "device", "details": {"a": [1, NaN]}}',
+            b'{"name": "x", "entity_type": "device", "details": {"k\\u0000": 1}}',
+        ]
+        before = len(self.fk.state()["accounts"][0]["entities"])
+        for b in bad_bodies:
+            code, _, body = self.req("POST", ents, raw=b)
+            self.assertEqual(code, 500, (b, body))
+        self.assertEqual(len(self.fk.state()["accounts"][0]["entities"]), before)
+        code, _, body = self.req("POST", "/api/accounts/%d/credentials/" % A,
+                                 raw=b'{"name": "c", "protocol": "snmp", "details": '
+                                     b'{"snmpv12_community": "pub\\u0000lic"}}')
+        self.assertEqual(code, 500, body)
+        # a PUT too: the record keeps its old name
+        code, _, body = self.req("POST", ents, {"name": "ok", "entity_type": "device",
+                                                "details": {}})
+        self.assertEqual(code, 201, body)
+        eid = json.loads(body)["id"]
+        code, _, body = self.req("PUT", ents + str(eid),
+                                 raw=b'{"name": "o\\u0000k", "entity_type": "device", '
+                                     b'"details": {}}')
+        self.assertEqual(code, 500, body)
+        self.assertEqual(self.get_json(ents + str(eid))["name"], "ok")
+        # non-ASCII text is fine
+        code, _, body = self.req("POST", ents, {"name": "Port \u00e9t\u00e9 \U0001f600",
+                                                "entity_type": "device", "details": {}})
+        self.assertEqual(code, 201, body)
+
     def test_validation_message_mentions_content_type(self):
         code, _, body = self.req("POST", "/api/accounts/%d/entities" % A, {"name": 1},
                                  ctype="application/json; charset=utf-8")
