@@ -48,6 +48,13 @@
 #define SENDER_PUT_RETRY_MS    (10 * 60 * 1000)
 #define SENDER_MIN_BATCH_BYTES 4096
 #define SENDER_BODY_LOG_MAX    1000
+/* A request that failed in transport after this long was most likely cut
+ * by a timeout while the backend worked on it (the real one does a few
+ * queries and an MQTT message per value): later requests carry fewer
+ * values, down to SENDER_MIN_SLOW_VALUES, and grow back by an eighth per
+ * success. */
+#define SENDER_SLOW_S          5.0
+#define SENDER_MIN_SLOW_VALUES 50
 
 /* An account refused while the token works waits; by sendq index. */
 struct sender_hold {
@@ -96,6 +103,7 @@ struct sender {
 
 	struct putpost pp;  /* PUT, or POST after PUT was refused */
 	size_t batch_bytes; /* shrinks after a 413 */
+	size_t slow_values; /* shrinks after a slow failure, regrows */
 
 	struct timer timer; /* gathering and retries: the only retry timer */
 	struct timer deadline_timer;
@@ -106,7 +114,7 @@ struct sender {
 	struct spool *spool;
 	struct sender_counters c, c_last; /* c's drop counts live in q */
 	struct log_limit fail_limit, auth_limit, bad_limit, refused_limit,
-	    stale_limit, big_limit;
+	    stale_limit, big_limit, slow_limit;
 };
 
 void
@@ -219,6 +227,7 @@ sender_backend_new(struct backend *b, const struct sender_config *c)
 	if (s->cfg.max_batch_bytes < SENDER_MIN_BATCH_BYTES)
 		s->cfg.max_batch_bytes = SENDER_MIN_BATCH_BYTES;
 	s->batch_bytes = s->cfg.max_batch_bytes;
+	s->slow_values = s->cfg.max_batch_values;
 	s->q = sendq_new(s->cfg.max_buffer_values, s->cfg.max_buffer_bytes,
 	    s->cfg.max_age_ms);
 	s->request = sender_http_request;
@@ -547,7 +556,9 @@ sender_start_queue(struct sender *s, size_t qi, int64_t now, int probe)
 		bt->put_trial = 1; /* see whether PUT works again */
 		break;
 	}
-	spec.max_values = s->cfg.max_batch_values;
+	spec.max_values = s->slow_values < s->cfg.max_batch_values
+	    ? s->slow_values
+	    : s->cfg.max_batch_values;
 	spec.max_bytes = s->batch_bytes;
 	spec.post = bt->post;
 	spec.post_max_age_ms = s->cfg.post_max_age_ms;
@@ -647,6 +658,45 @@ sender_describe(
 		    out, outlen, "HTTP %ld, Retry-After: %s", res->status, ra);
 	} else {
 		snprintf(out, outlen, "HTTP %ld", res->status);
+	}
+}
+
+/* A request of bt->n values failed in transport after SENDER_SLOW_S or
+ * more: most likely a timeout while the backend worked on it, so later
+ * requests carry at most half as many values (rate-limited warning). */
+static void
+sender_slow_shrink(struct sender *s, const struct sender_batch *bt,
+    const struct http_response *res)
+{
+	size_t want = bt->n / 2;
+
+	if (res->error == NULL || !(res->elapsed_s >= SENDER_SLOW_S) ||
+	    bt->n <= SENDER_MIN_SLOW_VALUES)
+		return;
+	if (want < SENDER_MIN_SLOW_VALUES)
+		want = SENDER_MIN_SLOW_VALUES;
+	if (want >= s->slow_values)
+		return;
+	s->slow_values = want;
+	log_warnx_limited(&s->slow_limit, SENDER_LOG_MS,
+	    "values: a request of %zu values failed after %.1f s (%s); "
+	    "sending at most %zu values per request until requests succeed "
+	    "again",
+	    bt->n, res->elapsed_s, res->error, want);
+}
+
+/* After a success the slow-failure limit grows back by an eighth. */
+static void
+sender_slow_regrow(struct sender *s)
+{
+	size_t max = s->cfg.max_batch_values;
+
+	if (s->slow_values >= max)
+		return;
+	s->slow_values += s->slow_values / 8 > 0 ? s->slow_values / 8 : 1;
+	if (s->slow_values >= max) {
+		s->slow_values = max;
+		log_info("values: requests carry up to %zu values again", max);
 	}
 }
 
@@ -875,6 +925,7 @@ sender_on_answer(const struct http_response *res, void *arg)
 	}
 	switch (v) {
 	case V_OK:
+		sender_slow_regrow(s);
 		s->c.sent += bt->n;
 		sendq_done(s->q, bt->items, bt->n);
 		if (bt->bisect) {
@@ -886,6 +937,8 @@ sender_on_answer(const struct http_response *res, void *arg)
 			sender_open(s);
 		break;
 	case V_RETRY:
+		if (current)
+			sender_slow_shrink(s, bt, res);
 		sender_requeue(s, bt);
 		sender_note_failure(s, bt->epoch, res, NULL);
 		break;

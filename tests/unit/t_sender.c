@@ -983,6 +983,95 @@ T_TEST(sender_413_for_one_value_drops_it)
 	done(s);
 }
 
+/* Answers request i with a transport error after elapsed_s seconds. */
+static void
+answer_failed_after(size_t i, const char *error, double elapsed_s)
+{
+	struct http_response res;
+
+	memset(&res, 0, sizeof(res));
+	res.error = error;
+	res.body = "";
+	res.elapsed_s = elapsed_s;
+	reqs[i].answered = 1;
+	reqs[i].cb(&res, reqs[i].arg);
+}
+
+/* A request cut by a timeout while the backend worked on it (the real one
+ * spends a few queries and an MQTT message per value) halves later
+ * requests, down to 50 values, and they grow back by an eighth per
+ * success; a quick failure (refused, reset) changes nothing. */
+T_TEST(sender_slow_failures_send_smaller_requests)
+{
+	struct sender_config c;
+	struct sender_counters k;
+	struct sender *s;
+	size_t i, last;
+	long r;
+
+	cfg_test(&c);
+	c.max_in_flight = 1;
+	s = mk(&c);
+	put_n(s, 1, 0, 5000);
+	advance(210);
+	T_EQ_INT(nreq, 1);
+	T_EQ_INT(n_values(0), 1000);
+	/* A quick failure: the same size again. */
+	answer_failed_after(0, "Connection refused", 0.01);
+	T_ASSERT(advance_until_request(5000) >= 0);
+	T_EQ_INT(n_values(1), 1000);
+	/* Cut after 15 s: half as many, then a quarter, never below 50. */
+	answer_failed_after(1,
+	    "Operation too slow. Less than 10 bytes/sec transferred the last "
+	    "15 seconds",
+	    15.2);
+	T_ASSERT(advance_until_request(5000) >= 0);
+	T_EQ_INT(n_values(2), 500);
+	answer_failed_after(2, "Operation timed out after 30000 ms", 30.0);
+	T_ASSERT(advance_until_request(10000) >= 0);
+	T_EQ_INT(n_values(3), 250);
+	for (i = 3; i < 8; i++) {
+		answer_failed_after(i, "Operation timed out", 30.0);
+		T_ASSERT(advance_until_request(70000) >= 0);
+	}
+	T_EQ_INT(n_values(8), 50);
+	/* Successes: 50, 56, 63, 70 ... back up to 1000, never beyond (the
+	 * last request takes what is left). */
+	while (sender_pending(s) > 0 && nreq < MAX_REQS) {
+		r = open_req();
+		if (r < 0) {
+			advance(10);
+			continue;
+		}
+		answer((size_t)r, 204, NULL, NULL, NULL);
+	}
+	T_EQ_INT(n_values(9), 56);
+	T_EQ_INT(n_values(10), 63);
+	for (i = 9, last = 50; i + 1 < nreq; i++) {
+		T_ASSERT(n_values(i) > last || n_values(i) == 1000);
+		T_ASSERT(n_values(i) <= last + last / 8 + 1);
+		last = n_values(i);
+	}
+	sender_get_counters(s, &k);
+	T_EQ_INT(k.sent, 5000);
+	T_EQ_INT(k.dropped, 0);
+	/* More traffic: grown back to full requests, never beyond. */
+	i = nreq;
+	put_n(s, 1, 5000, 8000);
+	while (sender_pending(s) > 0 && nreq < MAX_REQS) {
+		r = open_req();
+		if (r < 0) {
+			advance(10);
+			continue;
+		}
+		T_ASSERT(n_values((size_t)r) <= 1000);
+		answer((size_t)r, 204, NULL, NULL, NULL);
+	}
+	T_EQ_INT(n_values(nreq - 2), 1000);
+	T_ASSERT(nreq - i < 16);
+	done(s);
+}
+
 static int capture_saved = -1;
 static enum log_level capture_level;
 
