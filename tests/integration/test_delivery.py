@@ -554,6 +554,42 @@ class DeliveryTest(BotTestCase):
         wait_until(lambda: self.drained_past(t_up), 30, what="catch-up")
         self.stop_and_check(bot, max_count=2)
 
+    def test_r9b_slow_backend_gets_smaller_requests(self):
+        """The real backend spends a few queries and an MQTT message per
+        value, so a big PUT can outlast the client's timeout: the backend
+        stores it, but the answer never arrives and the same request would
+        time out forever.  Scaled: BACKEND_TIMEOUT=6 s while every PUT is
+        processed only after 8 s (a failure counts as slow after 5 s).  A
+        timed-out request halves the next ones (down to 50 values), with one
+        warning; once the backend is fast again the requests grow back to
+        1,000 values and everything is stored (resent values more than
+        once: upsert, one row each)."""
+        self.load(20)
+        bot = self.start({"BACKEND_TIMEOUT": "6"})
+        self.wait_values("entity.", 240)
+        fid = self.fake.add_fault(mode="delay", seconds=8.0, method="PUT", path_re="values")
+        bot.wait_log("until requests succeed again", 60)
+        line = self.lines(bot, "until requests succeed again")[0]
+        m = re.search(r"a request of (\d+) values failed after ([\d.]+) s .*"
+                      r"sending at most (\d+) values per request", line)
+        self.assertIsNotNone(m, line)
+        n, took, most = int(m.group(1)), float(m.group(2)), int(m.group(3))
+        self.assertGreaterEqual(took, 5.0)
+        self.assertEqual(most, max(n // 2, 50), line)
+        t_warn = log_time(line)
+        # requests started after the warning carry at most that many
+        # (their size is known once the fake processes them, 8 s later)
+        wait_until(lambda: [r for r in self.value_puts(t_warn + 0.5) if r["n_values"]],
+                   30, what="a processed request sent after the warning")
+        later = [r["n_values"] for r in self.value_puts(t_warn + 0.5) if r["n_values"]]
+        self.assertLessEqual(max(later), most, later)
+        self.fake.clear_faults(fid)
+        t_up = time.time()
+        wait_until(lambda: self.drained_past(t_up), 60, what="catch-up")
+        bot.wait_log("requests carry up to 1000 values again", 30)
+        self.assertEqual(len(self.lines(bot, "until requests succeed again")), 1)
+        self.stop_and_check(bot, max_count=16)
+
     # -- R10 -----------------------------------------------------------------
 
     def test_r10_bad_job_configs_keep_last_known_good(self):
