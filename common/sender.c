@@ -661,16 +661,18 @@ sender_describe(
 	}
 }
 
-/* A request of bt->n values failed in transport after SENDER_SLOW_S or
- * more: most likely a timeout while the backend worked on it, so later
- * requests carry at most half as many values (rate-limited warning). */
+/* A request of bt->n values failed in transport (or with a proxy's 504)
+ * after SENDER_SLOW_S or more: most likely a timeout while the backend
+ * worked on it, so later requests carry at most half as many values
+ * (rate-limited warning). */
 static void
 sender_slow_shrink(struct sender *s, const struct sender_batch *bt,
     const struct http_response *res)
 {
 	size_t want = bt->n / 2;
 
-	if (res->error == NULL || !(res->elapsed_s >= SENDER_SLOW_S) ||
+	if ((res->error == NULL && res->status != 504) ||
+	    !(res->elapsed_s >= SENDER_SLOW_S) ||
 	    bt->n <= SENDER_MIN_SLOW_VALUES)
 		return;
 	if (want < SENDER_MIN_SLOW_VALUES)
@@ -682,7 +684,9 @@ sender_slow_shrink(struct sender *s, const struct sender_batch *bt,
 	    "values: a request of %zu values failed after %.1f s (%s); "
 	    "sending at most %zu values per request until requests succeed "
 	    "again",
-	    bt->n, res->elapsed_s, res->error, want);
+	    bt->n, res->elapsed_s,
+	    res->error != NULL ? res->error : "HTTP 504, the proxy's timeout",
+	    want);
 }
 
 /* After a success the slow-failure limit grows back by an eighth. */
