@@ -33,8 +33,21 @@ struct entsync_call {
 	size_t action;
 };
 
+/* One GET of an account's entity list, shared by the runs that start
+ * while it is in flight (discoveries of many devices come together, and
+ * the list holds every entity of the account). */
+struct entsync_fetch {
+	struct entsync *es;
+	struct entsync_fetch *next;
+	int64_t account_id;
+	int open; /* runs may still join: no write sent since it started */
+	struct entsync_run **runs;
+	size_t n_runs;
+};
+
 struct entsync {
 	struct backend *b;
+	struct entsync_fetch *fetches; /* in flight */
 	char *what;
 	int64_t *refused; /* accounts that answered 403 */
 	size_t n_refused;
@@ -388,6 +401,13 @@ entsync_on_write(const struct http_response *res, void *arg)
 	struct entsync_call *call = arg;
 	struct entsync_run *run = call->run;
 	struct entsync_action *a = &run->plan.actions[call->action];
+	struct entsync_fetch *f;
+
+	/* A list request in flight may have been answered before this
+	 * write landed: later runs start their own. */
+	for (f = run->es->fetches; f != NULL; f = f->next)
+		if (f->account_id == run->spec.account_id)
+			f->open = 0;
 	run->in_flight--;
 	if (res->status >= 200 && res->status < 300) {
 		if (a->verb == ENTSYNC_POST)
@@ -436,6 +456,14 @@ entsync_send(struct entsync_run *run)
 	size_t i;
 
 	run->calls = xcalloc(run->plan.n + 1, sizeof(*run->calls));
+	if (run->plan.n > 0) {
+		struct entsync_fetch *f;
+
+		/* A list fetched before these writes would miss them. */
+		for (f = run->es->fetches; f != NULL; f = f->next)
+			if (f->account_id == run->spec.account_id)
+				f->open = 0;
+	}
 	for (i = 0; i < run->plan.n; i++) {
 		struct entsync_action *a = &run->plan.actions[i];
 		struct entsync_call *call;
@@ -465,13 +493,14 @@ entsync_send(struct entsync_run *run)
 	}
 }
 
+/* One run's part of a fetched list: res is the answer, obj its parsed
+ * JSON (NULL when it did not parse; err says why). */
 static void
-entsync_on_list(const struct http_response *res, void *arg)
+entsync_run_on_list(struct entsync_run *run, const struct http_response *res,
+    struct json_object *obj, const char *err)
 {
-	struct entsync_run *run = arg;
-	struct json_object *obj = NULL, *list = NULL;
+	struct json_object *list = NULL;
 	struct entsync_item *items;
-	char err[BOT_ERRLEN];
 	size_t n, i;
 
 	run->in_flight--;
@@ -481,13 +510,11 @@ entsync_on_list(const struct http_response *res, void *arg)
 		entsync_finish(run);
 		return;
 	}
-	if (backend_json(res, &obj, err, sizeof(err)) == -1 ||
-	    !json_object_object_get_ex(obj, "list", &list) ||
+	if (obj == NULL || !json_object_object_get_ex(obj, "list", &list) ||
 	    !json_object_is_type(list, json_type_array)) {
 		log_warnx("%s: account %lld: cannot read the entity list: %s",
 		    run->es->what, (long long)run->spec.account_id,
 		    obj == NULL ? err : "no \"list\" array");
-		json_object_put(obj);
 		entsync_finish(run);
 		return;
 	}
@@ -512,9 +539,73 @@ entsync_on_list(const struct http_response *res, void *arg)
 		    run->es->what, (long long)run->spec.account_id,
 		    run->plan.n_held, run->plan.n_held == 1 ? "y" : "ies",
 		    (long long)run->plan.held_id);
-	json_object_put(obj);
 	entsync_send(run);
 	entsync_finish(run);
+}
+
+static void
+entsync_fetch_unlink(struct entsync_fetch *f)
+{
+	struct entsync_fetch **pp;
+
+	for (pp = &f->es->fetches; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+}
+
+static void
+entsync_on_list(const struct http_response *res, void *arg)
+{
+	struct entsync_fetch *f = arg;
+	struct json_object *obj = NULL;
+	char err[BOT_ERRLEN];
+	size_t i;
+
+	entsync_fetch_unlink(f);
+	err[0] = '\0';
+	if (res->status != 403 &&
+	    backend_json(res, &obj, err, sizeof(err)) == -1)
+		obj = NULL;
+	/* Each run may end (and be freed) in its turn; the list is shared
+	 * by reference. */
+	for (i = 0; i < f->n_runs; i++)
+		entsync_run_on_list(f->runs[i], res, obj, err);
+	json_object_put(obj);
+	free(f->runs);
+	free(f);
+}
+
+/* Joins the open fetch of run's account, or starts one; -1 when a new
+ * one cannot start. */
+static int
+entsync_fetch_join(struct entsync *es, struct entsync_run *run)
+{
+	struct entsync_fetch *f;
+	char path[64];
+
+	for (f = es->fetches; f != NULL; f = f->next)
+		if (f->open && f->account_id == run->spec.account_id)
+			break;
+	if (f == NULL) {
+		f = xcalloc(1, sizeof(*f));
+		f->es = es;
+		f->account_id = run->spec.account_id;
+		f->open = 1;
+		snprintf(path, sizeof(path), "accounts/%lld/entities/",
+		    (long long)run->spec.account_id);
+		if (backend_request(es->b, "GET", path, NULL, 0,
+		        entsync_on_list, f) == -1) {
+			free(f);
+			return -1;
+		}
+		f->next = es->fetches;
+		es->fetches = f;
+	}
+	f->runs = xreallocarray(f->runs, f->n_runs + 1, sizeof(*f->runs));
+	f->runs[f->n_runs++] = run;
+	return 0;
 }
 
 int
@@ -522,7 +613,6 @@ entsync_run(struct entsync *es, const struct entsync_spec *spec,
     const struct entsync_item *items, size_t n, entsync_cb *cb, void *arg)
 {
 	struct entsync_run *run;
-	char path[64];
 	size_t i;
 
 	if (entsync_refused(es, spec->account_id))
@@ -550,10 +640,7 @@ entsync_run(struct entsync *es, const struct entsync_spec *spec,
 	}
 	run->cb = cb;
 	run->arg = arg;
-	snprintf(path, sizeof(path), "accounts/%lld/entities/",
-	    (long long)spec->account_id);
-	if (backend_request(
-	        es->b, "GET", path, NULL, 0, entsync_on_list, run) == -1) {
+	if (entsync_fetch_join(es, run) == -1) {
 		entsync_run_free(run);
 		return -1;
 	}
@@ -573,9 +660,16 @@ entsync_free(struct entsync *es)
 	if (es == NULL)
 		return;
 	h = backend_http(es->b);
+	while (es->fetches != NULL) {
+		struct entsync_fetch *f = es->fetches;
+
+		es->fetches = f->next;
+		(void)http_cancel(h, entsync_on_list, f);
+		free(f->runs);
+		free(f);
+	}
 	for (run = es->runs; run != NULL; run = next) {
 		next = run->next;
-		(void)http_cancel(h, entsync_on_list, run);
 		for (i = 0; run->calls != NULL && i < run->plan.n; i++)
 			(void)http_cancel(h, entsync_on_write, &run->calls[i]);
 		entsync_run_free(run);

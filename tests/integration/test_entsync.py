@@ -134,3 +134,32 @@ class EntsyncTest(BotTestCase):
         # Not assertNotIn: its message would print the log, token and all.
         self.assertFalse(TOKEN[:8] in err, "part of the token logged")
         self.assertIn("z" * 50 + "invalid token: <redacted>", err)
+
+    def test_discoveries_at_once_share_the_entity_list(self):
+        """The entity list holds every entity of the account, and devices'
+        discoveries come together (1,000 SNMP devices, every 300 s): runs
+        that start while the account's list request is in flight share it.
+        20 devices whose runs start at the same instant each get their
+        interface (exactly once, no duplicate) with far fewer list requests
+        than discoveries; a write makes later runs fetch afresh."""
+        ents = [device("d%02d" % i) for i in range(20)]
+        acc = self.fake.load_fixtures({"accounts": [{"id": ACCOUNT, "name": "Test account",
+                                                     "entities": ents}]})
+        dev = sorted(acc["accounts"][0]["entities"].values())
+        self.interfaces("1 eth0\n")
+        bot = self.start_bot("tests/testbot", env={"TESTBOT_DISCOVER_FILE": self.iffile,
+                                                   "JOBS_FIRST_RUN_SPREAD_MS": "0"})
+        wait_until(lambda: all(self.children(d) == [("1", "eth0", "1000000")] for d in dev),
+                   30, what="every device's interface")
+        n = len(self.discoveries(bot))
+        wait_until(lambda: len(self.discoveries(bot)) >= n + 60, 30,
+                   what="three more rounds of discoveries")
+        self.assertEqual(bot.stop(), 0)
+        lists = [r for r in self.fake.requests()
+                 if r["method"] == "GET" and r["path"].endswith("/entities/")]
+        done = len(self.discoveries(bot))
+        self.assertLess(len(lists) * 4, done, (len(lists), done))
+        # nothing written twice: one POST per device, no duplicate child
+        self.assertEqual(len(self.writes()), 20, self.writes())
+        for d in dev:
+            self.assertEqual(self.children(d), [("1", "eth0", "1000000")])
