@@ -255,9 +255,16 @@ def main():
     lock_of = {t.id(): getattr(type(t), "exclusive", None) for t in tests}
     times = load_times()
     # Longest first (unknown ones count as long), so the slow tail does not
-    # start last; ties keep the discovery order.
+    # start last; a test that excludes others counts as long as all of its
+    # group, which runs one at a time; ties keep the discovery order.
     order = {t.id(): n for n, t in enumerate(tests)}
-    pending = sorted(order, key=lambda i: (-times.get(i, 60.0), order[i]))
+    secs = {i: times.get(i, 60.0) for i in order}
+    group = {}
+    for i in order:
+        if lock_of[i] not in (None, "*"):
+            group[lock_of[i]] = group.get(lock_of[i], 0.0) + secs[i]
+    pending = sorted(order, key=lambda i: (-group.get(lock_of[i], secs[i]),
+                                           -secs[i], order[i]))
     jobs = min(jobs, len(pending))
     print("integration: %d tests, %d at a time" % (len(pending), jobs))
     sys.stdout.flush()
