@@ -28,6 +28,7 @@ import io
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,15 +106,16 @@ class _Result(unittest.TextTestResult):
             self._mark("FAIL")
 
 
-def run_one(test_id, by_id):
-    """Runs one test with fds 1 and 2 going to a file; returns the record."""
-    log = tempfile.TemporaryFile()
+def run_one(test_id, by_id, log_path):
+    """Runs one test with fds 1 and 2 going to log_path (which the parent
+    reads if the worker dies or is killed); returns the record."""
+    log = open(log_path, "w+b")
     saved = (os.dup(1), os.dup(2))
     sys.stdout.flush()
     sys.stderr.flush()
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    report = io.StringIO()
+    report = unittest.runner._WritelnDecorator(io.StringIO())
     t0 = time.monotonic()
     result = _Result(report)
     try:
@@ -143,7 +145,7 @@ def run_one(test_id, by_id):
                          "expected failure)\n")
         log.seek(0)
         printed = log.read().decode("utf-8", "replace")
-        out = report.getvalue()
+        out = report.stream.getvalue()
         if printed:
             out += "\n--- output of the test and its processes ---\n" + printed
     log.close()
@@ -151,14 +153,14 @@ def run_one(test_id, by_id):
             "out": out}
 
 
-def worker(result_fd):
+def worker(result_fd, log_path):
     by_id = {t.id(): t for t in discover()}
     res = os.fdopen(result_fd, "w")
     for line in sys.stdin:
         test_id = line.strip()
         if not test_id:
             continue
-        rec = run_one(test_id, by_id)
+        rec = run_one(test_id, by_id, log_path)
         res.write(json.dumps(rec) + "\n")
         res.flush()
 
@@ -166,10 +168,12 @@ def worker(result_fd):
 # --- parent: schedules tests over the workers --------------------------------
 
 class Worker(object):
-    def __init__(self):
+    def __init__(self, log_path):
         r, w = os.pipe()
+        self.log_path = log_path
         self.proc = subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--worker", str(w)],
+            [sys.executable, os.path.abspath(__file__), "--worker", str(w),
+             log_path],
             stdin=subprocess.PIPE, pass_fds=(w,), start_new_session=True,
             universal_newlines=True)
         os.close(w)
@@ -190,6 +194,15 @@ class Worker(object):
             pass
         self.proc.wait()
         self.results.close()
+
+    def printed(self):
+        """What the current test and its processes wrote so far."""
+        try:
+            with open(self.log_path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        return "\n--- output of the test and its processes ---\n" + text
 
     def close(self):
         self.proc.stdin.close()
@@ -226,8 +239,8 @@ def save_times(times):
 
 def main():
     args = sys.argv[1:]
-    if len(args) == 2 and args[0] == "--worker":
-        worker(int(args[1]))
+    if len(args) == 3 and args[0] == "--worker":
+        worker(int(args[1]), args[2])
         return
     jobs = default_jobs()
     wanted = []
@@ -269,7 +282,14 @@ def main():
     print("integration: %d tests, %d at a time" % (len(pending), jobs))
     sys.stdout.flush()
 
-    workers = [Worker() for _ in range(jobs)]
+    logs = tempfile.mkdtemp(prefix="integration-run-")
+    n_workers = [0]
+
+    def new_worker():
+        n_workers[0] += 1
+        return Worker(os.path.join(logs, "worker%d.log" % n_workers[0]))
+
+    workers = [new_worker() for _ in range(jobs)]
     records = []
     t_start = time.monotonic()
 
@@ -319,16 +339,16 @@ def main():
                     rec = {"id": w.test, "status": "FAIL", "reason": "",
                            "secs": time.monotonic() - w.started,
                            "out": "the worker process died (exit %s)"
-                                  % w.proc.wait()}
+                                  % w.proc.wait() + w.printed()}
                 elif time.monotonic() - w.started > TIMEOUT:
                     rec = {"id": w.test, "status": "FAIL", "reason": "",
                            "secs": time.monotonic() - w.started,
                            "out": "killed after %.0f s (INTEGRATION_TEST_TIMEOUT)"
-                                  % TIMEOUT}
+                                  % TIMEOUT + w.printed()}
                 else:
                     continue
                 w.kill()
-                workers[workers.index(w)] = nw = Worker()
+                workers[workers.index(w)] = nw = new_worker()
                 finish(nw, rec)
     finally:
         for w in workers:
@@ -336,6 +356,7 @@ def main():
                 w.close()
             else:
                 w.kill()
+        shutil.rmtree(logs, ignore_errors=True)
 
     wall = time.monotonic() - t_start
     failed = [r for r in records if r["status"] == "FAIL"]
