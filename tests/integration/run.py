@@ -5,7 +5,7 @@
 
 Arguments select tests whose id (module.Class.test) contains any of the
 substrings.  Tests run in N worker processes (default: INTEGRATION_JOBS, or
-2 x the CPU count, at most 8); each test gets a fresh worker-side unittest
+3 x the CPU count, at most 8); each test gets a fresh worker-side unittest
 run of its own, so its class fixtures, fake backend, bots, ports and temp
 directories are its own.  The tests mostly wait on intervals and timeouts,
 so running several at once cuts the wall time without loading the CPU.
@@ -214,7 +214,7 @@ def default_jobs():
     env = os.environ.get("INTEGRATION_JOBS")
     if env:
         return max(1, int(env))
-    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+    return max(2, min(8, 3 * (os.cpu_count() or 1)))
 
 
 def load_times():
