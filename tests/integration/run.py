@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Runs every tests/integration/test_*.py, several tests at a time.
 
-    run.py [-j N] [SUBSTRING...]
+    run.py [-j N] [--dir DIR] [SUBSTRING...]
 
 Arguments select tests whose id (module.Class.test) contains any of the
-substrings.  Tests run in N worker processes (default: INTEGRATION_JOBS, or
-3 x the CPU count, at most 8); each test gets a fresh worker-side unittest
+substrings; --dir DIR (or INTEGRATION_DIR) runs the test_*.py of another
+directory (test_runner.py checks this runner that way).  Tests run in N
+worker processes (default: INTEGRATION_JOBS, or 3 x the CPU count, at
+most 8); each test gets a fresh worker-side unittest
 run of its own, so its class fixtures, fake backend, bots, ports and temp
 directories are its own.  The tests mostly wait on intervals and timeouts,
 so running several at once cuts the wall time without loading the CPU.
@@ -55,9 +57,13 @@ def flatten(s):
 
 
 def discover():
+    """The test_*.py tests of INTEGRATION_DIR (default: this directory)."""
+    where = os.path.abspath(os.environ.get("INTEGRATION_DIR", HERE))
+    if where not in sys.path:
+        sys.path.insert(0, where)
     loader = unittest.TestLoader()
-    return list(flatten(loader.discover(HERE, pattern="test_*.py",
-                                        top_level_dir=HERE)))
+    return list(flatten(loader.discover(where, pattern="test_*.py",
+                                        top_level_dir=where)))
 
 
 # --- worker: runs the test ids it reads on stdin, one at a time -------------
@@ -249,6 +255,10 @@ def main():
         a = args[i]
         if a == "-j" and i + 1 < len(args):
             jobs = max(1, int(args[i + 1]))
+            i += 2
+            continue
+        if a == "--dir" and i + 1 < len(args):
+            os.environ["INTEGRATION_DIR"] = os.path.abspath(args[i + 1])
             i += 2
             continue
         if a.startswith("-j") and a[2:].isdigit():
