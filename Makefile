@@ -16,6 +16,8 @@ FUZZ_TIME ?= 20
 # Each target stops after FUZZ_RUNS inputs or FUZZ_TIME seconds, whichever
 # comes first (the test matrix's F1: -runs=1000000 -max_total_time=...).
 FUZZ_RUNS ?= 1000000
+# Fuzz targets run at once (scripts/fuzz_run.sh); default: the CPU count.
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 
 VERSION := 0.1.0
 BOTS_ALL := pingbot snmpbot netflowbot apibot
@@ -157,29 +159,29 @@ FUZZ_FLAGS := -g -O1 -std=c11 -D_DEFAULT_SOURCE -DBOT_VERSION='"fuzz"' \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Icommon $(PKG_CFLAGS)
 
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard $(addsuffix /*.[ch],$(BOTS_ALL))) $(wildcard tests/fuzz/*.h)
-	@mkdir -p build-fuzz
-	clang $(FUZZ_FLAGS) -o $@ $< \
-		$(filter-out $(shell sed -n 's,^// fuzz-exclude: ,,p' $<),$(COMMON_SRC)) \
-		$(wildcard $(shell sed -n 's,^// fuzz-sources: ,,p' $<)) \
-		$(PKG_LIBS) $(shell sed -n 's,^// fuzz-libs: ,,p' $<) -lm
+# Each source is compiled once for every target (build-fuzz/obj/), then
+# each target links the objects its header lines ask for.
+FUZZ_OBJ = $(patsubst %.c,build-fuzz/obj/%.o,$(1) \
+	$(filter-out $(shell sed -n 's,^// fuzz-exclude: ,,p' $(1)),$(COMMON_SRC)) \
+	$(wildcard $(shell sed -n 's,^// fuzz-sources: ,,p' $(1))))
+
+.PRECIOUS: build-fuzz/obj/%.o
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC fuzz $<")
+	$(Q)clang $(FUZZ_FLAGS) -MMD -MP -c -o $@ $<
+
+.SECONDEXPANSION:
+build-fuzz/fuzz_%: $$(call FUZZ_OBJ,tests/fuzz/fuzz_$$*.c)
+	@$(if $(Q),echo "  LD fuzz $@")
+	$(Q)clang $(FUZZ_FLAGS) -o $@ $^ \
+		$(PKG_LIBS) $(shell sed -n 's,^// fuzz-libs: ,,p' tests/fuzz/fuzz_$*.c) -lm
 
 fuzz-build: deps $(FUZZ_BIN)
 
 fuzz: fuzz-build
-	@for f in $(FUZZ_BIN); do \
-		n=$$(basename $$f); c=tests/fuzz/corpus/$${n#fuzz_}; \
-		mkdir -p build-fuzz/corpus-$$n; \
-		echo "fuzz: $$n for $(FUZZ_TIME) s"; \
-		d=tests/fuzz/$${n#fuzz_}.dict; \
-		ASAN_OPTIONS=quarantine_size_mb=64 \
-		$$f -runs=$(FUZZ_RUNS) -max_total_time=$(FUZZ_TIME) -timeout=2 \
-		  -rss_limit_mb=512 \
-		  -max_len=65535 -print_final_stats=0 \
-		  $$( [ -f $$d ] && echo -dict=$$d ) \
-		  build-fuzz/corpus-$$n $$c 2>build-fuzz/$$n.log || \
-		  { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
-	done
+	@FUZZ_TIME=$(FUZZ_TIME) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_JOBS=$(FUZZ_JOBS) \
+		bash scripts/fuzz_run.sh $(FUZZ_BIN)
 
 BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(O)/tests/%)
@@ -264,4 +266,4 @@ container-test: all
 clean:
 	rm -rf build build-*
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) build-fuzz/obj -name '*.d' 2>/dev/null)

@@ -315,6 +315,10 @@ def stdout_values(bot, eid, key="success"):
 
 
 class PingbotTest(BotTestCase):
+    # Fixed routes and namespaces (DeadEnd, Responder), a DNS server on
+    # 127.0.0.99:53, and raw ICMP sockets that see each other's replies:
+    # one pingbot test at a time (run.py's -j).
+    exclusive = "pingbot"
 
     def load(self, entities, credentials=()):
         acc = {"id": ACCOUNT, "name": "Test account", "entities": entities,
