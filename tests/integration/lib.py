@@ -31,13 +31,16 @@ def binary(name):
 
 
 def wait_until(predicate, timeout=20.0, interval=0.02, what="condition"):
-    """Polls predicate() until it returns something true; fails on timeout."""
+    """Polls predicate() until it returns something true; fails on timeout.
+    what may be a callable, called only on timeout (e.g. for a log's end)."""
     deadline = time.monotonic() + timeout
     while True:
         result = predicate()
         if result:
             return result
         if time.monotonic() > deadline:
+            if callable(what):
+                what = what()
             raise AssertionError("timed out after %.0f s waiting for %s"
                                  % (timeout, what))
         time.sleep(interval)
@@ -77,7 +80,8 @@ class Bot(object):
 
     def wait_log(self, text, timeout=20.0):
         return wait_until(lambda: text in self.stderr(), timeout,
-                          what="log line %r; stderr:\n%s" % (text, self.stderr()[-3000:]))
+                          what=lambda: "log line %r; stderr:\n%s"
+                          % (text, self.stderr()[-3000:]))
 
     def signal(self, sig):
         self.proc.send_signal(sig)

@@ -633,7 +633,7 @@ class DeliveryTest(BotTestCase):
             have = len(self.values("entity.%d." % e))
             bot.signal(signal.SIGHUP)
             wait_until(lambda: len(self.lines(bot, expect)) > n_before, 30,
-                       what="%r; stderr:\n%s" % (expect, bot.stderr()[-2000:]))
+                       what=lambda: "%r; stderr:\n%s" % (expect, bot.stderr()[-2000:]))
             wait_until(lambda: len(self.values("entity.%d." % e)) >= have + 24, 20,
                        what="the job to keep running")
             self.assertIsNone(bot.proc.poll())
@@ -846,7 +846,7 @@ class DeliveryTest(BotTestCase):
             bot = self.start(dict(env, BACKEND_URL=url),
                              args=["--jobs", jobs, "--output", "backend"])
             wait_until(lambda: len(self.attempts(bot)) >= 4, 40,
-                       what="4 attempts; stderr:\n%s" % bot.stderr()[-2000:])
+                       what=lambda: "4 attempts; stderr:\n%s" % bot.stderr()[-2000:])
             self.assertEqual(bot.stop(15), 0)
             att = self.attempts(bot)
             self.assertIn(err, att[0][2].lower())

@@ -80,7 +80,7 @@ class DeployTest(BotTestCase):
             "JOBS_REFRESH_INTERVAL": "1", "BACKEND_TIMEOUT": "2",
             "SHUTDOWN_FLUSH_TIMEOUT": "1"})
         wait_until(lambda: health(path, hf)[0] == 0, 30,
-                   what="healthy; stderr:\n%s" % bot.stderr()[-2000:])
+                   what=lambda: "healthy; stderr:\n%s" % bot.stderr()[-2000:])
         self.assertIn("backend answered", health(path, hf)[1])
 
         # A stuck loop stops rewriting the file: stale is unhealthy.
@@ -245,7 +245,7 @@ class DeployTest(BotTestCase):
         hf = env["HEALTH_FILE"]
         self.assertTrue(hf.startswith(run))
         wait_until(lambda: health(exe, hf)[0] == 0, 30,
-                   what="healthy; stderr:\n%s" % bot.stderr()[-2000:])
+                   what=lambda: "healthy; stderr:\n%s" % bot.stderr()[-2000:])
         with open("/proc/%d/status" % bot.proc.pid) as f:
             status = dict(l.split(":", 1) for l in f.read().splitlines()
                           if ":" in l)

@@ -107,7 +107,7 @@ class SecurityTest(BotTestCase):
                 args = ["--ca-file", pki.ca]
             bot = self.start_bot("tests/testbot", args=args, backend=False, env=env)
             wait_until(lambda: len(fk.values(account=None, prefix="entity.")) >= 2, 20,
-                       what="values over https; stderr:\n%s" % bot.stderr()[-2000:])
+                       what=lambda: "values over https; stderr:\n%s" % bot.stderr()[-2000:])
             self.assertEqual(bot.stop(), 0)
             self.assertNotIn("not reachable", bot.stderr())
             self.assertTrue([r for r in fk.requests() if r["method"] == "PUT"])
@@ -193,7 +193,7 @@ class SecurityTest(BotTestCase):
         bot = self.start_bot("tests/testbot", env={"BACKEND_WAIT_INTERVAL": "1",
                                                    "SEND_RETRY_MAX_MS": "1000"})
         wait_until(lambda: all(f["remaining"] == 0 for f in self.fake.faults()), 30,
-                   what="every echoing fault used; stderr:\n%s" % bot.stderr()[-3000:])
+                   what=lambda: "every echoing fault used; stderr:\n%s" % bot.stderr()[-3000:])
         self.wait_values("entity.", 2)
         self.assertEqual(bot.stop(), 0)
         err = bot.stderr()
@@ -220,7 +220,7 @@ class SecurityTest(BotTestCase):
                             path_re="values", count=1)
         bot = self.start_bot("tests/testbot", env={"BACKEND_WAIT_INTERVAL": "1"})
         wait_until(lambda: all(f["remaining"] == 0 for f in self.fake.faults()), 30,
-                   what="every fault used; stderr:\n%s" % bot.stderr()[-3000:])
+                   what=lambda: "every fault used; stderr:\n%s" % bot.stderr()[-3000:])
         self.wait_values("entity.", 2)
         self.assertEqual(bot.stop(), 0)
         err = bot.stderr()
