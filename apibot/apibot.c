@@ -556,6 +556,9 @@ static const struct setting apibot_settings[] = {
     {"API_FILTER_BATCH_MS", "10", 0, 1000,
         "answers arriving within this many ms go to the filter threads "
         "together"},
+    {"API_TIMER_SLACK_MS", "10", 0, 1000,
+        "timers (job runs, curl's) may fire this many ms late, so that "
+        "those due close together share one wake-up"},
     {"API_FILTER_QUEUE_BYTES", "67108864", 1024 * 1024,
         INT64_C(16) * 1024 * 1024 * 1024,
         "answers waiting for the filter threads, in bytes, at most; more "
@@ -601,6 +604,7 @@ apibot_init(void)
 	ab.filter_queue_bytes =
 	    (size_t)settings_int(t, "API_FILTER_QUEUE_BYTES");
 	apiwork_set_batch_ms(ab.work, settings_int(t, "API_FILTER_BATCH_MS"));
+	loop_set_timer_slack(l, settings_int(t, "API_TIMER_SLACK_MS"));
 	log_info("API polling ready: %d filter threads, filter deadline %lld "
 	         "ms, body cap %zu bytes, %ld connections per host",
 	    ab.filter_threads, (long long)ab.filter_timeout_ms, hc.max_body,
