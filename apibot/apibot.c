@@ -12,6 +12,7 @@
  */
 #include "apibot.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "apicfg.h"
 #include "apifilter.h"
+#include "apihost.h"
 #include "apimode.h"
 #include "apiwork.h"
 #include "bot.h"
@@ -63,7 +65,8 @@ struct apireq {
 	double elapsed_s;
 	long status;
 	size_t size;
-	double t; /* when the answer arrived */
+	double t;                 /* when the answer arrived */
+	struct apihost_slot slot; /* per-host cap */
 	struct apireq *prev, *next;
 };
 
@@ -71,8 +74,9 @@ static struct {
 	struct loop *loop;
 	struct http *http;
 	struct apiwork *work;
-	struct apirun *runs; /* in progress */
-	struct apireq *reqs; /* waiting for an HTTP answer */
+	struct apirun *runs;    /* in progress */
+	struct apireq *reqs;    /* waiting for an HTTP answer */
+	struct apihosts *hosts; /* requests in flight per host, at most */
 	int shutting_down;
 	int filter_threads;
 	int64_t filter_timeout_ms;
@@ -347,6 +351,55 @@ apibot_start(struct apireq *q)
 	    ab.http, "GET", q->url, NULL, 0, NULL, &o, apibot_on_answer, q);
 }
 
+static struct apireq *
+apibot_slot_req(struct apihost_slot *s)
+{
+	return s != NULL ? (struct apireq *)(void *)((char *)s -
+	                       offsetof(struct apireq, slot))
+	                 : NULL;
+}
+
+/* q leaves its host's slot; the request that takes it over starts. */
+static void apibot_launch(struct apireq *q);
+
+static void
+apibot_leave(struct apireq *q)
+{
+	apibot_launch(apibot_slot_req(apihost_leave(ab.hosts, &q->slot)));
+}
+
+/* Starts q, which holds a slot of its host; one that cannot start
+ * passes its slot on. */
+static void
+apibot_launch(struct apireq *q)
+{
+	struct apireq *next;
+
+	while (q != NULL) {
+		if (apibot_start(q) == 0)
+			return;
+		next = apibot_slot_req(apihost_leave(ab.hosts, &q->slot));
+		apibot_req_unlink(q);
+		q->t = timer_wall_s();
+		apibot_warn_group(q, "cannot start the request");
+		apibot_emit_http(q, 0);
+		apibot_req_finish(q);
+		q = next;
+	}
+}
+
+/* Starts q now, or when its host has a free slot. */
+static void
+apibot_admit(struct apireq *q)
+{
+	struct apijob *aj = run_job(q->ar->run)->priv;
+
+	apibot_req_link(q);
+	if (apihost_enter(
+	        ab.hosts, aj->sensors[q->sensors[0]].origin, &q->slot) == 1)
+		apibot_launch(q);
+}
+
 static void
 apibot_on_answer(const struct http_response *res, void *arg)
 {
@@ -385,6 +438,9 @@ apibot_on_answer(const struct http_response *res, void *arg)
 		    "request");
 		goto bad;
 	}
+	/* The next request of this host goes out before this answer is
+	 * handled. */
+	apibot_leave(q);
 	if (res->error != NULL) {
 		snprintf(what, sizeof(what), "request failed: %s", res->error);
 		goto bad;
@@ -404,6 +460,7 @@ apibot_on_answer(const struct http_response *res, void *arg)
 	apibot_submit(q, res);
 	return;
 bad:
+	apibot_leave(q);
 	apibot_warn_group(q, what);
 	apibot_emit_http(q, 0);
 	apibot_req_finish(q);
@@ -451,18 +508,8 @@ apibot_job_run(struct run *run)
 	/* Counted before any request starts: none can finish the run
 	 * early. */
 	ar->outstanding = n_groups + 1;
-	for (g = 0; g < n_groups; g++) {
-		struct apireq *q = groups[g];
-
-		apibot_req_link(q);
-		if (apibot_start(q) == 0)
-			continue;
-		apibot_req_unlink(q);
-		q->t = timer_wall_s();
-		apibot_warn_group(q, "cannot start the request");
-		apibot_emit_http(q, 0);
-		apibot_req_finish(q);
-	}
+	for (g = 0; g < n_groups; g++)
+		apibot_admit(groups[g]);
 	free(groups);
 	log_debug("job %lld: %zu requests for this run", (long long)job->id,
 	    n_groups);
@@ -598,6 +645,7 @@ apibot_init(void)
 	hc.max_host_connections = settings_int(t, "API_MAX_HOST_CONNECTIONS");
 	hc.user_agent = "grafolean-apibot";
 	ab.http = http_new(l, &hc);
+	ab.hosts = apihosts_new((size_t)hc.max_host_connections);
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
@@ -625,6 +673,8 @@ apibot_shutdown(void)
 		apibot_req_unlink(q);
 		apibot_req_finish(q);
 	}
+	apihosts_free(ab.hosts);
+	ab.hosts = NULL;
 	/* Filter tasks: finished ones post, queued ones are cancelled. */
 	apiwork_free(ab.work);
 	ab.work = NULL;
