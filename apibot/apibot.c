@@ -603,7 +603,7 @@ static const struct setting apibot_settings[] = {
     {"API_FILTER_BATCH_MS", "10", 0, 1000,
         "answers arriving within this many ms go to the filter threads "
         "together"},
-    {"API_TIMER_SLACK_MS", "10", 0, 1000,
+    {"API_TIMER_SLACK_MS", "50", 0, 1000,
         "timers (job runs, curl's) may fire this many ms late, so that "
         "those due close together share one wake-up"},
     {"API_FILTER_QUEUE_BYTES", "67108864", 1024 * 1024,
