@@ -5,6 +5,8 @@
  * URL) and one filter task, whose body is parsed once for every sensor of
  * the group.  Answers come back on the loop thread; filters run on the
  * worker threads of apiwork.c, whose watchdog halts one past its deadline.
+ * Requests pass apihost.c first: at most API_MAX_HOST_CONNECTIONS per origin
+ * are handed to libcurl, the rest wait in order for a free place.
  * Redirects are followed by hand, at most APIBOT_MAX_REDIRECTS, and only
  * to the same scheme, host and port, so credentials never leave the
  * origin they were configured for.  Log lines name a sensor by its shown
@@ -621,7 +623,8 @@ static const struct setting apibot_settings[] = {
     {"API_LOW_SPEED_TIME", "10", 1, 3600,
         "seconds below API_LOW_SPEED_LIMIT that abort an answer"},
     {"API_MAX_HOST_CONNECTIONS", "4", 1, 256,
-        "connections to one host at once"},
+        "connections to one host, and requests in flight to one origin, "
+        "at once; the others wait their turn"},
     {NULL, NULL, 0, 0, NULL},
 };
 
