@@ -5,6 +5,8 @@
  * URL) and one filter task, whose body is parsed once for every sensor of
  * the group.  Answers come back on the loop thread; filters run on the
  * worker threads of apiwork.c, whose watchdog halts one past its deadline.
+ * Requests pass apihost.c first: at most API_MAX_HOST_CONNECTIONS per origin
+ * are handed to libcurl, the rest wait in order for a free place.
  * Redirects are followed by hand, at most APIBOT_MAX_REDIRECTS, and only
  * to the same scheme, host and port, so credentials never leave the
  * origin they were configured for.  Log lines name a sensor by its shown
@@ -12,6 +14,7 @@
  */
 #include "apibot.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 
 #include "apicfg.h"
 #include "apifilter.h"
+#include "apihost.h"
 #include "apimode.h"
 #include "apiwork.h"
 #include "bot.h"
@@ -63,7 +67,8 @@ struct apireq {
 	double elapsed_s;
 	long status;
 	size_t size;
-	double t; /* when the answer arrived */
+	double t;                 /* when the answer arrived */
+	struct apihost_slot slot; /* per-host cap */
 	struct apireq *prev, *next;
 };
 
@@ -71,8 +76,9 @@ static struct {
 	struct loop *loop;
 	struct http *http;
 	struct apiwork *work;
-	struct apirun *runs; /* in progress */
-	struct apireq *reqs; /* waiting for an HTTP answer */
+	struct apirun *runs;    /* in progress */
+	struct apireq *reqs;    /* waiting for an HTTP answer */
+	struct apihosts *hosts; /* requests in flight per host, at most */
 	int shutting_down;
 	int filter_threads;
 	int64_t filter_timeout_ms;
@@ -347,6 +353,55 @@ apibot_start(struct apireq *q)
 	    ab.http, "GET", q->url, NULL, 0, NULL, &o, apibot_on_answer, q);
 }
 
+static struct apireq *
+apibot_slot_req(struct apihost_slot *s)
+{
+	return s != NULL ? (struct apireq *)(void *)((char *)s -
+	                       offsetof(struct apireq, slot))
+	                 : NULL;
+}
+
+/* q leaves its host's slot; the request that takes it over starts. */
+static void apibot_launch(struct apireq *q);
+
+static void
+apibot_leave(struct apireq *q)
+{
+	apibot_launch(apibot_slot_req(apihost_leave(ab.hosts, &q->slot)));
+}
+
+/* Starts q, which holds a slot of its host; one that cannot start
+ * passes its slot on. */
+static void
+apibot_launch(struct apireq *q)
+{
+	struct apireq *next;
+
+	while (q != NULL) {
+		if (apibot_start(q) == 0)
+			return;
+		next = apibot_slot_req(apihost_leave(ab.hosts, &q->slot));
+		apibot_req_unlink(q);
+		q->t = timer_wall_s();
+		apibot_warn_group(q, "cannot start the request");
+		apibot_emit_http(q, 0);
+		apibot_req_finish(q);
+		q = next;
+	}
+}
+
+/* Starts q now, or when its host has a free slot. */
+static void
+apibot_admit(struct apireq *q)
+{
+	struct apijob *aj = run_job(q->ar->run)->priv;
+
+	apibot_req_link(q);
+	if (apihost_enter(
+	        ab.hosts, aj->sensors[q->sensors[0]].origin, &q->slot) == 1)
+		apibot_launch(q);
+}
+
 static void
 apibot_on_answer(const struct http_response *res, void *arg)
 {
@@ -385,6 +440,9 @@ apibot_on_answer(const struct http_response *res, void *arg)
 		    "request");
 		goto bad;
 	}
+	/* The next request of this host goes out before this answer is
+	 * handled. */
+	apibot_leave(q);
 	if (res->error != NULL) {
 		snprintf(what, sizeof(what), "request failed: %s", res->error);
 		goto bad;
@@ -404,6 +462,7 @@ apibot_on_answer(const struct http_response *res, void *arg)
 	apibot_submit(q, res);
 	return;
 bad:
+	apibot_leave(q);
 	apibot_warn_group(q, what);
 	apibot_emit_http(q, 0);
 	apibot_req_finish(q);
@@ -451,18 +510,8 @@ apibot_job_run(struct run *run)
 	/* Counted before any request starts: none can finish the run
 	 * early. */
 	ar->outstanding = n_groups + 1;
-	for (g = 0; g < n_groups; g++) {
-		struct apireq *q = groups[g];
-
-		apibot_req_link(q);
-		if (apibot_start(q) == 0)
-			continue;
-		apibot_req_unlink(q);
-		q->t = timer_wall_s();
-		apibot_warn_group(q, "cannot start the request");
-		apibot_emit_http(q, 0);
-		apibot_req_finish(q);
-	}
+	for (g = 0; g < n_groups; g++)
+		apibot_admit(groups[g]);
 	free(groups);
 	log_debug("job %lld: %zu requests for this run", (long long)job->id,
 	    n_groups);
@@ -556,6 +605,9 @@ static const struct setting apibot_settings[] = {
     {"API_FILTER_BATCH_MS", "10", 0, 1000,
         "answers arriving within this many ms go to the filter threads "
         "together"},
+    {"API_TIMER_SLACK_MS", "50", 0, 1000,
+        "timers (job runs, curl's) may fire this many ms late, so that "
+        "those due close together share one wake-up"},
     {"API_FILTER_QUEUE_BYTES", "67108864", 1024 * 1024,
         INT64_C(16) * 1024 * 1024 * 1024,
         "answers waiting for the filter threads, in bytes, at most; more "
@@ -571,7 +623,8 @@ static const struct setting apibot_settings[] = {
     {"API_LOW_SPEED_TIME", "10", 1, 3600,
         "seconds below API_LOW_SPEED_LIMIT that abort an answer"},
     {"API_MAX_HOST_CONNECTIONS", "4", 1, 256,
-        "connections to one host at once"},
+        "connections to one host, and requests in flight to one origin, "
+        "at once; the others wait their turn"},
     {NULL, NULL, 0, 0, NULL},
 };
 
@@ -595,12 +648,14 @@ apibot_init(void)
 	hc.max_host_connections = settings_int(t, "API_MAX_HOST_CONNECTIONS");
 	hc.user_agent = "grafolean-apibot";
 	ab.http = http_new(l, &hc);
+	ab.hosts = apihosts_new((size_t)hc.max_host_connections);
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
 	ab.filter_queue_bytes =
 	    (size_t)settings_int(t, "API_FILTER_QUEUE_BYTES");
 	apiwork_set_batch_ms(ab.work, settings_int(t, "API_FILTER_BATCH_MS"));
+	loop_set_timer_slack(l, settings_int(t, "API_TIMER_SLACK_MS"));
 	log_info("API polling ready: %d filter threads, filter deadline %lld "
 	         "ms, body cap %zu bytes, %ld connections per host",
 	    ab.filter_threads, (long long)ab.filter_timeout_ms, hc.max_body,
@@ -621,6 +676,8 @@ apibot_shutdown(void)
 		apibot_req_unlink(q);
 		apibot_req_finish(q);
 	}
+	apihosts_free(ab.hosts);
+	ab.hosts = NULL;
 	/* Filter tasks: finished ones post, queued ones are cancelled. */
 	apiwork_free(ab.work);
 	ab.work = NULL;

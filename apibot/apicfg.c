@@ -500,6 +500,8 @@ apicfg_extract(struct apisensor *s, struct json_object *e, size_t i, char *err,
 	return 0;
 }
 
+static char *apicfg_origin(const char *url);
+
 int
 apicfg_sensor_parse(struct json_object *details, int64_t sensor_id,
     const char *base_url, struct apisensor *s)
@@ -557,6 +559,11 @@ apicfg_sensor_parse(struct json_object *details, int64_t sensor_id,
 			goto fail;
 		s->n_ex++;
 	}
+	s->origin = apicfg_origin(s->url);
+	if (s->origin == NULL) {
+		snprintf(err, sizeof(err), "URL %s has no host", s->show);
+		goto fail;
+	}
 	s->request_key = xasprintf("%s %s\n%s", s->post ? "POST" : "GET",
 	    s->url, s->body ? s->body : "");
 	return 0;
@@ -583,6 +590,7 @@ apicfg_sensor_release(struct apisensor *s)
 	free(s->url);
 	free(s->body);
 	free(s->request_key);
+	free(s->origin);
 	free(s->error);
 	memset(s, 0, sizeof(*s));
 }

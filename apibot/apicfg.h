@@ -68,6 +68,7 @@ struct apisensor {
 	int post;          /* 0: GET */
 	char *body;        /* POST body text, or NULL */
 	char *request_key; /* equal keys within one job share a request */
+	char *origin;      /* scheme://host:port, for the per-host cap */
 	struct apiextract *ex;
 	size_t n_ex;
 	char *error; /* unusable (reported at prepare): skipped; or NULL */

@@ -33,6 +33,7 @@ struct loop {
 	size_t cap_pfd;
 	struct timer_heap timers;
 	int running;
+	int64_t slack_ms; /* loop_set_timer_slack */
 	int sigpipe[2];
 	loop_signal_cb *on_stop, *on_hup;
 	void *sig_arg;
@@ -221,7 +222,14 @@ loop_drain_signals(struct loop *l)
 	}
 }
 
-/* The poll timeout: until the earliest timer, -1 without timers. */
+void
+loop_set_timer_slack(struct loop *l, int64_t ms)
+{
+	l->slack_ms = ms > 0 ? ms : 0;
+}
+
+/* The poll timeout: until the earliest timer (plus the slack when it is
+ * not due yet), -1 without timers. */
 static int
 loop_timeout(struct loop *l)
 {
@@ -231,8 +239,9 @@ loop_timeout(struct loop *l)
 	if (t == NULL)
 		return -1;
 	d = t->deadline_ms - timer_now_ms();
-	if (d < 0)
+	if (d <= 0)
 		return 0;
+	d += l->slack_ms;
 	return d > 60000 ? 60000 : (int)d;
 }
 

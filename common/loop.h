@@ -34,6 +34,11 @@ void loop_timer_start(struct loop *l, struct timer *t, int64_t delay_ms);
 void loop_timer_at(struct loop *l, struct timer *t, int64_t deadline_ms);
 void loop_timer_stop(struct loop *l, struct timer *t);
 
+/* Lets timers fire up to ms late (default 0), so that timers due close
+ * together share one wake-up; a timer already due when the loop goes to
+ * sleep still fires at once.  For bots with many timers a second. */
+void loop_set_timer_slack(struct loop *l, int64_t ms);
+
 /* Called on the loop thread after SIGTERM/SIGINT (on_stop) or SIGHUP
  * (on_hup).  Either may be NULL. */
 void loop_on_signals(

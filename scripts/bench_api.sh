@@ -10,7 +10,9 @@
 # Prints CPU microseconds per request, peak RSS and requests per poll, and
 # apibot's requests per poll when 10 sensors of an entity share a URL.
 # Usage: scripts/bench_api.sh [BUILD_DIR]; BENCH_API_URLS=1000,
-# BENCH_API_SECONDS=20, BENCH_API_LOOPS=20.
+# BENCH_API_SECONDS=20, BENCH_API_LOOPS=20; BENCH_API_TOOLS picks some of
+# apibot,spread,collectd,loops,shared (default all), e.g. to compare two
+# builds quickly.
 set -eu
 O=${1:-build}
 export BENCH_BOT="$O/apibot"
@@ -31,6 +33,8 @@ BOT = os.environ["BENCH_BOT"]
 N = int(os.environ.get("BENCH_API_URLS", "1000"))
 SECS = int(os.environ.get("BENCH_API_SECONDS", "20"))
 LOOPS = int(os.environ.get("BENCH_API_LOOPS", "20"))
+TOOLS = os.environ.get("BENCH_API_TOOLS",
+                       "apibot,spread,collectd,loops,shared").split(",")
 WARM = 5
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -247,17 +251,18 @@ def main():
         res = {}
         # The loops first: their peak RSS is read from RUSAGE_CHILDREN,
         # which would otherwise hold collectd's and apibot's.
-        loops = bench_loops(port, tmp)
-        for name, fn in (("apibot", bench_apibot),
-                         ("apibot, jobs spread over 1 s",
-                          lambda p, t: bench_apibot(p, t, "1000")),
-                         ("collectd curl_json", bench_collectd)):
-            r = fn(port, tmp)
+        loops = bench_loops(port, tmp) if "loops" in TOOLS else None
+        for key, name, fn in (
+                ("apibot", "apibot", bench_apibot),
+                ("spread", "apibot, jobs spread over 1 s",
+                 lambda p, t: bench_apibot(p, t, "1000")),
+                ("collectd", "collectd curl_json", bench_collectd)):
+            r = fn(port, tmp) if key in TOOLS else None
             if r is not None:
                 res[name] = r
         if loops is not None:
             res["curl | jq loops"] = loops
-        shared = bench_apibot_shared(port, tmp)
+        shared = bench_apibot_shared(port, tmp) if "shared" in TOOLS else None
     finally:
         stop(srv)
     print("HTTP JSON polling, %d URLs (curl | jq: %d), every 1 s, %d s "
@@ -269,14 +274,19 @@ def main():
               ("%.1f MiB per process (largest)" % (r["rss_kb"] / 1024.0))
         print("| %s | %d | %.0f | %.1f | %s |" % (
             name, r.get("urls", N), r["req_per_s"], r["cpu_us"], rss))
-    a = res["apibot"]["cpu_us"]
-    for name, r in res.items():
-        if name != "apibot":
-            print("CPU per request, %s / apibot: %.1f" % (name, r["cpu_us"] / a))
-    print("apibot, 100 URLs x 10 sensors each: %.2f requests per URL per poll "
-          "(%.0f requests/s), CPU %.1f µs/request, peak RSS %.0f MiB" % (
-              shared["per_poll"], shared["req_per_s"], shared["cpu_us"],
-              shared["rss_kb"] / 1024.0))
+    for base in ("apibot", "apibot, jobs spread over 1 s"):
+        if base not in res:
+            continue
+        a = res[base]["cpu_us"]
+        for name, r in res.items():
+            if name not in ("apibot", "apibot, jobs spread over 1 s"):
+                print("CPU per request, %s / %s: %.1f" % (
+                    name, base, r["cpu_us"] / a))
+    if shared is not None:
+        print("apibot, 100 URLs x 10 sensors each: %.2f requests per URL per poll "
+              "(%.0f requests/s), CPU %.1f µs/request, peak RSS %.0f MiB" % (
+                  shared["per_poll"], shared["req_per_s"], shared["cpu_us"],
+                  shared["rss_kb"] / 1024.0))
     shutil.rmtree(tmp, ignore_errors=True)
 
 

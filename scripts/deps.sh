@@ -7,7 +7,7 @@ set -eu
 PACKAGES="${DEPS_PACKAGES:-build-essential pkg-config python3 \
 libcurl4-openssl-dev libjson-c-dev libsnmp-dev libpcap-dev liboping-dev \
 libjq-dev libmicrohttpd-dev libcap-dev softflowd nfdump tcpdump snmpsim \
-python3-slugify prometheus \
+python3-slugify prometheus nghttp2-server \
 snmpd snmp fping iproute2 procps libcap2-bin \
 clang libclang-rt-14-dev clang-format cppcheck valgrind}"
 

@@ -6,7 +6,10 @@ credentials (headers from the environment, basic auth from a file), and
 bad answers (non-JSON, 4xx/5xx, slow, over the body cap, too deep,
 trailing garbage, redirects to file:// and to another host, redirect
 loops) that each cost only their own sensor.  A filter that never ends is
-halted, reported once and its sensor disabled until its config changes."""
+halted, reported once and its sensor disabled until its config changes.
+Requests to one host never exceed API_MAX_HOST_CONNECTIONS at once (the
+others wait their turn, none lost), and a TLS server offering HTTP/2
+(nghttpd, which speaks nothing else) is polled over HTTP/2."""
 
 import http.server
 import json
@@ -14,7 +17,9 @@ import os
 import re
 import shutil
 import signal
+import socket
 import socketserver
+import subprocess
 import tempfile
 import threading
 import time
@@ -623,6 +628,99 @@ class ApibotTest(BotTestCase):
                 if "job %d sensor" % eids["default"] in ln]
         self.assertEqual(len(line), 1, line)
         self.assertIn("SSL certificate problem", line[0])
+
+
+    def test_concurrency_is_capped_per_host(self):
+        """Six entities on one host, answers taking 0.4 s, all due at the
+        same instant: the server never sees more than
+        API_MAX_HOST_CONNECTIONS (2) requests at once, sees that many
+        (the cap is not a queue of one), and every sensor gets its
+        values."""
+        state = {"now": 0, "max": 0, "ports": set()}
+
+        def slow(i):
+            def route(k, h, body):
+                with self.api.lock:
+                    state["now"] += 1
+                    state["max"] = max(state["max"], state["now"])
+                    state["ports"].add(h.client_address[1])
+                time.sleep(0.4)
+                with self.api.lock:
+                    state["now"] -= 1
+                return js({"v": i})
+            return route
+        n = 6
+        for i in range(n):
+            self.api.routes["/e%d/slow" % i] = slow(i)
+        creds = [{"name": "c", "protocol": "api", "details": {"timeout": 20}}]
+        sensors = [sensor("slow", {"path": "slow", "extract": [
+            {"jq": ".v", "path": "v"}]}, interval=2)]
+        ents = [api_entity("e%d" % i, {"url": "%s/e%d/" % (self.api.base, i)},
+                           "@c", ["slow"]) for i in range(n)]
+        acc = self.load(ents, creds, sensors)
+        bot = self.start_bot("apibot", env={
+            "API_MAX_HOST_CONNECTIONS": "2", "JOBS_FIRST_RUN_SPREAD_MS": "0"})
+        for i in range(n):
+            self.wait_values("entity.%d.api.v" % acc["entities"]["e%d" % i],
+                             2, timeout=40)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual(state["max"], 2, state)
+        # Kept-alive connections: no more than the cap were opened.
+        self.assertLessEqual(len(state["ports"]), 2, state)
+        for i in range(n):
+            vals = self.series("entity.%d.api.v" % acc["entities"]["e%d" % i])
+            self.assertTrue(vals and all(v == i for _, v in vals), (i, vals))
+        self.assertIn("2 connections per host", bot.stderr())
+
+    def test_http2_when_the_server_offers_it(self):
+        """nghttpd (Debian nghttp2-server) speaks only HTTP/2, offered over
+        TLS by ALPN: the values arriving at all show apibot spoke it, and
+        the server's frame log shows apibot's requests as HTTP/2 streams."""
+        nghttpd = shutil.which("nghttpd") or "/usr/sbin/nghttpd"
+        if not os.path.exists(nghttpd) or shutil.which("openssl") is None:
+            self.skipTest("nghttpd (nghttp2-server) or openssl missing")
+        pki = test_security.Pki(self.tmp)
+        docs = os.path.join(self.tmp, "docs")
+        os.mkdir(docs)
+        with open(os.path.join(docs, "v.json"), "w") as f:
+            json.dump({"v": 5, "w": [{"name": "a", "n": 1}]}, f)
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        log = open(os.path.join(self.tmp, "nghttpd.log"), "w")
+        srv = subprocess.Popen(
+            [nghttpd, "-v", "-a", "127.0.0.1", "-d", docs, str(port),
+             pki.key, os.path.join(self.tmp, "good.pem")],
+            stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(srv.wait)
+        self.addCleanup(srv.terminate)
+        self.addCleanup(log.close)
+        wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port))
+                   == 0, timeout=10, what="nghttpd listening")
+        creds = [{"name": "ca", "protocol": "api",
+                  "details": {"ca_file": pki.ca}}]
+        sensors = [sensor("v", {"path": "/v.json", "extract": [
+            {"jq": ".v", "path": "v"},
+            {"jq": ".w[] | {(.name): .n}", "path": "w"}]})]
+        ents = [api_entity("h2", {"url": "https://127.0.0.1:%d" % port},
+                           "@ca", ["v"])]
+        acc = self.load(ents, creds, sensors)
+        eid = acc["entities"]["h2"]
+        bot = self.start_bot("apibot")
+        self.wait_values("entity.%d.api.v" % eid, 2)
+        self.assertEqual(bot.stop(), 0)
+        self.assertTrue(all(v == 5 for _, v in self.series(
+            "entity.%d.api.v" % eid)))
+        self.assertTrue(all(v == 1 for _, v in self.series(
+            "entity.%d.api.w.a" % eid)))
+        ok = self.series("entity.%d.api.%d.http.ok" % (eid, acc["sensors"]["v"]))
+        self.assertTrue(ok and all(v == 1 for _, v in ok), ok)
+        with open(os.path.join(self.tmp, "nghttpd.log")) as f:
+            frames = f.read()
+        self.assertIn(":path: /v.json", frames)
+        self.assertIn("user-agent: grafolean-apibot", frames)
+        self.assertRegex(frames, r"recv HEADERS frame <[^>]*stream_id=3>")
 
 
 if __name__ == "__main__":

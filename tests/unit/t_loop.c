@@ -3,7 +3,8 @@
  * fire in deadline order and a stopped one never fires, a watched fd
  * calls back until unwatched (also from inside a callback), SIGHUP and
  * SIGTERM reach their handlers on the loop thread, and loop_free gives
- * the signals their default action back.
+ * the signals their default action back.  With a timer slack, timers
+ * due close together fire on one wake-up.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -64,6 +65,52 @@ T_TEST(loop_timers_fire_in_deadline_order)
 	T_EQ_INT(r.order[1], 20);
 	T_EQ_INT(r.order[2], 30);
 	loop_free(r.l);
+}
+
+struct slacked {
+	struct timer t;
+	struct loop *l;
+	int64_t fired_ms;
+	int *left;
+};
+
+static void
+on_slacked(struct timer *t, void *arg)
+{
+	struct slacked *x = arg;
+
+	(void)t;
+	x->fired_ms = timer_now_ms();
+	if (--*x->left == 0)
+		loop_break(x->l);
+}
+
+T_TEST(loop_timer_slack_groups_timers_on_one_wake_up)
+{
+	struct loop *l = loop_new();
+	struct slacked x[3];
+	static const int delay[] = {10, 60, 150};
+	struct timer guard;
+	int64_t t0;
+	int i, left = 3;
+
+	/* Asleep until 10 + 200 ms: by then all three are due. */
+	loop_set_timer_slack(l, 200);
+	t0 = timer_now_ms();
+	for (i = 0; i < 3; i++) {
+		x[i].l = l;
+		x[i].left = &left;
+		timer_init(&x[i].t, on_slacked, &x[i]);
+		loop_timer_start(l, &x[i].t, delay[i]);
+	}
+	timer_init(&guard, t_srv_break_loop, l);
+	loop_timer_start(l, &guard, 5000);
+	T_EQ_INT(loop_run(l), 0);
+	T_EQ_INT(left, 0);
+	T_ASSERT(x[0].fired_ms - t0 >= 150);
+	/* Without the slack they would fire 140 ms apart. */
+	T_ASSERT(x[2].fired_ms - x[0].fired_ms <= 40);
+	loop_free(l);
 }
 
 struct piper {

@@ -231,6 +231,7 @@ T_TEST(apicfg_sensor_details)
 	           "[1, \"/\"]}}");
 	T_EQ_INT(apicfg_sensor_parse(o, 8, "http://h:8/api/", &t2), 0);
 	T_EQ_STR(s.request_key, t2.request_key);
+	T_EQ_STR(s.origin, "http://h:8");
 	T_EQ_INT(t2.n_ex, 0);
 	apicfg_sensor_release(&t2);
 	apicfg_sensor_release(&s);
@@ -240,6 +241,8 @@ T_TEST(apicfg_sensor_details)
 	T_EQ_INT(apicfg_sensor_parse(o, 9, "http://h/", &s), 0);
 	T_EQ_STR(s.url, "http://h/");
 	T_EQ_INT(s.post, 0);
+	/* The per-host cap counts by origin, default port made explicit. */
+	T_EQ_STR(s.origin, "http://h:80");
 	apicfg_sensor_release(&s);
 	json_object_put(o);
 }
