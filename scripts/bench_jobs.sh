@@ -9,7 +9,10 @@
 # pinging stays out of the figures.
 # Usage: scripts/bench_jobs.sh [BUILD_DIR].  Needs root (pingbot's raw ICMP
 # socket).  BENCH_JOBS_BOT=PATH benchmarks another bot binary (serving
-# "ping"), BENCH_JOBS_PERF=FILE records a perf profile of the refresh.
+# "ping"), BENCH_JOBS_PERF=FILE records a perf profile of the refresh,
+# BENCH_JOBS_SMAPS=FILE saves /proc/PID/smaps once the jobs are loaded,
+# BENCH_JOBS_TRACE=1 prints when each request of the first load came,
+# BENCH_JOBS_MSTATS=1 prints glibc's malloc_stats() then (gdb).
 set -eu
 O=${1:-build}
 export BENCH_BOT="${BENCH_JOBS_BOT:-$O/pingbot}"
@@ -117,11 +120,27 @@ try:
     reqs = [r for r in fk.requests() if r["method"] == "GET"]
     paths = [r["path"][len("/api/"):] for r in reqs
              if not r["path"].endswith(("status/info", "profile/"))]
+    if os.environ.get("BENCH_JOBS_TRACE"):
+        for r in reqs:
+            print("  %7.1f ms +%6.1f ms  %s" % (
+                (r["time"] - t_ready) * 1000, (r["duration"] or 0) * 1000,
+                r["path"]), file=sys.stderr)
+        print("  %7.1f ms jobs loaded" % (load_s * 1000), file=sys.stderr)
     serve_s = replay(fk, paths)
     time.sleep(3)
     rss_loaded = status_kb(proc.pid, "VmRSS")
     anon_loaded = status_kb(proc.pid, "RssAnon")
     file_loaded = status_kb(proc.pid, "RssFile")
+    if os.environ.get("BENCH_JOBS_SMAPS"):
+        with open("/proc/%d/smaps" % proc.pid) as f, \
+                open(os.environ["BENCH_JOBS_SMAPS"], "w") as out:
+            out.write(f.read())
+    if os.environ.get("BENCH_JOBS_MSTATS"):
+        n0 = len(stderr())
+        subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex",
+                        "call (void)malloc_stats()"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(stderr()[n0:], file=sys.stderr)
     # idle rate, then one unchanged refresh
     c0 = cpu_ns(proc.pid)
     time.sleep(2.0)
