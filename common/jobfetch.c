@@ -88,8 +88,13 @@ struct jf_seen {
 	int64_t account;
 	int64_t id;      /* 0 when it is not one of ours */
 	struct job *job; /* a reference, or NULL (invalid, or not ours) */
-	int64_t *ids;    /* its credential id, then each sensor's */
-	char *notes;     /* the jf_note lines it gave, each '\n'-ended */
+	/* its credential id, then each sensor's: n_ids of them, inside the
+	 * entry when they fit (jf_seen_ids) */
+	union {
+		int64_t *p;
+		int64_t in[2];
+	} ids;
+	char *notes; /* the jf_note lines it gave, each '\n'-ended */
 	uint32_t n_ids;
 	unsigned char ours;  /* protocols[P] is for this bot */
 	unsigned char moved; /* handed on to the next table */
@@ -226,6 +231,27 @@ jf_id_hash(int64_t account, int64_t id)
 	return (size_t)(h ^ (h >> 29));
 }
 
+/* The record ids of entry e (jf_ids_of). */
+static const int64_t *
+jf_seen_ids(const struct jf_seen *e)
+{
+	return e->n_ids <= 2 ? e->ids.in : e->ids.p;
+}
+
+/* Gives e the n ids (jf_ids_of's array): copied inside when they fit,
+ * else taken (*ids becomes NULL). */
+static void
+jf_seen_set_ids(struct jf_seen *e, int64_t **ids, uint32_t n)
+{
+	e->n_ids = n;
+	if (n <= 2) {
+		memcpy(e->ids.in, *ids, n * sizeof(**ids));
+		return;
+	}
+	e->ids.p = *ids;
+	*ids = NULL;
+}
+
 static void
 jf_seen_index(struct jf_seen_table *t, size_t i)
 {
@@ -310,7 +336,8 @@ jf_seen_release(struct jf_seen_table *t)
 
 	for (i = 0; i < t->n; i++) {
 		job_unref(t->e[i].job);
-		free(t->e[i].ids);
+		if (t->e[i].n_ids > 2)
+			free(t->e[i].ids.p);
 		free(t->e[i].notes);
 	}
 	free(t->e);
@@ -327,7 +354,7 @@ jf_seen_move(struct jf *jf, struct jf_seen *old)
 		return;
 	jf_seen_add(&jf->seen, old);
 	old->job = NULL;
-	old->ids = NULL;
+	old->n_ids = 0;
 	old->notes = NULL;
 	old->moved = 1;
 }
@@ -780,7 +807,8 @@ jf_scan_seen(struct jf *jf, struct jf_account *acc, size_t k, const char *p,
 		return 0;
 	acc->spans[3 * k + 2] = (size_t)(old - jf_seen_prev.e) + 1;
 	if (old->ours)
-		jf_want_ids(jf, (size_t)(acc - jf->acc), old->ids, old->n_ids);
+		jf_want_ids(jf, (size_t)(acc - jf->acc), jf_seen_ids(old),
+		    old->n_ids);
 	return 1;
 }
 
@@ -923,12 +951,13 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 	if (old->moved)
 		return 0; /* its text came twice: the second is parsed */
 	if (old->ours &&
-	    (jf_recs_hash(jf, acc->id, old->ids, old->n_ids, &h) == -1 ||
+	    (jf_recs_hash(jf, acc->id, jf_seen_ids(old), old->n_ids, &h) ==
+	            -1 ||
 	        h != old->recs_hash ||
 	        (old->job != NULL && old->job->sched_entry == NULL)))
 		return 0;
 	if (old->ours)
-		jf_recs_used(jf, acc->id, old->ids, old->n_ids);
+		jf_recs_used(jf, acc->id, jf_seen_ids(old), old->n_ids);
 	jf_note_replay(old->notes);
 	if (old->job != NULL)
 		job_update_add(&jf->u, job_ref(old->job));
@@ -1015,7 +1044,8 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	struct json_object *proto, *resolved = NULL;
 	struct jf_seen seen, *old;
 	struct job *job = NULL;
-	int64_t eid;
+	int64_t eid, *ids = NULL;
+	uint32_t n_ids = 0;
 
 	memset(&seen, 0, sizeof(seen));
 	jf->notes_len = 0;
@@ -1025,9 +1055,9 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		goto remember;
 	seen.ours = 1;
 	seen.id = eid = jsonx_int(e, "id");
-	seen.ids = jf_ids_of(proto, &seen.n_ids);
+	ids = jf_ids_of(proto, &n_ids);
 	resolved = jf_resolve(jf, acc->id, e, proto, eid);
-	jf_recs_used(jf, acc->id, seen.ids, seen.n_ids);
+	jf_recs_used(jf, acc->id, ids, n_ids);
 	if (resolved == NULL) {
 		job_update_keep(&jf->u, acc->id, eid);
 		/* Its previous job stays, and so does what it was made of. */
@@ -1071,17 +1101,18 @@ remember:
 		    (uint64_t)acc->id);
 		seen.account = acc->id;
 		if (seen.ours &&
-		    jf_recs_hash(jf, acc->id, seen.ids, seen.n_ids,
-		        &seen.recs_hash) == -1)
+		    jf_recs_hash(jf, acc->id, ids, n_ids, &seen.recs_hash) ==
+		        -1)
 			goto out; /* not reached: it was kept */
 		seen.job = job != NULL ? job_ref(job) : NULL;
 		seen.notes = jf->notes_len ? xstrdup(jf->notes) : NULL;
+		if (seen.ours)
+			jf_seen_set_ids(&seen, &ids, n_ids);
 		jf_seen_add(&jf->seen, &seen);
-		seen.ids = NULL;
 	}
 out:
 	jf->capture = 0;
-	free(seen.ids);
+	free(ids);
 	json_object_put(resolved);
 }
 
