@@ -161,6 +161,17 @@ static char *jf_seen_protocol;
 static unsigned jf_seen_flags;
 static int64_t jf_seen_bot;
 
+/* jobfetch_set_prepare's hook. */
+static jobfetch_prepare_cb *jf_prepare;
+static void *jf_prepare_arg;
+
+void
+jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg)
+{
+	jf_prepare = prepare;
+	jf_prepare_arg = arg;
+}
+
 static void
 jf_capture(const char *msg)
 {
@@ -1080,7 +1091,9 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		    old->job->sched_entry != NULL && job_same(old->job, job)) {
 			job_unref(job);
 			job = job_ref(old->job);
-		} else if (jf->reuse) {
+		} else if (jf->reuse &&
+		    (jf_prepare == NULL ||
+		        jf_prepare(job, jf_prepare_arg) == -1)) {
 			/* Until job_prepare: text, not json-c's tables. */
 			job_park_json(job);
 		}

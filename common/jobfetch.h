@@ -12,6 +12,7 @@
 #include "attrs.h"
 
 struct backend;
+struct job;
 struct job_update;
 
 /* Receives the finished update (owned by the callee: apply or release). */
@@ -31,6 +32,16 @@ typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
  * first request cannot start (cb is not called). */
 int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
     jobfetch_cb *cb, void *arg) BOT_WUR;
+
+/* With JOBFETCH_REUSE: prepare (NULL: none) is called for each new or
+ * changed job as soon as it is built, before the update is handed on, so
+ * the bot parses it while other answers are on their way and its JSON goes
+ * at once.  It returns 0 once the job is prepared and its JSON dropped
+ * (job_drop_json), or -1 to leave the JSON (then parked, job_park_json)
+ * for the runtime to prepare when the update is applied.  Borrowed; set
+ * before jobfetch_start, not while a refresh runs. */
+typedef int jobfetch_prepare_cb(struct job *job, void *arg);
+void jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg);
 
 /* Drops what JOBFETCH_REUSE remembers (its job references too); the next
  * refresh parses everything.  Not while a refresh runs. */
