@@ -76,8 +76,8 @@ struct jf_account {
 	size_t n_spans, cap_spans;
 	size_t scanned, built;
 	size_t records_pending; /* its records not answered yet */
-	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
-	                           it is worked on (accounts go in turn) */
+	size_t rec_first;       /* its records are in rec[rec_first..n_rec)
+	                           (with later accounts' ones) */
 	struct json_tokener *tok;
 };
 
@@ -135,7 +135,9 @@ struct jf {
 	size_t next_list;         /* the next entity list to ask for */
 	struct json_tokener *tok; /* for one entity at a time */
 	struct timer work;
-	size_t work_acc; /* the account being worked on, one at a time */
+	size_t work_acc; /* the account being built, one at a time */
+	size_t scan_acc; /* the next account to scan (scan_acc >= work_acc) */
+	size_t lists_in_flight;
 	int reuse;       /* JOBFETCH_REUSE */
 	struct jf_seen_table seen; /* this refresh's, for the next one */
 	char *notes;               /* jf_note lines of the entity built */
@@ -440,6 +442,8 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index)
 		return;
 	}
 	jf->in_flight++;
+	if (kind == JF_ENTITIES)
+		jf->lists_in_flight++;
 }
 
 static void
@@ -466,7 +470,10 @@ jf_pump(struct jf *jf)
 			struct jf_queued q = jf->queue[jf->q_head++];
 
 			jf_get(jf, q.kind, q.index);
-		} else if (jf->acc != NULL && jf->next_list < jf->n_acc) {
+		} else if (jf->acc != NULL && jf->next_list < jf->n_acc &&
+		    jf->lists_in_flight < JF_MAX_IN_FLIGHT - 1) {
+			/* One place stays free for records, which are small
+			 * and hold up an account's build. */
 			jf_get(jf, JF_ENTITIES, jf->next_list++);
 		} else {
 			break;
@@ -1178,18 +1185,15 @@ jf_finish(struct jf *jf)
 	jf_free(jf);
 }
 
-/* Works on the accounts in order, one at a time: parse its list, scan it
- * for records, wait for those, build its jobs, free the list.  Only one
- * parsed list exists at a time, so a refresh's garbage stays small and
- * the long-lived jobs are not scattered through it.  Returns 1 when the
- * slice ran out, 0 when it waits for answers or everything is done. */
+/* Scans the entity lists that came, in order, ahead of the account being
+ * built: each one's records are asked for as soon as it is scanned, so
+ * they come while earlier accounts are built.  Returns 1 when the slice
+ * ran out. */
 static int
-jf_accounts_some(struct jf *jf, int64_t t0)
+jf_scan_ahead(struct jf *jf, int64_t t0)
 {
-	size_t i;
-
-	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
-		struct jf_account *acc = &jf->acc[jf->work_acc];
+	for (; jf->scan_acc < jf->n_acc; jf->scan_acc++) {
+		struct jf_account *acc = &jf->acc[jf->scan_acc];
 
 		if (acc->state == JF_PENDING)
 			return 0; /* its list has not come yet */
@@ -1197,24 +1201,40 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 			acc->rec_first = jf->n_rec;
 			jf_parse_start(acc);
 		}
-		if (acc->state == JF_FAILED) {
-			job_update_keep_account(&jf->u, acc->id);
-			jf_seen_move_account(jf, acc->id);
-			continue;
-		}
 		while (acc->state == JF_SCANNING) {
 			int done = jf_scan_next(jf, acc);
 
 			if (!done && jf_slice_over(t0))
 				return 1;
 		}
+		jf_pump(jf);
+	}
+	return 0;
+}
+
+/* Builds the accounts in order, one at a time, once each is scanned and
+ * its records came: each entity is built and its list freed.  Only one
+ * entity is parsed at a time, so a refresh's garbage stays small and the
+ * long-lived jobs are not scattered through it.  Returns 1 when the
+ * slice ran out, 0 when it waits for answers or everything is done. */
+static int
+jf_accounts_some(struct jf *jf, int64_t t0)
+{
+	size_t i;
+
+	if (jf_scan_ahead(jf, t0))
+		return 1;
+	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
+		struct jf_account *acc = &jf->acc[jf->work_acc];
+
+		if (jf->work_acc >= jf->scan_acc)
+			return 0; /* not scanned yet */
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
 			jf_seen_move_account(jf, acc->id);
 			continue;
 		}
 		if (acc->state == JF_FETCHING) {
-			jf_pump(jf);
 			if (acc->records_pending > 0)
 				return 0;
 			acc->state = JF_BUILDING;
@@ -1241,8 +1261,11 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		free(acc->spans);
 		acc->spans = NULL;
 		/* Its records are needed no more: 30,000 credentials need
-		 * not all be held at once. */
+		 * not all be held at once.  (Later accounts' records, asked
+		 * for while this one was built, come after rec_first too.) */
 		for (i = acc->rec_first; i < jf->n_rec; i++) {
+			if (jf->rec[i].acc != jf->work_acc)
+				continue;
 			json_object_put(jf->rec[i].obj);
 			jf->rec[i].obj = NULL;
 			free(jf->rec[i].text);
@@ -1361,6 +1384,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 		}
 		break;
 	case JF_ENTITIES:
+		jf->lists_in_flight--;
 		jf_on_list(jf, &jf->acc[r->index], res);
 		break;
 	case JF_CREDENTIAL:

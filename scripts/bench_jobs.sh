@@ -113,6 +113,7 @@ def stderr():
 try:
     want = "jobs: %d ping jobs" % N
     wait_for(lambda: want in stderr(), 300, want)
+    load_cpu_ns = cpu_ns(proc.pid)  # the bot is idle once loaded
     lines = stderr().splitlines()
     t_ready = log_time([x for x in lines if "ready, we are bot" in x][0])
     t_jobs = log_time([x for x in lines if want in x][0])
@@ -182,6 +183,8 @@ print("  first load          %7.0f ms (from readiness to \"%s\")"
 print("  fake serving alone  %7.0f ms (the same requests, one at a time)"
       % (serve_s * 1000))
 print("  ratio               %7.2f (goal <= 1.5)" % (load_s / serve_s))
+print("  bot CPU to loaded   %7.0f ms (start-up included)"
+      % (load_cpu_ns / 1e6))
 print("  RSS, jobs loaded    %7.1f MiB (goal <= 16; %.1f anonymous, "
       "%.1f file-backed)" % (rss_loaded / 1024.0, anon_loaded / 1024.0,
                              file_loaded / 1024.0))
