@@ -709,6 +709,303 @@ jf_skip(const char *p, const char *end, int depth)
 	}
 }
 
+/* The scan's own reader (jobfetch_scan_ids): strict JSON, walked
+ * lexically.  Anything it cannot be sure json-c reads the same way (an
+ * escape in a key or in a value it compares, a number with an exponent
+ * or more than 18 digits, a surrogate escape, deep nesting, anything
+ * json-c's lenient mode would accept and JSON would not) makes it
+ * "unsure" (NULL / -1): the entity is then parsed by json-c as before.
+ * Whatever it accepts json-c accepts, so the build's parse cannot fail. */
+#define JF_LX_DEPTH 32
+
+static int
+jf_lx_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* After the string at p; *plain is 1 when it holds no escape. */
+static const char *
+jf_lx_string(const char *p, const char *end, int *plain)
+{
+	*plain = 1;
+	if (p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c != '\\')
+			continue;
+		*plain = 0;
+		if (++p >= end)
+			return NULL;
+		if (*p == 'u') {
+			if (end - p < 5 || !jf_lx_hex(p[1]) || !jf_lx_hex(p[2]) ||
+			    !jf_lx_hex(p[3]) || !jf_lx_hex(p[4]) ||
+			    ((p[1] == 'd' || p[1] == 'D') &&
+			        strchr("89abcdefABCDEF", p[2]) != NULL))
+				return NULL; /* surrogates: unsure */
+			p += 4;
+		} else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static int
+jf_lx_delim(const char *p, const char *end)
+{
+	return p >= end ||
+	    (*p != '\0' && strchr(" \t\r\n,]}", *p) != NULL);
+}
+
+/* After the number at p (JSON's grammar, no exponent, at most 18 integer
+ * digits); *is_int when it has no fraction. */
+static const char *
+jf_lx_number(const char *p, const char *end, int *is_int)
+{
+	const char *d;
+
+	*is_int = 1;
+	if (p < end && *p == '-')
+		p++;
+	d = p;
+	if (p < end && *p == '0')
+		p++;
+	else
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	if (p == d || p - d > 18)
+		return NULL;
+	if (p < end && *p == '.') {
+		*is_int = 0;
+		d = ++p;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p == d)
+			return NULL;
+	}
+	return jf_lx_delim(p, end) ? p : NULL;
+}
+
+static const char *jf_lx_value(const char *p, const char *end, int depth);
+
+/* Walks the object at p; the last value of each of keys[0..n) goes into
+ * val[i] (NULL: absent).  The end of the object, or NULL (unsure). */
+static const char *
+jf_lx_object(const char *p, const char *end, int depth,
+    const char *const *keys, size_t n, const char **val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		val[i] = NULL;
+	if (depth <= 0 || p >= end || *p != '{')
+		return NULL;
+	p = jf_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		const char *k = p + 1, *v;
+		int plain;
+
+		p = jf_lx_string(p, end, &plain);
+		if (p == NULL || !plain)
+			return NULL;
+		for (i = 0; i < n; i++)
+			if ((size_t)(p - 1 - k) == strlen(keys[i]) &&
+			    memcmp(k, keys[i], (size_t)(p - 1 - k)) == 0)
+				break;
+		p = jf_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		v = p = jf_ws(p + 1, end);
+		p = jf_lx_value(p, end, depth - 1);
+		if (p == NULL)
+			return NULL;
+		if (i < n)
+			val[i] = v;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == '}' ? p + 1 : NULL;
+	}
+}
+
+/* After the JSON value at p, or NULL (unsure). */
+static const char *
+jf_lx_value(const char *p, const char *end, int depth)
+{
+	int x;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '"':
+		return jf_lx_string(p, end, &x);
+	case '{':
+		return jf_lx_object(p, end, depth, NULL, 0, NULL);
+	case '[':
+		if (depth <= 0)
+			return NULL;
+		p = jf_ws(p + 1, end);
+		if (p < end && *p == ']')
+			return p + 1;
+		for (;;) {
+			p = jf_lx_value(p, end, depth - 1);
+			if (p == NULL)
+				return NULL;
+			p = jf_ws(p, end);
+			if (p < end && *p == ',') {
+				p = jf_ws(p + 1, end);
+				continue;
+			}
+			return p < end && *p == ']' ? p + 1 : NULL;
+		}
+	case 't':
+		x = 4;
+		break;
+	case 'n':
+		x = 4;
+		break;
+	case 'f':
+		x = 5;
+		break;
+	default:
+		return jf_lx_number(p, end, &x);
+	}
+	if (end - p < x ||
+	    memcmp(p, *p == 't' ? "true" : *p == 'n' ? "null" : "false",
+	        (size_t)x) != 0 ||
+	    !jf_lx_delim(p + x, end))
+		return NULL;
+	return p + x;
+}
+
+/* Reads the (already walked) value at p as json-c's int: 1 with *out, 0
+ * when it is not an integer (it then reads as absent), -1 when unsure. */
+static int
+jf_lx_int(const char *p, const char *end, int64_t *out)
+{
+	const char *q;
+	int is_int, neg = 0;
+	int64_t v = 0;
+
+	if (p == NULL || p >= end || (*p != '-' && (*p < '0' || *p > '9')))
+		return 0;
+	q = jf_lx_number(p, end, &is_int);
+	if (q == NULL)
+		return -1;
+	if (!is_int)
+		return 0;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; p < q; p++)
+		v = v * 10 + (*p - '0');
+	*out = neg ? -v : v;
+	return 1;
+}
+
+int
+jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, int64_t **ids, uint32_t *n)
+{
+	static const char *const ent_keys[] = {"entity_type", "protocols"};
+	static const char *const proto_keys[] = {"bot", "credential", "sensors"};
+	static const char *const sensor_keys[] = {"sensor"};
+	const char *end = text + len, *p, *v[3], *s;
+	int plain, rc;
+	int64_t id, *out = NULL;
+	size_t k = 0, cap = 0;
+
+	*ids = NULL;
+	*n = 0;
+	p = jf_lx_object(
+	    jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 2, v);
+	if (p == NULL || jf_ws(p, end) != end)
+		return -1;
+	/* entity_type "device" (jf_candidate) */
+	if (v[0] == NULL || *v[0] != '"')
+		return 0;
+	p = jf_lx_string(v[0], end, &plain);
+	if (!plain)
+		return -1;
+	if (p - v[0] != 8 || memcmp(v[0], "\"device\"", 8) != 0)
+		return 0;
+	/* protocols[P], an object */
+	if (v[1] == NULL || *v[1] != '{')
+		return 0;
+	if (jf_lx_object(v[1], end, JF_LX_DEPTH, &protocol, 1, v) == NULL)
+		return -1;
+	if (v[0] == NULL || *v[0] != '{')
+		return 0;
+	if (jf_lx_object(v[0], end, JF_LX_DEPTH, proto_keys, 3, v) == NULL)
+		return -1;
+	/* bot: absent, null or ours */
+	if (v[0] != NULL && *v[0] != 'n') {
+		rc = jf_lx_int(v[0], end, &id);
+		if (rc == -1)
+			return -1;
+		if (rc == 0 || id != bot_id)
+			return 0;
+	}
+	/* jf_ids_of: the credential's id, then each sensor's */
+	cap = 4;
+	out = xcalloc(cap, sizeof(*out));
+	out[k++] = -1;
+	rc = jf_lx_int(v[1], end, &out[0]);
+	if (rc == -1)
+		goto unsure;
+	if (rc == 0)
+		out[0] = -1;
+	if (v[2] != NULL && *v[2] == '[') {
+		p = jf_ws(v[2] + 1, end);
+		while (p < end && *p != ']') {
+			const char *sv[1];
+
+			if (k == cap) {
+				cap *= 2;
+				out = xreallocarray(out, cap, sizeof(*out));
+			}
+			out[k] = -1;
+			s = p;
+			p = jf_lx_value(p, end, JF_LX_DEPTH);
+			if (p == NULL)
+				goto unsure;
+			if (*s == '{') {
+				if (jf_lx_object(s, end, JF_LX_DEPTH,
+				        sensor_keys, 1, sv) == NULL)
+					goto unsure;
+				rc = jf_lx_int(sv[0], end, &out[k]);
+				if (rc == -1)
+					goto unsure;
+				if (rc == 0)
+					out[k] = -1;
+			}
+			k++;
+			p = jf_ws(p, end);
+			if (p < end && *p == ',')
+				p = jf_ws(p + 1, end);
+		}
+	}
+	*ids = out;
+	*n = (uint32_t)k;
+	return 1;
+unsure:
+	free(out);
+	return -1;
+}
+
 static void
 jf_list_failed(struct jf_account *acc, const char *why)
 {
@@ -830,6 +1127,23 @@ jf_scan_seen(struct jf *jf, struct jf_account *acc, size_t k, const char *p,
 	return 1;
 }
 
+/* Notes the records the entity [p, q) names, read by jobfetch_scan_ids
+ * without json-c.  0 when that reader is unsure: json-c must parse it. */
+static int
+jf_scan_fast(
+    struct jf *jf, struct jf_account *acc, const char *p, const char *q)
+{
+	int64_t *ids;
+	uint32_t n;
+	int rc = jobfetch_scan_ids(
+	    p, (size_t)(q - p), jf->protocol, jf->bot_id, &ids, &n);
+
+	if (rc == 1)
+		jf_want_ids(jf, (size_t)(acc - jf->acc), ids, n);
+	free(ids);
+	return rc != -1;
+}
+
 /* Splits out the next element of the list and notes the records it needs.
  * 1 when the list is done (or failed). */
 static int
@@ -859,6 +1173,10 @@ jf_scan_next(struct jf *jf, struct jf_account *acc)
 		acc->spans[3 * acc->n_spans + 1] = (size_t)(q - acc->body);
 		acc->spans[3 * acc->n_spans + 2] = 0;
 		if (jf_scan_seen(jf, acc, acc->n_spans, p, q)) {
+			acc->n_spans++;
+			goto next;
+		}
+		if (jf_scan_fast(jf, acc, p, q)) {
 			acc->n_spans++;
 			goto next;
 		}

@@ -9,6 +9,9 @@
 #ifndef BOT_JOBFETCH_H
 #define BOT_JOBFETCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "attrs.h"
 
 struct backend;
@@ -42,6 +45,16 @@ int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
  * before jobfetch_start, not while a refresh runs. */
 typedef int jobfetch_prepare_cb(struct job *job, void *arg);
 void jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg);
+
+/* The record ids the entity text (one JSON object) names for protocol and
+ * bot bot_id, read as jobfetch's scan reads them without json-c: 1 when
+ * the entity is a device with protocols[protocol] for that bot (*ids: a
+ * new array of *n: the credential's id, then each sensor's, -1 where
+ * there is none), 0 when it is not, -1 when the text is beyond this
+ * reader (then json-c decides).  Exported for tests and fuzzing, which
+ * check it against json-c's reading. */
+int jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, int64_t **ids, uint32_t *n) BOT_WUR;
 
 /* Drops what JOBFETCH_REUSE remembers (its job references too); the next
  * refresh parses everything.  Not while a refresh runs. */
