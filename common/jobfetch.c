@@ -138,7 +138,7 @@ struct jf {
 	size_t work_acc; /* the account being built, one at a time */
 	size_t scan_acc; /* the next account to scan (scan_acc >= work_acc) */
 	size_t lists_in_flight;
-	int reuse;       /* JOBFETCH_REUSE */
+	int reuse;                 /* JOBFETCH_REUSE */
 	struct jf_seen_table seen; /* this refresh's, for the next one */
 	char *notes;               /* jf_note lines of the entity built */
 	size_t notes_len, notes_cap;
@@ -746,8 +746,9 @@ jf_lx_string(const char *p, const char *end, int *plain)
 		if (++p >= end)
 			return NULL;
 		if (*p == 'u') {
-			if (end - p < 5 || !jf_lx_hex(p[1]) || !jf_lx_hex(p[2]) ||
-			    !jf_lx_hex(p[3]) || !jf_lx_hex(p[4]) ||
+			if (end - p < 5 || !jf_lx_hex(p[1]) ||
+			    !jf_lx_hex(p[2]) || !jf_lx_hex(p[3]) ||
+			    !jf_lx_hex(p[4]) ||
 			    ((p[1] == 'd' || p[1] == 'D') &&
 			        strchr("89abcdefABCDEF", p[2]) != NULL))
 				return NULL; /* surrogates: unsure */
@@ -762,8 +763,7 @@ jf_lx_string(const char *p, const char *end, int *plain)
 static int
 jf_lx_delim(const char *p, const char *end)
 {
-	return p >= end ||
-	    (*p != '\0' && strchr(" \t\r\n,]}", *p) != NULL);
+	return p >= end || (*p != '\0' && strchr(" \t\r\n,]}", *p) != NULL);
 }
 
 /* After the number at p (JSON's grammar, no exponent, at most 18 integer
@@ -800,8 +800,8 @@ static const char *jf_lx_value(const char *p, const char *end, int depth);
 /* Walks the object at p; the last value of each of keys[0..n) goes into
  * val[i] (NULL: absent).  The end of the object, or NULL (unsure). */
 static const char *
-jf_lx_object(const char *p, const char *end, int depth,
-    const char *const *keys, size_t n, const char **val)
+jf_lx_object(const char *p, const char *end, int depth, const char *const *keys,
+    size_t n, const char **val)
 {
 	size_t i;
 
@@ -884,7 +884,10 @@ jf_lx_value(const char *p, const char *end, int depth)
 		return jf_lx_number(p, end, &x);
 	}
 	if (end - p < x ||
-	    memcmp(p, *p == 't' ? "true" : *p == 'n' ? "null" : "false",
+	    memcmp(p,
+	        *p == 't'       ? "true"
+	            : *p == 'n' ? "null"
+	                        : "false",
 	        (size_t)x) != 0 ||
 	    !jf_lx_delim(p + x, end))
 		return NULL;
@@ -922,7 +925,8 @@ jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
     int64_t bot_id, int64_t **ids, uint32_t *n)
 {
 	static const char *const ent_keys[] = {"entity_type", "protocols"};
-	static const char *const proto_keys[] = {"bot", "credential", "sensors"};
+	static const char *const proto_keys[] = {
+	    "bot", "credential", "sensors"};
 	static const char *const sensor_keys[] = {"sensor"};
 	const char *end = text + len, *p, *v[3], *s;
 	int plain, rc;
@@ -931,8 +935,7 @@ jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
 
 	*ids = NULL;
 	*n = 0;
-	p = jf_lx_object(
-	    jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 2, v);
+	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 2, v);
 	if (p == NULL || jf_ws(p, end) != end)
 		return -1;
 	/* entity_type "device" (jf_candidate) */
@@ -1123,8 +1126,8 @@ jf_scan_seen(struct jf *jf, struct jf_account *acc, size_t k, const char *p,
 		return 0;
 	acc->spans[3 * k + 2] = (size_t)(old - jf_seen_prev.e) + 1;
 	if (old->ours)
-		jf_want_ids(jf, (size_t)(acc - jf->acc), jf_seen_ids(old),
-		    old->n_ids);
+		jf_want_ids(
+		    jf, (size_t)(acc - jf->acc), jf_seen_ids(old), old->n_ids);
 	return 1;
 }
 

@@ -492,8 +492,8 @@ sched_run_all_once(struct sched *s)
 
 		loop_timer_stop(s->loop, &en->timer);
 		if (!en->running)
-			sched_start_run(s, en, en->job->intervals_s,
-			    en->job->n_intervals);
+			sched_start_run(
+			    s, en, en->job->intervals_s, en->job->n_intervals);
 	}
 }
 

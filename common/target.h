@@ -45,13 +45,13 @@ struct target {
 	int want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
 
 	/* The address in use. */
-	int family;             /* AF_INET or AF_INET6 once addr is set */
-	unsigned char is_name;  /* 1: text is a host name to resolve */
-	unsigned char resolved; /* addr is usable */
-	unsigned char answered; /* the name got an answer (good or bad) */
-	unsigned char stale;    /* the name stopped resolving; addr is old */
-	char *why;              /* why there is no address (own copy),
-	                           or NULL */
+	int family;                /* AF_INET or AF_INET6 once addr is set */
+	unsigned char is_name;     /* 1: text is a host name to resolve */
+	unsigned char resolved;    /* addr is usable */
+	unsigned char answered;    /* the name got an answer (good or bad) */
+	unsigned char stale;       /* the name stopped resolving; addr is old */
+	char *why;                 /* why there is no address (own copy),
+	                              or NULL */
 	char addr[TARGET_ADDRLEN]; /* canonical numeric address, or "" */
 
 	/* Private to target.c: the lookup under way, or NULL (only names
