@@ -1305,74 +1305,58 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 	return 1;
 }
 
-/* Builds the resolved form of entity e: our protocol only, with records in
- * place of ids.  Returns a new object, or NULL when a record it needs
- * could not be fetched this time (the entity keeps its previous job). */
+/* Turns entity e (parsed for this build alone) into its resolved form in
+ * place: protocols[P].credential and each sensors[i].sensor become the
+ * records (json-c objects of their own would cost a hash table each);
+ * a sensor without a usable record is taken out.  jobs_from_entity reads
+ * nothing else that could differ.  Returns e, or NULL when a record it
+ * needs could not be fetched this time (the entity keeps its previous
+ * job). */
 static struct json_object *
 jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
     struct json_object *proto, int64_t eid)
 {
-	struct json_object *out, *p, *protocols, *list, *sensors, *v;
+	struct json_object *sensors;
 	struct jf_record *r;
-	const char *keys[] = {"id", "name", "entity_type", "details"};
-	size_t i;
-
-	out = json_object_new_object();
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (json_object_object_get_ex(e, keys[i], &v))
-			json_object_object_add(
-			    out, keys[i], json_object_get(v));
-	p = json_object_new_object();
-	protocols = json_object_new_object();
-	json_object_object_add(protocols, jf->protocol, p);
-	json_object_object_add(out, "protocols", protocols);
-	if (json_object_object_get_ex(proto, "bot", &v))
-		json_object_object_add(p, "bot", json_object_get(v));
+	size_t i, n;
 
 	r = jf_find(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
 	if (r != NULL && r->state == JF_FAILED)
-		goto keep;
+		return NULL;
 	if (r != NULL && r->state == JF_MISSING)
 		jf_note("job %lld: credential %lld does not exist",
 		    (long long)eid, (long long)r->id);
-	json_object_object_add(p, "credential",
+	json_object_object_add(proto, "credential",
 	    r != NULL && r->state == JF_OK ? json_object_get(jf_rec_obj(r))
 	                                   : NULL);
-
-	list = json_object_new_array();
-	json_object_object_add(p, "sensors", list);
 	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
-	    !json_object_is_type(sensors, json_type_array))
-		return out;
-	for (i = 0; i < json_object_array_length(sensors); i++) {
-		struct json_object *item, *ri;
+	    !json_object_is_type(sensors, json_type_array)) {
+		json_object_object_add(
+		    proto, "sensors", json_object_new_array_ext(1));
+		return e;
+	}
+	/* i: the item's place now, n: in the list as it came */
+	for (i = 0, n = 0; i < json_object_array_length(sensors); n++) {
+		struct json_object *item = json_object_array_get_idx(sensors, i);
 
-		item = json_object_array_get_idx(sensors, i);
 		r = jf_find(jf, JF_SENSOR, account, jsonx_int(item, "sensor"));
-		if (r == NULL) {
+		if (r == NULL)
 			jf_note("job %lld: sensor #%zu has no valid sensor id",
-			    (long long)eid, i);
-			continue;
-		}
-		if (r->state == JF_FAILED)
-			goto keep;
-		if (r->state == JF_MISSING) {
+			    (long long)eid, n);
+		else if (r->state == JF_FAILED)
+			return NULL;
+		else if (r->state == JF_MISSING)
 			jf_note("job %lld: sensor %lld does not exist",
 			    (long long)eid, (long long)r->id);
+		if (r == NULL || r->state != JF_OK) {
+			json_object_array_del_idx(sensors, i, 1);
 			continue;
 		}
-		ri = json_object_new_object();
 		json_object_object_add(
-		    ri, "sensor", json_object_get(jf_rec_obj(r)));
-		if (json_object_object_get_ex(item, "interval", &v))
-			json_object_object_add(
-			    ri, "interval", json_object_get(v));
-		json_object_array_add(list, ri);
+		    item, "sensor", json_object_get(jf_rec_obj(r)));
+		i++;
 	}
-	return out;
-keep:
-	json_object_put(out);
-	return NULL;
+	return e;
 }
 
 /* Builds the job of entity e (span k of acc) and, with JOBFETCH_REUSE,
@@ -1455,7 +1439,6 @@ remember:
 out:
 	jf->capture = 0;
 	free(ids);
-	json_object_put(resolved);
 }
 
 static void
