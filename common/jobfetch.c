@@ -1337,7 +1337,8 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 	}
 	/* i: the item's place now, n: in the list as it came */
 	for (i = 0, n = 0; i < json_object_array_length(sensors); n++) {
-		struct json_object *item = json_object_array_get_idx(sensors, i);
+		struct json_object *item =
+		    json_object_array_get_idx(sensors, i);
 
 		r = jf_find(jf, JF_SENSOR, account, jsonx_int(item, "sensor"));
 		if (r == NULL)
