@@ -575,7 +575,31 @@ run_done(struct run *run)
 
 static char *bot_job_line(const struct job *job);
 
-/* sched_apply's prepare hook: the bot parses a new or changed job. */
+/* jobfetch's prepare hook (per-entity jobs): the bot parses a new or
+ * changed job as soon as it is built, while the refresh's other answers
+ * are on their way, and its JSON goes at once.  A refusal is undone and
+ * left to bot_prepare_job, which says why when the update is applied. */
+static int
+bot_prepare_early(struct job *job, void *arg)
+{
+	char err[BOT_ERRLEN];
+
+	(void)arg;
+	if (bot.ops->job_prepare != NULL &&
+	    bot.ops->job_prepare(job, err, sizeof(err)) != 0) {
+		if (job->priv_free != NULL)
+			job->priv_free(job->priv);
+		job->priv = NULL;
+		job->priv_free = NULL;
+		return -1;
+	}
+	job_drop_json(job);
+	return 0;
+}
+
+/* sched_apply's prepare hook: the bot parses a new or changed job, unless
+ * bot_prepare_early did (its JSON is gone: every job the runtime builds
+ * carries JSON, live or parked, until it is prepared). */
 static int
 bot_prepare_job(struct job *job, void *arg)
 {
@@ -583,12 +607,16 @@ bot_prepare_job(struct job *job, void *arg)
 
 	(void)arg;
 	err[0] = '\0';
+	if (job->details == NULL && job->credential == NULL &&
+	    job->parked == NULL)
+		goto prepared;
 	if (job_unpark_json(job) == -1) {
 		snprintf(err, sizeof(err), "its parked JSON does not parse");
 		goto refused;
 	}
 	if (bot.ops->job_prepare == NULL ||
 	    bot.ops->job_prepare(job, err, sizeof(err)) == 0) {
+	prepared:
 		/* The line is made now: the job's JSON goes after this. */
 		if (bot.n_fresh < sizeof(bot.fresh) / sizeof(bot.fresh[0]))
 			bot.fresh[bot.n_fresh] = bot_job_line(job);
@@ -801,7 +829,12 @@ bot_refresh(void)
 	if (backend_bot_id(bot.backend) < 0)
 		return; /* not ready yet: the first refresh follows */
 	/* Per-entity jobs: an unchanged entity gives its scheduled job again
-	 * without being parsed (jobfetch.h). */
+	 * without being parsed, a new or changed one is prepared as soon as
+	 * it is built (jobfetch.h). */
+	jobfetch_set_prepare(bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT
+	        ? NULL
+	        : bot_prepare_early,
+	    NULL);
 	if (jobfetch_start(bot.backend, bot.ops->protocol,
 	        bot_job_flags() |
 	            (bot.ops->job_mode == BOT_JOBS_PER_ACCOUNT

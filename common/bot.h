@@ -62,7 +62,10 @@ struct bot_ops {
 	/* Called for each new or changed job: parses job->details,
 	 * credential and sensors[i].details into job->priv (set priv_free
 	 * too).  Those JSON members are released when it returns: keep no
-	 * reference to them.  -1 with err: the job is skipped and logged. */
+	 * reference to them.  -1 with err: the job is skipped and logged.
+	 * Per-entity jobs are prepared while the refresh still runs, so a
+	 * job may be dropped unscheduled (priv_free) and a refused one is
+	 * prepared again when the update is applied: parse, do not act. */
 	int (*job_prepare)(struct job *job, char *err, size_t errlen);
 	/* Called at every job refresh with a job that refresh found
 	 * unchanged (it keeps running as it is), e.g. to resolve a host name

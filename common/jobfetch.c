@@ -76,8 +76,8 @@ struct jf_account {
 	size_t n_spans, cap_spans;
 	size_t scanned, built;
 	size_t records_pending; /* its records not answered yet */
-	size_t rec_first;       /* its records: rec[rec_first..n_rec) while
-	                           it is worked on (accounts go in turn) */
+	size_t rec_first;       /* its records are in rec[rec_first..n_rec)
+	                           (with later accounts' ones) */
 	struct json_tokener *tok;
 };
 
@@ -88,8 +88,13 @@ struct jf_seen {
 	int64_t account;
 	int64_t id;      /* 0 when it is not one of ours */
 	struct job *job; /* a reference, or NULL (invalid, or not ours) */
-	int64_t *ids;    /* its credential id, then each sensor's */
-	char *notes;     /* the jf_note lines it gave, each '\n'-ended */
+	/* its credential id, then each sensor's: n_ids of them, inside the
+	 * entry when they fit (jf_seen_ids) */
+	union {
+		int64_t *p;
+		int64_t in[2];
+	} ids;
+	char *notes; /* the jf_note lines it gave, each '\n'-ended */
 	uint32_t n_ids;
 	unsigned char ours;  /* protocols[P] is for this bot */
 	unsigned char moved; /* handed on to the next table */
@@ -130,8 +135,10 @@ struct jf {
 	size_t next_list;         /* the next entity list to ask for */
 	struct json_tokener *tok; /* for one entity at a time */
 	struct timer work;
-	size_t work_acc; /* the account being worked on, one at a time */
-	int reuse;       /* JOBFETCH_REUSE */
+	size_t work_acc; /* the account being built, one at a time */
+	size_t scan_acc; /* the next account to scan (scan_acc >= work_acc) */
+	size_t lists_in_flight;
+	int reuse;                 /* JOBFETCH_REUSE */
 	struct jf_seen_table seen; /* this refresh's, for the next one */
 	char *notes;               /* jf_note lines of the entity built */
 	size_t notes_len, notes_cap;
@@ -155,6 +162,17 @@ static struct jf_seen_table jf_seen_prev;
 static char *jf_seen_protocol;
 static unsigned jf_seen_flags;
 static int64_t jf_seen_bot;
+
+/* jobfetch_set_prepare's hook. */
+static jobfetch_prepare_cb *jf_prepare;
+static void *jf_prepare_arg;
+
+void
+jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg)
+{
+	jf_prepare = prepare;
+	jf_prepare_arg = arg;
+}
 
 static void
 jf_capture(const char *msg)
@@ -226,6 +244,27 @@ jf_id_hash(int64_t account, int64_t id)
 	return (size_t)(h ^ (h >> 29));
 }
 
+/* The record ids of entry e (jf_ids_of). */
+static const int64_t *
+jf_seen_ids(const struct jf_seen *e)
+{
+	return e->n_ids <= 2 ? e->ids.in : e->ids.p;
+}
+
+/* Gives e the n ids (jf_ids_of's array): copied inside when they fit,
+ * else taken (*ids becomes NULL). */
+static void
+jf_seen_set_ids(struct jf_seen *e, int64_t **ids, uint32_t n)
+{
+	e->n_ids = n;
+	if (n <= 2) {
+		memcpy(e->ids.in, *ids, n * sizeof(**ids));
+		return;
+	}
+	e->ids.p = *ids;
+	*ids = NULL;
+}
+
 static void
 jf_seen_index(struct jf_seen_table *t, size_t i)
 {
@@ -255,7 +294,8 @@ jf_seen_add(struct jf_seen_table *t, const struct jf_seen *e)
 		t->e = xreallocarray(t->e, t->cap, sizeof(*t->e));
 	}
 	t->e[t->n++] = *e;
-	if (2 * t->n <= t->cap_slots) {
+	/* Linear probing at most 3/4 full: 11 bytes an entry or fewer. */
+	if (4 * t->n <= 3 * t->cap_slots) {
 		jf_seen_index(t, t->n - 1);
 		return;
 	}
@@ -310,7 +350,8 @@ jf_seen_release(struct jf_seen_table *t)
 
 	for (i = 0; i < t->n; i++) {
 		job_unref(t->e[i].job);
-		free(t->e[i].ids);
+		if (t->e[i].n_ids > 2)
+			free(t->e[i].ids.p);
 		free(t->e[i].notes);
 	}
 	free(t->e);
@@ -327,7 +368,7 @@ jf_seen_move(struct jf *jf, struct jf_seen *old)
 		return;
 	jf_seen_add(&jf->seen, old);
 	old->job = NULL;
-	old->ids = NULL;
+	old->n_ids = 0;
 	old->notes = NULL;
 	old->moved = 1;
 }
@@ -402,6 +443,8 @@ jf_get(struct jf *jf, enum jf_kind kind, size_t index)
 		return;
 	}
 	jf->in_flight++;
+	if (kind == JF_ENTITIES)
+		jf->lists_in_flight++;
 }
 
 static void
@@ -428,7 +471,10 @@ jf_pump(struct jf *jf)
 			struct jf_queued q = jf->queue[jf->q_head++];
 
 			jf_get(jf, q.kind, q.index);
-		} else if (jf->acc != NULL && jf->next_list < jf->n_acc) {
+		} else if (jf->acc != NULL && jf->next_list < jf->n_acc &&
+		    jf->lists_in_flight < JF_MAX_IN_FLIGHT - 1) {
+			/* One place stays free for records, which are small
+			 * and hold up an account's build. */
 			jf_get(jf, JF_ENTITIES, jf->next_list++);
 		} else {
 			break;
@@ -664,6 +710,306 @@ jf_skip(const char *p, const char *end, int depth)
 	}
 }
 
+/* The scan's own reader (jobfetch_scan_ids): strict JSON, walked
+ * lexically.  Anything it cannot be sure json-c reads the same way (an
+ * escape in a key or in a value it compares, a number with an exponent
+ * or more than 18 digits, a surrogate escape, deep nesting, anything
+ * json-c's lenient mode would accept and JSON would not) makes it
+ * "unsure" (NULL / -1): the entity is then parsed by json-c as before.
+ * Whatever it accepts json-c accepts, so the build's parse cannot fail. */
+#define JF_LX_DEPTH 32
+
+static int
+jf_lx_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+/* After the string at p; *plain is 1 when it holds no escape. */
+static const char *
+jf_lx_string(const char *p, const char *end, int *plain)
+{
+	*plain = 1;
+	if (p >= end || *p != '"')
+		return NULL;
+	for (p++; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c == '"')
+			return p + 1;
+		if (c < 0x20)
+			return NULL;
+		if (c != '\\')
+			continue;
+		*plain = 0;
+		if (++p >= end)
+			return NULL;
+		if (*p == 'u') {
+			if (end - p < 5 || !jf_lx_hex(p[1]) ||
+			    !jf_lx_hex(p[2]) || !jf_lx_hex(p[3]) ||
+			    !jf_lx_hex(p[4]) ||
+			    ((p[1] == 'd' || p[1] == 'D') &&
+			        strchr("89abcdefABCDEF", p[2]) != NULL))
+				return NULL; /* surrogates: unsure */
+			p += 4;
+		} else if (strchr("\"\\/bfnrt", *p) == NULL || *p == '\0') {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static int
+jf_lx_delim(const char *p, const char *end)
+{
+	return p >= end || (*p != '\0' && strchr(" \t\r\n,]}", *p) != NULL);
+}
+
+/* After the number at p (JSON's grammar, no exponent, at most 18 integer
+ * digits); *is_int when it has no fraction. */
+static const char *
+jf_lx_number(const char *p, const char *end, int *is_int)
+{
+	const char *d;
+
+	*is_int = 1;
+	if (p < end && *p == '-')
+		p++;
+	d = p;
+	if (p < end && *p == '0')
+		p++;
+	else
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+	if (p == d || p - d > 18)
+		return NULL;
+	if (p < end && *p == '.') {
+		*is_int = 0;
+		d = ++p;
+		while (p < end && *p >= '0' && *p <= '9')
+			p++;
+		if (p == d)
+			return NULL;
+	}
+	return jf_lx_delim(p, end) ? p : NULL;
+}
+
+static const char *jf_lx_value(const char *p, const char *end, int depth);
+
+/* Walks the object at p; the last value of each of keys[0..n) goes into
+ * val[i] (NULL: absent).  The end of the object, or NULL (unsure). */
+static const char *
+jf_lx_object(const char *p, const char *end, int depth, const char *const *keys,
+    size_t n, const char **val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		val[i] = NULL;
+	if (depth <= 0 || p >= end || *p != '{')
+		return NULL;
+	p = jf_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		const char *k = p + 1, *v;
+		int plain;
+
+		p = jf_lx_string(p, end, &plain);
+		if (p == NULL || !plain)
+			return NULL;
+		for (i = 0; i < n; i++)
+			if ((size_t)(p - 1 - k) == strlen(keys[i]) &&
+			    memcmp(k, keys[i], (size_t)(p - 1 - k)) == 0)
+				break;
+		p = jf_ws(p, end);
+		if (p >= end || *p != ':')
+			return NULL;
+		v = p = jf_ws(p + 1, end);
+		p = jf_lx_value(p, end, depth - 1);
+		if (p == NULL)
+			return NULL;
+		if (i < n)
+			val[i] = v;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == '}' ? p + 1 : NULL;
+	}
+}
+
+/* After the JSON value at p, or NULL (unsure). */
+static const char *
+jf_lx_value(const char *p, const char *end, int depth)
+{
+	int x;
+
+	if (p >= end)
+		return NULL;
+	switch (*p) {
+	case '"':
+		return jf_lx_string(p, end, &x);
+	case '{':
+		return jf_lx_object(p, end, depth, NULL, 0, NULL);
+	case '[':
+		if (depth <= 0)
+			return NULL;
+		p = jf_ws(p + 1, end);
+		if (p < end && *p == ']')
+			return p + 1;
+		for (;;) {
+			p = jf_lx_value(p, end, depth - 1);
+			if (p == NULL)
+				return NULL;
+			p = jf_ws(p, end);
+			if (p < end && *p == ',') {
+				p = jf_ws(p + 1, end);
+				continue;
+			}
+			return p < end && *p == ']' ? p + 1 : NULL;
+		}
+	case 't':
+		x = 4;
+		break;
+	case 'n':
+		x = 4;
+		break;
+	case 'f':
+		x = 5;
+		break;
+	default:
+		return jf_lx_number(p, end, &x);
+	}
+	if (end - p < x ||
+	    memcmp(p,
+	        *p == 't'       ? "true"
+	            : *p == 'n' ? "null"
+	                        : "false",
+	        (size_t)x) != 0 ||
+	    !jf_lx_delim(p + x, end))
+		return NULL;
+	return p + x;
+}
+
+/* Reads the (already walked) value at p as json-c's int: 1 with *out, 0
+ * when it is not an integer (it then reads as absent), -1 when unsure. */
+static int
+jf_lx_int(const char *p, const char *end, int64_t *out)
+{
+	const char *q;
+	int is_int, neg = 0;
+	int64_t v = 0;
+
+	if (p == NULL || p >= end || (*p != '-' && (*p < '0' || *p > '9')))
+		return 0;
+	q = jf_lx_number(p, end, &is_int);
+	if (q == NULL)
+		return -1;
+	if (!is_int)
+		return 0;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; p < q; p++)
+		v = v * 10 + (*p - '0');
+	*out = neg ? -v : v;
+	return 1;
+}
+
+int
+jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, int64_t **ids, uint32_t *n)
+{
+	static const char *const ent_keys[] = {"entity_type", "protocols"};
+	static const char *const proto_keys[] = {
+	    "bot", "credential", "sensors"};
+	static const char *const sensor_keys[] = {"sensor"};
+	const char *end = text + len, *p, *v[3], *s;
+	int plain, rc;
+	int64_t id, *out = NULL;
+	size_t k = 0, cap = 0;
+
+	*ids = NULL;
+	*n = 0;
+	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 2, v);
+	if (p == NULL || jf_ws(p, end) != end)
+		return -1;
+	/* entity_type "device" (jf_candidate) */
+	if (v[0] == NULL || *v[0] != '"')
+		return 0;
+	p = jf_lx_string(v[0], end, &plain);
+	if (!plain)
+		return -1;
+	if (p - v[0] != 8 || memcmp(v[0], "\"device\"", 8) != 0)
+		return 0;
+	/* protocols[P], an object */
+	if (v[1] == NULL || *v[1] != '{')
+		return 0;
+	if (jf_lx_object(v[1], end, JF_LX_DEPTH, &protocol, 1, v) == NULL)
+		return -1;
+	if (v[0] == NULL || *v[0] != '{')
+		return 0;
+	if (jf_lx_object(v[0], end, JF_LX_DEPTH, proto_keys, 3, v) == NULL)
+		return -1;
+	/* bot: absent, null or ours */
+	if (v[0] != NULL && *v[0] != 'n') {
+		rc = jf_lx_int(v[0], end, &id);
+		if (rc == -1)
+			return -1;
+		if (rc == 0 || id != bot_id)
+			return 0;
+	}
+	/* jf_ids_of: the credential's id, then each sensor's */
+	cap = 4;
+	out = xcalloc(cap, sizeof(*out));
+	out[k++] = -1;
+	rc = jf_lx_int(v[1], end, &out[0]);
+	if (rc == -1)
+		goto unsure;
+	if (rc == 0)
+		out[0] = -1;
+	if (v[2] != NULL && *v[2] == '[') {
+		p = jf_ws(v[2] + 1, end);
+		while (p < end && *p != ']') {
+			const char *sv[1];
+
+			if (k == cap) {
+				cap *= 2;
+				out = xreallocarray(out, cap, sizeof(*out));
+			}
+			out[k] = -1;
+			s = p;
+			p = jf_lx_value(p, end, JF_LX_DEPTH);
+			if (p == NULL)
+				goto unsure;
+			if (*s == '{') {
+				if (jf_lx_object(s, end, JF_LX_DEPTH,
+				        sensor_keys, 1, sv) == NULL)
+					goto unsure;
+				rc = jf_lx_int(sv[0], end, &out[k]);
+				if (rc == -1)
+					goto unsure;
+				if (rc == 0)
+					out[k] = -1;
+			}
+			k++;
+			p = jf_ws(p, end);
+			if (p < end && *p == ',')
+				p = jf_ws(p + 1, end);
+		}
+	}
+	*ids = out;
+	*n = (uint32_t)k;
+	return 1;
+unsure:
+	free(out);
+	return -1;
+}
+
 static void
 jf_list_failed(struct jf_account *acc, const char *why)
 {
@@ -780,8 +1126,26 @@ jf_scan_seen(struct jf *jf, struct jf_account *acc, size_t k, const char *p,
 		return 0;
 	acc->spans[3 * k + 2] = (size_t)(old - jf_seen_prev.e) + 1;
 	if (old->ours)
-		jf_want_ids(jf, (size_t)(acc - jf->acc), old->ids, old->n_ids);
+		jf_want_ids(
+		    jf, (size_t)(acc - jf->acc), jf_seen_ids(old), old->n_ids);
 	return 1;
+}
+
+/* Notes the records the entity [p, q) names, read by jobfetch_scan_ids
+ * without json-c.  0 when that reader is unsure: json-c must parse it. */
+static int
+jf_scan_fast(
+    struct jf *jf, struct jf_account *acc, const char *p, const char *q)
+{
+	int64_t *ids;
+	uint32_t n;
+	int rc = jobfetch_scan_ids(
+	    p, (size_t)(q - p), jf->protocol, jf->bot_id, &ids, &n);
+
+	if (rc == 1)
+		jf_want_ids(jf, (size_t)(acc - jf->acc), ids, n);
+	free(ids);
+	return rc != -1;
 }
 
 /* Splits out the next element of the list and notes the records it needs.
@@ -813,6 +1177,10 @@ jf_scan_next(struct jf *jf, struct jf_account *acc)
 		acc->spans[3 * acc->n_spans + 1] = (size_t)(q - acc->body);
 		acc->spans[3 * acc->n_spans + 2] = 0;
 		if (jf_scan_seen(jf, acc, acc->n_spans, p, q)) {
+			acc->n_spans++;
+			goto next;
+		}
+		if (jf_scan_fast(jf, acc, p, q)) {
 			acc->n_spans++;
 			goto next;
 		}
@@ -923,12 +1291,13 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 	if (old->moved)
 		return 0; /* its text came twice: the second is parsed */
 	if (old->ours &&
-	    (jf_recs_hash(jf, acc->id, old->ids, old->n_ids, &h) == -1 ||
+	    (jf_recs_hash(jf, acc->id, jf_seen_ids(old), old->n_ids, &h) ==
+	            -1 ||
 	        h != old->recs_hash ||
 	        (old->job != NULL && old->job->sched_entry == NULL)))
 		return 0;
 	if (old->ours)
-		jf_recs_used(jf, acc->id, old->ids, old->n_ids);
+		jf_recs_used(jf, acc->id, jf_seen_ids(old), old->n_ids);
 	jf_note_replay(old->notes);
 	if (old->job != NULL)
 		job_update_add(&jf->u, job_ref(old->job));
@@ -936,74 +1305,59 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 	return 1;
 }
 
-/* Builds the resolved form of entity e: our protocol only, with records in
- * place of ids.  Returns a new object, or NULL when a record it needs
- * could not be fetched this time (the entity keeps its previous job). */
+/* Turns entity e (parsed for this build alone) into its resolved form in
+ * place: protocols[P].credential and each sensors[i].sensor become the
+ * records (json-c objects of their own would cost a hash table each);
+ * a sensor without a usable record is taken out.  jobs_from_entity reads
+ * nothing else that could differ.  Returns e, or NULL when a record it
+ * needs could not be fetched this time (the entity keeps its previous
+ * job). */
 static struct json_object *
 jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
     struct json_object *proto, int64_t eid)
 {
-	struct json_object *out, *p, *protocols, *list, *sensors, *v;
+	struct json_object *sensors;
 	struct jf_record *r;
-	const char *keys[] = {"id", "name", "entity_type", "details"};
-	size_t i;
-
-	out = json_object_new_object();
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (json_object_object_get_ex(e, keys[i], &v))
-			json_object_object_add(
-			    out, keys[i], json_object_get(v));
-	p = json_object_new_object();
-	protocols = json_object_new_object();
-	json_object_object_add(protocols, jf->protocol, p);
-	json_object_object_add(out, "protocols", protocols);
-	if (json_object_object_get_ex(proto, "bot", &v))
-		json_object_object_add(p, "bot", json_object_get(v));
+	size_t i, n;
 
 	r = jf_find(jf, JF_CREDENTIAL, account, jsonx_int(proto, "credential"));
 	if (r != NULL && r->state == JF_FAILED)
-		goto keep;
+		return NULL;
 	if (r != NULL && r->state == JF_MISSING)
 		jf_note("job %lld: credential %lld does not exist",
 		    (long long)eid, (long long)r->id);
-	json_object_object_add(p, "credential",
+	json_object_object_add(proto, "credential",
 	    r != NULL && r->state == JF_OK ? json_object_get(jf_rec_obj(r))
 	                                   : NULL);
-
-	list = json_object_new_array();
-	json_object_object_add(p, "sensors", list);
 	if (!json_object_object_get_ex(proto, "sensors", &sensors) ||
-	    !json_object_is_type(sensors, json_type_array))
-		return out;
-	for (i = 0; i < json_object_array_length(sensors); i++) {
-		struct json_object *item, *ri;
+	    !json_object_is_type(sensors, json_type_array)) {
+		json_object_object_add(
+		    proto, "sensors", json_object_new_array_ext(1));
+		return e;
+	}
+	/* i: the item's place now, n: in the list as it came */
+	for (i = 0, n = 0; i < json_object_array_length(sensors); n++) {
+		struct json_object *item =
+		    json_object_array_get_idx(sensors, i);
 
-		item = json_object_array_get_idx(sensors, i);
 		r = jf_find(jf, JF_SENSOR, account, jsonx_int(item, "sensor"));
-		if (r == NULL) {
+		if (r == NULL)
 			jf_note("job %lld: sensor #%zu has no valid sensor id",
-			    (long long)eid, i);
-			continue;
-		}
-		if (r->state == JF_FAILED)
-			goto keep;
-		if (r->state == JF_MISSING) {
+			    (long long)eid, n);
+		else if (r->state == JF_FAILED)
+			return NULL;
+		else if (r->state == JF_MISSING)
 			jf_note("job %lld: sensor %lld does not exist",
 			    (long long)eid, (long long)r->id);
+		if (r == NULL || r->state != JF_OK) {
+			json_object_array_del_idx(sensors, i, 1);
 			continue;
 		}
-		ri = json_object_new_object();
 		json_object_object_add(
-		    ri, "sensor", json_object_get(jf_rec_obj(r)));
-		if (json_object_object_get_ex(item, "interval", &v))
-			json_object_object_add(
-			    ri, "interval", json_object_get(v));
-		json_object_array_add(list, ri);
+		    item, "sensor", json_object_get(jf_rec_obj(r)));
+		i++;
 	}
-	return out;
-keep:
-	json_object_put(out);
-	return NULL;
+	return e;
 }
 
 /* Builds the job of entity e (span k of acc) and, with JOBFETCH_REUSE,
@@ -1015,7 +1369,8 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	struct json_object *proto, *resolved = NULL;
 	struct jf_seen seen, *old;
 	struct job *job = NULL;
-	int64_t eid;
+	int64_t eid, *ids = NULL;
+	uint32_t n_ids = 0;
 
 	memset(&seen, 0, sizeof(seen));
 	jf->notes_len = 0;
@@ -1025,9 +1380,9 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		goto remember;
 	seen.ours = 1;
 	seen.id = eid = jsonx_int(e, "id");
-	seen.ids = jf_ids_of(proto, &seen.n_ids);
+	ids = jf_ids_of(proto, &n_ids);
 	resolved = jf_resolve(jf, acc->id, e, proto, eid);
-	jf_recs_used(jf, acc->id, seen.ids, seen.n_ids);
+	jf_recs_used(jf, acc->id, ids, n_ids);
 	if (resolved == NULL) {
 		job_update_keep(&jf->u, acc->id, eid);
 		/* Its previous job stays, and so does what it was made of. */
@@ -1050,7 +1405,9 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		    old->job->sched_entry != NULL && job_same(old->job, job)) {
 			job_unref(job);
 			job = job_ref(old->job);
-		} else if (jf->reuse) {
+		} else if (jf->reuse &&
+		    (jf_prepare == NULL ||
+		        jf_prepare(job, jf_prepare_arg) == -1)) {
 			/* Until job_prepare: text, not json-c's tables. */
 			job_park_json(job);
 		}
@@ -1071,18 +1428,18 @@ remember:
 		    (uint64_t)acc->id);
 		seen.account = acc->id;
 		if (seen.ours &&
-		    jf_recs_hash(jf, acc->id, seen.ids, seen.n_ids,
-		        &seen.recs_hash) == -1)
+		    jf_recs_hash(jf, acc->id, ids, n_ids, &seen.recs_hash) ==
+		        -1)
 			goto out; /* not reached: it was kept */
 		seen.job = job != NULL ? job_ref(job) : NULL;
 		seen.notes = jf->notes_len ? xstrdup(jf->notes) : NULL;
+		if (seen.ours)
+			jf_seen_set_ids(&seen, &ids, n_ids);
 		jf_seen_add(&jf->seen, &seen);
-		seen.ids = NULL;
 	}
 out:
 	jf->capture = 0;
-	free(seen.ids);
-	json_object_put(resolved);
+	free(ids);
 }
 
 static void
@@ -1134,18 +1491,15 @@ jf_finish(struct jf *jf)
 	jf_free(jf);
 }
 
-/* Works on the accounts in order, one at a time: parse its list, scan it
- * for records, wait for those, build its jobs, free the list.  Only one
- * parsed list exists at a time, so a refresh's garbage stays small and
- * the long-lived jobs are not scattered through it.  Returns 1 when the
- * slice ran out, 0 when it waits for answers or everything is done. */
+/* Scans the entity lists that came, in order, ahead of the account being
+ * built: each one's records are asked for as soon as it is scanned, so
+ * they come while earlier accounts are built.  Returns 1 when the slice
+ * ran out. */
 static int
-jf_accounts_some(struct jf *jf, int64_t t0)
+jf_scan_ahead(struct jf *jf, int64_t t0)
 {
-	size_t i;
-
-	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
-		struct jf_account *acc = &jf->acc[jf->work_acc];
+	for (; jf->scan_acc < jf->n_acc; jf->scan_acc++) {
+		struct jf_account *acc = &jf->acc[jf->scan_acc];
 
 		if (acc->state == JF_PENDING)
 			return 0; /* its list has not come yet */
@@ -1153,24 +1507,40 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 			acc->rec_first = jf->n_rec;
 			jf_parse_start(acc);
 		}
-		if (acc->state == JF_FAILED) {
-			job_update_keep_account(&jf->u, acc->id);
-			jf_seen_move_account(jf, acc->id);
-			continue;
-		}
 		while (acc->state == JF_SCANNING) {
 			int done = jf_scan_next(jf, acc);
 
 			if (!done && jf_slice_over(t0))
 				return 1;
 		}
+		jf_pump(jf);
+	}
+	return 0;
+}
+
+/* Builds the accounts in order, one at a time, once each is scanned and
+ * its records came: each entity is built and its list freed.  Only one
+ * entity is parsed at a time, so a refresh's garbage stays small and the
+ * long-lived jobs are not scattered through it.  Returns 1 when the
+ * slice ran out, 0 when it waits for answers or everything is done. */
+static int
+jf_accounts_some(struct jf *jf, int64_t t0)
+{
+	size_t i;
+
+	if (jf_scan_ahead(jf, t0))
+		return 1;
+	for (; jf->work_acc < jf->n_acc; jf->work_acc++) {
+		struct jf_account *acc = &jf->acc[jf->work_acc];
+
+		if (jf->work_acc >= jf->scan_acc)
+			return 0; /* not scanned yet */
 		if (acc->state == JF_FAILED) {
 			job_update_keep_account(&jf->u, acc->id);
 			jf_seen_move_account(jf, acc->id);
 			continue;
 		}
 		if (acc->state == JF_FETCHING) {
-			jf_pump(jf);
 			if (acc->records_pending > 0)
 				return 0;
 			acc->state = JF_BUILDING;
@@ -1197,8 +1567,11 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		free(acc->spans);
 		acc->spans = NULL;
 		/* Its records are needed no more: 30,000 credentials need
-		 * not all be held at once. */
+		 * not all be held at once.  (Later accounts' records, asked
+		 * for while this one was built, come after rec_first too.) */
 		for (i = acc->rec_first; i < jf->n_rec; i++) {
+			if (jf->rec[i].acc != jf->work_acc)
+				continue;
 			json_object_put(jf->rec[i].obj);
 			jf->rec[i].obj = NULL;
 			free(jf->rec[i].text);
@@ -1317,6 +1690,7 @@ jf_on_answer(const struct http_response *res, void *arg)
 		}
 		break;
 	case JF_ENTITIES:
+		jf->lists_in_flight--;
 		jf_on_list(jf, &jf->acc[r->index], res);
 		break;
 	case JF_CREDENTIAL:

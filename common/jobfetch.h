@@ -9,9 +9,13 @@
 #ifndef BOT_JOBFETCH_H
 #define BOT_JOBFETCH_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "attrs.h"
 
 struct backend;
+struct job;
 struct job_update;
 
 /* Receives the finished update (owned by the callee: apply or release). */
@@ -31,6 +35,26 @@ typedef void jobfetch_cb(struct job_update *u, int ok, void *arg);
  * first request cannot start (cb is not called). */
 int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
     jobfetch_cb *cb, void *arg) BOT_WUR;
+
+/* With JOBFETCH_REUSE: prepare (NULL: none) is called for each new or
+ * changed job as soon as it is built, before the update is handed on, so
+ * the bot parses it while other answers are on their way and its JSON goes
+ * at once.  It returns 0 once the job is prepared and its JSON dropped
+ * (job_drop_json), or -1 to leave the JSON (then parked, job_park_json)
+ * for the runtime to prepare when the update is applied.  Borrowed; set
+ * before jobfetch_start, not while a refresh runs. */
+typedef int jobfetch_prepare_cb(struct job *job, void *arg);
+void jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg);
+
+/* The record ids the entity text (one JSON object) names for protocol and
+ * bot bot_id, read as jobfetch's scan reads them without json-c: 1 when
+ * the entity is a device with protocols[protocol] for that bot (*ids: a
+ * new array of *n: the credential's id, then each sensor's, -1 where
+ * there is none), 0 when it is not, -1 when the text is beyond this
+ * reader (then json-c decides).  Exported for tests and fuzzing, which
+ * check it against json-c's reading. */
+int jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, int64_t **ids, uint32_t *n) BOT_WUR;
 
 /* Drops what JOBFETCH_REUSE remembers (its job references too); the next
  * refresh parses everything.  Not while a refresh runs. */

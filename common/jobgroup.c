@@ -52,7 +52,7 @@ jobgroup_new(int64_t account_id, const int *intervals_s, size_t n)
 	job = job_new(account_id, account_id, name);
 	job->details = json_object_new_array();
 	job->credential = json_object_new_object();
-	job->sensors = xcalloc(1, sizeof(*job->sensors));
+	job_alloc_sensors(job, 1);
 	for (i = 0; i < n; i++)
 		if (intervals_s[i] > 0)
 			job_add_interval(job, intervals_s[i]);

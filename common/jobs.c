@@ -75,12 +75,12 @@ jobs_free(struct job *job)
 		job->priv_free(job->priv);
 	for (i = 0; i < job->n_sensors; i++)
 		json_object_put(job->sensors[i].details);
-	free(job->sensors);
-	free(job->intervals_s);
+	if (job->sensors != &job->sensor_one)
+		free(job->sensors);
+	if (job->intervals_s != &job->interval_one)
+		free(job->intervals_s);
 	json_object_put(job->details);
 	json_object_put(job->credential);
-	free(job->name);
-	free(job->fingerprint);
 	free(job->warnings);
 	free(job->parked);
 	free(job);
@@ -89,12 +89,14 @@ jobs_free(struct job *job)
 struct job *
 job_new(int64_t id, int64_t account_id, const char *name)
 {
-	struct job *job = xcalloc(1, sizeof(*job));
+	size_t n = strlen(name) + 1;
+	struct job *job = xcalloc(1, sizeof(*job) + n);
 
 	job->refs = 1;
 	job->id = id;
 	job->account_id = account_id;
-	job->name = xstrdup(name);
+	job->name = (char *)(job + 1);
+	memcpy(job->name, name, n);
 	return job;
 }
 
@@ -214,8 +216,15 @@ job_add_interval(struct job *job, int interval_s)
 		if (job->intervals_s[i] > interval_s)
 			break;
 	}
-	job->intervals_s =
-	    xreallocarray(job->intervals_s, job->n_intervals + 1, sizeof(int));
+	if (job->n_intervals == 0) {
+		job->intervals_s = &job->interval_one;
+	} else if (job->intervals_s == &job->interval_one) {
+		job->intervals_s = xreallocarray(NULL, 2, sizeof(int));
+		job->intervals_s[0] = job->interval_one;
+	} else {
+		job->intervals_s = xreallocarray(
+		    job->intervals_s, job->n_intervals + 1, sizeof(int));
+	}
 	for (k = job->n_intervals; k > i; k--)
 		job->intervals_s[k] = job->intervals_s[k - 1];
 	job->intervals_s[i] = interval_s;
@@ -236,6 +245,17 @@ jobs_warn(struct job *job, const char *msg)
 	job->warnings = w;
 }
 
+void
+job_alloc_sensors(struct job *job, size_t n)
+{
+	if (n <= 1) {
+		memset(&job->sensor_one, 0, sizeof(job->sensor_one));
+		job->sensors = &job->sensor_one;
+	} else {
+		job->sensors = xcalloc(n, sizeof(*job->sensors));
+	}
+}
+
 /* Adds the sensors of proto to job; a broken sensor only warns. */
 static void
 jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
@@ -243,7 +263,7 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	size_t i, n = json_object_array_length(list);
 
-	job->sensors = xcalloc(n ? n : 1, sizeof(*job->sensors));
+	job_alloc_sensors(job, n);
 	for (i = 0; i < n; i++) {
 		struct json_object *item = json_object_array_get_idx(list, i);
 		struct json_object *sensor, *details;
@@ -334,6 +354,7 @@ job_fingerprint(struct job *job)
 	struct json_object *name = json_object_new_string(job->name);
 	char num[64], *out = NULL;
 	size_t len = 0, cap = 0, i;
+	uint64_t h[2];
 
 	/* The text of {"name", "details", "credential", "sensors": [[id,
 	 * interval, details], ...]}, written piece by piece: no temporary
@@ -355,12 +376,11 @@ job_fingerprint(struct job *job)
 	}
 	jobs_fp_add(&out, &len, &cap, "]}");
 	json_object_put(name);
-	/* Kept as 128 bits of hash in hex, not the text: 33 bytes a job
+	/* Kept as 128 bits of hash, not the text: 16 bytes inside the job
 	 * instead of hundreds (texthash.h on collisions). */
-	free(job->fingerprint);
-	job->fingerprint = xasprintf("%016llx%016llx",
-	    (unsigned long long)texthash(out, len, 0x6a6f6266ULL),
-	    (unsigned long long)texthash(out, len, 0x70726e74ULL));
+	h[0] = texthash(out, len, 0x6a6f6266ULL);
+	h[1] = texthash(out, len, 0x70726e74ULL);
+	memcpy(job->fingerprint, h, JOB_FP_LEN);
 	free(out);
 }
 
@@ -468,9 +488,12 @@ fail:
 int
 job_same(const struct job *a, const struct job *b)
 {
+	static const unsigned char unset[JOB_FP_LEN];
+
+	/* A job never fingerprinted (all zero) is the same as none. */
 	return a->id == b->id && a->account_id == b->account_id &&
-	    a->fingerprint != NULL && b->fingerprint != NULL &&
-	    strcmp(a->fingerprint, b->fingerprint) == 0;
+	    memcmp(a->fingerprint, unset, JOB_FP_LEN) != 0 &&
+	    memcmp(a->fingerprint, b->fingerprint, JOB_FP_LEN) == 0;
 }
 
 void

@@ -33,21 +33,23 @@ struct job_sensor {
 	struct json_object *details;
 };
 
+/* The length of a job's fingerprint: 128 bits of hash. */
+#define JOB_FP_LEN 16
+
 struct job {
 	int64_t id; /* entity id */
 	int64_t account_id;
-	char *name;
+	char *name; /* held in the job's own block (job_new) */
 	/* entity / credential details: own references, until job_prepare
 	 * returns (job_drop_json), NULL after */
 	struct json_object *details;
 	struct json_object *credential;
-	struct job_sensor *sensors;
+	struct job_sensor *sensors; /* one sensor: &sensor_one */
 	size_t n_sensors;
-	int *intervals_s; /* distinct intervals, ascending */
+	int *
+	    intervals_s; /* distinct intervals, ascending; one: &interval_one */
 	size_t n_intervals;
-	char *fingerprint; /* a 128-bit hash (hex) of the canonical text of
-	                      all that shapes its runs; equal = unchanged */
-	char *warnings;    /* skipped sensors, "; "-joined, or NULL */
+	char *warnings; /* skipped sensors, "; "-joined, or NULL */
 	/* While parked (job_park_json): the text of its details, credential
 	 * and sensors' details, which are NULL meanwhile; else NULL. */
 	char *parked;
@@ -55,6 +57,13 @@ struct job {
 	void (*priv_free)(void *priv);
 	void *sched_entry; /* owned by sched.c */
 	int refs;
+	/* Private to jobs.c: the common case of one interval and one sensor
+	 * needs no allocation of its own. */
+	int interval_one;
+	struct job_sensor sensor_one;
+	/* A 128-bit hash of the canonical text of all that shapes its runs
+	 * (job_fingerprint); equal = unchanged.  All zero until set. */
+	unsigned char fingerprint[JOB_FP_LEN];
 };
 
 /* jobs_from_entity_flags / jobs_load_*: for bots whose jobs run at
@@ -82,12 +91,16 @@ enum jobs_verdict jobs_from_entity_flags(struct json_object *entity,
     struct job **out, char *err, size_t errlen) BOT_WUR;
 
 /* A new, empty job with one reference (details and credential NULL, no
- * sensors or intervals); for code that builds jobs of its own. */
+ * sensors or intervals); for code that builds jobs of its own.  The job and
+ * its name are one allocation: job->name must not be replaced. */
 struct job *job_new(int64_t id, int64_t account_id, const char *name);
 /* Adds an interval to job->intervals_s (kept distinct and ascending). */
 void job_add_interval(struct job *job, int interval_s);
 /* Sets job->fingerprint from its name, details, credential and sensors. */
 void job_fingerprint(struct job *job);
+/* Gives job n sensors (zeroed, n_sensors still 0): job->sensor_one when n
+ * is at most 1, else an array that job_unref frees.  Once per job. */
+void job_alloc_sensors(struct job *job, size_t n);
 /* Releases the job's JSON (details, credential, every sensor's details:
  * all become NULL).  The runtime calls it once job_prepare has turned them
  * into the bot's own form, so loaded jobs hold no json-c objects; the

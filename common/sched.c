@@ -8,6 +8,7 @@
  */
 #include "sched.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +21,13 @@
 #include "timer.h"
 #include "xmalloc.h"
 
+/* One a job: its timer's arg is the sched, the entry is found from the
+ * timer (sched_fire), and one interval's next fire needs no allocation. */
 struct sched_entry {
-	struct sched *s;
 	struct job *job;
 	struct timer timer;
-	int64_t *next_ms; /* per job->intervals_s[i] */
+	int64_t *next_ms; /* per job->intervals_s[i]; one: &next_one */
+	int64_t next_one;
 	int running;
 	int fresh; /* created by the apply in progress */
 };
@@ -86,15 +89,16 @@ sched_new(struct loop *l, sched_run_cb *run, void *arg, int64_t spread_ms)
 static void sched_apply_abort(struct sched *s);
 
 static void
-sched_entry_free(struct sched_entry *en)
+sched_entry_free(struct sched *s, struct sched_entry *en)
 {
 	/* A run in progress keeps its own job reference and finishes. */
 	if (en->running)
-		en->s->running--;
-	loop_timer_stop(en->s->loop, &en->timer);
+		s->running--;
+	loop_timer_stop(s->loop, &en->timer);
 	en->job->sched_entry = NULL;
 	job_unref(en->job);
-	free(en->next_ms);
+	if (en->next_ms != &en->next_one)
+		free(en->next_ms);
 	free(en);
 }
 
@@ -107,7 +111,7 @@ sched_free(struct sched *s)
 		return;
 	sched_apply_abort(s);
 	for (i = 0; i < s->n; i++)
-		sched_entry_free(s->e[i]);
+		sched_entry_free(s, s->e[i]);
 	free(s->e);
 	free(s);
 }
@@ -123,7 +127,7 @@ sched_apply_abort(struct sched *s)
 		return;
 	for (i = 0; i < ap->n; i++)
 		if (ap->out[i]->fresh)
-			sched_entry_free(ap->out[i]);
+			sched_entry_free(s, ap->out[i]);
 	free(ap->out);
 	free(ap->dead);
 	/* u.jobs[0..j) were consumed; the rest are still owned. */
@@ -135,24 +139,23 @@ sched_apply_abort(struct sched *s)
 }
 
 static void
-sched_arm(struct sched_entry *en)
+sched_arm(struct sched *s, struct sched_entry *en)
 {
 	int64_t next = INT64_MAX;
 	size_t i;
 
-	if (en->s->stopped)
+	if (s->stopped)
 		return;
 	for (i = 0; i < en->job->n_intervals; i++)
 		if (en->next_ms[i] < next)
 			next = en->next_ms[i];
-	loop_timer_at(en->s->loop, &en->timer, next);
+	loop_timer_at(s->loop, &en->timer, next);
 }
 
 static void
-sched_start_run(struct sched_entry *en, const int *due, size_t n_due)
+sched_start_run(
+    struct sched *s, struct sched_entry *en, const int *due, size_t n_due)
 {
-	struct sched *s = en->s;
-
 	en->running = 1;
 	s->running++;
 	s->counters.runs++;
@@ -163,14 +166,14 @@ sched_start_run(struct sched_entry *en, const int *due, size_t n_due)
 static void
 sched_fire(struct timer *t, void *arg)
 {
-	struct sched_entry *en = arg;
-	struct sched *s = en->s;
+	struct sched *s = arg;
+	struct sched_entry *en = (struct sched_entry *)(void *)((char *)t -
+	    offsetof(struct sched_entry, timer));
 	struct job *job = en->job;
 	int64_t now = timer_now_ms(), fire = t->deadline_ms;
 	int due[64], *duep = due;
 	size_t i, n_due = 0;
 
-	(void)t;
 	if (job->n_intervals > sizeof(due) / sizeof(due[0]))
 		duep = xreallocarray(NULL, job->n_intervals, sizeof(int));
 	if (now - fire > 1000)
@@ -197,7 +200,7 @@ sched_fire(struct timer *t, void *arg)
 			    (unsigned long long)s->counters.skipped);
 		}
 	}
-	sched_arm(en);
+	sched_arm(s, en);
 	if (n_due > 0) {
 		if (en->running) {
 			s->counters.skipped++;
@@ -207,7 +210,7 @@ sched_fire(struct timer *t, void *arg)
 			    (long long)job->id, job->name,
 			    (unsigned long long)s->counters.skipped);
 		} else {
-			sched_start_run(en, duep, n_due);
+			sched_start_run(s, en, duep, n_due);
 		}
 	}
 	if (duep != due)
@@ -222,11 +225,12 @@ sched_entry_new(struct sched *s, struct job *job)
 	size_t i;
 
 	en = xcalloc(1, sizeof(*en));
-	en->s = s;
 	en->job = job;
 	job->sched_entry = en;
-	timer_init(&en->timer, sched_fire, en);
-	en->next_ms = xcalloc(job->n_intervals, sizeof(int64_t));
+	timer_init(&en->timer, sched_fire, s);
+	en->next_ms = job->n_intervals <= 1
+	    ? &en->next_one
+	    : xcalloc(job->n_intervals, sizeof(int64_t));
 	window = s->spread_ms;
 	if (job->n_intervals > 0 &&
 	    (int64_t)job->intervals_s[0] * 1000 < window)
@@ -236,7 +240,7 @@ sched_entry_new(struct sched *s, struct job *job)
 		start += (int64_t)(sched_random(s) % (uint64_t)window);
 	for (i = 0; i < job->n_intervals; i++)
 		en->next_ms[i] = start;
-	sched_arm(en);
+	sched_arm(s, en);
 	return en;
 }
 
@@ -415,7 +419,7 @@ sched_apply_step(struct sched *s, int64_t budget_ms, struct sched_stats *stats)
 	/* Replaced and removed entries were kept alive until now, so that
 	 * sched_find still saw the schedule as it was. */
 	for (i = 0; i < ap->n_dead; i++)
-		sched_entry_free(ap->dead[i]);
+		sched_entry_free(s, ap->dead[i]);
 	for (i = 0; i < ap->n; i++)
 		ap->out[i]->fresh = 0;
 	free(ap->dead);
@@ -489,7 +493,7 @@ sched_run_all_once(struct sched *s)
 		loop_timer_stop(s->loop, &en->timer);
 		if (!en->running)
 			sched_start_run(
-			    en, en->job->intervals_s, en->job->n_intervals);
+			    s, en, en->job->intervals_s, en->job->n_intervals);
 	}
 }
 

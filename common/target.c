@@ -36,6 +36,13 @@ struct target_resolver {
 	struct target *pending; /* targets with a query under way */
 };
 
+/* A name target's lookup under way (t->lookup). */
+struct target_lookup {
+	struct target_resolver *tr;
+	struct resolver_query *query;
+	struct target *prev, *next; /* in tr->pending */
+};
+
 /* RFC 1123 host name syntax, relaxed to accept '_' (seen in internal
  * zones).  Anything else cannot be a name worth a DNS query. */
 static int
@@ -388,22 +395,25 @@ target_format(const struct target *t, char *buf, size_t len)
 static void
 target_unlink(struct target *t)
 {
-	if (t->prev != NULL)
-		t->prev->next = t->next;
-	else if (t->tr != NULL)
-		t->tr->pending = t->next;
-	if (t->next != NULL)
-		t->next->prev = t->prev;
-	t->prev = t->next = NULL;
-	t->query = NULL;
-	t->tr = NULL;
+	struct target_lookup *lk = t->lookup;
+
+	if (lk == NULL)
+		return;
+	if (lk->prev != NULL)
+		lk->prev->lookup->next = lk->next;
+	else
+		lk->tr->pending = lk->next;
+	if (lk->next != NULL)
+		lk->next->lookup->prev = lk->prev;
+	free(lk);
+	t->lookup = NULL;
 }
 
 static void
 target_on_answer(int rc, const struct addrinfo *res, void *arg)
 {
 	struct target *t = arg;
-	struct target_resolver *tr = t->tr;
+	struct target_resolver *tr = t->lookup->tr;
 	int first;
 
 	target_unlink(t);
@@ -447,7 +457,7 @@ target_resolver_pending(const struct target_resolver *tr)
 	size_t n = 0;
 	const struct target *t;
 
-	for (t = tr->pending; t != NULL; t = t->next)
+	for (t = tr->pending; t != NULL; t = t->lookup->next)
 		n++;
 	return n;
 }
@@ -455,23 +465,26 @@ target_resolver_pending(const struct target_resolver *tr)
 void
 target_resolve(struct target *t, struct target_resolver *tr)
 {
-	if (!t->is_name || t->query != NULL)
+	struct target_lookup *lk;
+
+	if (!t->is_name || t->lookup != NULL)
 		return;
-	t->tr = tr;
-	t->prev = NULL;
-	t->next = tr->pending;
+	lk = xcalloc(1, sizeof(*lk));
+	lk->tr = tr;
+	lk->next = tr->pending;
 	if (tr->pending != NULL)
-		tr->pending->prev = t;
+		tr->pending->lookup->prev = t;
 	tr->pending = t;
-	t->query = resolver_lookup(
+	t->lookup = lk;
+	lk->query = resolver_lookup(
 	    tr->r, t->text, t->want_family, target_on_answer, t);
 }
 
 void
 target_release(struct target *t)
 {
-	if (t->query != NULL) {
-		resolver_cancel(t->query);
+	if (t->lookup != NULL) {
+		resolver_cancel(t->lookup->query);
 		target_unlink(t);
 	}
 	target_free_text(t);

@@ -40,24 +40,23 @@ struct target {
 	char *text;      /* as configured, for log lines (own
 	                    copy, shorter than TARGET_TEXTLEN) */
 	const char *key; /* details key it came from (static) */
-	int is_name;     /* 1: text is a host name to resolve */
-	int want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
-	unsigned port;   /* 0: none (target_set_port) */
 	int64_t job_id;  /* for log lines: "job <id> (<text>)" */
+	unsigned port;   /* 0: none (target_set_port) */
+	int want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
 
 	/* The address in use. */
 	int family;                /* AF_INET or AF_INET6 once addr is set */
-	char addr[TARGET_ADDRLEN]; /* canonical numeric address, or "" */
-	int resolved;              /* addr is usable */
-	int answered;              /* the name got an answer (good or bad) */
-	int stale;                 /* the name stopped resolving; addr is old */
+	unsigned char is_name;     /* 1: text is a host name to resolve */
+	unsigned char resolved;    /* addr is usable */
+	unsigned char answered;    /* the name got an answer (good or bad) */
+	unsigned char stale;       /* the name stopped resolving; addr is old */
 	char *why;                 /* why there is no address (own copy),
 	                              or NULL */
+	char addr[TARGET_ADDRLEN]; /* canonical numeric address, or "" */
 
-	/* Private to target.c. */
-	struct target_resolver *tr;
-	struct resolver_query *query;
-	struct target *prev, *next; /* targets with a lookup under way */
+	/* Private to target.c: the lookup under way, or NULL (only names
+	 * ever have one, so a numeric target carries one pointer). */
+	struct target_lookup *lookup;
 };
 
 /* Called on the loop thread after a lookup's answer was applied to t;

@@ -9,7 +9,10 @@
 # pinging stays out of the figures.
 # Usage: scripts/bench_jobs.sh [BUILD_DIR].  Needs root (pingbot's raw ICMP
 # socket).  BENCH_JOBS_BOT=PATH benchmarks another bot binary (serving
-# "ping"), BENCH_JOBS_PERF=FILE records a perf profile of the refresh.
+# "ping"), BENCH_JOBS_PERF=FILE records a perf profile of the refresh,
+# BENCH_JOBS_SMAPS=FILE saves /proc/PID/smaps once the jobs are loaded,
+# BENCH_JOBS_TRACE=1 prints when each request of the first load came,
+# BENCH_JOBS_MSTATS=1 prints glibc's malloc_stats() then (gdb).
 set -eu
 O=${1:-build}
 export BENCH_BOT="${BENCH_JOBS_BOT:-$O/pingbot}"
@@ -110,6 +113,7 @@ def stderr():
 try:
     want = "jobs: %d ping jobs" % N
     wait_for(lambda: want in stderr(), 300, want)
+    load_cpu_ns = cpu_ns(proc.pid)  # the bot is idle once loaded
     lines = stderr().splitlines()
     t_ready = log_time([x for x in lines if "ready, we are bot" in x][0])
     t_jobs = log_time([x for x in lines if want in x][0])
@@ -117,11 +121,27 @@ try:
     reqs = [r for r in fk.requests() if r["method"] == "GET"]
     paths = [r["path"][len("/api/"):] for r in reqs
              if not r["path"].endswith(("status/info", "profile/"))]
+    if os.environ.get("BENCH_JOBS_TRACE"):
+        for r in reqs:
+            print("  %7.1f ms +%6.1f ms  %s" % (
+                (r["time"] - t_ready) * 1000, (r["duration"] or 0) * 1000,
+                r["path"]), file=sys.stderr)
+        print("  %7.1f ms jobs loaded" % (load_s * 1000), file=sys.stderr)
     serve_s = replay(fk, paths)
     time.sleep(3)
     rss_loaded = status_kb(proc.pid, "VmRSS")
     anon_loaded = status_kb(proc.pid, "RssAnon")
     file_loaded = status_kb(proc.pid, "RssFile")
+    if os.environ.get("BENCH_JOBS_SMAPS"):
+        with open("/proc/%d/smaps" % proc.pid) as f, \
+                open(os.environ["BENCH_JOBS_SMAPS"], "w") as out:
+            out.write(f.read())
+    if os.environ.get("BENCH_JOBS_MSTATS"):
+        n0 = len(stderr())
+        subprocess.run(["gdb", "-p", str(proc.pid), "-batch", "-ex",
+                        "call (void)malloc_stats()"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(stderr()[n0:], file=sys.stderr)
     # idle rate, then one unchanged refresh
     c0 = cpu_ns(proc.pid)
     time.sleep(2.0)
@@ -163,6 +183,8 @@ print("  first load          %7.0f ms (from readiness to \"%s\")"
 print("  fake serving alone  %7.0f ms (the same requests, one at a time)"
       % (serve_s * 1000))
 print("  ratio               %7.2f (goal <= 1.5)" % (load_s / serve_s))
+print("  bot CPU to loaded   %7.0f ms (start-up included)"
+      % (load_cpu_ns / 1e6))
 print("  RSS, jobs loaded    %7.1f MiB (goal <= 16; %.1f anonymous, "
       "%.1f file-backed)" % (rss_loaded / 1024.0, anon_loaded / 1024.0,
                              file_loaded / 1024.0))

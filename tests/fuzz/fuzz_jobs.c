@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char why[BOT_ERRLEN];
 				double d;
 
-				char *fp;
+				unsigned char fp[JOB_FP_LEN];
 
 				if (jsonx_number(u.jobs[k]->credential,
 				        "n_packets", 3, 1, 1000, JSONX_WHOLE,
@@ -47,16 +47,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					why[0] = '\0'; /* only exercised */
 				if (i == 2)
 					continue; /* jobgroup reads the JSON */
-				fp = strdup(u.jobs[k]->fingerprint);
-				if (fp == NULL)
-					abort();
+				memcpy(fp, u.jobs[k]->fingerprint, JOB_FP_LEN);
 				job_park_json(u.jobs[k]);
 				if (job_unpark_json(u.jobs[k]) != 0)
 					abort();
 				job_fingerprint(u.jobs[k]);
-				if (strcmp(fp, u.jobs[k]->fingerprint) != 0)
+				if (memcmp(fp, u.jobs[k]->fingerprint,
+				        JOB_FP_LEN) != 0)
 					abort();
-				free(fp);
 			}
 		}
 		if (i == 2)

@@ -500,13 +500,13 @@ T_TEST(jobfetch_reuse_gives_unchanged_jobs_again_and_sees_changes)
 	/* Entity 31's address changed: a new job for 31 only. */
 	T_EQ_INT(t_refresh(l, s, SERVE_R_ENTITY, &b31, &b32, &keeps), 0);
 	T_ASSERT(b31 != NULL && b31 != a31 && b32 == a32);
-	T_ASSERT(strcmp(b31->fingerprint, a31->fingerprint) != 0);
+	T_ASSERT(memcmp(b31->fingerprint, a31->fingerprint, JOB_FP_LEN) != 0);
 	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &b32, &keeps), 0);
 	T_ASSERT(a31 != b31 && b32 == a32);
 	/* Their credential changed: both are new jobs. */
 	T_EQ_INT(t_refresh(l, s, SERVE_R_CRED, &b31, &b32, &keeps), 0);
 	T_ASSERT(b31 != NULL && b32 != NULL && b31 != a31 && b32 != a32);
-	T_ASSERT(strcmp(b31->fingerprint, a31->fingerprint) != 0);
+	T_ASSERT(memcmp(b31->fingerprint, a31->fingerprint, JOB_FP_LEN) != 0);
 	T_EQ_INT(t_refresh(l, s, SERVE_R_BASE, &a31, &a32, &keeps), 0);
 	T_ASSERT(a31 != b31 && a32 != b32);
 	/* 32's sensor changed: 32 only is new, with the new interval. */
@@ -545,9 +545,82 @@ T_TEST(jobfetch_reuse_builds_again_what_is_not_scheduled)
 	T_EQ_INT(
 	    fetch_on(l, &g, SERVE_R_BASE, JOBFETCH_REUSE, log, sizeof(log)), 0);
 	T_ASSERT(t_job(&g, 31) != NULL && t_job(&g, 31) != a31);
-	T_EQ_STR(t_job(&g, 31)->fingerprint, a31->fingerprint);
+	T_ASSERT(memcmp(t_job(&g, 31)->fingerprint, a31->fingerprint,
+	             JOB_FP_LEN) == 0);
 	job_update_release(&g.u);
 	job_unref(a31);
 	jobfetch_forget();
 	loop_free(l);
+}
+
+/* The scan's lexical reader gives the verdict and record ids json-c's
+ * reading gives (fuzz_jobscan checks the same on any text), and is unsure
+ * (-1: json-c decides) of what it cannot be certain of. */
+T_TEST(jobfetch_scan_ids_reads_as_json_c_does)
+{
+	static const struct {
+		const char *text;
+		int rc;
+		uint32_t n;
+		int64_t ids[3];
+	} cases[] = {
+	    {"{\"entity_type\": \"device\", \"protocols\": {\"ping\": "
+	     "{\"credential\": 12, \"bot\": null, \"sensors\": [{\"sensor\": "
+	     "7, \"interval\": 60}]}}}",
+	        1, 2, {12, 7, 0}},
+	    /* the last of duplicate keys counts, as in json-c */
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":{"
+	     "\"credential\":3,\"credential\":4,\"sensors\":[{\"sensor\":1,"
+	     "\"sensor\":9},5,{\"sensor\":1.5}]}}}",
+	        1, 4, {4, 9, -1}},
+	    /* another bot's, a bot that is not an integer, not a device */
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":{\"bot\":6,"
+	     "\"credential\":1}}}",
+	        0, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":{\"bot\":"
+	     "\"5\",\"credential\":1}}}",
+	        0, 0, {0}},
+	    {"{\"entity_type\":\"other\",\"protocols\":{\"ping\":{}}}", 0, 0,
+	        {0}},
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":null}}", 0, 0,
+	        {0}},
+	    /* ours, with no credential and sensors not a list */
+	    {"{\"protocols\":{\"ping\":{\"bot\":5,\"sensors\":{}}},"
+	     "\"entity_type\":\"device\"}",
+	        1, 1, {-1}},
+	    /* unsure: escapes where it compares, exponents, long numbers,
+	     * literals and numbers JSON does not have, trailing text */
+	    {"{\"entity_type\":\"dev\\u0069ce\",\"protocols\":{}}", -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"protoc\\u006fls\":{}}", -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":{"
+	     "\"credential\":1e3}}}",
+	        -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"protocols\":{\"ping\":{"
+	     "\"credential\":1234567890123456789}}}",
+	        -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"x\":tru}", -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"x\":01}", -1, 0, {0}},
+	    {"{\"entity_type\":\"device\",\"x\":\"\\ud83d\\ude00\"}", -1, 0,
+	        {0}},
+	    {"{\"entity_type\":\"device\"} x", -1, 0, {0}},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t *ids = NULL;
+		uint32_t n = 0, k;
+		int rc = jobfetch_scan_ids(
+		    cases[i].text, strlen(cases[i].text), "ping", 5, &ids, &n);
+
+		if (rc != cases[i].rc || n != cases[i].n) {
+			t_fail(__FILE__, __LINE__, "case %zu: rc %d n %u", i,
+			    rc, n);
+			free(ids);
+			return;
+		}
+		for (k = 0; k < n && k < 3; k++)
+			T_EQ_INT(ids[k] > 0 ? ids[k] : -1,
+			    cases[i].ids[k] > 0 ? cases[i].ids[k] : -1);
+		free(ids);
+	}
 }
