@@ -295,27 +295,37 @@ nfbot_match(const uint8_t addr[16], struct nfbot_hit *hits)
 
 /* --- datagrams ---------------------------------------------------------- */
 
-struct nfbot_dg {
+/* What a datagram's sender maps to, looked up once per sender and
+ * reused for the following datagrams of the same recvmmsg batch (jobs
+ * and exporters cannot change within one batch). */
+struct nfbot_src {
+	uint8_t addr[16];
+	struct nfexp *exp;
 	struct nfbot_hit hits[NFBOT_MAX_HITS];
 	size_t n_hits;
+	uint64_t sampling;
+};
+
+struct nfbot_dg {
+	const struct nfbot_src *src;
 	int64_t now_s;
-	struct nfexp *exp;
 };
 
 static void
 nfbot_on_flow(const struct nfflow *f, void *arg)
 {
 	struct nfbot_dg *dg = arg;
+	const struct nfbot_src *s = dg->src;
 	size_t i;
 
-	dg->exp->flows++;
-	if (dg->n_hits == 0) {
-		dg->exp->unmatched_flows++;
+	s->exp->flows++;
+	if (s->n_hits == 0) {
+		s->exp->unmatched_flows++;
 		nfbot.unmatched_flows++;
 		return;
 	}
-	for (i = 0; i < dg->n_hits; i++)
-		nfagg_add(dg->hits[i].agg, dg->hits[i].entity, f, dg->now_s);
+	for (i = 0; i < s->n_hits; i++)
+		nfagg_add(s->hits[i].agg, s->hits[i].entity, f, dg->now_s);
 }
 
 static uint64_t
@@ -329,27 +339,46 @@ nfbot_sampling_for(const uint8_t addr[16])
 	return nfbot.cfg.sampling;
 }
 
-/* Decodes one export datagram from src received at now_s. */
-static void
-nfbot_datagram(
-    const uint8_t src[16], const uint8_t *data, size_t len, double now)
+/* Fills s for sender addr: its exporter (-1 when the table is full), the
+ * (account, entity) pairs its flows go to and its sampling override. */
+static int
+nfbot_src_lookup(struct nfbot_src *s, const uint8_t addr[16])
 {
-	struct nfbot_dg dg;
-	struct nfdecode d;
-	char err[160];
-	struct nfexp *e = nfexp_get(nfbot.exps, src);
-
-	if (e == NULL) {
+	memcpy(s->addr, addr, 16);
+	s->exp = nfexp_get(nfbot.exps, addr);
+	if (s->exp == NULL) {
 		static struct log_limit lim;
 
 		log_warnx_limited(&lim, NFBOT_WARN_MS,
 		    "more than %zu exporters: datagrams of new ones are "
 		    "ignored (NETFLOW_MAX_EXPORTERS)",
 		    nfbot.cfg.max_exporters);
-		return;
+		return -1;
 	}
+	s->n_hits = nfbot_match(addr, s->hits);
+	if (s->n_hits == 0 && !s->exp->told_unknown) {
+		s->exp->told_unknown = 1;
+		log_info("exporter %s is not a NetFlow entity of any account: "
+		         "its flows are counted, not aggregated",
+		    s->exp->text);
+	}
+	s->sampling = nfbot_sampling_for(addr);
+	return 0;
+}
+
+/* Decodes one export datagram from the sender s, received at now
+ * (seconds, wall clock; now_ms on the monotonic clock). */
+static void
+nfbot_decode(const struct nfbot_src *s, const uint8_t *data, size_t len,
+    double now, int64_t now_ms)
+{
+	struct nfbot_dg dg;
+	struct nfdecode d;
+	char err[160];
+	struct nfexp *e = s->exp;
+
 	if (nfbot.cfg.pcap_file == NULL &&
-	    !nfexp_allow(e, nfbot.cfg.max_rate, timer_now_ms())) {
+	    !nfexp_allow(e, nfbot.cfg.max_rate, now_ms)) {
 		log_warnx_limited(&e->lim, NFBOT_WARN_MS,
 		    "exporter %s: more than %llu datagrams/s; %llu not parsed "
 		    "(NETFLOW_MAX_DATAGRAMS_PER_S)",
@@ -359,22 +388,14 @@ nfbot_datagram(
 	}
 	e->datagrams++;
 	e->last_s = (int64_t)now;
-	memset(&dg, 0, sizeof(dg));
-	dg.exp = e;
+	dg.src = s;
 	dg.now_s = (int64_t)now;
-	dg.n_hits = nfbot_match(src, dg.hits);
-	if (dg.n_hits == 0 && !e->told_unknown) {
-		e->told_unknown = 1;
-		log_info("exporter %s is not a NetFlow entity of any account: "
-		         "its flows are counted, not aggregated",
-		    e->text);
-	}
 	memset(&d, 0, sizeof(d));
 	err[0] = '\0';
-	d.exporter = src;
+	d.exporter = s->addr;
 	d.now_s = (int64_t)now;
 	d.cache = nfbot.cache;
-	d.sampling_override = nfbot_sampling_for(src);
+	d.sampling_override = s->sampling;
 	d.cb = nfbot_on_flow;
 	d.arg = &dg;
 	d.st = &nfbot.st;
@@ -388,11 +409,39 @@ nfbot_datagram(
 	}
 }
 
+/* Decodes one export datagram from src received at now_s. */
 static void
-nfbot_on_udp(const uint8_t src[16], const uint8_t *data, size_t len, void *arg)
+nfbot_datagram(
+    const uint8_t src[16], const uint8_t *data, size_t len, double now)
 {
+	struct nfbot_src s;
+
+	if (nfbot_src_lookup(&s, src) == 0)
+		nfbot_decode(&s, data, len, now, timer_now_ms());
+}
+
+/* One recvmmsg batch: the clocks are read once, a sender is looked up
+ * once for its run of datagrams. */
+static void
+nfbot_on_udp(const struct nfsock_dgram *dg, size_t n, void *arg)
+{
+	struct nfbot_src s;
+	int have = 0;
+	double now = timer_wall_s();
+	int64_t now_ms = timer_now_ms();
+	size_t i;
+
 	(void)arg;
-	nfbot_datagram(src, data, len, timer_wall_s());
+	for (i = 0; i < n; i++) {
+		if (!have || memcmp(s.addr, dg[i].src, 16) != 0) {
+			if (nfbot_src_lookup(&s, dg[i].src) == -1) {
+				have = 0;
+				continue;
+			}
+			have = 1;
+		}
+		nfbot_decode(&s, dg[i].data, dg[i].len, now, now_ms);
+	}
 }
 
 static void

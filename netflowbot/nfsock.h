@@ -10,10 +10,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define NFSOCK_BATCH 32
+
 struct nfsock;
 
-typedef void nfsock_cb(
-    const uint8_t src[16], const uint8_t *data, size_t len, void *arg);
+/* One datagram of a batch: its sender (IPv4 mapped) and its bytes,
+ * valid until the callback returns. */
+struct nfsock_dgram {
+	uint8_t src[16];
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Gets the n (>= 1) datagrams one recvmmsg call returned, in order. */
+typedef void nfsock_cb(const struct nfsock_dgram *dg, size_t n, void *arg);
 
 /* Binds bind_addr (NULL or "": all addresses, IPv6 and IPv4) port (0:
  * any) with a receive buffer of rcvbuf bytes (SO_RCVBUFFORCE when allowed,
@@ -25,9 +35,11 @@ int nfsock_fd(const struct nfsock *s);
 /* The bound port and the receive buffer the kernel granted. */
 int nfsock_port(const struct nfsock *s);
 int nfsock_rcvbuf(const struct nfsock *s);
-/* Reads what is queued (up to max_batches recvmmsg calls) and hands each
- * datagram to cb with its sender's address (IPv4 mapped).  Returns the
- * number of datagrams. */
+/* Reads what is queued (up to max_batches recvmmsg calls of up to
+ * NFSOCK_BATCH datagrams) and hands each call's datagrams to cb at once,
+ * so per-batch work (clock reads, sender lookups) is done once per call.
+ * Truncated datagrams are counted, not handed over.  Returns the number
+ * of datagrams read. */
 size_t nfsock_drain(
     struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg);
 /* Datagrams the kernel dropped (SO_RXQ_OVFL) and datagrams cut short
