@@ -100,6 +100,7 @@ struct nfbot_cfg {
 	int64_t suggest_ms;
 	const char *state_file;
 	int64_t state_ms;
+	int64_t read_pace_ms;
 };
 
 static struct nfbot {
@@ -116,6 +117,10 @@ static struct nfbot {
 	int pcap_done;
 	uint64_t unmatched_flows;
 	struct timer housekeep, stats, checkpoint;
+	struct timer reread;  /* the next read of a paced socket */
+	int64_t last_read_ms; /* when a read last found datagrams */
+	int64_t pace_ms;      /* the wait before the next read, 0: none */
+	int watching;         /* the socket is in the loop's poll set */
 	struct entsync *es;
 	struct nfbot_suggest *suggests;
 	int64_t next_suggest_ms;
@@ -444,13 +449,83 @@ nfbot_on_udp(const struct nfsock_dgram *dg, size_t n, void *arg)
 	}
 }
 
+static void nfbot_on_readable(int fd, int revents, void *arg);
+
+/* recvmmsg calls per read at most (then the loop runs its timers) */
+#define NFBOT_DRAIN_CALLS 64
+
+/* Shortens a wait so the socket is read just before the next minute
+ * boundary (every window ends on one): a flow is then aggregated into
+ * the window it arrived in, as without pacing. */
+static int64_t
+nfbot_pace_before_minute(int64_t pace)
+{
+	int64_t wall_ms, to_edge;
+
+	if (pace <= 0)
+		return pace;
+	wall_ms = (int64_t)(timer_wall_s() * 1000.0);
+	to_edge = 60000 - wall_ms % 60000;
+	if (pace > to_edge - 2)
+		pace = to_edge - 2 > 0 ? to_edge - 2 : 0;
+	return pace;
+}
+
+/* Reads what is queued, then either watches the socket again or, when
+ * datagrams keep coming, leaves it unread for a while (nfsock_pace_ms;
+ * the wait grows from 1 ms by doubling and starts over after a second
+ * without datagrams) so each read takes a large batch: fewer wake-ups
+ * and warmer caches per flow.  A paced read that finds nothing goes back
+ * to waiting for the socket, keeping the wait for the next datagram. */
+static void
+nfbot_udp_read(void)
+{
+	int64_t now = timer_now_ms(), pace = 0;
+	size_t got =
+	    nfsock_drain(nfbot.sock, NFBOT_DRAIN_CALLS, nfbot_on_udp, NULL);
+
+	if (got > 0) {
+		int64_t since = now - nfbot.last_read_ms;
+
+		if (since > 1000)
+			nfbot.pace_ms = 0; /* idle: start small again */
+		if (got < (size_t)NFBOT_DRAIN_CALLS * NFSOCK_BATCH) {
+			pace = nfsock_pace_ms(nfsock_rcvbuf(nfbot.sock), got,
+			    since, nfbot.cfg.read_pace_ms);
+			if (pace > 2 * nfbot.pace_ms + 1)
+				pace = 2 * nfbot.pace_ms + 1;
+		}
+		nfbot.pace_ms = pace;
+		pace = nfbot_pace_before_minute(pace);
+		nfbot.last_read_ms = now;
+	}
+	if (pace > 0) {
+		if (nfbot.watching)
+			loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		nfbot.watching = 0;
+		loop_timer_start(nfbot.loop, &nfbot.reread, pace);
+	} else if (!nfbot.watching) {
+		loop_watch(nfbot.loop, nfsock_fd(nfbot.sock), POLLIN,
+		    nfbot_on_readable, NULL);
+		nfbot.watching = 1;
+	}
+}
+
+static void
+nfbot_on_reread(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	nfbot_udp_read();
+}
+
 static void
 nfbot_on_readable(int fd, int revents, void *arg)
 {
 	(void)fd;
 	(void)revents;
 	(void)arg;
-	nfsock_drain(nfbot.sock, 64, nfbot_on_udp, NULL);
+	nfbot_udp_read();
 }
 
 static void
@@ -828,6 +903,11 @@ static const struct setting nfbot_settings[] = {
         "address to listen on (unset: all, IPv6 and IPv4)"},
     {"NETFLOW_RCVBUF", "33554432", 4096, 1 << 30,
         "socket receive buffer, bytes (SO_RCVBUFFORCE when allowed)"},
+    {"NETFLOW_READ_PACE_MS", "100", 0, 1000,
+        "longest wait (ms) before reading a busy UDP socket again, so "
+        "reads take large batches; bounded by the receive buffer (a "
+        "quarter of it at most, none below 4 MiB), ends before each "
+        "minute boundary (0 = read at once)"},
     {"NETFLOW_PCAP_FILTER", "udp", 0, 0,
         "BPF filter for --pcap and --pcap-live"},
     {"NETFLOW_SAMPLING_RATE", "0", 0, 1000000000,
@@ -903,6 +983,7 @@ nfbot_read_env(void)
 	nfbot_windows[0] = (int)settings_int(t, "NETFLOW_EMIT_INTERVAL");
 	c->state_file = settings_str(t, "NETFLOW_STATE_FILE");
 	c->state_ms = 1000 * settings_int(t, "NETFLOW_STATE_INTERVAL");
+	c->read_pace_ms = settings_int(t, "NETFLOW_READ_PACE_MS");
 	if (c->user == NULL)
 		c->user = settings_str(t, "NETFLOW_USER");
 }
@@ -962,8 +1043,11 @@ nfbot_init(void)
 			log_warnx("NETFLOW_PORT: %s", err);
 			return -1;
 		}
+		timer_init(&nfbot.reread, nfbot_on_reread, NULL);
 		loop_watch(
 		    l, nfsock_fd(nfbot.sock), POLLIN, nfbot_on_readable, NULL);
+		nfbot.watching = 1;
+		nfbot.last_read_ms = timer_now_ms();
 		log_info("input: UDP port %d on %s, receive buffer %d bytes%s",
 		    nfsock_port(nfbot.sock),
 		    nfbot.cfg.bind ? nfbot.cfg.bind : "all addresses",
@@ -1011,6 +1095,11 @@ nfbot_shutdown(void)
 		loop_timer_stop(nfbot.loop, &nfbot.stats);
 		loop_timer_stop(nfbot.loop, &nfbot.checkpoint);
 	}
+	if (nfbot.sock != NULL && timer_armed(&nfbot.reread)) {
+		/* what arrived while the socket was paced */
+		loop_timer_stop(nfbot.loop, &nfbot.reread);
+		nfsock_drain(nfbot.sock, NFBOT_DRAIN_CALLS, nfbot_on_udp, NULL);
+	}
 	if (nfbot.cache != NULL)
 		nfbot_save_state();
 	if (nfbot.cache != NULL && nfbot.cfg.pcap_file == NULL)
@@ -1024,7 +1113,9 @@ nfbot_shutdown(void)
 		nfbot_suggest_free(s);
 	}
 	if (nfbot.sock != NULL) {
-		loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		if (nfbot.watching)
+			loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		nfbot.watching = 0;
 		nfsock_close(nfbot.sock);
 		nfbot.sock = NULL;
 	}

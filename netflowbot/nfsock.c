@@ -29,7 +29,7 @@ struct nfsock {
 	int port;
 	int rcvbuf;
 	uint32_t ovfl_last;
-	uint64_t drops, truncated;
+	uint64_t drops, truncated, received;
 	struct mmsghdr msgs[NFSOCK_BATCH];
 	struct iovec iov[NFSOCK_BATCH];
 	struct sockaddr_storage from[NFSOCK_BATCH];
@@ -196,10 +196,35 @@ nfsock_drain(struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg)
 		if (k > 0)
 			cb(s->dg, k, arg);
 		total += (size_t)n;
+		s->received += (uint64_t)n;
 		if (n < NFSOCK_BATCH)
 			break;
 	}
 	return total;
+}
+
+int64_t
+nfsock_pace_ms(int rcvbuf, uint64_t dgrams, int64_t elapsed_ms, int64_t max_ms)
+{
+	uint64_t room;
+
+	if (max_ms <= 0 || rcvbuf < (4 << 20))
+		return 0;
+	/* datagrams that fit in a quarter of the buffer */
+	room = (uint64_t)rcvbuf / 4 / NFSOCK_DGRAM_COST;
+	if (elapsed_ms < 1)
+		elapsed_ms = 1;
+	/* wait w ms where dgrams * w / elapsed_ms <= room */
+	if (dgrams == 0 ||
+	    room * (uint64_t)elapsed_ms / dgrams >= (uint64_t)max_ms)
+		return max_ms;
+	return (int64_t)(room * (uint64_t)elapsed_ms / dgrams);
+}
+
+uint64_t
+nfsock_received(const struct nfsock *s)
+{
+	return s->received;
 }
 
 uint64_t

@@ -10,7 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NFSOCK_BATCH 32
+#define NFSOCK_BATCH 64
+/* Receive-buffer bytes assumed per queued datagram when pacing (the
+ * kernel's skb truesize for an MTU-sized datagram is 2-4 KiB). */
+#define NFSOCK_DGRAM_COST 4096
 
 struct nfsock;
 
@@ -42,6 +45,16 @@ int nfsock_rcvbuf(const struct nfsock *s);
  * of datagrams read. */
 size_t nfsock_drain(
     struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg);
+/* Busy-ness adaptive reading: how long (ms, 0 to max_ms) the caller may
+ * leave the socket unread after a drain, so the next drain finds a large
+ * batch, given that dgrams datagrams arrived over the last elapsed_ms.
+ * The datagrams expected in that time, at NFSOCK_DGRAM_COST bytes each,
+ * must fill at most a quarter of rcvbuf; 0 when rcvbuf is below 4 MiB
+ * (no room for a burst) or max_ms is 0. */
+int64_t nfsock_pace_ms(
+    int rcvbuf, uint64_t dgrams, int64_t elapsed_ms, int64_t max_ms);
+/* Datagrams read so far (truncated ones included). */
+uint64_t nfsock_received(const struct nfsock *s);
 /* Datagrams the kernel dropped (SO_RXQ_OVFL) and datagrams cut short
  * (MSG_TRUNC) so far. */
 uint64_t nfsock_drops(const struct nfsock *s);
