@@ -481,6 +481,7 @@ static void
 nfbot_udp_read(void)
 {
 	int64_t now = timer_now_ms(), pace = 0;
+	uint64_t cost = nfsock_cost(nfbot.sock);
 	size_t got =
 	    nfsock_drain(nfbot.sock, NFBOT_DRAIN_CALLS, nfbot_on_udp, NULL);
 
@@ -490,8 +491,9 @@ nfbot_udp_read(void)
 		if (since > 1000)
 			nfbot.pace_ms = 0; /* idle: start small again */
 		if (got < (size_t)NFBOT_DRAIN_CALLS * NFSOCK_BATCH) {
-			pace = nfsock_pace_ms(nfsock_rcvbuf(nfbot.sock), got,
-			    since, nfbot.cfg.read_pace_ms);
+			pace = nfsock_pace_ms(nfsock_rcvbuf(nfbot.sock),
+			    nfsock_cost(nfbot.sock) - cost, since,
+			    nfbot.cfg.read_pace_ms);
 			if (pace > 2 * nfbot.pace_ms + 1)
 				pace = 2 * nfbot.pace_ms + 1;
 		}

@@ -29,7 +29,7 @@ struct nfsock {
 	int port;
 	int rcvbuf;
 	uint32_t ovfl_last;
-	uint64_t drops, truncated, received;
+	uint64_t drops, truncated, received, cost;
 	struct mmsghdr msgs[NFSOCK_BATCH];
 	struct iovec iov[NFSOCK_BATCH];
 	struct sockaddr_storage from[NFSOCK_BATCH];
@@ -184,6 +184,8 @@ nfsock_drain(struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg)
 			struct msghdr *mh = &s->msgs[i].msg_hdr;
 
 			nfsock_ovfl(s, mh);
+			s->cost +=
+			    NFSOCK_DGRAM_COST((uint64_t)s->msgs[i].msg_len);
 			if (mh->msg_flags & MSG_TRUNC) {
 				s->truncated++;
 				continue;
@@ -204,27 +206,31 @@ nfsock_drain(struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg)
 }
 
 int64_t
-nfsock_pace_ms(int rcvbuf, uint64_t dgrams, int64_t elapsed_ms, int64_t max_ms)
+nfsock_pace_ms(int rcvbuf, uint64_t cost, int64_t elapsed_ms, int64_t max_ms)
 {
 	uint64_t room;
 
 	if (max_ms <= 0 || rcvbuf < (4 << 20))
 		return 0;
-	/* datagrams that fit in a quarter of the buffer */
-	room = (uint64_t)rcvbuf / 4 / NFSOCK_DGRAM_COST;
+	room = (uint64_t)rcvbuf / 4;
 	if (elapsed_ms < 1)
 		elapsed_ms = 1;
-	/* wait w ms where dgrams * w / elapsed_ms <= room */
-	if (dgrams == 0 ||
-	    room * (uint64_t)elapsed_ms / dgrams >= (uint64_t)max_ms)
+	/* wait w ms where cost * w / elapsed_ms <= room */
+	if (cost == 0 || room * (uint64_t)elapsed_ms / cost >= (uint64_t)max_ms)
 		return max_ms;
-	return (int64_t)(room * (uint64_t)elapsed_ms / dgrams);
+	return (int64_t)(room * (uint64_t)elapsed_ms / cost);
 }
 
 uint64_t
 nfsock_received(const struct nfsock *s)
 {
 	return s->received;
+}
+
+uint64_t
+nfsock_cost(const struct nfsock *s)
+{
+	return s->cost;
 }
 
 uint64_t

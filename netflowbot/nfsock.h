@@ -11,9 +11,10 @@
 #include <stdint.h>
 
 #define NFSOCK_BATCH 64
-/* Receive-buffer bytes assumed per queued datagram when pacing (the
- * kernel's skb truesize for an MTU-sized datagram is 2-4 KiB). */
-#define NFSOCK_DGRAM_COST 4096
+/* Receive-buffer bytes a queued datagram is taken to use when pacing:
+ * the kernel's skb truesize, 2-4 KiB for an MTU-sized datagram, about
+ * 2.7 times the length for one reassembled from MTU-sized fragments. */
+#define NFSOCK_DGRAM_COST(len) ((len)*3 > 4096 ? (len)*3 : 4096)
 
 struct nfsock;
 
@@ -47,14 +48,16 @@ size_t nfsock_drain(
     struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg);
 /* Busy-ness adaptive reading: how long (ms, 0 to max_ms) the caller may
  * leave the socket unread after a drain, so the next drain finds a large
- * batch, given that dgrams datagrams arrived over the last elapsed_ms.
- * The datagrams expected in that time, at NFSOCK_DGRAM_COST bytes each,
- * must fill at most a quarter of rcvbuf; 0 when rcvbuf is below 4 MiB
- * (no room for a burst) or max_ms is 0. */
+ * batch, given that datagrams costing cost bytes of receive buffer
+ * (NFSOCK_DGRAM_COST each) arrived over the last elapsed_ms: at that
+ * rate they must fill at most a quarter of rcvbuf.  0 when rcvbuf is
+ * below 4 MiB (no room for a burst) or max_ms is 0. */
 int64_t nfsock_pace_ms(
-    int rcvbuf, uint64_t dgrams, int64_t elapsed_ms, int64_t max_ms);
-/* Datagrams read so far (truncated ones included). */
+    int rcvbuf, uint64_t cost, int64_t elapsed_ms, int64_t max_ms);
+/* Datagrams read so far (truncated ones included), and their cost in
+ * receive-buffer bytes (NFSOCK_DGRAM_COST). */
 uint64_t nfsock_received(const struct nfsock *s);
+uint64_t nfsock_cost(const struct nfsock *s);
 /* Datagrams the kernel dropped (SO_RXQ_OVFL) and datagrams cut short
  * (MSG_TRUNC) so far. */
 uint64_t nfsock_drops(const struct nfsock *s);

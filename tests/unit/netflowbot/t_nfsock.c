@@ -81,6 +81,7 @@ T_TEST(nfsock_batches_from_loopback)
 	T_ASSERT(seen.max_batch <= NFSOCK_BATCH);
 	T_ASSERT(seen.calls >= 4); /* more than a batch takes several */
 	T_EQ_INT(nfsock_received(s), i);
+	T_EQ_INT(nfsock_cost(s), i * NFSOCK_DGRAM_COST(60));
 	T_EQ_INT(nfsock_drops(s), 0);
 	T_EQ_INT(nfsock_drain(s, 64, t_on_batch, &seen), 0); /* empty */
 	close(fd);
@@ -89,20 +90,27 @@ T_TEST(nfsock_batches_from_loopback)
 
 T_TEST(nfsock_pace_bounds)
 {
-	int big = 32 << 20; /* a quarter: 2048 datagrams of 4 KiB */
+	int big = 32 << 20; /* a quarter: 8 MiB, 2048 datagrams of 4 KiB */
+	uint64_t d = NFSOCK_DGRAM_COST(1300);
 
+	T_EQ_INT(d, 4096);
+	T_EQ_INT(NFSOCK_DGRAM_COST(60000), 180000);
+	T_EQ_INT(NFSOCK_DGRAM_COST(1400), 4200);
 	/* off, or a buffer too small for a burst: read at once */
-	T_EQ_INT(nfsock_pace_ms(big, 100, 10, 0), 0);
-	T_EQ_INT(nfsock_pace_ms((4 << 20) - 1, 1, 1000, 100), 0);
+	T_EQ_INT(nfsock_pace_ms(big, 100 * d, 10, 0), 0);
+	T_EQ_INT(nfsock_pace_ms((4 << 20) - 1, d, 1000, 100), 0);
 	/* few datagrams: the longest wait */
 	T_EQ_INT(nfsock_pace_ms(big, 0, 10, 100), 100);
-	T_EQ_INT(nfsock_pace_ms(big, 10, 10, 100), 100);
+	T_EQ_INT(nfsock_pace_ms(big, 10 * d, 10, 100), 100);
 	/* 4096 datagrams in 100 ms: 2048 fit in 50 ms */
-	T_EQ_INT(nfsock_pace_ms(big, 4096, 100, 100), 50);
+	T_EQ_INT(nfsock_pace_ms(big, 4096 * d, 100, 100), 50);
 	/* 40960 in 100 ms (400k/s): 5 ms */
-	T_EQ_INT(nfsock_pace_ms(big, 40960, 100, 100), 5);
+	T_EQ_INT(nfsock_pace_ms(big, 40960 * d, 100, 100), 5);
+	/* large datagrams cost more: 4096 of 60,000 bytes in 100 ms */
+	T_EQ_INT(
+	    nfsock_pace_ms(big, 4096 * NFSOCK_DGRAM_COST(60000), 100, 100), 1);
 	/* faster than a quarter of the buffer per ms: no wait */
-	T_EQ_INT(nfsock_pace_ms(big, 1000000, 100, 100), 0);
+	T_EQ_INT(nfsock_pace_ms(big, 1000000 * d, 100, 100), 0);
 	/* an elapsed time of 0 counts as 1 ms */
-	T_EQ_INT(nfsock_pace_ms(big, 1024, 0, 100), 2);
+	T_EQ_INT(nfsock_pace_ms(big, 1024 * d, 0, 100), 2);
 }
