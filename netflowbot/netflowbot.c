@@ -100,6 +100,7 @@ struct nfbot_cfg {
 	int64_t suggest_ms;
 	const char *state_file;
 	int64_t state_ms;
+	int64_t read_pace_ms;
 };
 
 static struct nfbot {
@@ -116,6 +117,10 @@ static struct nfbot {
 	int pcap_done;
 	uint64_t unmatched_flows;
 	struct timer housekeep, stats, checkpoint;
+	struct timer reread;  /* the next read of a paced socket */
+	int64_t last_read_ms; /* when a read last found datagrams */
+	int64_t pace_ms;      /* the wait before the next read, 0: none */
+	int watching;         /* the socket is in the loop's poll set */
 	struct entsync *es;
 	struct nfbot_suggest *suggests;
 	int64_t next_suggest_ms;
@@ -295,27 +300,37 @@ nfbot_match(const uint8_t addr[16], struct nfbot_hit *hits)
 
 /* --- datagrams ---------------------------------------------------------- */
 
-struct nfbot_dg {
+/* What a datagram's sender maps to, looked up once per sender and
+ * reused for the following datagrams of the same recvmmsg batch (jobs
+ * and exporters cannot change within one batch). */
+struct nfbot_src {
+	uint8_t addr[16];
+	struct nfexp *exp;
 	struct nfbot_hit hits[NFBOT_MAX_HITS];
 	size_t n_hits;
+	uint64_t sampling;
+};
+
+struct nfbot_dg {
+	const struct nfbot_src *src;
 	int64_t now_s;
-	struct nfexp *exp;
 };
 
 static void
 nfbot_on_flow(const struct nfflow *f, void *arg)
 {
 	struct nfbot_dg *dg = arg;
+	const struct nfbot_src *s = dg->src;
 	size_t i;
 
-	dg->exp->flows++;
-	if (dg->n_hits == 0) {
-		dg->exp->unmatched_flows++;
+	s->exp->flows++;
+	if (s->n_hits == 0) {
+		s->exp->unmatched_flows++;
 		nfbot.unmatched_flows++;
 		return;
 	}
-	for (i = 0; i < dg->n_hits; i++)
-		nfagg_add(dg->hits[i].agg, dg->hits[i].entity, f, dg->now_s);
+	for (i = 0; i < s->n_hits; i++)
+		nfagg_add(s->hits[i].agg, s->hits[i].entity, f, dg->now_s);
 }
 
 static uint64_t
@@ -329,27 +344,46 @@ nfbot_sampling_for(const uint8_t addr[16])
 	return nfbot.cfg.sampling;
 }
 
-/* Decodes one export datagram from src received at now_s. */
-static void
-nfbot_datagram(
-    const uint8_t src[16], const uint8_t *data, size_t len, double now)
+/* Fills s for sender addr: its exporter (-1 when the table is full), the
+ * (account, entity) pairs its flows go to and its sampling override. */
+static int
+nfbot_src_lookup(struct nfbot_src *s, const uint8_t addr[16])
 {
-	struct nfbot_dg dg;
-	struct nfdecode d;
-	char err[160];
-	struct nfexp *e = nfexp_get(nfbot.exps, src);
-
-	if (e == NULL) {
+	memcpy(s->addr, addr, 16);
+	s->exp = nfexp_get(nfbot.exps, addr);
+	if (s->exp == NULL) {
 		static struct log_limit lim;
 
 		log_warnx_limited(&lim, NFBOT_WARN_MS,
 		    "more than %zu exporters: datagrams of new ones are "
 		    "ignored (NETFLOW_MAX_EXPORTERS)",
 		    nfbot.cfg.max_exporters);
-		return;
+		return -1;
 	}
+	s->n_hits = nfbot_match(addr, s->hits);
+	if (s->n_hits == 0 && !s->exp->told_unknown) {
+		s->exp->told_unknown = 1;
+		log_info("exporter %s is not a NetFlow entity of any account: "
+		         "its flows are counted, not aggregated",
+		    s->exp->text);
+	}
+	s->sampling = nfbot_sampling_for(addr);
+	return 0;
+}
+
+/* Decodes one export datagram from the sender s, received at now
+ * (seconds, wall clock; now_ms on the monotonic clock). */
+static void
+nfbot_decode(const struct nfbot_src *s, const uint8_t *data, size_t len,
+    double now, int64_t now_ms)
+{
+	struct nfbot_dg dg;
+	struct nfdecode d;
+	char err[160];
+	struct nfexp *e = s->exp;
+
 	if (nfbot.cfg.pcap_file == NULL &&
-	    !nfexp_allow(e, nfbot.cfg.max_rate, timer_now_ms())) {
+	    !nfexp_allow(e, nfbot.cfg.max_rate, now_ms)) {
 		log_warnx_limited(&e->lim, NFBOT_WARN_MS,
 		    "exporter %s: more than %llu datagrams/s; %llu not parsed "
 		    "(NETFLOW_MAX_DATAGRAMS_PER_S)",
@@ -359,22 +393,14 @@ nfbot_datagram(
 	}
 	e->datagrams++;
 	e->last_s = (int64_t)now;
-	memset(&dg, 0, sizeof(dg));
-	dg.exp = e;
+	dg.src = s;
 	dg.now_s = (int64_t)now;
-	dg.n_hits = nfbot_match(src, dg.hits);
-	if (dg.n_hits == 0 && !e->told_unknown) {
-		e->told_unknown = 1;
-		log_info("exporter %s is not a NetFlow entity of any account: "
-		         "its flows are counted, not aggregated",
-		    e->text);
-	}
 	memset(&d, 0, sizeof(d));
 	err[0] = '\0';
-	d.exporter = src;
+	d.exporter = s->addr;
 	d.now_s = (int64_t)now;
 	d.cache = nfbot.cache;
-	d.sampling_override = nfbot_sampling_for(src);
+	d.sampling_override = s->sampling;
 	d.cb = nfbot_on_flow;
 	d.arg = &dg;
 	d.st = &nfbot.st;
@@ -388,11 +414,111 @@ nfbot_datagram(
 	}
 }
 
+/* Decodes one export datagram from src received at now_s. */
 static void
-nfbot_on_udp(const uint8_t src[16], const uint8_t *data, size_t len, void *arg)
+nfbot_datagram(
+    const uint8_t src[16], const uint8_t *data, size_t len, double now)
 {
+	struct nfbot_src s;
+
+	if (nfbot_src_lookup(&s, src) == 0)
+		nfbot_decode(&s, data, len, now, timer_now_ms());
+}
+
+/* One recvmmsg batch: the clocks are read once, a sender is looked up
+ * once for its run of datagrams. */
+static void
+nfbot_on_udp(const struct nfsock_dgram *dg, size_t n, void *arg)
+{
+	struct nfbot_src s;
+	int have = 0;
+	double now = timer_wall_s();
+	int64_t now_ms = timer_now_ms();
+	size_t i;
+
 	(void)arg;
-	nfbot_datagram(src, data, len, timer_wall_s());
+	for (i = 0; i < n; i++) {
+		if (!have || memcmp(s.addr, dg[i].src, 16) != 0) {
+			if (nfbot_src_lookup(&s, dg[i].src) == -1) {
+				have = 0;
+				continue;
+			}
+			have = 1;
+		}
+		nfbot_decode(&s, dg[i].data, dg[i].len, now, now_ms);
+	}
+}
+
+static void nfbot_on_readable(int fd, int revents, void *arg);
+
+/* recvmmsg calls per read at most (then the loop runs its timers) */
+#define NFBOT_DRAIN_CALLS 64
+
+/* Shortens a wait so the socket is read just before the next minute
+ * boundary (every window ends on one): a flow is then aggregated into
+ * the window it arrived in, as without pacing. */
+static int64_t
+nfbot_pace_before_minute(int64_t pace)
+{
+	int64_t wall_ms, to_edge;
+
+	if (pace <= 0)
+		return pace;
+	wall_ms = (int64_t)(timer_wall_s() * 1000.0);
+	to_edge = 60000 - wall_ms % 60000;
+	if (pace > to_edge - 2)
+		pace = to_edge - 2 > 0 ? to_edge - 2 : 0;
+	return pace;
+}
+
+/* Reads what is queued, then either watches the socket again or, when
+ * datagrams keep coming, leaves it unread for a while (nfsock_pace_ms;
+ * the wait grows from 1 ms by doubling and starts over after a second
+ * without datagrams) so each read takes a large batch: fewer wake-ups
+ * and warmer caches per flow.  A paced read that finds nothing goes back
+ * to waiting for the socket, keeping the wait for the next datagram. */
+static void
+nfbot_udp_read(void)
+{
+	int64_t now = timer_now_ms(), pace = 0;
+	uint64_t cost = nfsock_cost(nfbot.sock);
+	size_t got =
+	    nfsock_drain(nfbot.sock, NFBOT_DRAIN_CALLS, nfbot_on_udp, NULL);
+
+	if (got > 0) {
+		int64_t since = now - nfbot.last_read_ms;
+
+		if (since > 1000)
+			nfbot.pace_ms = 0; /* idle: start small again */
+		if (got < (size_t)NFBOT_DRAIN_CALLS * NFSOCK_BATCH) {
+			pace = nfsock_pace_ms(nfsock_rcvbuf(nfbot.sock),
+			    nfsock_cost(nfbot.sock) - cost, since,
+			    nfbot.cfg.read_pace_ms);
+			if (pace > 2 * nfbot.pace_ms + 1)
+				pace = 2 * nfbot.pace_ms + 1;
+		}
+		nfbot.pace_ms = pace;
+		pace = nfbot_pace_before_minute(pace);
+		nfbot.last_read_ms = now;
+	}
+	if (pace > 0) {
+		if (nfbot.watching)
+			loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		nfbot.watching = 0;
+		loop_timer_start(nfbot.loop, &nfbot.reread, pace);
+	} else if (!nfbot.watching) {
+		loop_watch(nfbot.loop, nfsock_fd(nfbot.sock), POLLIN,
+		    nfbot_on_readable, NULL);
+		nfbot.watching = 1;
+	}
+}
+
+static void
+nfbot_on_reread(struct timer *t, void *arg)
+{
+	(void)t;
+	(void)arg;
+	nfbot_udp_read();
 }
 
 static void
@@ -401,7 +527,7 @@ nfbot_on_readable(int fd, int revents, void *arg)
 	(void)fd;
 	(void)revents;
 	(void)arg;
-	nfsock_drain(nfbot.sock, 64, nfbot_on_udp, NULL);
+	nfbot_udp_read();
 }
 
 static void
@@ -779,6 +905,11 @@ static const struct setting nfbot_settings[] = {
         "address to listen on (unset: all, IPv6 and IPv4)"},
     {"NETFLOW_RCVBUF", "33554432", 4096, 1 << 30,
         "socket receive buffer, bytes (SO_RCVBUFFORCE when allowed)"},
+    {"NETFLOW_READ_PACE_MS", "100", 0, 1000,
+        "longest wait (ms) before reading a busy UDP socket again, so "
+        "reads take large batches; bounded by the receive buffer (a "
+        "quarter of it at most, none below 4 MiB), ends before each "
+        "minute boundary (0 = read at once)"},
     {"NETFLOW_PCAP_FILTER", "udp", 0, 0,
         "BPF filter for --pcap and --pcap-live"},
     {"NETFLOW_SAMPLING_RATE", "0", 0, 1000000000,
@@ -854,6 +985,7 @@ nfbot_read_env(void)
 	nfbot_windows[0] = (int)settings_int(t, "NETFLOW_EMIT_INTERVAL");
 	c->state_file = settings_str(t, "NETFLOW_STATE_FILE");
 	c->state_ms = 1000 * settings_int(t, "NETFLOW_STATE_INTERVAL");
+	c->read_pace_ms = settings_int(t, "NETFLOW_READ_PACE_MS");
 	if (c->user == NULL)
 		c->user = settings_str(t, "NETFLOW_USER");
 }
@@ -913,8 +1045,11 @@ nfbot_init(void)
 			log_warnx("NETFLOW_PORT: %s", err);
 			return -1;
 		}
+		timer_init(&nfbot.reread, nfbot_on_reread, NULL);
 		loop_watch(
 		    l, nfsock_fd(nfbot.sock), POLLIN, nfbot_on_readable, NULL);
+		nfbot.watching = 1;
+		nfbot.last_read_ms = timer_now_ms();
 		log_info("input: UDP port %d on %s, receive buffer %d bytes%s",
 		    nfsock_port(nfbot.sock),
 		    nfbot.cfg.bind ? nfbot.cfg.bind : "all addresses",
@@ -962,6 +1097,11 @@ nfbot_shutdown(void)
 		loop_timer_stop(nfbot.loop, &nfbot.stats);
 		loop_timer_stop(nfbot.loop, &nfbot.checkpoint);
 	}
+	if (nfbot.sock != NULL && timer_armed(&nfbot.reread)) {
+		/* what arrived while the socket was paced */
+		loop_timer_stop(nfbot.loop, &nfbot.reread);
+		nfsock_drain(nfbot.sock, NFBOT_DRAIN_CALLS, nfbot_on_udp, NULL);
+	}
 	if (nfbot.cache != NULL)
 		nfbot_save_state();
 	if (nfbot.cache != NULL && nfbot.cfg.pcap_file == NULL)
@@ -975,7 +1115,9 @@ nfbot_shutdown(void)
 		nfbot_suggest_free(s);
 	}
 	if (nfbot.sock != NULL) {
-		loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		if (nfbot.watching)
+			loop_unwatch(nfbot.loop, nfsock_fd(nfbot.sock));
+		nfbot.watching = 0;
 		nfsock_close(nfbot.sock);
 		nfbot.sock = NULL;
 	}

@@ -6,8 +6,10 @@
 #ifndef NETFLOWBOT_NFFLOW_H
 #define NETFLOWBOT_NFFLOW_H
 
+#include <endian.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum nfflow_dir {
 	NFFLOW_INGRESS = 0,
@@ -62,14 +64,33 @@ struct nfdecode {
 	size_t errlen;
 };
 
-/* Reads an unsigned big-endian integer of 1 to 8 bytes (inline: it is
- * on the per-field path). */
+/* Reads an unsigned big-endian integer of 1 to 8 bytes (the first 8 of
+ * a longer field).  Inline, with the common widths as single loads: it
+ * is on the per-field path and most template widths are only known at
+ * run time. */
 static inline uint64_t
 nfflow_be(const uint8_t *p, size_t len)
 {
 	uint64_t v = 0;
+	uint32_t v4;
+	uint16_t v2;
 	size_t i;
 
+	switch (len) {
+	case 1:
+		return p[0];
+	case 2:
+		memcpy(&v2, p, 2);
+		return be16toh(v2);
+	case 4:
+		memcpy(&v4, p, 4);
+		return be32toh(v4);
+	case 8:
+		memcpy(&v, p, 8);
+		return be64toh(v);
+	default:
+		break;
+	}
 	for (i = 0; i < len && i < 8; i++)
 		v = (v << 8) | p[i];
 	return v;

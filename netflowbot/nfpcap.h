@@ -1,8 +1,9 @@
 /*
  * Export packets from libpcap: the UDP payloads of a capture file (offline
  * replay, as fast as possible) or of a live capture on an interface, with
- * each packet's source address and capture time.  Only the first fragment
- * of a fragmented datagram is seen (no reassembly).
+ * each packet's source address and capture time.  IPv4 and IPv6
+ * fragments of UDP datagrams are reassembled (nffrag.h) when the filter
+ * lets them through, as the default one ("udp") does.
  */
 #ifndef NETFLOWBOT_NFPCAP_H
 #define NETFLOWBOT_NFPCAP_H
@@ -30,15 +31,23 @@ typedef void nfpcap_cb(const struct nfpcap_dgram *dg, void *arg);
 int nfpcap_parse(int dlt, const uint8_t *frame, size_t caplen,
     struct nfpcap_dgram *dg) BOT_WUR;
 
-/* Replays file: every UDP datagram matching the BPF filter (NULL: "udp")
- * goes to cb in file order.  Returns the number of datagrams, or -1 with
+struct nffrag_piece;
+/* As nfpcap_parse, but 1 when the frame holds a fragment of a UDP
+ * datagram (IPv4, or IPv6 with UDP after the fragment header), fr then
+ * filled (dg->src too), for nffrag_add. */
+int nfpcap_parse_frag(int dlt, const uint8_t *frame, size_t caplen,
+    struct nfpcap_dgram *dg, struct nffrag_piece *fr) BOT_WUR;
+
+/* Replays file: every UDP datagram matching the BPF filter (NULL or
+ * "udp": UDP and IPv6 fragments) goes to cb in file order, fragmented
+ * ones once complete.  Returns the number of datagrams, or -1 with
  * err (file unreadable, bad filter). */
 long nfpcap_replay(const char *file, const char *filter, nfpcap_cb *cb,
     void *arg, char *err, size_t errlen);
 
 struct nfpcap_live;
-/* Opens a live capture on iface (filter NULL: "udp"), non-blocking; NULL
- * with err on failure. */
+/* Opens a live capture on iface (filter as for nfpcap_replay; fragments
+ * reassembled), non-blocking; NULL with err on failure. */
 struct nfpcap_live *nfpcap_live_open(
     const char *iface, const char *filter, char *err, size_t errlen);
 /* The descriptor to poll for input. */

@@ -22,19 +22,19 @@
 #include "nfflow.h"
 #include "xmalloc.h"
 
-#define NFSOCK_BATCH 32
-#define NFSOCK_BUF   65535
+#define NFSOCK_BUF 65535
 
 struct nfsock {
 	int fd;
 	int port;
 	int rcvbuf;
 	uint32_t ovfl_last;
-	uint64_t drops, truncated;
+	uint64_t drops, truncated, received, cost;
 	struct mmsghdr msgs[NFSOCK_BATCH];
 	struct iovec iov[NFSOCK_BATCH];
 	struct sockaddr_storage from[NFSOCK_BATCH];
 	char ctl[NFSOCK_BATCH][64];
+	struct nfsock_dgram dg[NFSOCK_BATCH];
 	uint8_t *bufs;
 };
 
@@ -104,8 +104,15 @@ nfsock_open(
 		s->rcvbuf = v / 2; /* Linux reports twice the setting */
 	s->bufs = xmalloc((size_t)NFSOCK_BATCH * NFSOCK_BUF);
 	for (i = 0; i < NFSOCK_BATCH; i++) {
+		struct msghdr *mh = &s->msgs[i].msg_hdr;
+
 		s->iov[i].iov_base = s->bufs + i * NFSOCK_BUF;
 		s->iov[i].iov_len = NFSOCK_BUF;
+		/* set once: each read resets only what the kernel changes */
+		mh->msg_name = &s->from[i];
+		mh->msg_iov = &s->iov[i];
+		mh->msg_iovlen = 1;
+		mh->msg_control = s->ctl[i];
 	}
 	return s;
 }
@@ -160,41 +167,70 @@ nfsock_ovfl(struct nfsock *s, struct msghdr *mh)
 size_t
 nfsock_drain(struct nfsock *s, int max_batches, nfsock_cb *cb, void *arg)
 {
-	size_t total = 0;
+	size_t total = 0, k;
 	int b, n, i;
 
 	for (b = 0; b < max_batches; b++) {
 		for (i = 0; i < NFSOCK_BATCH; i++) {
 			struct msghdr *mh = &s->msgs[i].msg_hdr;
 
-			memset(mh, 0, sizeof(*mh));
-			mh->msg_name = &s->from[i];
 			mh->msg_namelen = sizeof(s->from[i]);
-			mh->msg_iov = &s->iov[i];
-			mh->msg_iovlen = 1;
-			mh->msg_control = s->ctl[i];
 			mh->msg_controllen = sizeof(s->ctl[i]);
 		}
 		n = recvmmsg(s->fd, s->msgs, NFSOCK_BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			break;
-		for (i = 0; i < n; i++) {
+		for (i = 0, k = 0; i < n; i++) {
 			struct msghdr *mh = &s->msgs[i].msg_hdr;
-			uint8_t src[16];
 
 			nfsock_ovfl(s, mh);
+			s->cost +=
+			    NFSOCK_DGRAM_COST((uint64_t)s->msgs[i].msg_len);
 			if (mh->msg_flags & MSG_TRUNC) {
 				s->truncated++;
 				continue;
 			}
-			nfsock_addr(&s->from[i], src);
-			cb(src, s->iov[i].iov_base, s->msgs[i].msg_len, arg);
+			nfsock_addr(&s->from[i], s->dg[k].src);
+			s->dg[k].data = s->iov[i].iov_base;
+			s->dg[k].len = s->msgs[i].msg_len;
+			k++;
 		}
+		if (k > 0)
+			cb(s->dg, k, arg);
 		total += (size_t)n;
+		s->received += (uint64_t)n;
 		if (n < NFSOCK_BATCH)
 			break;
 	}
 	return total;
+}
+
+int64_t
+nfsock_pace_ms(int rcvbuf, uint64_t cost, int64_t elapsed_ms, int64_t max_ms)
+{
+	uint64_t room;
+
+	if (max_ms <= 0 || rcvbuf < (4 << 20))
+		return 0;
+	room = (uint64_t)rcvbuf / 4;
+	if (elapsed_ms < 1)
+		elapsed_ms = 1;
+	/* wait w ms where cost * w / elapsed_ms <= room */
+	if (cost == 0 || room * (uint64_t)elapsed_ms / cost >= (uint64_t)max_ms)
+		return max_ms;
+	return (int64_t)(room * (uint64_t)elapsed_ms / cost);
+}
+
+uint64_t
+nfsock_received(const struct nfsock *s)
+{
+	return s->received;
+}
+
+uint64_t
+nfsock_cost(const struct nfsock *s)
+{
+	return s->cost;
 }
 
 uint64_t

@@ -1,7 +1,10 @@
 /*
- * Layout: "NFBOTST1", u32 count, count x nfagg_save records, then the
- * FNV-1a 64 hash of everything before it.  Host byte order: a checkpoint
- * is read back by the same build on the same host.
+ * Layout: "NFBOTST2", u32 byte-order mark (0x01020304), u32 count, count
+ * x nfagg_save records, then the FNV-1a 64 hash of everything before it.
+ * Values are in the writer's byte order; the mark tells a reader of the
+ * other order, which refuses the file by name instead of misreading it.
+ * Version 1 ("NFBOTST1", no mark: written by earlier builds on this
+ * host) is still read.
  */
 #include "nfstate.h"
 
@@ -15,8 +18,11 @@
 #include "nfagg.h"
 #include "xmalloc.h"
 
-#define NFSTATE_MAGIC "NFBOTST1"
-#define NFSTATE_MAX   (INT64_C(1) << 30)
+#define NFSTATE_MAGIC    "NFBOTST2"
+#define NFSTATE_MAGIC_V1 "NFBOTST1"
+#define NFSTATE_BOM      UINT32_C(0x01020304)
+#define NFSTATE_BOM_SWAP UINT32_C(0x04030201)
+#define NFSTATE_MAX      (INT64_C(1) << 30)
 
 static uint64_t
 nfstate_hash(const uint8_t *p, size_t n)
@@ -35,7 +41,7 @@ nfstate_save(const char *path, struct nfagg *const *aggs, size_t n, char *err,
 {
 	struct buf b;
 	char *tmp = NULL;
-	uint32_t cnt = (uint32_t)n;
+	uint32_t cnt = (uint32_t)n, bom = NFSTATE_BOM;
 	uint64_t h;
 	size_t i;
 	FILE *f = NULL;
@@ -43,6 +49,7 @@ nfstate_save(const char *path, struct nfagg *const *aggs, size_t n, char *err,
 
 	buf_init(&b, (size_t)NFSTATE_MAX);
 	if (buf_append(&b, NFSTATE_MAGIC, 8) == -1 ||
+	    buf_append(&b, &bom, sizeof(bom)) == -1 ||
 	    buf_append(&b, &cnt, sizeof(cnt)) == -1)
 		goto toobig;
 	for (i = 0; i < n; i++)
@@ -89,15 +96,30 @@ nfstate_parse(const uint8_t *p, size_t len, const struct nfagg_limits *lim,
     struct nfagg ***out, size_t *n, char *err, size_t errlen)
 {
 	struct nfagg **aggs = NULL;
-	uint32_t cnt, i;
+	uint32_t cnt, i, bom;
 	uint64_t h;
-	size_t pos = 12, body;
+	size_t pos, body;
 
 	*out = NULL;
 	*n = 0;
-	if (len < 20 || memcmp(p, NFSTATE_MAGIC, 8) != 0) {
-		snprintf(
-		    err, errlen, "not a netflowbot checkpoint (version 1)");
+	if (len >= 24 && memcmp(p, NFSTATE_MAGIC, 8) == 0) {
+		memcpy(&bom, p + 8, 4);
+		if (bom == NFSTATE_BOM_SWAP) {
+			snprintf(err, errlen,
+			    "written on a host of the other byte order");
+			return -1;
+		}
+		if (bom != NFSTATE_BOM) {
+			snprintf(err, errlen, "bad byte-order mark 0x%08x",
+			    (unsigned)bom);
+			return -1;
+		}
+		pos = 16;
+	} else if (len >= 20 && memcmp(p, NFSTATE_MAGIC_V1, 8) == 0) {
+		pos = 12; /* version 1: this host's byte order, no mark */
+	} else {
+		snprintf(err, errlen,
+		    "not a netflowbot checkpoint (version 1 or 2)");
 		return -1;
 	}
 	body = len - 8;
@@ -107,7 +129,7 @@ nfstate_parse(const uint8_t *p, size_t len, const struct nfagg_limits *lim,
 		    err, errlen, "checksum mismatch (truncated or altered)");
 		return -1;
 	}
-	memcpy(&cnt, p + 8, 4);
+	memcpy(&cnt, p + pos - 4, 4);
 	if (cnt > (body - pos) / 12) {
 		snprintf(err, errlen, "%u accounts in %zu bytes", cnt, len);
 		return -1;

@@ -95,6 +95,8 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 	}
 }
 
+/* Sifts slot i down.  The heap has a sentinel slot h[n] of the largest
+ * count once built, so a missing right child needs no test. */
 static void
 nftop_down(struct nftop *t, uint32_t i)
 {
@@ -106,7 +108,7 @@ nftop_down(struct nftop *t, uint32_t i)
 
 		if (l >= n)
 			break;
-		m = l + 1 < n && h[l + 1].count < h[l].count ? l + 1 : l;
+		m = h[l + 1].count < h[l].count ? l + 1 : l;
 		if (h[m].count >= x.count)
 			break;
 		h[i] = h[m];
@@ -140,6 +142,8 @@ nftop_heapify(struct nftop *t)
 		t->heap[i].idx = i;
 		t->pos[i] = i;
 	}
+	t->heap[t->n].count = UINT64_MAX; /* the sentinel */
+	t->heap[t->n].idx = NFTOP_NIL;
 	for (i = t->n / 2; i-- > 0;)
 		nftop_down(t, i);
 }
@@ -187,7 +191,8 @@ nftop_add_err(
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
-			t->heap = xreallocarray(t->heap, na, sizeof(*t->heap));
+			t->heap = xreallocarray(
+			    t->heap, na + 1, sizeof(*t->heap)); /* + sentinel */
 			t->pos = xreallocarray(t->pos, na, sizeof(*t->pos));
 			t->alloc = na;
 		}

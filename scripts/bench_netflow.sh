@@ -14,17 +14,27 @@
 #   BENCH_NF_PCAP_ONLY=1: only the --pcap throughput (BENCH_NF_PCAP_RUNS
 #   runs, 1 by default, each line printed; BENCH_NF_KEEP_PCAP=FILE keeps
 #   the capture there, e.g. for perf)
+#   BENCH_NF_COLLECTORS="netflowbot nfcapd nfacctd" (the ones run),
+#   BENCH_NF_PROTOS="9 10" (v9, IPFIX), BENCH_NF_BURST=1 (0: no burst row),
+#   BENCH_NF_RUNS=1 (runs of each UDP row, each line printed),
+#   BENCH_NF_PCAP=1 (0: no --pcap line), BENCH_NF_BOT=PATH (another
+#   netflowbot binary, e.g. to compare builds)
 set -eu
 O=${1:-build}
 # the collectors compared (the bench's own package list)
 DEPS_PACKAGES="nfdump pmacct" sh scripts/deps.sh
 make -s "$O/tests/bench_nfreplay" O="$O" >/dev/null
-export BENCH_BOT="$O/netflowbot" BENCH_REPLAY="$O/tests/bench_nfreplay"
+export BENCH_BOT="${BENCH_NF_BOT:-$O/netflowbot}" BENCH_REPLAY="$O/tests/bench_nfreplay"
 export BENCH_RATES="${BENCH_NF_RATES:-100000 400000 1000000}"
 export BENCH_SECONDS="${BENCH_NF_SECONDS:-10}"
 export BENCH_PCAP_ONLY="${BENCH_NF_PCAP_ONLY:-0}"
 export BENCH_PCAP_RUNS="${BENCH_NF_PCAP_RUNS:-1}"
 export BENCH_KEEP_PCAP="${BENCH_NF_KEEP_PCAP:-}"
+export BENCH_COLLECTORS="${BENCH_NF_COLLECTORS:-netflowbot nfcapd nfacctd}"
+export BENCH_PROTOS="${BENCH_NF_PROTOS:-9 10}"
+export BENCH_BURST="${BENCH_NF_BURST:-1}"
+export BENCH_RUNS="${BENCH_NF_RUNS:-1}"
+export BENCH_PCAP="${BENCH_NF_PCAP:-1}"
 exec python3 - <<'PYEOF'
 import glob
 import json
@@ -263,10 +273,15 @@ def run(collector, dg_file, rate, flows):
 
 
 def main():
-    collectors = [Netflowbot()]
+    wanted = os.environ["BENCH_COLLECTORS"].split()
+    collectors = [Netflowbot()] if "netflowbot" in wanted else []
     for name, cls in (("nfcapd", Nfcapd), ("nfacctd", Nfacctd)):
-        if shutil.which(name):
+        if name in wanted and shutil.which(name):
             collectors.append(cls())
+    protos = [int(x) for x in os.environ["BENCH_PROTOS"].split()]
+    if os.environ["BENCH_PCAP_ONLY"] == "1":
+        protos = []
+    extra = ["burst"] if os.environ["BENCH_BURST"] == "1" else []
     m = re.search(r"^model name\s*:\s*(.*)$", open("/proc/cpuinfo").read(),
                   re.M)
     print("date: %s; host: %d CPUs, %s" % (
@@ -276,13 +291,13 @@ def main():
         "proto", "offered", "collector", "sent", "accounted", "loss%",
         "cpu_us/flow", "peak_rss_MiB"))
     files = {}
-    for version in (9, 10) if os.environ["BENCH_PCAP_ONLY"] != "1" else ():
+    for version in protos:
         path = os.path.join(TMP, "dgs-%d.bin" % version)
         write_dgs(path, gen(version))
         files[version] = path
-    for version in (9, 10) if os.environ["BENCH_PCAP_ONLY"] != "1" else ():
-        for rate in RATES + ["burst"]:
-            for c in collectors:
+    for version in protos:
+        for rate in RATES + extra:
+            for c in collectors * int(os.environ["BENCH_RUNS"]):
                 if rate == "burst":
                     sent, secs, got, us, rss = run(c, files[version], 0, 200000)
                     label = "burst200k"
@@ -294,6 +309,8 @@ def main():
                     "v9" if version == 9 else "ipfix", label, c.name, sent,
                     got, 100.0 * (sent - got) / sent, us, rss / 1024.0))
                 sys.stdout.flush()
+    if os.environ["BENCH_PCAP"] != "1":
+        return
     # --pcap throughput: 1,200,000 flows of IPFIX from one capture
     dgs = gen(10, 4000)
     recs = nfpcap.export_records([(1700000000 + i * 0.001, p)

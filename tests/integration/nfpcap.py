@@ -117,5 +117,53 @@ def export_records(datagrams, exporter="127.0.0.1", dport=2055):
     return out
 
 
+def ip_checksum(hdr):
+    csum = 0
+    for i in range(0, len(hdr), 2):
+        csum += (hdr[i] << 8) | hdr[i + 1]
+    while csum >> 16:
+        csum = (csum & 0xffff) + (csum >> 16)
+    return (~csum) & 0xffff
+
+
+def fragment(records, mtu):
+    """(ts, raw IPv4/IPv6 packet) records with every packet longer than
+    mtu split into IP fragments (IPv6: a fragment header after the fixed
+    header), the fragments of every other packet in reverse order."""
+    out = []
+    for n, (ts, pkt) in enumerate(records):
+        if len(pkt) <= mtu:
+            out.append((ts, pkt))
+            continue
+        frags = []
+        if pkt[0] >> 4 == 4:
+            ihl = (pkt[0] & 15) * 4
+            body, step = pkt[ihl:], (mtu - ihl) // 8 * 8
+            for off in range(0, len(body), step):
+                part = body[off:off + step]
+                more = 0x2000 if off + step < len(body) else 0
+                h = bytearray(pkt[:ihl])
+                struct.pack_into("!HHH", h, 2, ihl + len(part),
+                                 (1000 + n) & 0xffff, more | off // 8)
+                struct.pack_into("!H", h, 10, 0)
+                struct.pack_into("!H", h, 10, ip_checksum(bytes(h)))
+                frags.append(bytes(h) + part)
+        else:
+            nh, body = pkt[6], pkt[40:]
+            step = (mtu - 48) // 8 * 8
+            for off in range(0, len(body), step):
+                part = body[off:off + step]
+                more = 1 if off + step < len(body) else 0
+                h = bytearray(pkt[:40])
+                struct.pack_into("!H", h, 4, 8 + len(part))
+                h[6] = 44
+                frags.append(bytes(h) + struct.pack(
+                    "!BBHI", nh, 0, off | more, 70000 + n) + part)
+        if n % 2:
+            frags.reverse()
+        out.extend((ts, f) for f in frags)
+    return out
+
+
 def write_export_pcap(path, datagrams, exporter="127.0.0.1"):
     write_pcap(path, export_records(datagrams, exporter), DLT_RAW)

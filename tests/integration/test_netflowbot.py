@@ -290,6 +290,26 @@ class NetflowbotTest(BotTestCase):
              if p == "netflow.15min.ingress"}
         self.assertEqual(q, {T0 + 1000.0: 2 * one[T0 + 160.0]})
 
+    def test_pcap_fragmented_exports_reassembled(self):
+        # the same IPFIX exports whole and in IP fragments of at most 200
+        # bytes (IPv4 and IPv6 exporters): the same values
+        got = nfexport.export(self.traffic, 10, ("-6",))
+        dgs = [(T0 + 130 + i * 0.01, p) for i, (_, p) in enumerate(got)]
+        self.assertTrue(any(len(p) > 400 for _, p in dgs))
+        for eid, exporter, details in (
+                (501, "127.0.0.1", {"ipv4": "127.0.0.1"}),
+                (502, "2001:db8::9", {"ipv6": "2001:db8::9"})):
+            whole, _ = self.run_pcap(dgs, [(eid, details)],
+                                     exporter=exporter)
+            self.assertIn(("netflow.1min.ingress.entity.%d" % eid,
+                           float(T0 + 160)), whole)
+            recs = nfpcap.fragment(
+                nfpcap.export_records(dgs, exporter), 200)
+            self.assertGreater(len(recs), 2 * len(dgs))
+            vals, bot = self.run_pcap(None, [(eid, details)], records=recs)
+            self.assertEqual(vals, whole, exporter)
+            self.assertIn("%d datagrams" % len(dgs), bot.stderr())
+
     # --- live over UDP with the fake backend, against nfdump -----------
 
     def test_live_udp_v9_against_nfdump_and_suggestion(self):

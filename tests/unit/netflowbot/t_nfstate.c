@@ -153,3 +153,72 @@ T_TEST(nfstate_roundtrip)
 	snprintf(path, sizeof(path), "%s/none.state", t_tmpdir());
 	T_EQ_INT(nfstate_load(path, &lim, &back, &n, err, sizeof(err)), 1);
 }
+
+static void
+t_rehash(uint8_t *buf, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	size_t i;
+
+	for (i = 0; i + 8 < n; i++)
+		h = (h ^ buf[i]) * UINT64_C(1099511628211);
+	memcpy(buf + n - 8, &h, 8);
+}
+
+/* The header states the writer's byte order: a file from a host of the
+ * other order is refused by name (whatever its checksum), and a version 1
+ * file (no mark, this host's order) still loads. */
+T_TEST(nfstate_byte_order)
+{
+	static uint8_t buf[1 << 20], v1[1 << 20];
+	struct nfagg_limits lim;
+	struct nfagg *a, **back;
+	char path[512], err[256];
+	char *want, *got;
+	uint8_t t;
+	size_t n, m;
+
+	snprintf(path, sizeof(path), "%s/bo.state", t_tmpdir());
+	nfagg_limits_defaults(&lim);
+	a = nfagg_new(21, &lim);
+	t_fill(a, 1700000000);
+	T_EQ_INT(nfstate_save(path, &a, 1, err, sizeof(err)), 0);
+	want = t_render(a);
+	n = t_file(path, buf, sizeof(buf));
+	T_ASSERT(n > 100);
+	T_ASSERT(memcmp(buf, "NFBOTST2", 8) == 0);
+
+	/* version 1: magic, count, records, hash */
+	memcpy(v1, "NFBOTST1", 8);
+	memcpy(v1 + 8, buf + 12, n - 12);
+	m = n - 4;
+	t_rehash(v1, m);
+	T_EQ_INT(nfstate_parse(v1, m, &lim, &back, &m, err, sizeof(err)), 0);
+	T_EQ_INT(m, 1);
+	got = t_render(back[0]);
+	T_EQ_STR(got, want);
+	free(got);
+	nfagg_free(back[0]);
+	free(back);
+
+	/* the other byte order: the mark reversed (checksum valid or not) */
+	t = buf[8], buf[8] = buf[11], buf[11] = t;
+	t = buf[9], buf[9] = buf[10], buf[10] = t;
+	err[0] = '\0';
+	T_EQ_INT(nfstate_parse(buf, n, &lim, &back, &m, err, sizeof(err)), -1);
+	T_ASSERT(back == NULL);
+	T_ASSERT(strstr(err, "other byte order") != NULL);
+	t_rehash(buf, n);
+	t_write(path, buf, n);
+	err[0] = '\0';
+	T_EQ_INT(nfstate_load(path, &lim, &back, &m, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "other byte order") != NULL);
+
+	/* neither order */
+	buf[8] = 9;
+	t_rehash(buf, n);
+	T_EQ_INT(nfstate_parse(buf, n, &lim, &back, &m, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "byte-order mark") != NULL);
+	free(want);
+	nfagg_free(a);
+}
