@@ -142,7 +142,8 @@ target_set_why(struct target *t, const char *why)
 static void
 target_free_text(struct target *t)
 {
-	free(t->text);
+	if (t->text != t->addr)
+		free(t->text);
 	free(t->why);
 	t->text = NULL;
 	t->why = NULL;
@@ -166,6 +167,12 @@ target_classify(struct target *t, char *err, size_t errlen)
 		    res->ai_addr, res->ai_addrlen, t, err, errlen);
 		if (rc == 0)
 			t->resolved = t->answered = 1;
+		/* Most texts are their canonical address already: keep no
+		 * second copy (a numeric addr never changes). */
+		if (rc == 0 && strcmp(t->text, t->addr) == 0) {
+			free(t->text);
+			t->text = t->addr;
+		}
 		goto out;
 	}
 	if (!target_name_ok(t->text)) {
@@ -274,7 +281,7 @@ target_from_text(struct target *t, int64_t job_id, const char *key,
 void
 target_set_port(struct target *t, unsigned port)
 {
-	t->port = port;
+	t->port = (unsigned short)port;
 }
 
 enum target_state

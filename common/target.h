@@ -37,26 +37,26 @@ enum target_state {
 
 struct target {
 	/* From the configuration. */
-	char *text;      /* as configured, for log lines (own
-	                    copy, shorter than TARGET_TEXTLEN) */
+	char *text;      /* as configured, for log lines: an own copy
+	                    shorter than TARGET_TEXTLEN, or addr itself when
+	                    the text is already the canonical address (so a
+	                    target must not be moved once set) */
 	const char *key; /* details key it came from (static) */
 	int64_t job_id;  /* for log lines: "job <id> (<text>)" */
-	unsigned port;   /* 0: none (target_set_port) */
-	int want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
+	char *why;       /* why there is no address (own copy), or NULL */
+	/* Private to target.c: the lookup under way, or NULL (only names
+	 * ever have one, so a numeric target carries one pointer). */
+	struct target_lookup *lookup;
+	unsigned short port;       /* 0: none (target_set_port) */
+	unsigned char want_family; /* AF_INET/AF_INET6/AF_UNSPEC for names */
 
 	/* The address in use. */
-	int family;                /* AF_INET or AF_INET6 once addr is set */
+	unsigned char family;      /* AF_INET or AF_INET6 once addr is set */
 	unsigned char is_name;     /* 1: text is a host name to resolve */
 	unsigned char resolved;    /* addr is usable */
 	unsigned char answered;    /* the name got an answer (good or bad) */
 	unsigned char stale;       /* the name stopped resolving; addr is old */
-	char *why;                 /* why there is no address (own copy),
-	                              or NULL */
 	char addr[TARGET_ADDRLEN]; /* canonical numeric address, or "" */
-
-	/* Private to target.c: the lookup under way, or NULL (only names
-	 * ever have one, so a numeric target carries one pointer). */
-	struct target_lookup *lookup;
 };
 
 /* Called on the loop thread after a lookup's answer was applied to t;
@@ -78,7 +78,8 @@ int target_from_details(struct target *t, int64_t job_id,
 int target_from_text(struct target *t, int64_t job_id, const char *key,
     const char *text, int want_family, char *err, size_t errlen) BOT_WUR;
 
-/* Sets the port that target_sockaddr and target_format add (0: none). */
+/* Sets the port that target_sockaddr and target_format add (0: none;
+ * at most 65535). */
 void target_set_port(struct target *t, unsigned port);
 
 /* WAITING, READY or FAILED (see enum target_state). */

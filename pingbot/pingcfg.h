@@ -24,9 +24,9 @@ struct json_object;
 #define PINGCFG_MAX_RETRY   10
 
 struct pingcfg {
-	int n_packets;    /* packets (rounds) per run, 1..100 */
 	double sleep_s;   /* from one round's start to the next, 0..60 */
 	double timeout_s; /* per round, split over the attempts, 0.01..60 */
+	int n_packets;    /* packets (rounds) per run, 1..100 */
 	int retry;        /* extra attempts for unanswered packets, 0..10 */
 };
 

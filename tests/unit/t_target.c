@@ -61,6 +61,8 @@ T_TEST(target_numeric)
 	    0);
 	T_EQ_STR(t.addr, "10.0.0.5");
 	T_EQ_STR(t.text, "10.0.0.5");
+	/* A text that is its canonical address keeps no second copy. */
+	T_ASSERT(t.text == t.addr);
 	T_EQ_STR(t.key, "ipv4");
 	T_EQ_INT(t.family, AF_INET);
 	T_EQ_INT(t.is_name, 0);
@@ -71,6 +73,8 @@ T_TEST(target_numeric)
 	             "{\"ipv6\": \"2001:DB8:0:0::1\"}", &t, err, sizeof(err)),
 	    0);
 	T_EQ_STR(t.addr, "2001:db8::1");
+	T_EQ_STR(t.text, "2001:DB8:0:0::1"); /* as configured, own copy */
+	T_ASSERT(t.text != t.addr);
 	T_EQ_STR(t.key, "ipv6");
 	T_EQ_INT(t.family, AF_INET6);
 

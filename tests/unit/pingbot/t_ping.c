@@ -401,7 +401,8 @@ T_TEST(t_ping_values_avg_stays_within_min_max)
 
 T_TEST(t_ping_cfg_duration_and_fit)
 {
-	struct pingcfg cfg = {3, 1.0, 2.0, 0};
+	struct pingcfg cfg = {
+	    .n_packets = 3, .sleep_s = 1.0, .timeout_s = 2.0, .retry = 0};
 	char msg[BOT_ERRLEN];
 
 	/* Rounds back to back when the timeout is longer than the sleep;
