@@ -89,15 +89,18 @@ struct jf_seen {
 	int64_t id;      /* 0 when it is not one of ours */
 	struct job *job; /* a reference, or NULL (invalid, or not ours) */
 	/* its credential id, then each sensor's: n_ids of them, inside the
-	 * entry when they fit (jf_seen_ids) */
+	 * entry when they fit and it has no notes (jf_seen_ids), else in a
+	 * block of their own followed by the notes (jf_seen_notes) */
 	union {
 		int64_t *p;
 		int64_t in[2];
 	} ids;
-	char *notes; /* the jf_note lines it gave, each '\n'-ended */
 	uint32_t n_ids;
 	unsigned char ours;  /* protocols[P] is for this bot */
 	unsigned char moved; /* handed on to the next table */
+	/* it gave jf_note lines, each '\n'-ended, kept after its ids (an
+	 * entry of 64 bytes, where most have none) */
+	unsigned char has_notes;
 };
 
 struct jf_seen_table {
@@ -244,25 +247,53 @@ jf_id_hash(int64_t account, int64_t id)
 	return (size_t)(h ^ (h >> 29));
 }
 
+/* 1 when e's ids (and notes) are in a block of their own. */
+static int
+jf_seen_has_block(const struct jf_seen *e)
+{
+	return e->n_ids > 2 || e->has_notes;
+}
+
 /* The record ids of entry e (jf_ids_of). */
 static const int64_t *
 jf_seen_ids(const struct jf_seen *e)
 {
-	return e->n_ids <= 2 ? e->ids.in : e->ids.p;
+	return jf_seen_has_block(e) ? e->ids.p : e->ids.in;
 }
 
-/* Gives e the n ids (jf_ids_of's array): copied inside when they fit,
- * else taken (*ids becomes NULL). */
-static void
-jf_seen_set_ids(struct jf_seen *e, int64_t **ids, uint32_t n)
+/* The jf_note lines entry e gave, or NULL. */
+static const char *
+jf_seen_notes(const struct jf_seen *e)
 {
+	return e->has_notes ? (const char *)(e->ids.p + e->n_ids) : NULL;
+}
+
+/* Gives e the n ids (jf_ids_of's array; n may be 0) and a copy of notes
+ * (or NULL): the ids are copied inside when they fit and there are no
+ * notes, else taken (*ids becomes NULL) or copied into one block with the
+ * notes after them. */
+static void
+jf_seen_set_ids(struct jf_seen *e, int64_t **ids, uint32_t n, const char *notes)
+{
+	size_t len;
+
 	e->n_ids = n;
-	if (n <= 2) {
-		memcpy(e->ids.in, *ids, n * sizeof(**ids));
+	if (notes == NULL && n <= 2) {
+		if (n > 0)
+			memcpy(e->ids.in, *ids, n * sizeof(**ids));
 		return;
 	}
-	e->ids.p = *ids;
-	*ids = NULL;
+	if (notes == NULL) {
+		e->ids.p = *ids;
+		*ids = NULL;
+		return;
+	}
+	len = strlen(notes) + 1;
+	e->ids.p = xmalloc(n * sizeof(int64_t) + len);
+	if (n > 0)
+		memcpy(e->ids.p, *ids, n * sizeof(int64_t));
+	memcpy(e->ids.p + n, notes, len);
+	e->has_notes = 1;
 }
 
 static void
@@ -350,9 +381,8 @@ jf_seen_release(struct jf_seen_table *t)
 
 	for (i = 0; i < t->n; i++) {
 		job_unref(t->e[i].job);
-		if (t->e[i].n_ids > 2)
+		if (jf_seen_has_block(&t->e[i]))
 			free(t->e[i].ids.p);
-		free(t->e[i].notes);
 	}
 	free(t->e);
 	free(t->by_text);
@@ -369,7 +399,7 @@ jf_seen_move(struct jf *jf, struct jf_seen *old)
 	jf_seen_add(&jf->seen, old);
 	old->job = NULL;
 	old->n_ids = 0;
-	old->notes = NULL;
+	old->has_notes = 0;
 	old->moved = 1;
 }
 
@@ -1298,7 +1328,7 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 		return 0;
 	if (old->ours)
 		jf_recs_used(jf, acc->id, jf_seen_ids(old), old->n_ids);
-	jf_note_replay(old->notes);
+	jf_note_replay(jf_seen_notes(old));
 	if (old->job != NULL)
 		job_update_add(&jf->u, job_ref(old->job));
 	jf_seen_move(jf, old);
@@ -1432,9 +1462,8 @@ remember:
 		        -1)
 			goto out; /* not reached: it was kept */
 		seen.job = job != NULL ? job_ref(job) : NULL;
-		seen.notes = jf->notes_len ? xstrdup(jf->notes) : NULL;
-		if (seen.ours)
-			jf_seen_set_ids(&seen, &ids, n_ids);
+		jf_seen_set_ids(&seen, &ids, seen.ours ? n_ids : 0,
+		    jf->notes_len ? jf->notes : NULL);
 		jf_seen_add(&jf->seen, &seen);
 	}
 out:

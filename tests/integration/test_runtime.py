@@ -92,6 +92,31 @@ class RuntimeTest(BotTestCase):
         for name in ("other-bot", "iface", "no-credential", "no-sensors"):
             self.assertEqual(self.values("entity.%d." % ids[name]), [], name)
 
+    def test_a_standing_note_is_said_once_across_refreshes(self):
+        """An entity that is not polled says why once while it stands: an
+        unchanged refresh reuses what was remembered of it (its note
+        included), so when it is built again later the note is not new."""
+        acc = self.load([ping_entity("mine"),
+                         ping_entity("no-credential", credential=None)])
+        ids = acc["entities"]
+        line = ("job %d: not polled: no ping credential is set"
+                % ids["no-credential"])
+        bot = self.start_bot("tests/testbot", env={"JOBS_REFRESH_INTERVAL": "3600"})
+        bot.wait_log(line)
+        # refresh 1: the entity's text is unchanged (remembered, reused)
+        self.fake.put_record(ACCOUNT, "entities", ping_entity("new1"))
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("jobs: 2 ping jobs (1 new, 0 changed, 0 removed)")
+        # refresh 2: its text changed (built again), the reason did not
+        renamed = ping_entity("no-credential-2", credential=None)
+        renamed["id"] = ids["no-credential"]
+        self.fake.put_record(ACCOUNT, "entities", renamed)
+        self.fake.put_record(ACCOUNT, "entities", ping_entity("new2"))
+        bot.signal(signal.SIGHUP)
+        bot.wait_log("jobs: 3 ping jobs (1 new, 0 changed, 0 removed)")
+        bot.stop()
+        self.assertEqual(bot.stderr().count(line), 1, bot.stderr()[-3000:])
+
     def test_records_fetched_once_per_refresh(self):
         acc = self.load([ping_entity("e%d" % i) for i in range(20)])
         bot = self.start_bot("tests/testbot")
