@@ -86,8 +86,12 @@ struct jf_seen {
 	uint64_t text_hash; /* its text, with its account */
 	uint64_t recs_hash; /* the records it named, as they were */
 	int64_t account;
-	int64_t id;      /* 0 when it is not one of ours */
-	struct job *job; /* a reference, or NULL (invalid, or not ours) */
+	/* its job (has_job: a reference; its id is the entity's), else the
+	 * entity's id (0 when it is not one of ours): jf_seen_id, _job */
+	union {
+		struct job *job;
+		int64_t id;
+	} who;
 	/* its credential id, then each sensor's: n_ids of them, inside the
 	 * entry when they fit and it has no notes (jf_seen_ids), else in a
 	 * block of their own followed by the notes (jf_seen_notes) */
@@ -101,6 +105,7 @@ struct jf_seen {
 	/* it gave jf_note lines, each '\n'-ended, kept after its ids (an
 	 * entry of 64 bytes, where most have none) */
 	unsigned char has_notes;
+	unsigned char has_job;
 };
 
 struct jf_seen_table {
@@ -247,6 +252,20 @@ jf_id_hash(int64_t account, int64_t id)
 	return (size_t)(h ^ (h >> 29));
 }
 
+/* The entity id of entry e (0: not one of ours). */
+static int64_t
+jf_seen_id(const struct jf_seen *e)
+{
+	return e->has_job ? e->who.job->id : e->who.id;
+}
+
+/* The job of entry e (borrowed), or NULL (invalid, or not ours). */
+static struct job *
+jf_seen_job(const struct jf_seen *e)
+{
+	return e->has_job ? e->who.job : NULL;
+}
+
 /* 1 when e's ids (and notes) are in a block of their own. */
 static int
 jf_seen_has_block(const struct jf_seen *e)
@@ -306,9 +325,9 @@ jf_seen_index(struct jf_seen_table *t, size_t i)
 	while (t->by_text[k] != 0)
 		k = (k + 1) & mask;
 	t->by_text[k] = (uint32_t)(i + 1);
-	if (e->id == 0)
+	if (jf_seen_id(e) == 0)
 		return;
-	k = jf_id_hash(e->account, e->id) & mask;
+	k = jf_id_hash(e->account, jf_seen_id(e)) & mask;
 	while (t->by_id[k] != 0)
 		k = (k + 1) & mask;
 	t->by_id[k] = (uint32_t)(i + 1);
@@ -368,7 +387,7 @@ jf_seen_by_id(struct jf_seen_table *t, int64_t account, int64_t id)
 	     k = (k + 1) & mask) {
 		struct jf_seen *e = &t->e[t->by_id[k] - 1];
 
-		if (e->id == id && e->account == account)
+		if (jf_seen_id(e) == id && e->account == account)
 			return e;
 	}
 	return NULL;
@@ -380,7 +399,7 @@ jf_seen_release(struct jf_seen_table *t)
 	size_t i;
 
 	for (i = 0; i < t->n; i++) {
-		job_unref(t->e[i].job);
+		job_unref(jf_seen_job(&t->e[i]));
 		if (jf_seen_has_block(&t->e[i]))
 			free(t->e[i].ids.p);
 	}
@@ -397,7 +416,9 @@ jf_seen_move(struct jf *jf, struct jf_seen *old)
 	if (old == NULL || old->moved)
 		return;
 	jf_seen_add(&jf->seen, old);
-	old->job = NULL;
+	/* The reference went with it; the id stays for lookups. */
+	old->who.id = jf_seen_id(old);
+	old->has_job = 0;
 	old->n_ids = 0;
 	old->has_notes = 0;
 	old->moved = 1;
@@ -1324,13 +1345,14 @@ jf_build_seen(struct jf *jf, struct jf_account *acc, size_t k)
 	    (jf_recs_hash(jf, acc->id, jf_seen_ids(old), old->n_ids, &h) ==
 	            -1 ||
 	        h != old->recs_hash ||
-	        (old->job != NULL && old->job->sched_entry == NULL)))
+	        (jf_seen_job(old) != NULL &&
+	            jf_seen_job(old)->sched_entry == NULL)))
 		return 0;
 	if (old->ours)
 		jf_recs_used(jf, acc->id, jf_seen_ids(old), old->n_ids);
 	jf_note_replay(jf_seen_notes(old));
-	if (old->job != NULL)
-		job_update_add(&jf->u, job_ref(old->job));
+	if (jf_seen_job(old) != NULL)
+		job_update_add(&jf->u, job_ref(jf_seen_job(old)));
 	jf_seen_move(jf, old);
 	return 1;
 }
@@ -1409,7 +1431,7 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	if (proto == NULL)
 		goto remember;
 	seen.ours = 1;
-	seen.id = eid = jsonx_int(e, "id");
+	seen.who.id = eid = jsonx_int(e, "id");
 	ids = jf_ids_of(proto, &n_ids);
 	resolved = jf_resolve(jf, acc->id, e, proto, eid);
 	jf_recs_used(jf, acc->id, ids, n_ids);
@@ -1431,10 +1453,11 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 		 * next refresh finds it under this text). */
 		old = jf->reuse ? jf_seen_by_id(&jf_seen_prev, acc->id, eid)
 		                : NULL;
-		if (old != NULL && old->job != NULL &&
-		    old->job->sched_entry != NULL && job_same(old->job, job)) {
+		if (old != NULL && jf_seen_job(old) != NULL &&
+		    jf_seen_job(old)->sched_entry != NULL &&
+		    job_same(jf_seen_job(old), job)) {
 			job_unref(job);
-			job = job_ref(old->job);
+			job = job_ref(jf_seen_job(old));
 		} else if (jf->reuse &&
 		    (jf_prepare == NULL ||
 		        jf_prepare(job, jf_prepare_arg) == -1)) {
@@ -1461,7 +1484,10 @@ remember:
 		    jf_recs_hash(jf, acc->id, ids, n_ids, &seen.recs_hash) ==
 		        -1)
 			goto out; /* not reached: it was kept */
-		seen.job = job != NULL ? job_ref(job) : NULL;
+		if (job != NULL && job->id == seen.who.id) {
+			seen.who.job = job_ref(job);
+			seen.has_job = 1;
+		}
 		jf_seen_set_ids(&seen, &ids, seen.ours ? n_ids : 0,
 		    jf->notes_len ? jf->notes : NULL);
 		jf_seen_add(&jf->seen, &seen);
