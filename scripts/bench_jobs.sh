@@ -185,11 +185,12 @@ print("  fake serving alone  %7.0f ms (the same requests, one at a time)"
 print("  ratio               %7.2f (goal <= 1.5)" % (load_s / serve_s))
 print("  bot CPU to loaded   %7.0f ms (start-up included)"
       % (load_cpu_ns / 1e6))
-print("  RSS, jobs loaded    %7.1f MiB (goal <= 16; %.1f anonymous, "
-      "%.1f file-backed)" % (rss_loaded / 1024.0, anon_loaded / 1024.0,
-                             file_loaded / 1024.0))
-print("  RSS, after refresh  %7.1f MiB, peak %.1f MiB"
-      % (rss_after / 1024.0, hwm / 1024.0))
+print("  RSS, jobs loaded    %7.1f MiB (goal <= 16 = 16384 KiB: %d KiB; "
+      "%.1f anonymous, %.1f file-backed)"
+      % (rss_loaded / 1024.0, rss_loaded, anon_loaded / 1024.0,
+         file_loaded / 1024.0))
+print("  RSS, after refresh  %7.1f MiB (%d KiB), peak %.1f MiB"
+      % (rss_after / 1024.0, rss_after, hwm / 1024.0))
 print("  unchanged refresh   %7.1f ms CPU (goal <= 50; idle %.2f ms/s "
       "subtracted)" % (refresh_ms, idle_rate / 1e6))
 EOF
