@@ -11,14 +11,16 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 0 when no value of text nests deeper than APIBODY_MAX_DEPTH, else -1.
- * Only brackets outside strings count; the syntax is left to the parser.
+/* 0 when no value of text nests deeper than APIBODY_MAX_DEPTH, else -1;
+ * -2 for a string right after a value inside a container ("[1 \"a\"]"),
+ * which jq 1.6's parser refuses but leaks the string of.  Only brackets
+ * outside strings count; the rest of the syntax is left to the parser.
  * Sets *nul when a string holds an escaped NUL (\u0000). */
 static int
-apibody_depth_ok(const char *text, size_t len, int *nul)
+apibody_prescan(const char *text, size_t len, int *nul)
 {
 	size_t i;
-	int depth = 0, in_str = 0;
+	int depth = 0, in_str = 0, after_value = 0;
 
 	for (i = 0; i < len; i++) {
 		char c = text[i];
@@ -33,16 +35,24 @@ apibody_depth_ok(const char *text, size_t len, int *nul)
 				in_str = 0;
 			continue;
 		}
+		if (c == '"' && after_value && depth > 0)
+			return -2;
 		switch (c) {
 		case '[':
 		case '{':
 			if (++depth > APIBODY_MAX_DEPTH)
 				return -1;
+			after_value = 0;
 			break;
 		case ']':
 		case '}':
 			if (depth > 0)
 				depth--;
+			after_value = 1;
+			break;
+		case ',':
+		case ':':
+			after_value = 0;
 			break;
 		case ' ':
 		case '\t':
@@ -57,6 +67,7 @@ apibody_depth_ok(const char *text, size_t len, int *nul)
 				return -1;
 			if (c == '"')
 				in_str = 1;
+			after_value = 1; /* the string or literal ends one */
 			break;
 		}
 	}
@@ -112,9 +123,14 @@ apibody_parse(const char *text, size_t len, jv *out, char *err, size_t errlen)
 		snprintf(err, errlen, "body too large to parse");
 		return -1;
 	}
-	if (apibody_depth_ok(text, len, &nul) == -1) {
+	switch (apibody_prescan(text, len, &nul)) {
+	case -1:
 		snprintf(err, errlen, "JSON nested deeper than %d",
 		    APIBODY_MAX_DEPTH);
+		return -1;
+	case -2:
+		snprintf(err, errlen,
+		    "body is not JSON: Expected separator between values");
 		return -1;
 	}
 	p = jv_parser_new(0);

@@ -270,6 +270,17 @@ T_TEST(apibody_depth_counts_values)
 	T_ASSERT(strstr(err, "trailing") != NULL);
 	T_EQ_INT(t_nested(0, "12 x", err, sizeof(err)), -1);
 	T_ASSERT(strstr(err, "trailing") != NULL);
+	/* A string right after a value inside a container: refused before
+	 * jq 1.6's parser (which would leak the string). */
+	T_EQ_INT(t_nested(1, "1 \"a\"", err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "Expected separator") != NULL);
+	T_EQ_INT(t_nested(0, "{\"a\" \"b\"}", err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "not JSON") != NULL);
+	T_EQ_INT(t_nested(1, "[] \"a\"", err, sizeof(err)), -1);
+	T_EQ_INT(t_nested(0, "\"a\" \"b\"", err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "trailing") != NULL);
+	T_EQ_INT(
+	    t_nested(1, "\"a\", \"b\" , {\"c\" :\"d\"}", err, sizeof(err)), 0);
 }
 
 struct t_emit {
