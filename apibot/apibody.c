@@ -1,119 +1,60 @@
 /*
- * libjq's own parser builds the jv directly (no intermediate tree).  Its
- * depth limit (256) is far above ours, so a pre-scan counts brackets
- * outside strings first and refuses a body whose values nest deeper than
- * APIBODY_MAX_DEPTH, counting as json-c did: a container opened inside
- * k others is at depth k + 1, and so is a scalar inside k containers.
+ * json-c's tokener does the parsing (with its depth limit and strict
+ * end-of-input check); the tree is then copied into jv values, which the
+ * depth limit keeps shallow enough to walk recursively.
  */
 #include "apibody.h"
 
+#include <json-c/json.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-/* 0 when no value of text nests deeper than APIBODY_MAX_DEPTH, else -1;
- * -2 for a string right after a value inside a container ("[1 \"a\"]"),
- * which jq 1.6's parser refuses but leaks the string of.  Only brackets
- * outside strings count; the rest of the syntax is left to the parser.
- * Sets *nul when a string holds an escaped NUL (\u0000). */
-static int
-apibody_prescan(const char *text, size_t len, int *nul)
-{
-	size_t i;
-	int depth = 0, in_str = 0, after_value = 0;
-
-	for (i = 0; i < len; i++) {
-		char c = text[i];
-
-		if (in_str) {
-			if (c == '\\') {
-				if (len - i > 5 &&
-				    memcmp(text + i + 1, "u0000", 5) == 0)
-					*nul = 1;
-				i++;
-			} else if (c == '"')
-				in_str = 0;
-			continue;
-		}
-		if (c == '"' && after_value && depth > 0)
-			return -2;
-		switch (c) {
-		case '[':
-		case '{':
-			if (++depth > APIBODY_MAX_DEPTH)
-				return -1;
-			after_value = 0;
-			break;
-		case ']':
-		case '}':
-			if (depth > 0)
-				depth--;
-			after_value = 1;
-			break;
-		case ',':
-		case ':':
-			after_value = 0;
-			break;
-		case ' ':
-		case '\t':
-		case '\r':
-		case '\n':
-			break;
-		default:
-			/* Anything else inside the deepest allowed container
-			 * starts a value (or an object key needing one) one
-			 * level deeper. */
-			if (depth == APIBODY_MAX_DEPTH)
-				return -1;
-			if (c == '"')
-				in_str = 1;
-			after_value = 1; /* the string or literal ends one */
-			break;
-		}
-	}
-	return 0;
-}
-
-/* Object keys cut at their first NUL, as json-c kept them (it stored keys
- * as C strings): {"n\u0000k": 1} answers at key "n", so output paths stay
- * what they were.  Values keep their NULs.  Consumes v. */
 static jv
-apibody_cut_nul_keys(jv v)
+apibody_to_jv(struct json_object *o)
 {
-	jv_kind kind = jv_get_kind(v);
-
-	if (kind == JV_KIND_ARRAY) {
-		int i, n = jv_array_length(jv_copy(v));
+	switch (json_object_get_type(o)) {
+	case json_type_null:
+		return jv_null();
+	case json_type_boolean:
+		return json_object_get_boolean(o) ? jv_true() : jv_false();
+	case json_type_int:
+	case json_type_double:
+		return jv_number(json_object_get_double(o));
+	case json_type_string:
+		return jv_string_sized(
+		    json_object_get_string(o), json_object_get_string_len(o));
+	case json_type_array: {
+		size_t n = json_object_array_length(o), i;
+		jv a = jv_array_sized((int)(n < 1000000 ? n : 1000000));
 
 		for (i = 0; i < n; i++)
-			v = jv_array_set(v, i,
-			    apibody_cut_nul_keys(jv_array_get(jv_copy(v), i)));
-		return v;
+			a = jv_array_append(
+			    a, apibody_to_jv(json_object_array_get_idx(o, i)));
+		return a;
 	}
-	if (kind == JV_KIND_OBJECT) {
+	case json_type_object: {
 		jv obj = jv_object();
-		int it;
 
-		for (it = jv_object_iter(v); jv_object_iter_valid(v, it);
-		     it = jv_object_iter_next(v, it)) {
-			jv k = jv_object_iter_key(v, it);
-
-			obj = jv_object_set(obj, jv_string(jv_string_value(k)),
-			    apibody_cut_nul_keys(jv_object_iter_value(v, it)));
-			jv_free(k);
+		json_object_object_foreach(o, k, v)
+		{
+			obj =
+			    jv_object_set(obj, jv_string(k), apibody_to_jv(v));
 		}
-		jv_free(v);
 		return obj;
 	}
-	return v;
+	}
+	return jv_null();
 }
 
 int
 apibody_parse(const char *text, size_t len, jv *out, char *err, size_t errlen)
 {
-	struct jv_parser *p;
-	jv v, rest;
-	int rc = -1, nul = 0;
+	struct json_tokener *tok;
+	struct json_object *o;
+	enum json_tokener_error je;
+	size_t off;
+	int rc = -1;
 
 	if (len == 0) {
 		snprintf(err, errlen, "empty body, not JSON");
@@ -123,44 +64,48 @@ apibody_parse(const char *text, size_t len, jv *out, char *err, size_t errlen)
 		snprintf(err, errlen, "body too large to parse");
 		return -1;
 	}
-	switch (apibody_prescan(text, len, &nul)) {
-	case -1:
-		snprintf(err, errlen, "JSON nested deeper than %d",
-		    APIBODY_MAX_DEPTH);
-		return -1;
-	case -2:
-		snprintf(err, errlen,
-		    "body is not JSON: Expected separator between values");
+	tok = json_tokener_new_ex(APIBODY_MAX_DEPTH);
+	if (tok == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	p = jv_parser_new(0);
-	jv_parser_set_buf(p, text, (int)len, 0);
-	v = jv_parser_next(p);
-	if (!jv_is_valid(v)) {
-		jv msg = jv_invalid_get_msg(v);
-
-		if (jv_get_kind(msg) != JV_KIND_STRING ||
-		    strncmp(jv_string_value(msg), "Unfinished ", 11) == 0)
+	o = json_tokener_parse_ex(tok, text, (int)len);
+	je = json_tokener_get_error(tok);
+	off = json_tokener_get_parse_end(tok);
+	if (o == NULL && je == json_tokener_continue && off == len) {
+		/* A bare number ends only at a delimiter: give it one. */
+		o = json_tokener_parse_ex(tok, " ", 1);
+		je = json_tokener_get_error(tok);
+		if (o != NULL || je == json_tokener_success)
+			goto done;
+	}
+	if (o == NULL) {
+		if (je == json_tokener_continue)
 			snprintf(err, errlen, "body is truncated JSON");
+		else if (je == json_tokener_error_depth)
+			snprintf(err, errlen, "JSON nested deeper than %d",
+			    APIBODY_MAX_DEPTH);
+		else if (je == json_tokener_success) /* a literal null */
+			goto null_ok;
 		else
 			snprintf(err, errlen, "body is not JSON: %s",
-			    jv_string_value(msg));
-		jv_free(msg);
+			    json_tokener_error_desc(je));
 		goto out;
 	}
-	/* Nothing but blanks may follow: the next call must find no value
-	 * and no error. */
-	rest = jv_parser_next(p);
-	if (jv_is_valid(rest) || jv_invalid_has_msg(jv_copy(rest))) {
-		jv_free(rest);
-		jv_free(v);
+null_ok:
+	while (off < len &&
+	    (text[off] == ' ' || text[off] == '\t' || text[off] == '\r' ||
+	        text[off] == '\n'))
+		off++;
+	if (off < len) {
 		snprintf(err, errlen, "trailing data after the JSON value");
 		goto out;
 	}
-	jv_free(rest);
-	*out = nul ? apibody_cut_nul_keys(v) : v;
+done:
+	*out = apibody_to_jv(o);
 	rc = 0;
 out:
-	jv_parser_free(p);
+	json_object_put(o);
+	json_tokener_free(tok);
 	return rc;
 }

@@ -1,7 +1,7 @@
 /*
- * An API answer's body to a jq value: parsed once with libjq's parser
- * straight into a jv (nesting at most APIBODY_MAX_DEPTH, nothing but blanks
- * after the value, a truncated body is an error).  Safe on any thread.
+ * An API answer's body to a jq value: parsed once with json-c (nesting at
+ * most APIBODY_MAX_DEPTH, nothing but blanks after the value, a truncated
+ * body is an error) and converted to libjq's jv.  Safe on any thread.
  */
 #ifndef BOT_APIBODY_H
 #define BOT_APIBODY_H

@@ -19,6 +19,19 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/*
+ * Put before every filter, on the same line (jq's error lines stay right):
+ * libjq 1.6's tonumber parses the string as any JSON text and leaks the
+ * result when it is valid but not a number (e.g. "[]"), once per poll of
+ * an API answering such strings; this tonumber hands only number-shaped
+ * strings to fromjson and otherwise fails as the builtin does.
+ */
+#define APIFILTER_PRELUDE                                                      \
+	"def tonumber: if type == \"number\" then . elif type == \"string\" "  \
+	"and test(\"^[ \\t\\r\\n]*-?([0-9]+[.]?[0-9]*|[.][0-9]+)"              \
+	"([eE][-+]?[0-9]+)?[ \\t\\r\\n]*$\") then fromjson else "              \
+	"error(\"\\(tojson) cannot be parsed as a number\") end; "
+
 struct apifilter {
 	char *text;
 	jq_state *jq;
@@ -163,7 +176,8 @@ apifilter_get(const char *text, char *err, size_t errlen)
 	struct apifilter *f;
 	struct apifilter_errs e;
 	char why[APIFILTER_MSGLEN] = "";
-	char *nl;
+	char *nl, *program;
+	int ok;
 
 	for (f = apifilter_all; f != NULL; f = f->next) {
 		if (strcmp(f->text, text) == 0) {
@@ -180,7 +194,12 @@ apifilter_get(const char *text, char *err, size_t errlen)
 	e.buf = why;
 	e.len = sizeof(why);
 	jq_set_error_cb(f->jq, apifilter_on_error, &e);
-	if (!jq_compile(f->jq, text)) {
+	program = xmalloc(sizeof(APIFILTER_PRELUDE) + strlen(text));
+	memcpy(program, APIFILTER_PRELUDE, sizeof(APIFILTER_PRELUDE) - 1);
+	memcpy(program + sizeof(APIFILTER_PRELUDE) - 1, text, strlen(text) + 1);
+	ok = jq_compile(f->jq, program);
+	free(program);
+	if (!ok) {
 		/* jq's text spans lines; the first one says it. */
 		nl = strchr(why, '\n');
 		if (nl != NULL)

@@ -1,9 +1,9 @@
 /*
  * libFuzzer target for apibot's extraction path: an arbitrary answer body
- * is parsed (libjq's parser, depth 32, strict end), run through a set of
- * compiled jq filters chosen by the first byte, flattened into path-safe keys
- * and applied in value, delta and rate modes, and every resulting value path is
- * built and checked as apibot does.  Nothing may crash, leak or loop.
+ * is parsed (json-c, depth 32, strict end), run through a set of compiled
+ * jq filters chosen by the first byte, flattened into path-safe keys and
+ * applied in value, delta and rate modes, and every resulting value path
+ * is built and checked as apibot does.  Nothing may crash, leak or loop.
  */
 // fuzz-sources: apibot/apibody.c apibot/apifilter.c apibot/apimode.c
 // fuzz-libs: -ljq

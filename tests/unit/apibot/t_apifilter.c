@@ -178,6 +178,43 @@ T_TEST(apifilter_numeric_strings)
 	T_EQ_INT(apifilter_number("0x1p3", 5, &v), -1);
 }
 
+/* tonumber is our own (APIFILTER_PRELUDE): libjq 1.6's leaks what it
+ * parses when that is valid JSON but no number ("[]"): ASan's and
+ * valgrind's runs of this test fail on the builtin. */
+T_TEST(apifilter_tonumber_as_jq_without_its_leak)
+{
+	struct apifilter_result r;
+
+	T_EQ_INT(t_run(".[] | {(.k): (.v | tonumber? // -1)}",
+	             "[{\"k\": \"a\", \"v\": \" 12 \"}, "
+	             "{\"k\": \"b\", \"v\": \".5\"}, "
+	             "{\"k\": \"c\", \"v\": \"-2.5e1\"}, "
+	             "{\"k\": \"d\", \"v\": 7}, "
+	             "{\"k\": \"e\", \"v\": \"[]\"}, "
+	             "{\"k\": \"f\", \"v\": \"{\\\"a\\\": 1}\"}, "
+	             "{\"k\": \"g\", \"v\": \"[1 \\\"x\\\"]\"}, "
+	             "{\"k\": \"h\", \"v\": \"abc\"}, "
+	             "{\"k\": \"i\", \"v\": null}]",
+	             &r),
+	    0);
+	T_EQ_INT(r.n, 9);
+	T_EQ_DBL(r.items[0].v, 12, 0);
+	T_EQ_DBL(r.items[1].v, 0.5, 0);
+	T_EQ_DBL(r.items[2].v, -25, 0);
+	T_EQ_DBL(r.items[3].v, 7, 0);
+	T_EQ_DBL(r.items[4].v, -1, 0);
+	T_EQ_DBL(r.items[5].v, -1, 0);
+	T_EQ_DBL(r.items[6].v, -1, 0);
+	T_EQ_DBL(r.items[7].v, -1, 0);
+	T_EQ_DBL(r.items[8].v, -1, 0);
+	apifilter_result_release(&r);
+	/* a filter of the user's own may still define it */
+	T_EQ_INT(t_run("def tonumber: 5; \"x\" | tonumber", "null", &r), 0);
+	T_EQ_INT(r.n, 1);
+	T_EQ_DBL(r.items[0].v, 5, 0);
+	apifilter_result_release(&r);
+}
+
 T_TEST(apibody_limits)
 {
 	char err[128], deep[200];
@@ -209,78 +246,6 @@ T_TEST(apibody_limits)
 	    apibody_parse("{\"k\": \"a\\u0000b\"}", 17, &v, err, sizeof(err)),
 	    0);
 	T_EQ_INT(jv_string_length_bytes(jv_object_get(v, jv_string("k"))), 3);
-	/* Keys end at a NUL (json-c's C-string keys), values do not. */
-	T_EQ_INT(
-	    apibody_parse("[{\"n\\u0000k\": {\"a\\u0000\": \"x\\u0000\"}}]", 38,
-	        &v, err, sizeof(err)),
-	    0);
-	v = jv_array_get(v, 0);
-	T_ASSERT(jv_object_has(jv_copy(v), jv_string("n")));
-	v = jv_object_get(v, jv_string("n"));
-	T_EQ_INT(jv_string_length_bytes(jv_object_get(v, jv_string("a"))), 2);
-}
-
-/* Builds n '[' + mid + n ']' in buf and parses it. */
-static int
-t_nested(int n, const char *mid, char *err, size_t errlen)
-{
-	char buf[256];
-	size_t len = 0, m = strlen(mid);
-	int i, rc;
-	jv v;
-
-	for (i = 0; i < n; i++)
-		buf[len++] = '[';
-	memcpy(buf + len, mid, m);
-	len += m;
-	for (i = 0; i < n; i++)
-		buf[len++] = ']';
-	rc = apibody_parse(buf, len, &v, err, errlen);
-	if (rc == 0)
-		jv_free(v);
-	return rc;
-}
-
-T_TEST(apibody_depth_counts_values)
-{
-	char err[128];
-
-	/* A value inside k containers is at depth k + 1, as json-c's
-	 * tokener counted: 31 arrays may hold a scalar, an empty container
-	 * or a string with brackets, but not an object with a member. */
-	T_EQ_INT(t_nested(31, "1", err, sizeof(err)), 0);
-	T_EQ_INT(t_nested(31, "{}", err, sizeof(err)), 0);
-	T_EQ_INT(t_nested(31, "\"[[[\\\"{{\"", err, sizeof(err)), 0);
-	T_EQ_INT(t_nested(32, "", err, sizeof(err)), 0);
-	T_EQ_INT(t_nested(32, "1", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "deeper than 32") != NULL);
-	T_EQ_INT(t_nested(31, "{\"k\":1}", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "deeper than 32") != NULL);
-	T_EQ_INT(t_nested(32, "\"x\"", err, sizeof(err)), -1);
-	T_EQ_INT(t_nested(30, "{\"k\":{}}", err, sizeof(err)), 0);
-	/* Not JSON keeps the parser's reason; whitespace alone is
-	 * truncated, as before. */
-	T_EQ_INT(t_nested(0, "<html>", err, sizeof(err)), -1);
-	T_ASSERT(strncmp(err, "body is not JSON: ", 18) == 0);
-	T_EQ_INT(t_nested(0, " \n", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "truncated") != NULL);
-	T_EQ_INT(t_nested(0, "\"abc", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "truncated") != NULL);
-	T_EQ_INT(t_nested(0, "{} {}", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "trailing") != NULL);
-	T_EQ_INT(t_nested(0, "12 x", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "trailing") != NULL);
-	/* A string right after a value inside a container: refused before
-	 * jq 1.6's parser (which would leak the string). */
-	T_EQ_INT(t_nested(1, "1 \"a\"", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "Expected separator") != NULL);
-	T_EQ_INT(t_nested(0, "{\"a\" \"b\"}", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "not JSON") != NULL);
-	T_EQ_INT(t_nested(1, "[] \"a\"", err, sizeof(err)), -1);
-	T_EQ_INT(t_nested(0, "\"a\" \"b\"", err, sizeof(err)), -1);
-	T_ASSERT(strstr(err, "trailing") != NULL);
-	T_EQ_INT(
-	    t_nested(1, "\"a\", \"b\" , {\"c\" :\"d\"}", err, sizeof(err)), 0);
 }
 
 struct t_emit {
