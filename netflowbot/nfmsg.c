@@ -133,6 +133,22 @@ nfmsg_time(const struct nfmsg *m, const struct nftpl_rec *r, int start)
 	return 0;
 }
 
+/* 1 when a template with both address families (nProbe, dual-stack
+ * exporters) left the IPv4 ones zero and has IPv6 ones: an IPv6 flow. */
+static int
+nfmsg_v4_unused(const struct nftpl_rec *r)
+{
+	static const uint8_t zero[4];
+
+	if (!HAS(r, NFW_SRC6) && !HAS(r, NFW_DST6))
+		return 0;
+	if (HAS(r, NFW_SRC4) && memcmp(r->addr[NFW_SRC4], zero, 4) != 0)
+		return 0;
+	if (HAS(r, NFW_DST4) && memcmp(r->addr[NFW_DST4], zero, 4) != 0)
+		return 0;
+	return 1;
+}
+
 static void
 nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 {
@@ -144,7 +160,7 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 	size_t i;
 
 	memset(&f, 0, sizeof(f));
-	if (HAS(r, NFW_SRC4) || HAS(r, NFW_DST4)) {
+	if ((HAS(r, NFW_SRC4) || HAS(r, NFW_DST4)) && !nfmsg_v4_unused(r)) {
 		f.af = 4;
 		if (HAS(r, NFW_SRC4))
 			memcpy(f.src, r->addr[NFW_SRC4], 4);
@@ -162,8 +178,11 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 	/* ICMP type and code as the destination port, as nfdump does */
 	f.dport =
 	    (uint16_t)(HAS(r, NFW_DPORT) ? r->v[NFW_DPORT] : VAL(r, NFW_ICMP));
-	f.in_if = (uint32_t)VAL(r, NFW_INIF);
-	f.out_if = (uint32_t)VAL(r, NFW_OUTIF);
+	/* the physical interfaces when the template has no logical ones */
+	f.in_if = (uint32_t)(HAS(r, NFW_INIF) ? r->v[NFW_INIF]
+	                                      : VAL(r, NFW_INIF_PHYS));
+	f.out_if = (uint32_t)(HAS(r, NFW_OUTIF) ? r->v[NFW_OUTIF]
+	                                        : VAL(r, NFW_OUTIF_PHYS));
 	f.dir = VAL(r, NFW_DIR) == 1 ? NFFLOW_EGRESS : NFFLOW_INGRESS;
 	f.bytes = HAS(r, NFW_BYTES) ? r->v[NFW_BYTES] : VAL(r, NFW_BYTES_TOT);
 	f.packets = HAS(r, NFW_PKTS) ? r->v[NFW_PKTS] : VAL(r, NFW_PKTS_TOT);

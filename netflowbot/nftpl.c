@@ -315,6 +315,12 @@ nftpl_what(uint16_t ie, uint16_t len)
 	case 14:
 		w = NFW_OUTIF;
 		break;
+	case 252: /* ingressPhysicalInterface */
+		w = NFW_INIF_PHYS;
+		break;
+	case 253: /* egressPhysicalInterface */
+		w = NFW_OUTIF_PHYS;
+		break;
 	case 61:
 		w = NFW_DIR;
 		break;

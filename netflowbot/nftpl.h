@@ -55,6 +55,8 @@ enum nftpl_what {
 	NFW_SAMPLER_ID,
 	NFW_SAMP_RAND,
 	NFW_ICMP,
+	NFW_INIF_PHYS,
+	NFW_OUTIF_PHYS,
 	NFW_N
 };
 

@@ -696,3 +696,68 @@ T_TEST(nfmsg_fuzz_crashes_replayed)
 	closedir(dir);
 	T_ASSERT(n_files >= 2);
 }
+
+T_TEST(nfmsg_physical_interfaces)
+{
+	/* ingress/egressPhysicalInterface (252/253) stand in for 10/14 when
+	 * the template has only them; 10/14 win when both are sent */
+	uint16_t phys[3][2] = {{252, 4}, {253, 4}, {1, 4}};
+	uint16_t both[5][2] = {{252, 4}, {10, 2}, {253, 4}, {14, 2}, {1, 4}};
+	uint8_t b[256], rec[32];
+	struct t_nf c;
+	size_t len;
+
+	t_be(rec, 7, 4);
+	t_be(rec + 4, 9, 4);
+	t_be(rec + 8, 100, 4);
+	len = t_ipfix_one(b, (const uint16_t(*)[2])phys, 3, rec, 12, 1);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 1);
+	T_EQ_INT(c.f[0].in_if, 7);
+	T_EQ_INT(c.f[0].out_if, 9);
+	T_EQ_INT(c.f[0].bytes, 100);
+	t_be(rec, 70, 4);
+	t_be(rec + 4, 3, 2);
+	t_be(rec + 6, 90, 4);
+	t_be(rec + 10, 4, 2);
+	t_be(rec + 12, 200, 4);
+	len = t_ipfix_one(b, (const uint16_t(*)[2])both, 5, rec, 16, 1);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 1);
+	T_EQ_INT(c.f[0].in_if, 3);
+	T_EQ_INT(c.f[0].out_if, 4);
+	T_EQ_INT(c.f[0].bytes, 200);
+}
+
+T_TEST(nfmsg_dual_stack_template)
+{
+	/* one template with both address families: the IPv4 fields are
+	 * zero in IPv6 flows and the IPv6 ones zero in IPv4 flows */
+	uint16_t fields[5][2] = {{8, 4}, {12, 4}, {27, 16}, {28, 16}, {1, 4}};
+	uint8_t b[256], rec[64];
+	struct t_nf c;
+	size_t len;
+
+	memset(rec, 0, sizeof(rec));
+	rec[8] = 0x20;
+	rec[9] = 0x01;
+	rec[23] = 1;
+	rec[24] = 0x20;
+	rec[25] = 0x01;
+	rec[39] = 2;
+	t_be(rec + 40, 1500, 4);
+	len = t_ipfix_one(b, (const uint16_t(*)[2])fields, 5, rec, 44, 1);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 1);
+	T_EQ_INT(c.f[0].af, 6);
+	T_EQ_INT(c.f[0].src[0], 0x20);
+	T_EQ_INT(c.f[0].src[15], 1);
+	T_EQ_INT(c.f[0].dst[15], 2);
+	T_EQ_INT(c.f[0].bytes, 1500);
+	memset(rec, 0, sizeof(rec));
+	t_be(rec, 0x0a000001, 4);
+	t_be(rec + 4, 0x0a000002, 4);
+	t_be(rec + 40, 60, 4);
+	len = t_ipfix_one(b, (const uint16_t(*)[2])fields, 5, rec, 44, 1);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 1);
+	T_EQ_INT(c.f[0].af, 4);
+	T_EQ_INT(c.f[0].src[3], 1);
+	T_EQ_INT(c.f[0].dst[3], 2);
+}
