@@ -275,7 +275,21 @@ nfmsg_tpl_err(struct nfmsg *m, const char *what)
 	nfflow_err(m->d, "%s", what);
 }
 
-/* v9 template (options 0) or options template (1) flowset. */
+/* 1 when the len bytes at b are all zero (padding). */
+static int
+nfmsg_zero(const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* v9 template (options 0) or options template (1) flowset.  Zero bytes
+ * after the last template are padding, even 4 or more of them (some
+ * exporters pad options template flowsets beyond the 4-byte boundary). */
 static int
 nfmsg_v9_templates(struct nfmsg *m, int options, const uint8_t *b, size_t len)
 {
@@ -288,6 +302,8 @@ nfmsg_v9_templates(struct nfmsg *m, int options, const uint8_t *b, size_t len)
 		uint16_t id = (uint16_t)nfflow_be(b + pos, 2);
 		size_t n, n_scope = 0, i, need;
 
+		if (nfmsg_zero(b + pos, len - pos))
+			break;
 		if (!options) {
 			n = (size_t)nfflow_be(b + pos + 2, 2);
 			pos += 4;

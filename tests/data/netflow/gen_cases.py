@@ -217,6 +217,13 @@ def cases():
     c["ipfix-replace-then-use-1.ok"] = ipfix(
         [tx, fs(2, tmplx(256, [(8, 4), (1, 4)])),
          fs(256, bytes([10, 0, 0, 3]) + struct.pack("!I", 4))])
+    # an options template flowset padded with 10 zero bytes (2 would
+    # do): the zeros are padding, not a template, and the rest is read
+    c["v9-options-padded-past-4-1.ok"] = v9(
+        [fs(1, opt9(265, [(1, 4)], [(34, 4)]) + b"\0" * 10),
+         fs(0, tmpl9(266, [(8, 4), (1, 4)])),
+         fs(265, struct.pack("!II", 1, 10)),
+         fs(266, bytes([10, 0, 0, 4]) + struct.pack("!I", 5))])
     c["ipfix-withdraw-all-0.ok"] = ipfix(
         [tx, fs(2, struct.pack("!HH", 2, 0)), fs(256, xrec())])
     ent = [(8, 4), (100, 4, 9), (12, 4), (200, 0xffff, 29305), (1, 4)]

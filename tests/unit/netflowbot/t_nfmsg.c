@@ -210,6 +210,13 @@ T_TEST(nfmsg_v9_edge_fields)
 	T_EQ_INT(t_nf_file(&c, "v9-redefined-while-queued-1.ok"), 1);
 	T_EQ_INT(c.f[0].src[3], 8);
 	T_EQ_INT(c.f[0].bytes, 8);
+	/* zero padding past the 4-byte boundary after an options template
+	 * is skipped: the sampling rate of 10 and the flow are read */
+	T_EQ_INT(t_nf_file(&c, "v9-options-padded-past-4-1.ok"), 1);
+	T_EQ_INT(c.st.templates_added, 2);
+	T_EQ_INT(c.st.templates_bad, 0);
+	T_EQ_INT(c.f[0].bytes, 50);
+	T_EQ_INT(c.f[0].src[3], 4);
 	/* 2000 template ids from one source: the cap (512) holds */
 	T_EQ_INT(t_nf_file(&c, "v9-many-template-ids-0.ok"), 0);
 	T_EQ_INT(c.st.templates_added, 512);
