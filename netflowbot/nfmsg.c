@@ -211,13 +211,28 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 	d->cb(&f, d->arg);
 }
 
+/* 1 when the len bytes at b are all zero (padding). */
+static int
+nfmsg_zero(const uint8_t *b, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}
+
+/* A data set: records while a whole one is left.  Zero bytes at its end
+ * are padding, even as long as a record (NX-OS pads data flowsets by up
+ * to 36 bytes): an all-zero record carries no bytes or addresses. */
 static int
 nfmsg_data(struct nfmsg *m, uint16_t id, const uint8_t *b, size_t len)
 {
 	const struct nfdecode *d = m->d;
 	const struct nftpl *t = nftpl_find(d->cache, m->src, id, d->now_s);
 	struct nftpl_rec r;
-	size_t pos = 0, used;
+	size_t pos = 0, used, nz = len;
 
 	if (t == NULL) {
 		if (d->st != NULL)
@@ -230,7 +245,9 @@ nfmsg_data(struct nfmsg *m, uint16_t id, const uint8_t *b, size_t len)
 			d->st->pending_kept++;
 		return 0;
 	}
-	while (len - pos >= nftpl_min_len(t)) {
+	while (nz > 0 && b[nz - 1] == 0)
+		nz--; /* b[nz..len) is zero */
+	while (pos < nz && len - pos >= nftpl_min_len(t)) {
 		if (nftpl_record(t, b + pos, len - pos, &used, &r) == -1) {
 			nfflow_err(d,
 			    "data set %u: a variable-length field "
@@ -273,18 +290,6 @@ static void
 nfmsg_tpl_err(struct nfmsg *m, const char *what)
 {
 	nfflow_err(m->d, "%s", what);
-}
-
-/* 1 when the len bytes at b are all zero (padding). */
-static int
-nfmsg_zero(const uint8_t *b, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
 }
 
 /* v9 template (options 0) or options template (1) flowset.  Zero bytes
@@ -398,6 +403,10 @@ nfmsg_decode_v9(const uint8_t *b, size_t len, const struct nfdecode *d)
 		size_t sl = (size_t)nfflow_be(b + pos + 2, 2);
 		int rc = 0;
 
+		/* some exporters pad the datagram with zeros to a fixed
+		 * size; v9 has no message length to tell them apart */
+		if (id == 0 && sl == 0 && nfmsg_zero(b + pos, len - pos))
+			break;
 		if (sl < 4 || sl > len - pos) {
 			nfflow_err(d,
 			    "v9: flowset %u length %zu (%zu bytes "

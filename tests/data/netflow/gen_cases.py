@@ -224,6 +224,16 @@ def cases():
          fs(0, tmpl9(266, [(8, 4), (1, 4)])),
          fs(265, struct.pack("!II", 1, 10)),
          fs(266, bytes([10, 0, 0, 4]) + struct.pack("!I", 5))])
+    # a datagram padded with zeros to a fixed size (nfdump issue 73)
+    c["v9-datagram-zero-padded-1.ok"] = v9(
+        [fs(0, tmpl9(267, [(8, 4), (1, 4)])),
+         fs(267, bytes([10, 0, 0, 5]) + struct.pack("!I", 6))]) + \
+        b"\0" * 1000
+    # a data flowset padded by 24 zero bytes, 3 records' worth (NX-OS,
+    # nfdump issue 56): padding, not three empty flows
+    c["v9-data-padded-past-record-1.ok"] = v9(
+        [fs(0, tmpl9(268, [(8, 4), (1, 4)])),
+         fs(268, bytes([10, 0, 0, 6]) + struct.pack("!I", 7) + b"\0" * 24)])
     c["ipfix-withdraw-all-0.ok"] = ipfix(
         [tx, fs(2, struct.pack("!HH", 2, 0)), fs(256, xrec())])
     ent = [(8, 4), (100, 4, 9), (12, 4), (200, 0xffff, 29305), (1, 4)]

@@ -217,6 +217,15 @@ T_TEST(nfmsg_v9_edge_fields)
 	T_EQ_INT(c.st.templates_bad, 0);
 	T_EQ_INT(c.f[0].bytes, 50);
 	T_EQ_INT(c.f[0].src[3], 4);
+	/* zeros after the last flowset, and zero records at the end of a
+	 * data flowset, are padding: no error, no empty flows */
+	T_EQ_INT(t_nf_file(&c, "v9-datagram-zero-padded-1.ok"), 1);
+	T_EQ_STR(c.err, "");
+	T_EQ_INT(c.st.malformed, 0);
+	T_EQ_INT(c.f[0].bytes, 6);
+	T_EQ_INT(t_nf_file(&c, "v9-data-padded-past-record-1.ok"), 1);
+	T_EQ_INT(c.st.flows, 1);
+	T_EQ_INT(c.f[0].bytes, 7);
 	/* 2000 template ids from one source: the cap (512) holds */
 	T_EQ_INT(t_nf_file(&c, "v9-many-template-ids-0.ok"), 0);
 	T_EQ_INT(c.st.templates_added, 512);
