@@ -416,6 +416,17 @@ nftpl_what(uint16_t ie, uint16_t len)
 	return len >= 1 && len <= 8 ? w : -1;
 }
 
+/* 1 for field i of a v9 options template when it is one of RFC 3954's
+ * scope types (1 System .. 5 Template), which are not IEs.  Cisco's
+ * Flexible NetFlow uses IEs as v9 scope fields (samplerId 48 for its
+ * sampler table, as nfdump reads them): those are read. */
+static int
+nftpl_v9_scope_type(
+    const struct nftpl_src *src, size_t i, size_t n_scope, uint16_t ie)
+{
+	return src->version == 9 && i < n_scope && ie >= 1 && ie <= 5;
+}
+
 int
 nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
     int options, size_t n_scope, const struct nftpl_field *fields, size_t n,
@@ -441,7 +452,8 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 			continue;
 		}
 		min_len += fields[i].len;
-		if (fields[i].pen != 0 || (i < n_scope && src->version == 9))
+		if (fields[i].pen != 0 ||
+		    nftpl_v9_scope_type(src, i, n_scope, fields[i].ie))
 			continue;
 		w = nftpl_what(fields[i].ie, fields[i].len);
 		if (w >= 0 && !(have & (UINT64_C(1) << w))) {
@@ -487,7 +499,7 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 		t->offs[i] = (uint16_t)min_len;
 		min_len += fields[i].len == NFTPL_VARLEN ? 1 : fields[i].len;
 		if (fields[i].len == NFTPL_VARLEN || fields[i].pen != 0 ||
-		    (i < n_scope && src->version == 9))
+		    nftpl_v9_scope_type(src, i, n_scope, fields[i].ie))
 			continue;
 		w = nftpl_what(fields[i].ie, fields[i].len);
 		if (w < 0 || (have & (UINT64_C(1) << w)))

@@ -126,9 +126,10 @@ struct nftpl_src *nftpl_source(struct nftpl_cache *c, const uint8_t addr[16],
     uint8_t version, uint32_t domain, int64_t now_s, struct nfstats *st);
 
 /* Compiles and stores template id of src (replacing an older one).
- * n_scope leading fields are options scope fields (v9 scope types are not
- * IEs and are skipped).  0, or -1 with err when it is refused (no fields,
- * too many, a record size of 0 or over 65535, the source's cap). */
+ * n_scope leading fields are options scope fields (v9 scope types 1..5
+ * are not IEs and are skipped; other v9 scope types are read as IEs).  0, or -1
+ * with err when it is refused (no fields, too many, a record size of 0 or over
+ * 65535, the source's cap). */
 int nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
     int options, size_t n_scope, const struct nftpl_field *fields, size_t n,
     int64_t now_s, struct nfstats *st, char *err, size_t errlen);

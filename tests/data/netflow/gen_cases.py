@@ -234,6 +234,17 @@ def cases():
     c["v9-data-padded-past-record-1.ok"] = v9(
         [fs(0, tmpl9(268, [(8, 4), (1, 4)])),
          fs(268, bytes([10, 0, 0, 6]) + struct.pack("!I", 7) + b"\0" * 24)])
+    # Cisco FNF's sampler table: samplerId (48) as the v9 scope field;
+    # samplers 1 (1 in 100) and 2 (1 in 10); a flow of neither is not
+    # sampled
+    c["v9-options-scope-sampler-id-3.ok"] = v9(
+        [fs(1, opt9(269, [(48, 4)], [(49, 1), (50, 4)]) + b"\0" * 2),
+         fs(269, struct.pack("!IBI", 1, 2, 100) +
+            struct.pack("!IBI", 2, 2, 10) + b"\0" * 2),
+         fs(0, tmpl9(270, [(8, 4), (1, 4), (48, 1)])),
+         fs(270, bytes([10, 0, 0, 1]) + struct.pack("!IB", 5, 1) +
+            bytes([10, 0, 0, 2]) + struct.pack("!IB", 5, 2) +
+            bytes([10, 0, 0, 3]) + struct.pack("!IB", 5, 0) + b"\0")])
     c["ipfix-withdraw-all-0.ok"] = ipfix(
         [tx, fs(2, struct.pack("!HH", 2, 0)), fs(256, xrec())])
     ent = [(8, 4), (100, 4, 9), (12, 4), (200, 0xffff, 29305), (1, 4)]

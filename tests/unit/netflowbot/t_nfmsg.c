@@ -226,6 +226,13 @@ T_TEST(nfmsg_v9_edge_fields)
 	T_EQ_INT(t_nf_file(&c, "v9-data-padded-past-record-1.ok"), 1);
 	T_EQ_INT(c.st.flows, 1);
 	T_EQ_INT(c.f[0].bytes, 7);
+	/* samplerId as a v9 options scope field (Cisco FNF): each flow
+	 * gets its sampler's rate, a flow of no known sampler none */
+	T_EQ_INT(t_nf_file(&c, "v9-options-scope-sampler-id-3.ok"), 3);
+	T_EQ_INT(c.f[0].bytes, 500);
+	T_EQ_INT(c.f[1].bytes, 50);
+	T_EQ_INT(c.f[2].bytes, 5);
+	T_EQ_INT(c.f[2].sampling, 1);
 	/* 2000 template ids from one source: the cap (512) holds */
 	T_EQ_INT(t_nf_file(&c, "v9-many-template-ids-0.ok"), 0);
 	T_EQ_INT(c.st.templates_added, 512);
