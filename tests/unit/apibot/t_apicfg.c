@@ -207,6 +207,40 @@ T_TEST(apicfg_base_url_and_join)
 	             err, sizeof(err)) == NULL);
 }
 
+T_TEST(apicfg_join_url_as_real_apis_need)
+{
+	char err[256], show[APICFG_SHOWLEN];
+	char *u;
+
+	/* A "://" inside the query is no scheme (Prometheus, redirectors). */
+	u = apicfg_join_url("http://h/base/", "/check?target=http://x/y", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/check?target=http://x/y");
+	free(u);
+	u = apicfg_join_url("http://h/base", "q?u=https%3A%2F%2Fx&a=%C3%A9",
+	    show, sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/q?u=https%3A%2F%2Fx&a=%C3%A9");
+	free(u);
+	/* A query on the entity's URL (an API key) stays after the path. */
+	u = apicfg_join_url("http://h/base/?key=k1", "/stats", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/stats?key=k1");
+	free(u);
+	u = apicfg_join_url("http://h/base?key=k1", "stats?x=1", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/stats?x=1&key=k1");
+	free(u);
+	u = apicfg_join_url(
+	    "http://[::1]:8080/v1", "/s", show, sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://[::1]:8080/v1/s");
+	free(u);
+	/* Scheme names are case-insensitive. */
+	u = apicfg_join_url("http://h/base", "HTTPS://other/z", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "HTTPS://other/z");
+	free(u);
+}
+
 T_TEST(apicfg_sensor_details)
 {
 	struct apisensor s, t2;
