@@ -342,6 +342,7 @@ apibot_start(struct apireq *q)
 	o.timeout_ms = aj->cred.timeout_ms;
 	o.ca_file = aj->cred.ca_file;
 	o.no_verify_tls = !aj->cred.verify_tls;
+	o.decode = 1;
 	/* After a 301, 302 or 303 a POST goes on as a GET (what browsers
 	 * and curl do); 307 and 308 keep it. */
 	if (s->post &&

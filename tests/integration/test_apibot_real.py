@@ -1,0 +1,184 @@
+"""apibot against what real HTTP JSON APIs send and what operators write
+in their configs: compressed answers (gzip, deflate; some servers
+compress whatever the request offered), chunked answers, a UTF-8 byte
+order mark before the JSON, JSON sent as text/plain, 204 No Content,
+a same-origin redirect with a relative Location, a sensor path whose
+query holds a URL, an entity URL carrying an API key in its query,
+basic auth with a colon and non-ASCII in the password, big numbers and
+negative zero, keys with dots and non-ASCII, and an identifiable
+User-Agent on every request."""
+
+import base64
+import json
+import os
+import tempfile
+import zlib
+
+from lib import BotTestCase, wait_until
+import test_apibot as ta
+
+PASSWORD = "p:\u00e4ss w\u00f6rd"
+
+
+def gzip_bytes(data):
+    c = zlib.compressobj(6, zlib.DEFLATED, 31)
+    return c.compress(data) + c.flush()
+
+
+class ApibotRealApisTest(BotTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.api = ta.ApiServer()
+        self.api.start()
+        self.tmp = tempfile.mkdtemp(prefix="apibot-real-")
+
+    def tearDown(self):
+        try:
+            super().tearDown()
+            for b in self.bots:
+                self.assertNotIn(PASSWORD, b.stderr() + b.stdout())
+        finally:
+            self.api.stop()
+
+    def load(self, entities, credentials, sensors):
+        acc = {"id": ta.ACCOUNT, "name": "Test account",
+               "entities": entities, "credentials": credentials,
+               "sensors": sensors}
+        return self.fake.load_fixtures({"accounts": [acc]})["accounts"][0]
+
+    def series(self, path):
+        return [(v["t"], v["v"]) for v in self.values(path)
+                if v["p"] == path]
+
+    def test_answers_and_configs_of_real_apis(self):
+        r = self.api.routes
+
+        # Compressed whatever Accept-Encoding said (misconfigured CDNs,
+        # pre-compressed files).
+        r["/gz"] = lambda k, h, b: (200, {
+            "Content-Type": "application/json",
+            "Content-Encoding": "gzip"}, gzip_bytes(b'{"v": 11}'))
+        r["/deflate"] = lambda k, h, b: (200, {
+            "Content-Type": "application/json",
+            "Content-Encoding": "deflate"}, zlib.compress(b'{"v": 12}'))
+        r["/bom"] = lambda k, h, b: (200, {
+            "Content-Type": "text/plain; charset=utf-8"},
+            b'\xef\xbb\xbf{"v": 13}\r\n')
+
+        def chunked(k, h, b):
+            def write(w):
+                for part in (b'{"v":', b' 14, "pad": "', b'x' * 5000,
+                             b'"}'):
+                    w.write(b"%x\r\n%s\r\n" % (len(part), part))
+                w.write(b"0\r\n\r\n")
+            return 200, {"Content-Type": "application/json; charset=UTF-8",
+                         "Transfer-Encoding": "chunked"}, write
+        r["/chunked"] = chunked
+        r["/base/old"] = lambda k, h, b: (
+            301, {"Location": "new?from=old"}, b"")
+        r["/base/new"] = lambda k, h, b: ta.js(
+            {"v": 15 if h.path == "/base/new?from=old" else -1})
+
+        def probe(k, h, b):
+            return ta.js({"v": 16 if h.path ==
+                          "/base/probe?target=http://x.example/y&key=k1"
+                          else -1})
+        r["/base/probe"] = probe
+        r["/empty"] = lambda k, h, b: (204, {}, b"")
+
+        def basic(k, h, b):
+            want = "Basic " + base64.b64encode(
+                ("carol:" + PASSWORD).encode()).decode()
+            if h.headers.get("Authorization") == want:
+                return ta.js({"v": 17})
+            return 401, {"WWW-Authenticate": 'Basic realm="x"'}, b"{}"
+        r["/basic"] = basic
+        r["/numbers"] = lambda k, h, b: (200, {
+            "Content-Type": "application/json"},
+            b'{"big": 9223372036854775808, "huge": 1e308, "nz": -0.0,'
+            b' "keys": {"a.b": 1, "\xc3\xa9t\xc3\xa9": 2}}')
+
+        pwfile = os.path.join(self.tmp, "pw")
+        with open(pwfile, "w", encoding="utf-8") as f:
+            f.write(PASSWORD + "\n")
+        creds = [
+            {"name": "plain", "protocol": "api", "details": {}},
+            {"name": "basic", "protocol": "api", "details": {
+                "basic_auth": {"username": "carol",
+                               "password": {"file": pwfile}}}},
+        ]
+
+        def one(name, path, out):
+            return ta.sensor(name, {"path": path, "extract": [
+                {"jq": ".v", "path": out}]})
+        sensors = [
+            one("gz", "/gz", "gz"),
+            one("deflate", "deflate", "deflate"),
+            one("bom", "/bom", "bom"),
+            one("chunked", "/chunked", "chunked"),
+            one("redirect", "/old", "redirect"),
+            one("probe", "probe?target=http://x.example/y", "probe"),
+            one("empty", "/empty", "empty"),
+            one("basic", "/basic", "basic"),
+            ta.sensor("numbers", {"path": "/numbers", "extract": [
+                {"jq": ".big", "path": "big"},
+                {"jq": ".huge", "path": "huge"},
+                {"jq": ".nz", "path": "nz"},
+                {"jq": ".keys", "path": "keys"}]}),
+        ]
+        ents = [
+            ta.api_entity("root", {"url": self.api.base}, "@plain",
+                          ["gz", "deflate", "bom", "chunked", "empty",
+                           "numbers"]),
+            ta.api_entity("based", {"url": self.api.base + "/base/?key=k1"},
+                          "@plain", ["redirect", "probe"]),
+            ta.api_entity("auth", {"url": self.api.base + "/"}, "@basic",
+                          ["basic"]),
+        ]
+        acc = self.load(ents, creds, sensors)
+        e = acc["entities"]
+        sid = acc["sensors"]
+        bot = self.start_bot("apibot")
+        want = {
+            "entity.%d.api.gz" % e["root"]: 11,
+            "entity.%d.api.deflate" % e["root"]: 12,
+            "entity.%d.api.bom" % e["root"]: 13,
+            "entity.%d.api.chunked" % e["root"]: 14,
+            "entity.%d.api.redirect" % e["based"]: 15,
+            "entity.%d.api.probe" % e["based"]: 16,
+            "entity.%d.api.basic" % e["auth"]: 17,
+            "entity.%d.api.big" % e["root"]: 9223372036854775808.0,
+            "entity.%d.api.huge" % e["root"]: 1e308,
+            "entity.%d.api.nz" % e["root"]: 0,
+            "entity.%d.api.keys.a-b" % e["root"]: 1,
+            "entity.%d.api.keys.-t-" % e["root"]: 2,
+        }
+        empty_status = "entity.%d.api.%d.http.status" % (e["root"],
+                                                         sid["empty"])
+        wait_until(lambda: all(len(self.series(p)) >= 2 for p in want)
+                   and len(self.series(empty_status)) >= 2, timeout=40,
+                   what=lambda: "values: %r\n%s" % (
+                       sorted({v["p"] for v in self.values("entity.")}),
+                       bot.stderr()[-3000:]))
+        self.assertEqual(bot.stop(), 0)
+        for p, v in want.items():
+            got = [x for _, x in self.series(p)]
+            self.assertTrue(all(x == v for x in got), (p, got))
+        # Every answer that carried JSON counted as ok; 204 did not.
+        for name in ("gz", "deflate", "bom", "chunked", "numbers"):
+            ok = self.series("entity.%d.api.%d.http.ok" % (e["root"],
+                                                           sid[name]))
+            self.assertTrue(ok and all(v == 1 for _, v in ok), (name, ok))
+        self.assertTrue(all(v == 204 for _, v in self.series(empty_status)))
+        self.assertTrue(all(v == 0 for _, v in self.series(
+            "entity.%d.api.%d.http.ok" % (e["root"], sid["empty"]))))
+        # Decoded size: the JSON, not the gzip bytes.
+        self.assertTrue(all(v == 9 for _, v in self.series(
+            "entity.%d.api.%d.http.size" % (e["root"], sid["gz"]))))
+        reqs = self.api.requests()
+        self.assertTrue(reqs)
+        for q in reqs:
+            self.assertTrue(q["headers"].get("User-Agent", "")
+                            .startswith("grafolean-apibot"), q["headers"])
+            self.assertIn("gzip", q["headers"].get("Accept-Encoding", ""))
