@@ -24,6 +24,7 @@
 #include "apifilter.h"
 #include "apihost.h"
 #include "apimode.h"
+#include "apiwait.h"
 #include "apiwork.h"
 #include "bot.h"
 #include "http.h"
@@ -31,6 +32,7 @@
 #include "log.h"
 #include "loop.h"
 #include "path.h"
+#include "retry_after.h"
 #include "settings.h"
 #include "timer.h"
 #include "xmalloc.h"
@@ -79,6 +81,7 @@ static struct {
 	struct apirun *runs;    /* in progress */
 	struct apireq *reqs;    /* waiting for an HTTP answer */
 	struct apihosts *hosts; /* requests in flight per host, at most */
+	struct apiwait *waits;  /* origins held by their Retry-After */
 	int shutting_down;
 	int filter_threads;
 	int64_t filter_timeout_ms;
@@ -396,11 +399,45 @@ static void
 apibot_admit(struct apireq *q)
 {
 	struct apijob *aj = run_job(q->ar->run)->priv;
+	const char *origin = aj->sensors[q->sensors[0]].origin;
+	char what[BOT_ERRLEN];
+	int64_t left = apiwait_left(ab.waits, origin, timer_now_ms());
 
+	if (left > 0) {
+		snprintf(what, sizeof(what),
+		    "not polled: the API asked to wait %lld s more "
+		    "(Retry-After)",
+		    (long long)((left + 999) / 1000));
+		apibot_warn_group(q, what);
+		apibot_req_finish(q);
+		return;
+	}
 	apibot_req_link(q);
 	if (apihost_enter(
 	        ab.hosts, aj->sensors[q->sensors[0]].origin, &q->slot) == 1)
 		apibot_launch(q);
+}
+
+/* A 429 or 503 with a Retry-After holds the requests of its origin
+ * until then (at most APIWAIT_MAX_MS); said at the end of what. */
+static void
+apibot_retry_after(const struct apireq *q, const struct http_response *res,
+    char *what, size_t whatlen)
+{
+	struct apijob *aj = run_job(q->ar->run)->priv;
+	int64_t delay_ms;
+	size_t n = strlen(what);
+
+	if ((res->status != 429 && res->status != 503) ||
+	    res->retry_after == NULL ||
+	    retry_after_parse(res->retry_after, timer_wall_s(), &delay_ms) != 0)
+		return;
+	delay_ms = apiwait_hold(ab.waits, aj->sensors[q->sensors[0]].origin,
+	    timer_now_ms(), delay_ms);
+	if (delay_ms > 0 && n < whatlen)
+		snprintf(what + n, whatlen - n,
+		    "; no request to this host for %lld s (Retry-After)",
+		    (long long)((delay_ms + 999) / 1000));
 }
 
 static void
@@ -450,6 +487,7 @@ apibot_on_answer(const struct http_response *res, void *arg)
 	}
 	if (res->status < 200 || res->status >= 300) {
 		snprintf(what, sizeof(what), "HTTP %ld", res->status);
+		apibot_retry_after(q, res, what, sizeof(what));
 		goto bad;
 	}
 	if (apiwork_pending_bytes(ab.work) + res->body_len >
@@ -650,6 +688,7 @@ apibot_init(void)
 	hc.user_agent = "grafolean-apibot";
 	ab.http = http_new(l, &hc);
 	ab.hosts = apihosts_new((size_t)hc.max_host_connections);
+	ab.waits = apiwait_new();
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
@@ -679,6 +718,8 @@ apibot_shutdown(void)
 	}
 	apihosts_free(ab.hosts);
 	ab.hosts = NULL;
+	apiwait_free(ab.waits);
+	ab.waits = NULL;
 	/* Filter tasks: finished ones post, queued ones are cancelled. */
 	apiwork_free(ab.work);
 	ab.work = NULL;

@@ -182,3 +182,61 @@ class ApibotRealApisTest(BotTestCase):
             self.assertTrue(q["headers"].get("User-Agent", "")
                             .startswith("grafolean-apibot"), q["headers"])
             self.assertIn("gzip", q["headers"].get("Accept-Encoding", ""))
+
+    def test_retry_after_on_429_holds_the_host(self):
+        import time
+        banned = ta.ApiServer()
+        banned.start()
+        soon = ta.ApiServer()
+        soon.start()
+        try:
+            banned.routes["/limited"] = lambda k, h, b: (
+                429, {"Retry-After": "3600"}, b'{"message": "slow down"}')
+            times = []
+
+            def later(k, h, b):
+                times.append(time.monotonic())
+                if k == 1:
+                    return 503, {"Retry-After": "2"}, b"{}"
+                return ta.js({"v": 5})
+            soon.routes["/later"] = later
+            self.api.routes["/fine"] = lambda k, h, b: ta.js({"v": 1})
+            sensors = [
+                ta.sensor("limited", {"path": "/limited", "extract": [
+                    {"jq": ".v", "path": "limited"}]}),
+                ta.sensor("limited2", {"path": "/limited?x=2", "extract": [
+                    {"jq": ".v", "path": "limited2"}]}),
+                ta.sensor("later", {"path": "/later", "extract": [
+                    {"jq": ".v", "path": "later"}]}),
+                ta.sensor("fine", {"path": "/fine", "extract": [
+                    {"jq": ".v", "path": "fine"}]}),
+            ]
+            creds = [{"name": "plain", "protocol": "api", "details": {}}]
+            ents = [
+                ta.api_entity("banned", {"url": banned.base}, "@plain",
+                              ["limited", "limited2"]),
+                ta.api_entity("soon", {"url": soon.base}, "@plain",
+                              ["later"]),
+                ta.api_entity("fine", {"url": self.api.base}, "@plain",
+                              ["fine"]),
+            ]
+            acc = self.load(ents, creds, sensors)
+            e = acc["entities"]
+            bot = self.start_bot("apibot")
+            fine = "entity.%d.api.fine" % e["fine"]
+            wait_until(lambda: len(self.series(fine)) >= 5
+                       and self.series("entity.%d.api.later" % e["soon"]),
+                       timeout=40, what="fine and later values")
+            self.assertEqual(bot.stop(), 0)
+            # One 429 each (the two sensors' requests may both have been
+            # under way), then nothing for the hour asked.
+            self.assertLessEqual(banned.count("/limited"), 2)
+            self.assertGreaterEqual(banned.count("/limited"), 1)
+            # The 503's 2 s were waited before the next request.
+            self.assertGreaterEqual(len(times), 2)
+            self.assertGreaterEqual(times[1] - times[0], 1.9)
+            self.assertIn("(Retry-After)", bot.stderr())
+            self.assertNotIn("slow down", bot.stderr())
+        finally:
+            banned.stop()
+            soon.stop()
