@@ -399,9 +399,9 @@ static void
 apibot_admit(struct apireq *q)
 {
 	struct apijob *aj = run_job(q->ar->run)->priv;
-	const char *origin = aj->sensors[q->sensors[0]].origin;
 	char what[BOT_ERRLEN];
-	int64_t left = apiwait_left(ab.waits, origin, timer_now_ms());
+	int64_t left = apiwait_left(
+	    ab.waits, aj->sensors[q->sensors[0]].request_key, timer_now_ms());
 
 	if (left > 0) {
 		snprintf(what, sizeof(what),
@@ -418,7 +418,7 @@ apibot_admit(struct apireq *q)
 		apibot_launch(q);
 }
 
-/* A 429 or 503 with a Retry-After holds the requests of its origin
+/* A 429 or 503 with a Retry-After holds this request (method, URL, body)
  * until then (at most APIWAIT_MAX_MS); said at the end of what. */
 static void
 apibot_retry_after(const struct apireq *q, const struct http_response *res,
@@ -432,11 +432,11 @@ apibot_retry_after(const struct apireq *q, const struct http_response *res,
 	    res->retry_after == NULL ||
 	    retry_after_parse(res->retry_after, timer_wall_s(), &delay_ms) != 0)
 		return;
-	delay_ms = apiwait_hold(ab.waits, aj->sensors[q->sensors[0]].origin,
-	    timer_now_ms(), delay_ms);
+	delay_ms = apiwait_hold(ab.waits,
+	    aj->sensors[q->sensors[0]].request_key, timer_now_ms(), delay_ms);
 	if (delay_ms > 0 && n < whatlen)
 		snprintf(what + n, whatlen - n,
-		    "; no request to this host for %lld s (Retry-After)",
+		    "; not requested again for %lld s (Retry-After)",
 		    (long long)((delay_ms + 999) / 1000));
 }
 

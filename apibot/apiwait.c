@@ -1,17 +1,16 @@
 /*
- * A short array: only origins that answered 429/503 with Retry-After
- * are in it, and each leaves when its hold expires.
+ * A short array: only requests answered 429/503 with Retry-After are in
+ * it, and each leaves when its hold expires.
  */
 #include "apiwait.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "xmalloc.h"
 
 struct apiwait_entry {
-	char *origin;
+	char *key;
 	int64_t until_ms;
 };
 
@@ -34,7 +33,7 @@ apiwait_free(struct apiwait *w)
 	if (w == NULL)
 		return;
 	for (i = 0; i < w->n; i++)
-		free(w->e[i].origin);
+		free(w->e[i].key);
 	free(w->e);
 	free(w);
 }
@@ -42,12 +41,12 @@ apiwait_free(struct apiwait *w)
 static void
 apiwait_drop(struct apiwait *w, size_t i)
 {
-	free(w->e[i].origin);
+	free(w->e[i].key);
 	w->e[i] = w->e[--w->n];
 }
 
 static struct apiwait_entry *
-apiwait_find(struct apiwait *w, const char *origin, int64_t now_ms)
+apiwait_find(struct apiwait *w, const char *key, int64_t now_ms)
 {
 	size_t i = 0;
 
@@ -56,7 +55,7 @@ apiwait_find(struct apiwait *w, const char *origin, int64_t now_ms)
 			apiwait_drop(w, i);
 			continue;
 		}
-		if (strcasecmp(w->e[i].origin, origin) == 0)
+		if (strcmp(w->e[i].key, key) == 0)
 			return &w->e[i];
 		i++;
 	}
@@ -65,7 +64,7 @@ apiwait_find(struct apiwait *w, const char *origin, int64_t now_ms)
 
 int64_t
 apiwait_hold(
-    struct apiwait *w, const char *origin, int64_t now_ms, int64_t delay_ms)
+    struct apiwait *w, const char *key, int64_t now_ms, int64_t delay_ms)
 {
 	struct apiwait_entry *x;
 
@@ -73,23 +72,23 @@ apiwait_hold(
 		delay_ms = APIWAIT_MAX_MS;
 	if (delay_ms <= 0)
 		return 0;
-	x = apiwait_find(w, origin, now_ms);
+	x = apiwait_find(w, key, now_ms);
 	if (x == NULL) {
 		w->e = xreallocarray(w->e, w->n + 1, sizeof(*w->e));
 		x = &w->e[w->n++];
-		x->origin = xstrdup(origin);
+		x->key = xstrdup(key);
 	}
 	x->until_ms = now_ms + delay_ms;
 	return delay_ms;
 }
 
 int64_t
-apiwait_left(struct apiwait *w, const char *origin, int64_t now_ms)
+apiwait_left(struct apiwait *w, const char *key, int64_t now_ms)
 {
 	struct apiwait_entry *x;
 
 	if (w->n == 0)
 		return 0;
-	x = apiwait_find(w, origin, now_ms);
+	x = apiwait_find(w, key, now_ms);
 	return x != NULL ? x->until_ms - now_ms : 0;
 }

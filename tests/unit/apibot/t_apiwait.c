@@ -1,5 +1,5 @@
 /*
- * Unit tests for the Retry-After holds: an origin held until its time,
+ * Unit tests for the Retry-After holds: a request held until its time,
  * others not, the hour cap, a later hold replacing the earlier, expired
  * holds forgotten.
  */
@@ -9,14 +9,15 @@
 
 #include "../../../apibot/apiwait.h"
 
-T_TEST(apiwait_holds_an_origin_until_its_time)
+T_TEST(apiwait_holds_a_request_until_its_time)
 {
 	struct apiwait *w = apiwait_new();
 
 	T_EQ_INT(apiwait_left(w, "http://a:80", 1000), 0);
 	T_EQ_INT(apiwait_hold(w, "http://a:80", 1000, 5000), 5000);
 	T_EQ_INT(apiwait_left(w, "http://a:80", 1000), 5000);
-	T_EQ_INT(apiwait_left(w, "HTTP://A:80", 3000), 3000);
+	T_EQ_INT(apiwait_left(w, "http://a:80", 3000), 3000);
+	T_EQ_INT(apiwait_left(w, "HTTP://A:80", 3000), 0);
 	T_EQ_INT(apiwait_left(w, "http://a:8080", 3000), 0);
 	T_EQ_INT(apiwait_left(w, "https://a:443", 3000), 0);
 	T_EQ_INT(apiwait_left(w, "http://a:80", 6000), 0);
