@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "apicfg.h"
 #include "apifilter.h"
@@ -335,26 +336,49 @@ apibot_start(struct apireq *q)
 {
 	struct apijob *aj = run_job(q->ar->run)->priv;
 	const struct apisensor *s = &aj->sensors[q->sensors[0]];
+	const struct apicred *c = &aj->cred;
+	const char *ctype = "application/json";
+	const char **hdr;
 	struct http_opts o;
+	size_t i, n = 0;
+	int accept = 0, rc;
 
+	/* An Accept of JSON unless the credential names its own; the
+	 * credential's Content-Type replaces the POST's default instead of
+	 * going out twice. */
+	hdr = xcalloc(c->n_headers + 1, sizeof(*hdr));
+	for (i = 0; i < c->n_headers; i++) {
+		if (strcasecmp(c->header_names[i], "Content-Type") == 0) {
+			ctype = c->headers[i] + strlen(c->header_names[i]) + 2;
+			continue;
+		}
+		if (strcasecmp(c->header_names[i], "Accept") == 0)
+			accept = 1;
+		hdr[n++] = c->headers[i];
+	}
+	if (!accept)
+		hdr[n++] = "Accept: application/json";
 	memset(&o, 0, sizeof(o));
-	o.headers = (const char *const *)aj->cred.headers;
-	o.n_headers = aj->cred.n_headers;
-	o.username = aj->cred.username;
-	o.password = aj->cred.password;
-	o.timeout_ms = aj->cred.timeout_ms;
-	o.ca_file = aj->cred.ca_file;
-	o.no_verify_tls = !aj->cred.verify_tls;
+	o.headers = hdr;
+	o.n_headers = n;
+	o.username = c->username;
+	o.password = c->password;
+	o.timeout_ms = c->timeout_ms;
+	o.ca_file = c->ca_file;
+	o.no_verify_tls = !c->verify_tls;
 	o.decode = 1;
 	/* After a 301, 302 or 303 a POST goes on as a GET (what browsers
 	 * and curl do); 307 and 308 keep it. */
 	if (s->post &&
 	    (q->redirects == 0 || q->status == 307 || q->status == 308))
-		return http_request_opts(ab.http, "POST", q->url,
+		rc = http_request_opts(ab.http, "POST", q->url,
 		    s->body ? s->body : "", s->body ? strlen(s->body) : 0,
-		    "application/json", &o, apibot_on_answer, q);
-	return http_request_opts(
-	    ab.http, "GET", q->url, NULL, 0, NULL, &o, apibot_on_answer, q);
+		    ctype, &o, apibot_on_answer, q);
+	else
+		rc = http_request_opts(ab.http, "GET", q->url, NULL, 0, NULL,
+		    &o, apibot_on_answer, q);
+	free(hdr);
+	return rc;
 }
 
 static struct apireq *

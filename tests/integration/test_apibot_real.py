@@ -245,3 +245,49 @@ class ApibotRealApisTest(BotTestCase):
         finally:
             banned.stop()
             soon.stop()
+
+    def test_accept_and_content_type_sent_once(self):
+        def echo(k, h, b):
+            return ta.js({
+                "ct": len(h.headers.get_all("Content-Type") or []),
+                "ctjson": int(h.headers.get("Content-Type") ==
+                              "application/json; charset=utf-8"),
+                "acc": len(h.headers.get_all("Accept") or []),
+                "accjson": int(h.headers.get("Accept") == "application/json"),
+                "accgh": int(h.headers.get("Accept") ==
+                             "application/vnd.github+json")})
+        self.api.routes["/echo"] = echo
+        creds = [
+            {"name": "ct", "protocol": "api", "details": {"headers": {
+                "content-type": "application/json; charset=utf-8"}}},
+            {"name": "gh", "protocol": "api", "details": {"headers": {
+                "Accept": "application/vnd.github+json"}}},
+        ]
+        keys = ("ct", "ctjson", "acc", "accjson", "accgh")
+        ex = [{"jq": "." + k, "path": k} for k in keys]
+        sensors = [
+            ta.sensor("post", {"path": "/echo", "method": "POST",
+                               "body": {"q": 1}, "extract": ex}),
+            ta.sensor("get", {"path": "/echo", "extract": ex}),
+        ]
+        ents = [
+            ta.api_entity("p", {"url": self.api.base}, "@ct", ["post"]),
+            ta.api_entity("g", {"url": self.api.base}, "@gh", ["get"]),
+        ]
+        acc = self.load(ents, creds, sensors)
+        e = acc["entities"]
+        bot = self.start_bot("apibot")
+        want = {"p": {"ct": 1, "ctjson": 1, "acc": 1, "accjson": 1,
+                      "accgh": 0},
+                "g": {"ct": 0, "ctjson": 0, "acc": 1, "accjson": 0,
+                      "accgh": 1}}
+        wait_until(lambda: all(self.series("entity.%d.api.%s" % (e[n], k))
+                               for n in want for k in keys), timeout=40,
+                   what="echo values")
+        self.assertEqual(bot.stop(), 0)
+        for n, kv in want.items():
+            for k, v in kv.items():
+                got = [x for _, x in self.series(
+                    "entity.%d.api.%s" % (e[n], k))]
+                self.assertTrue(got and all(x == v for x in got),
+                                (n, k, got))
