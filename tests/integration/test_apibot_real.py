@@ -291,3 +291,60 @@ class ApibotRealApisTest(BotTestCase):
                     "entity.%d.api.%s" % (e[n], k))]
                 self.assertTrue(got and all(x == v for x in got),
                                 (n, k, got))
+
+    def test_ipv6_literal_and_tls_by_host_name_with_sni(self):
+        import shutil
+        import ssl
+        if shutil.which("openssl") is None:
+            self.skipTest("openssl is not installed")
+        try:
+            v6 = ta.ApiServer(host="::1")
+        except OSError:
+            self.skipTest("no ::1 here")
+        v6.routes["/v1/s"] = lambda k, h, b: ta.js({"v": 6})
+        v6.start()
+        self.addCleanup(v6.stop)
+        pki = ta.test_security.Pki(self.tmp)
+        j = lambda n: os.path.join(self.tmp, n)  # noqa: E731
+        with open(j("lh.ext"), "w") as f:
+            f.write("subjectAltName=DNS:localhost\n")
+        ta.test_security.openssl(
+            "x509", "-req", "-in", j("csr.pem"), "-CA", pki.ca, "-CAkey",
+            j("ca.key"), "-set_serial", "77", "-days", "2", "-extfile",
+            j("lh.ext"), "-out", j("lh.pem"))
+        snis = []
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(j("lh.pem"), pki.key)
+        ctx.sni_callback = lambda sock, name, c: snis.append(name)
+        tls = ta.ApiServer(tls=ctx)
+        tls.routes["/t"] = lambda k, h, b: ta.js({"v": 7})
+        tls.start()
+        self.addCleanup(tls.stop)
+        creds = [{"name": "plain", "protocol": "api", "details": {}},
+                 {"name": "ca", "protocol": "api",
+                  "details": {"ca_file": pki.ca}}]
+        sensors = [
+            ta.sensor("s", {"path": "s", "extract": [
+                {"jq": ".v", "path": "v6"}]}),
+            ta.sensor("t", {"path": "/t", "extract": [
+                {"jq": ".v", "path": "tls"}]}),
+        ]
+        ents = [
+            ta.api_entity("six", {"url": v6.base + "/v1/"}, "@plain",
+                          ["s"]),
+            ta.api_entity("named", {"url": "https://localhost:%d" %
+                                    tls.port}, "@ca", ["t"]),
+        ]
+        acc = self.load(ents, creds, sensors)
+        e = acc["entities"]
+        bot = self.start_bot("apibot")
+        p6 = "entity.%d.api.v6" % e["six"]
+        pt = "entity.%d.api.tls" % e["named"]
+        wait_until(lambda: len(self.series(p6)) >= 2
+                   and len(self.series(pt)) >= 2, timeout=40,
+                   what=lambda: bot.stderr()[-2000:])
+        self.assertEqual(bot.stop(), 0)
+        self.assertTrue(all(v == 6 for _, v in self.series(p6)))
+        self.assertTrue(all(v == 7 for _, v in self.series(pt)))
+        self.assertIn("localhost", snis)
+        self.assertTrue(all(n == "localhost" for n in snis), snis)
