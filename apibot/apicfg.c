@@ -401,11 +401,13 @@ apicfg_join_url(const char *base, const char *path, char *show, size_t showlen,
 		bl = strcspn(base, "?#");
 		bq = base[bl] == '?' ? base + bl + 1 : "";
 		bql = strcspn(bq, "#");
-		while (bl > 0 && base[bl - 1] == '/')
+		/* A path that is only a query goes on the base's own path. */
+		while (bl > 0 && base[bl - 1] == '/' && path[0] != '?')
 			bl--;
 		while (*path == '/')
 			path++;
-		url = xasprintf("%.*s/%s%s%.*s", (int)bl, base, path,
+		url = xasprintf("%.*s%s%s%s%.*s", (int)bl, base,
+		    path[0] == '?' ? "" : "/", path,
 		    bql == 0                        ? ""
 		        : strchr(path, '?') != NULL ? "&"
 		                                    : "?",

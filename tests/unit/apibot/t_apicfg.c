@@ -234,6 +234,15 @@ T_TEST(apicfg_join_url_as_real_apis_need)
 	    "http://[::1]:8080/v1", "/s", show, sizeof(show), err, sizeof(err));
 	T_EQ_STR(u, "http://[::1]:8080/v1/s");
 	free(u);
+	/* A path that is only a query keeps the base's path as it is. */
+	u = apicfg_join_url("http://h/api", "?format=json", show, sizeof(show),
+	    err, sizeof(err));
+	T_EQ_STR(u, "http://h/api?format=json");
+	free(u);
+	u = apicfg_join_url("http://h/api/?key=k1", "?format=json", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/api/?format=json&key=k1");
+	free(u);
 	/* Scheme names are case-insensitive. */
 	u = apicfg_join_url("http://h/base", "HTTPS://other/z", show,
 	    sizeof(show), err, sizeof(err));
