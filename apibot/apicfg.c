@@ -457,7 +457,8 @@ apicfg_base_url(struct json_object *details, char *err, size_t errlen)
 			    keys[i]);
 			return NULL;
 		}
-		if (strchr(h, ':') != NULL)
+		/* Two colons or more: an IPv6 address; one: host:port. */
+		if (strchr(h, ':') != NULL && strchr(h, ':') != strrchr(h, ':'))
 			url = xasprintf("http://[%s]/", h);
 		else
 			url = xasprintf("http://%s/", h);
