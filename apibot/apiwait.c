@@ -32,15 +32,19 @@ apiwait_free(struct apiwait *w)
 
 	if (w == NULL)
 		return;
-	for (i = 0; i < w->n; i++)
+	for (i = 0; i < w->n; i++) {
+		explicit_bzero(w->e[i].key, strlen(w->e[i].key));
 		free(w->e[i].key);
+	}
 	free(w->e);
 	free(w);
 }
 
+/* Keys hold URLs, whose queries may carry API keys: wiped. */
 static void
 apiwait_drop(struct apiwait *w, size_t i)
 {
+	explicit_bzero(w->e[i].key, strlen(w->e[i].key));
 	free(w->e[i].key);
 	w->e[i] = w->e[--w->n];
 }
