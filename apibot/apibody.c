@@ -56,6 +56,11 @@ apibody_parse(const char *text, size_t len, jv *out, char *err, size_t errlen)
 	size_t off;
 	int rc = -1;
 
+	/* A UTF-8 byte order mark, which some servers put first. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
 	if (len == 0) {
 		snprintf(err, errlen, "empty body, not JSON");
 		return -1;

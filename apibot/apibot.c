@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "apicfg.h"
 #include "apifilter.h"
 #include "apihost.h"
 #include "apimode.h"
+#include "apiwait.h"
 #include "apiwork.h"
 #include "bot.h"
 #include "http.h"
@@ -31,6 +33,7 @@
 #include "log.h"
 #include "loop.h"
 #include "path.h"
+#include "retry_after.h"
 #include "settings.h"
 #include "timer.h"
 #include "xmalloc.h"
@@ -79,6 +82,7 @@ static struct {
 	struct apirun *runs;    /* in progress */
 	struct apireq *reqs;    /* waiting for an HTTP answer */
 	struct apihosts *hosts; /* requests in flight per host, at most */
+	struct apiwait *waits;  /* origins held by their Retry-After */
 	int shutting_down;
 	int filter_threads;
 	int64_t filter_timeout_ms;
@@ -332,25 +336,49 @@ apibot_start(struct apireq *q)
 {
 	struct apijob *aj = run_job(q->ar->run)->priv;
 	const struct apisensor *s = &aj->sensors[q->sensors[0]];
+	const struct apicred *c = &aj->cred;
+	const char *ctype = "application/json";
+	const char **hdr;
 	struct http_opts o;
+	size_t i, n = 0;
+	int accept = 0, rc;
 
+	/* An Accept of JSON unless the credential names its own; the
+	 * credential's Content-Type replaces the POST's default instead of
+	 * going out twice. */
+	hdr = xcalloc(c->n_headers + 1, sizeof(*hdr));
+	for (i = 0; i < c->n_headers; i++) {
+		if (strcasecmp(c->header_names[i], "Content-Type") == 0) {
+			ctype = c->headers[i] + strlen(c->header_names[i]) + 2;
+			continue;
+		}
+		if (strcasecmp(c->header_names[i], "Accept") == 0)
+			accept = 1;
+		hdr[n++] = c->headers[i];
+	}
+	if (!accept)
+		hdr[n++] = "Accept: application/json";
 	memset(&o, 0, sizeof(o));
-	o.headers = (const char *const *)aj->cred.headers;
-	o.n_headers = aj->cred.n_headers;
-	o.username = aj->cred.username;
-	o.password = aj->cred.password;
-	o.timeout_ms = aj->cred.timeout_ms;
-	o.ca_file = aj->cred.ca_file;
-	o.no_verify_tls = !aj->cred.verify_tls;
+	o.headers = hdr;
+	o.n_headers = n;
+	o.username = c->username;
+	o.password = c->password;
+	o.timeout_ms = c->timeout_ms;
+	o.ca_file = c->ca_file;
+	o.no_verify_tls = !c->verify_tls;
+	o.decode = 1;
 	/* After a 301, 302 or 303 a POST goes on as a GET (what browsers
 	 * and curl do); 307 and 308 keep it. */
 	if (s->post &&
 	    (q->redirects == 0 || q->status == 307 || q->status == 308))
-		return http_request_opts(ab.http, "POST", q->url,
+		rc = http_request_opts(ab.http, "POST", q->url,
 		    s->body ? s->body : "", s->body ? strlen(s->body) : 0,
-		    "application/json", &o, apibot_on_answer, q);
-	return http_request_opts(
-	    ab.http, "GET", q->url, NULL, 0, NULL, &o, apibot_on_answer, q);
+		    ctype, &o, apibot_on_answer, q);
+	else
+		rc = http_request_opts(ab.http, "GET", q->url, NULL, 0, NULL,
+		    &o, apibot_on_answer, q);
+	free(hdr);
+	return rc;
 }
 
 static struct apireq *
@@ -395,11 +423,45 @@ static void
 apibot_admit(struct apireq *q)
 {
 	struct apijob *aj = run_job(q->ar->run)->priv;
+	char what[BOT_ERRLEN];
+	int64_t left = apiwait_left(
+	    ab.waits, aj->sensors[q->sensors[0]].request_key, timer_now_ms());
 
+	if (left > 0) {
+		snprintf(what, sizeof(what),
+		    "not polled: the API asked to wait %lld s more "
+		    "(Retry-After)",
+		    (long long)((left + 999) / 1000));
+		apibot_warn_group(q, what);
+		apibot_req_finish(q);
+		return;
+	}
 	apibot_req_link(q);
 	if (apihost_enter(
 	        ab.hosts, aj->sensors[q->sensors[0]].origin, &q->slot) == 1)
 		apibot_launch(q);
+}
+
+/* A 429 or 503 with a Retry-After holds this request (method, URL, body)
+ * until then (at most APIWAIT_MAX_MS); said at the end of what. */
+static void
+apibot_retry_after(const struct apireq *q, const struct http_response *res,
+    char *what, size_t whatlen)
+{
+	struct apijob *aj = run_job(q->ar->run)->priv;
+	int64_t delay_ms;
+	size_t n = strlen(what);
+
+	if ((res->status != 429 && res->status != 503) ||
+	    res->retry_after == NULL ||
+	    retry_after_parse(res->retry_after, timer_wall_s(), &delay_ms) != 0)
+		return;
+	delay_ms = apiwait_hold(ab.waits,
+	    aj->sensors[q->sensors[0]].request_key, timer_now_ms(), delay_ms);
+	if (delay_ms > 0 && n < whatlen)
+		snprintf(what + n, whatlen - n,
+		    "; not requested again for %lld s (Retry-After)",
+		    (long long)((delay_ms + 999) / 1000));
 }
 
 static void
@@ -449,6 +511,7 @@ apibot_on_answer(const struct http_response *res, void *arg)
 	}
 	if (res->status < 200 || res->status >= 300) {
 		snprintf(what, sizeof(what), "HTTP %ld", res->status);
+		apibot_retry_after(q, res, what, sizeof(what));
 		goto bad;
 	}
 	if (apiwork_pending_bytes(ab.work) + res->body_len >
@@ -649,6 +712,7 @@ apibot_init(void)
 	hc.user_agent = "grafolean-apibot";
 	ab.http = http_new(l, &hc);
 	ab.hosts = apihosts_new((size_t)hc.max_host_connections);
+	ab.waits = apiwait_new();
 	ab.work = apiwork_new(l, ab.filter_threads, ab.filter_timeout_ms);
 	if (ab.work == NULL)
 		return -1;
@@ -678,6 +742,8 @@ apibot_shutdown(void)
 	}
 	apihosts_free(ab.hosts);
 	ab.hosts = NULL;
+	apiwait_free(ab.waits);
+	ab.waits = NULL;
 	/* Filter tasks: finished ones post, queued ones are cancelled. */
 	apiwork_free(ab.work);
 	ab.work = NULL;

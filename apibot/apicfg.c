@@ -366,31 +366,52 @@ out:
 	return rc;
 }
 
+/* Whether s starts with a scheme and "://" (RFC 3986: a letter, then
+ * letters, digits, "+", "-" or "."); a "://" later in s, say in the
+ * query, is no scheme. */
 static int
 apicfg_has_scheme(const char *s)
 {
-	return strncasecmp(s, "http://", 7) == 0 ||
-	    strncasecmp(s, "https://", 8) == 0 || strstr(s, "://") != NULL;
+	size_t i = 0;
+
+	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return 0;
+	while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+	    (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '-' ||
+	    s[i] == '.')
+		i++;
+	return strncmp(s + i, "://", 3) == 0;
 }
 
 char *
 apicfg_join_url(const char *base, const char *path, char *show, size_t showlen,
     char *err, size_t errlen)
 {
+	const char *bq;
 	char *url;
-	size_t bl;
+	size_t bl, bql;
 
 	if (path == NULL || path[0] == '\0') {
 		url = xstrdup(base);
 	} else if (apicfg_has_scheme(path)) {
 		url = xstrdup(path);
 	} else {
-		bl = strlen(base);
-		while (bl > 0 && base[bl - 1] == '/')
+		/* The base's query (an API key, say) goes after the path's
+		 * own; its fragment is dropped. */
+		bl = strcspn(base, "?#");
+		bq = base[bl] == '?' ? base + bl + 1 : "";
+		bql = strcspn(bq, "#");
+		/* A path that is only a query goes on the base's own path. */
+		while (bl > 0 && base[bl - 1] == '/' && path[0] != '?')
 			bl--;
 		while (*path == '/')
 			path++;
-		url = xasprintf("%.*s/%s", (int)bl, base, path);
+		url = xasprintf("%.*s%s%s%s%.*s", (int)bl, base,
+		    path[0] == '?' ? "" : "/", path,
+		    bql == 0                        ? ""
+		        : strchr(path, '?') != NULL ? "&"
+		                                    : "?",
+		    (int)bql, bq);
 	}
 	if (strlen(url) > 2048) {
 		snprintf(err, errlen, "URL is over 2048 characters");
@@ -436,7 +457,8 @@ apicfg_base_url(struct json_object *details, char *err, size_t errlen)
 			    keys[i]);
 			return NULL;
 		}
-		if (strchr(h, ':') != NULL)
+		/* Two colons or more: an IPv6 address; one: host:port. */
+		if (strchr(h, ':') != NULL && strchr(h, ':') != strrchr(h, ':'))
 			url = xasprintf("http://[%s]/", h);
 		else
 			url = xasprintf("http://%s/", h);

@@ -319,6 +319,10 @@ http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	/* "" offers every encoding this libcurl decodes; servers that
+	 * compress regardless of Accept-Encoding are decoded too. */
+	if (o->decode)
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 }
 

@@ -53,6 +53,7 @@ struct http_opts {
 	long timeout_ms;     /* total timeout */
 	const char *ca_file; /* CA bundle instead of the client's */
 	int no_verify_tls;   /* 1: TLS peer and host not verified */
+	int decode; /* 1: offers gzip/deflate/br/zstd, decodes answers */
 };
 
 typedef void http_cb(const struct http_response *res, void *arg);

@@ -45,7 +45,7 @@ class ApiServer(object):
     """A threaded HTTP server on 127.0.0.1 with scripted routes; it keeps a
     log of every request (path, headers, body)."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, host="127.0.0.1"):
         self.lock = threading.Lock()
         self.log = []
         self.counts = {}
@@ -100,19 +100,22 @@ class ApiServer(object):
                 self.handle_one("POST")
 
         class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            address_family = socket.AF_INET6 if ":" in host \
+                else socket.AF_INET
             daemon_threads = True
             allow_reuse_address = True
 
             def handle_error(self, request, client_address):
                 pass    # clients that hang up (timeouts, body cap)
 
-        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd = Server((host, 0), Handler)
         if tls is not None:
             self.httpd.socket = tls.wrap_socket(self.httpd.socket,
                                                 server_side=True)
         self.port = self.httpd.server_address[1]
-        self.base = "%s://127.0.0.1:%d" % ("https" if tls else "http",
-                                           self.port)
+        self.base = "%s://%s:%d" % ("https" if tls else "http",
+                                    "[%s]" % host if ":" in host else host,
+                                    self.port)
         self.thread = threading.Thread(target=self.httpd.serve_forever,
                                        daemon=True)
 
@@ -441,7 +444,9 @@ class ApibotTest(BotTestCase):
                          "deep": 200, "verydeep": 200, "huge": 0,
                          "tofile": 301, "toother": 302, "loop": 302,
                          "slow": 0, "clshort": 0, "chunked": 0,
-                         "gzipbomb": 200, "e429": 429, "e400": 400}
+                         # Decoded now (Accept-Encoding), so the bomb
+                         # stops at the body cap like "huge".
+                         "gzipbomb": 0, "e429": 429, "e400": 400}
         for n, st in expect_status.items():
             self.assertTrue(http(n, "ok"), n)
             self.assertTrue(all(v == 0 for v in http(n, "ok")), n)

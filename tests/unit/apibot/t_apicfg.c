@@ -171,6 +171,21 @@ T_TEST(apicfg_base_url_and_join)
 	T_EQ_STR(u, "http://[::1]/");
 	json_object_put(o);
 	free(u);
+	o = t_json("{\"host\": \"router.lan:8080\"}");
+	u = apicfg_base_url(o, err, sizeof(err));
+	T_EQ_STR(u, "http://router.lan:8080/");
+	json_object_put(o);
+	free(u);
+	o = t_json("{\"ipv4\": \"192.168.1.1:81\"}");
+	u = apicfg_base_url(o, err, sizeof(err));
+	T_EQ_STR(u, "http://192.168.1.1:81/");
+	json_object_put(o);
+	free(u);
+	o = t_json("{\"ipv6\": \"2001:db8::5\"}");
+	u = apicfg_base_url(o, err, sizeof(err));
+	T_EQ_STR(u, "http://[2001:db8::5]/");
+	json_object_put(o);
+	free(u);
 	o = t_json("{\"host\": \"api.local\"}");
 	u = apicfg_base_url(o, err, sizeof(err));
 	T_EQ_STR(u, "http://api.local/");
@@ -205,6 +220,49 @@ T_TEST(apicfg_base_url_and_join)
 	             sizeof(show), err, sizeof(err)) == NULL);
 	T_ASSERT(apicfg_join_url("http://h/", "ftp://h/x", show, sizeof(show),
 	             err, sizeof(err)) == NULL);
+}
+
+T_TEST(apicfg_join_url_as_real_apis_need)
+{
+	char err[256], show[APICFG_SHOWLEN];
+	char *u;
+
+	/* A "://" inside the query is no scheme (Prometheus, redirectors). */
+	u = apicfg_join_url("http://h/base/", "/check?target=http://x/y", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/check?target=http://x/y");
+	free(u);
+	u = apicfg_join_url("http://h/base", "q?u=https%3A%2F%2Fx&a=%C3%A9",
+	    show, sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/q?u=https%3A%2F%2Fx&a=%C3%A9");
+	free(u);
+	/* A query on the entity's URL (an API key) stays after the path. */
+	u = apicfg_join_url("http://h/base/?key=k1", "/stats", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/stats?key=k1");
+	free(u);
+	u = apicfg_join_url("http://h/base?key=k1", "stats?x=1", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/base/stats?x=1&key=k1");
+	free(u);
+	u = apicfg_join_url(
+	    "http://[::1]:8080/v1", "/s", show, sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://[::1]:8080/v1/s");
+	free(u);
+	/* A path that is only a query keeps the base's path as it is. */
+	u = apicfg_join_url("http://h/api", "?format=json", show, sizeof(show),
+	    err, sizeof(err));
+	T_EQ_STR(u, "http://h/api?format=json");
+	free(u);
+	u = apicfg_join_url("http://h/api/?key=k1", "?format=json", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "http://h/api/?format=json&key=k1");
+	free(u);
+	/* Scheme names are case-insensitive. */
+	u = apicfg_join_url("http://h/base", "HTTPS://other/z", show,
+	    sizeof(show), err, sizeof(err));
+	T_EQ_STR(u, "HTTPS://other/z");
+	free(u);
 }
 
 T_TEST(apicfg_sensor_details)

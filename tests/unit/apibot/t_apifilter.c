@@ -248,6 +248,38 @@ T_TEST(apibody_limits)
 	T_EQ_INT(jv_string_length_bytes(jv_object_get(v, jv_string("k"))), 3);
 }
 
+T_TEST(apibody_real_api_bodies)
+{
+	char err[128];
+	jv v;
+
+	/* A UTF-8 byte order mark before the JSON (Windows/.NET servers). */
+	T_EQ_INT(
+	    apibody_parse("\xef\xbb\xbf{\"a\": 2}", 11, &v, err, sizeof(err)),
+	    0);
+	T_EQ_DBL(jv_number_value(jv_object_get(v, jv_string("a"))), 2, 0);
+	T_EQ_INT(apibody_parse("\xef\xbb\xbf", 3, &v, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "empty") != NULL);
+	/* Big numbers, negative zero. */
+	T_EQ_INT(apibody_parse("[9223372036854775808, 1e308, -0.0, "
+	                       "-9223372036854775809]",
+	             56, &v, err, sizeof(err)),
+	    0);
+	T_EQ_DBL(jv_number_value(jv_array_get(jv_copy(v), 0)),
+	    9223372036854775808.0, 1e4);
+	T_EQ_DBL(jv_number_value(jv_array_get(jv_copy(v), 1)), 1e308, 1e293);
+	T_EQ_DBL(jv_number_value(jv_array_get(jv_copy(v), 2)), 0, 0);
+	T_EQ_DBL(jv_number_value(jv_array_get(jv_copy(v), 3)),
+	    -9223372036854775809.0, 1e4);
+	jv_free(v);
+	/* Python's json module writes NaN and Infinity: the rest of the
+	 * document still parses. */
+	T_EQ_INT(apibody_parse("{\"a\": NaN, \"b\": Infinity, \"c\": 3}", 33,
+	             &v, err, sizeof(err)),
+	    0);
+	T_EQ_DBL(jv_number_value(jv_object_get(v, jv_string("c"))), 3, 0);
+}
+
 struct t_emit {
 	char keys[8][32];
 	double v[8];
