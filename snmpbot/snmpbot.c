@@ -156,6 +156,7 @@ struct snmpdev {
 	struct snmpfetch_col *req[SNMPCFG_MAX_OIDS * 8];
 	size_t n_req;
 	int maxrep;
+	size_t maxvb; /* most varbinds per request this poll */
 	struct snmpdev_event ev;
 	char fail[BOT_ERRLEN];               /* why the poll failed, or "" */
 	struct log_limit lim;                /* the poll failed */
@@ -528,6 +529,12 @@ snmpdev_absorb_event(struct snmpdev *d)
 		d->maxrep /= 2;
 		return; /* the same step again, smaller */
 	}
+	/* A GET (or a walk at one repetition) too big for the agent: the
+	 * same step again with half the varbinds per request. */
+	if (ev.errstat == SNMP_ERR_TOOBIG && d->n_req > 1) {
+		d->maxvb = d->n_req / 2;
+		return;
+	}
 	snprintf(buf, sizeof(buf), "error-status %ld (%s) at varbind %ld",
 	    ev.errstat, snmp_errstring(ev.errstat), ev.errindex);
 	for (i = 0; i < d->n_req; i++)
@@ -549,8 +556,7 @@ snmpdev_step(struct snmpdev *d)
 	d->n_req = 0;
 	if (d->up_f.end == SNMPFETCH_RUNNING)
 		d->req[d->n_req++] = &d->up_f;
-	for (i = 0; i < d->n_cols && d->n_req < (size_t)sset.max_varbinds;
-	     i++) {
+	for (i = 0; i < d->n_cols && d->n_req < d->maxvb; i++) {
 		struct snmpdev_col *c = &d->cols[i];
 
 		if (c->needed && !c->walk && c->f.end == SNMPFETCH_RUNNING)
@@ -564,8 +570,7 @@ snmpdev_step(struct snmpdev *d)
 		return 1;
 	}
 	/* Then the walks, every running column together. */
-	for (i = 0; i < d->n_cols && d->n_req < (size_t)sset.max_varbinds;
-	     i++) {
+	for (i = 0; i < d->n_cols && d->n_req < d->maxvb; i++) {
 		struct snmpdev_col *c = &d->cols[i];
 
 		if (c->needed && c->walk && c->f.end == SNMPFETCH_RUNNING)
@@ -1091,6 +1096,7 @@ snmpdev_start(struct snmpdev *d)
 	sb.active = d;
 	d->fail[0] = '\0';
 	d->maxrep = sset.max_repetitions;
+	d->maxvb = (size_t)sset.max_varbinds;
 	memset(&d->ev, 0, sizeof(d->ev));
 	for (i = 0; i < d->n_cols; i++)
 		d->cols[i].needed = 0;

@@ -641,3 +641,43 @@ class SnmpbotWalkEndTest(BotTestCase):
         for l in err.splitlines():
             if " WARN " in l:
                 self.assertIn(line, l)
+
+    def test_too_big_answers_split_the_request(self):
+        """An agent that answers tooBig to any request asking for more
+        than one varbind (v1 and v2c): GETs are split and a walk of two
+        columns is asked one column at a time, so every value still
+        arrives; no error-status line."""
+        agent = Agent(["-n", "1", "-R", "3", "-T", "1"])
+        self.addCleanup(agent.stop)
+        up = "1.3.6.1.2.1.1.3.0"
+        get = {"name": "get", "protocol": "snmp", "default_interval": 2,
+               "details": {"oids": [
+                   {"oid": IF_DESCR + ".2", "fetch_method": "get"},
+                   {"oid": up, "fetch_method": "get"},
+                   {"oid": IF_DESCR + ".3", "fetch_method": "get"}],
+                   "expression": "$2 >= 0",
+                   "output_path": "up.{$1}.{$3}"}}
+        walk = {"name": "walk", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [
+                    {"oid": IF_DESCR, "fetch_method": "walk"},
+                    {"oid": IF_IN, "fetch_method": "walk"}],
+                    "expression": "$2 >= 0",
+                    "output_path": "if.{$index}.{$1}"}}
+        v1 = {"name": "v1", "protocol": "snmp",
+              "details": {"version": "snmpv1", "snmpv12_community": "public"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [get, walk],
+            "credentials": [v1],
+            "entities": [
+                entity("big2", agent.ports[0], "@snmp_credential",
+                       ["@get", "@walk"]),
+                entity("big1", agent.ports[0], "@v1", ["@get", "@walk"])]}]})
+        ids = acc["accounts"][0]["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for name in ("big2", "big1"):
+            eid = ids[name]
+            self.wait_values("entity.%d.snmp.up.eth0-2.eth0-3" % eid)
+            for i in range(1, 4):
+                self.wait_values("entity.%d.snmp.if.%d.eth0-%d" % (eid, i, i))
+        self.assertEqual(bot.stop(), 0)
+        self.assertNotIn("error-status", bot.stderr())
