@@ -127,7 +127,7 @@ class Snmpsim(object):
     """snmpsimd serving public.snmprec: a recorded device with counters
     that grow at known rates (its numeric variation module)."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         need("snmpsimd", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-sim-")
         os.chmod(self.dir, 0o755)
@@ -151,6 +151,7 @@ class Snmpsim(object):
             recs.append(("%s.%d" % (LM_DEV, idx), "4x", dev.hex()))
             if val is not None:
                 recs.append(("%s.%d" % (LM_VAL, idx), "66", str(val)))
+        recs.extend(extra)
         recs.sort(key=lambda r: [int(x) for x in r[0].split(".")])
         with open(os.path.join(data, "public.snmprec"), "w") as f:
             for oid, tag, value in recs:
@@ -183,6 +184,26 @@ class Snmpsim(object):
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Values as real devices send them (snmpsim records: tag|value): a
+# net-snmp UCD float (Opaque holding 0x9f78, a 4-byte IEEE float 23.5),
+# a printer's or UPS's number as an OCTET STRING, Gauge32, TimeTicks,
+# and an ipNetToMedia-like table (index ifIndex.a.b.c.d) whose IpAddress
+# column misses one row.
+QUIRK = "1.3.6.1.4.1.99999.1"
+ARP = "1.3.6.1.2.1.4.22.1"
+QUIRK_RECS = [
+    (QUIRK + ".1.0", "68x", "9f780441bc0000"),
+    (QUIRK + ".2.0", "4", "23.5"),
+    (QUIRK + ".3.0", "66", "7"),
+    (QUIRK + ".4.0", "67", "12345"),
+    (ARP + ".3.2.10.0.0.1", "64", "10.0.0.1"),
+    (ARP + ".3.3.192.168.1.1", "64", "192.168.1.1"),
+    (ARP + ".4.2.10.0.0.1", "2", "3"),
+    (ARP + ".4.2.10.0.0.2", "2", "4"),
+    (ARP + ".4.3.192.168.1.1", "2", "5"),
+]
 
 
 def sensor(name, oids, expression, output_path, interval=None):
@@ -681,3 +702,48 @@ class SnmpbotWalkEndTest(BotTestCase):
                 self.wait_values("entity.%d.snmp.if.%d.eth0-%d" % (eid, i, i))
         self.assertEqual(bot.stop(), 0)
         self.assertNotIn("error-status", bot.stderr())
+
+
+class SnmpbotValueTypesTest(SnmpbotTest):
+
+    def test_value_types_and_multi_part_indexes(self):
+        """What real devices send, through snmpsim: an Opaque-wrapped
+        float, a number in an OCTET STRING, Gauge32 + TimeTicks, and a
+        table indexed by ifIndex.a.b.c.d with an IpAddress column
+        missing on one row: {$index} is the whole index, the IpAddress
+        value goes into the path, and the row without it is skipped
+        alone."""
+        sim = Snmpsim(QUIRK_RECS)
+        self.addCleanup(sim.stop)
+        got = snmp_cmd("snmpget", sim.port, QUIRK + ".1.0")
+        self.assertEqual(float(got[QUIRK + ".1.0"]), 23.5)  # a float
+        sensors = [
+            sensor("float", [(QUIRK + ".1.0", "get")], "$1 * 2", "f"),
+            sensor("str", [(QUIRK + ".2.0", "get")], "$1", "s"),
+            sensor("gt", [(QUIRK + ".3.0", "get"), (QUIRK + ".4.0", "get")],
+                   "$1 + $2", "g"),
+            sensor("arp", [(ARP + ".4", "walk"), (ARP + ".3", "walk")],
+                   "$1", "arp.{$index}.{$2}")]
+        acc = self.load([entity("quirks", sim.port, "@snmp_credential",
+                                ["@float", "@str", "@gt", "@arp"])],
+                        sensors=sensors)
+        eid = acc["entities"]["quirks"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        pre = "entity.%d.snmp." % eid
+        self.wait_values(pre + "arp.3.192.168.1.1")
+        self.wait_values(pre + "f")
+        self.wait_values(pre + "s")
+        self.wait_values(pre + "g")
+        self.assertEqual(bot.stop(), 0)
+        vals = self.by_path(pre)
+        self.assertEqual(set(vals), {
+            pre + "f", pre + "s", pre + "g",
+            pre + "arp.2.10.0.0.1.10-0-0-1",
+            pre + "arp.3.192.168.1.1.192-168-1-1"})
+        self.assertEqual({v for _, v in vals[pre + "arp.2.10.0.0.1.10-0-0-1"]},
+                         {3})
+        self.assertEqual(
+            {v for _, v in vals[pre + "arp.3.192.168.1.1.192-168-1-1"]}, {5})
+        self.assertEqual({v for _, v in vals[pre + "f"]}, {47})
+        self.assertEqual({v for _, v in vals[pre + "s"]}, {23.5})
+        self.assertEqual({v for _, v in vals[pre + "g"]}, {12352})
