@@ -1037,6 +1037,12 @@ snmpdev_finish(struct snmpdev *d)
 	if (d->fail[0] != '\0')
 		log_warnx_limited(&d->lim, SNMPBOT_WARN_MS, "job %lld (%s): %s",
 		    (long long)d->job_id, snmpdev_host(d), d->fail);
+	/* An SNMPv3 session keeps the engine ID (and its boots and time) it
+	 * learnt: an agent that restarted with a new engine ID never answers
+	 * it again.  After a failed v3 poll the next one opens a fresh
+	 * session, which discovers the engine again. */
+	if (d->fail[0] != '\0' && d->cred.version == SNMPCFG_V3)
+		snmpdev_close(d);
 	snmpdev_log_col_ends(d);
 	if (d->up_f.end == SNMPFETCH_DONE && d->up_cur.n == 1 &&
 	    d->up_cur.ents[0].type == SNMPCOL_UINT) {
