@@ -85,7 +85,8 @@ class Snmpd(object):
     """snmpd on a random loopback port with a config of its own (or on
     addr:port, telling itself apart by its sysServices)."""
 
-    def __init__(self, addr="127.0.0.1", port=None, services=72):
+    def __init__(self, addr="127.0.0.1", port=None, services=72,
+                 engine_id=None):
         need("snmpd", "snmpget", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-it-")
         self.addr = addr
@@ -97,19 +98,28 @@ class Snmpd(object):
             f.write("rocommunity oldv1 127.0.0.0/8\n")
             f.write("load 12 10 5\n")
             f.write("sysservices %d\n" % services)
+            if engine_id is not None:
+                f.write("engineID %s\n" % engine_id)
             for user, auth, priv in (V3_USER, V3_OTHER):
                 f.write('createUser %s SHA "%s" AES "%s"\n' % (user, auth, priv))
                 f.write("rouser %s priv\n" % user)
         self.conf = conf
+        self.keep = engine_id is not None
         self.start()
 
     def start(self):
         env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(self.dir, "p"),
                    MIBS="")
+        conf = ["-C", "-c", self.conf]
+        if self.keep:
+            # Only the test's config and the persistent file (engineBoots
+            # and the engine ID are kept there; -C would skip it).
+            env["SNMPCONFPATH"] = "%s:%s" % (self.dir, env["SNMP_PERSISTENT_DIR"])
+            conf = []
         self.proc = subprocess.Popen(
-            ["snmpd", "-f", "-Lf", os.path.join(self.dir, "log"), "-C", "-c",
-             self.conf, "-p", os.path.join(self.dir, "pid"), "-M",
-             "/nonexistent", "-m", ""], env=env, stdin=subprocess.DEVNULL,
+            ["snmpd", "-f", "-Lf", os.path.join(self.dir, "log")] + conf +
+            ["-p", os.path.join(self.dir, "pid"), "-M", "/nonexistent",
+             "-m", ""], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def up():
@@ -121,8 +131,8 @@ class Snmpd(object):
         wait_until(up, 20, 0.2, "snmpd on %s:%d" % (self.addr, self.port))
 
     def restart(self):
-        """The agent restarts on the same port and persistent directory:
-        same engine ID, engineBoots one more, sysUpTime from 0."""
+        """The agent restarts on the same port: sysUpTime from 0; a new
+        engine ID unless one was named, and then engineBoots one more."""
         self.proc.terminate()
         self.proc.wait(10)
         self.start()
@@ -804,3 +814,29 @@ class SnmpbotRestartTest(BotTestCase):
             "job %d (127.0.0.1): no answer (timeout" % ids["v3"],
             "job %d (v3): still running when its next run was due"
             % ids["v3"]])
+
+    def test_agent_restart_same_engine_id(self):
+        """snmpd keeps its engine ID across the restart and counts one
+        more engineBoots (as devices do): the v3 session's next request
+        is outside the time window; values keep coming."""
+        agent = Snmpd(engine_id="snmp-audit-engine")
+        self.addCleanup(agent.stop)
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity("v3", agent.port, "@v3", ["@services"])],
+                        [v3cred("v3", *V3_USER)], sensors)
+        eid = acc["entities"]["v3"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        self.wait_values("entity.%d.snmp.sys.services" % eid, 2)
+        boots = snmp_cmd("snmpget", agent.port, "1.3.6.1.6.3.10.2.1.2.0")
+        agent.restart()
+        self.assertEqual(
+            int(snmp_cmd("snmpget", agent.port, "1.3.6.1.6.3.10.2.1.2.0")
+                ["1.3.6.1.6.3.10.2.1.2.0"]),
+            int(boots["1.3.6.1.6.3.10.2.1.2.0"]) + 1)
+        n = len(self.values("entity.%d." % eid))
+        self.wait_values("entity.%d.snmp.sys.services" % eid, n + 2)
+        self.assertEqual(bot.stop(), 0)
+        self.assert_clean_log(bot, allowed=[
+            "job %d (127.0.0.1): no answer (timeout" % eid,
+            "job %d (v3): still running when its next run was due" % eid])
