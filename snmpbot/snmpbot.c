@@ -1053,6 +1053,15 @@ snmpdev_finish(struct snmpdev *d)
 			log_info("job %lld (%s): sysUpTime went back: the "
 			         "agent restarted, counters start over",
 			    (long long)d->job_id, snmpdev_host(d));
+			/* Samples of columns this poll does not replace
+			 * are from before the restart: their next sample
+			 * is a first one (else a sensor not due now would
+			 * compare against them later: a bogus rate). */
+			for (i = 0; i < d->n_cols; i++)
+				if (!d->cols[i].needed ||
+				    d->cols[i].f.end == SNMPFETCH_FAILED ||
+				    d->cols[i].f.end == SNMPFETCH_RUNNING)
+					d->cols[i].have_prev = 0;
 		}
 		d->up_prev = up;
 		d->have_up_prev = 1;

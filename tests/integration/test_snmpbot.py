@@ -840,3 +840,41 @@ class SnmpbotRestartTest(BotTestCase):
         self.assert_clean_log(bot, allowed=[
             "job %d (127.0.0.1): no answer (timeout" % eid,
             "job %d (v3): still running when its next run was due" % eid])
+
+
+class SnmpbotRebootTest(BotTestCase):
+
+    def test_restart_seen_by_another_sensor_gives_no_bogus_rate(self):
+        """The agent reboots every 9 s (sysUpTime and its Counter32 start
+        over; the counter wraps 5 s after boot, so a sample from before
+        the reboot can be below the next one).  The counter's sensor is
+        due every 4 s, another every 1 s: the poll that sees sysUpTime go
+        back is mostly not the counter's, and the counter's next rate
+        must still be no bogus one (the agent's slope is 1,000,000/s)."""
+        agent = Agent(["-n", "1", "-R", "2", "-r", "9"])
+        self.addCleanup(agent.stop)
+        sensors = [
+            {"name": "ctr", "protocol": "snmp", "default_interval": 4,
+             "details": {"oids": [{"oid": IF_IN, "fetch_method": "walk"}],
+                         "expression": "$1", "output_path": "in.{$index}"}},
+            {"name": "up", "protocol": "snmp", "default_interval": 1,
+             "details": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0",
+                                   "fetch_method": "get"}],
+                         "expression": "$1 >= 0", "output_path": "up"}}]
+        ent = entity("boot", agent.ports[0], "@snmp_credential", [])
+        ent["protocols"]["snmp"]["sensors"] = [
+            {"sensor": "@ctr", "interval": 4}, {"sensor": "@up", "interval": 1}]
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": sensors,
+            "entities": [ent]}]})
+        eid = acc["accounts"][0]["entities"]["boot"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        line = ("job %d (127.0.0.1): sysUpTime went back: the agent "
+                "restarted, counters start over" % eid)
+        wait_until(lambda: bot.stderr().count(line) >= 4, 60, 0.5,
+                   "four agent restarts")
+        self.assertEqual(bot.stop(), 0)
+        rates = [v["v"] for v in self.values("entity.%d.snmp.in." % eid)]
+        self.assertTrue(len(rates) >= 4, rates)
+        for r in rates:
+            self.assertTrue(5e5 < r < 2e6, rates)
