@@ -142,6 +142,7 @@ struct snmpdev {
 	int64_t account_id;
 	uint64_t up_prev;
 	int have_up_prev;
+	int nobulk; /* a v2c/v3 agent that never answers GETBULK */
 
 	void *sess;  /* net-snmp single session, or NULL */
 	int fd;      /* its socket, watched by the loop */
@@ -494,6 +495,18 @@ snmpdev_absorb_event(struct snmpdev *d)
 	size_t i;
 
 	memset(&d->ev, 0, sizeof(d->ev));
+	/* An agent that answered this poll's GETs but not its GETBULK does
+	 * not do GETBULK (old printers and UPS cards): it is walked with
+	 * GETNEXT from now on, starting with this step. */
+	if (ev.timed_out && d->req_walk && !d->nobulk &&
+	    d->cred.version != SNMPCFG_V1 && d->up_f.end == SNMPFETCH_DONE &&
+	    d->up_cur.n == 1 && d->up_cur.ents[0].type != SNMPCOL_NONE) {
+		d->nobulk = 1;
+		log_info("job %lld (%s): no answer to GETBULK, walking with "
+		         "GETNEXT",
+		    (long long)d->job_id, snmpdev_host(d));
+		return;
+	}
 	if (ev.timed_out) {
 		snprintf(buf, sizeof(buf), "%lld ms, %d retries",
 		    (long long)sset.timeout_ms, sset.retries);
@@ -579,7 +592,8 @@ snmpdev_step(struct snmpdev *d)
 	if (d->n_req > 0) {
 		d->req_walk = 1;
 		if (snmpdev_send(d, d->sess,
-		        v1 ? SNMP_MSG_GETNEXT : SNMP_MSG_GETBULK) == 0)
+		        v1 || d->nobulk ? SNMP_MSG_GETNEXT
+		                        : SNMP_MSG_GETBULK) == 0)
 			return 0;
 	}
 	snmpdev_finish(d);

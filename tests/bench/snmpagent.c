@@ -11,11 +11,12 @@
  * OID, as broken agents do); with -E S every GETNEXT and GETBULK gets
  * error-status S at varbind 1; with -T N a request whose answer would
  * hold more than N varbinds gets tooBig (as agents with a small message
- * size do).  Only what a poller needs:
+ * size do); with -B GETBULK is never answered (agents without it).
+ * Only what a poller needs:
  * community is not checked, no SETs, no v1/v3.
  *
  *   snmpagent -n AGENTS [-d DELAY_MS] [-l LOSS_PERCENT] [-r REBOOT_S]
- *             [-R ROWS] [-L K] [-E STATUS] [-T N] -o PORTFILE
+ *             [-R ROWS] [-L K] [-E STATUS] [-T N] [-B] -o PORTFILE
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -62,6 +63,7 @@ static int ag_reboot_s;
 static int ag_loop_at;
 static int ag_errstat;
 static int ag_toobig;
+static int ag_nobulk;
 static int64_t ag_start_ms;
 static volatile sig_atomic_t ag_stop;
 static struct ag_pending *ag_queue;
@@ -396,8 +398,8 @@ ag_answer(int agent, const unsigned char *req, size_t reqlen,
 			return -1;
 		n++;
 	}
-	if (ptag == 0xa5 && version == 0)
-		return -1; /* no GETBULK in v1 */
+	if (ptag == 0xa5 && (version == 0 || ag_nobulk))
+		return -1; /* no GETBULK in v1 (nor with -B) */
 	if (ptag != 0xa5) {
 		nonrep = (long)n;
 		maxrep = 0;
@@ -502,7 +504,7 @@ main(int argc, char **argv)
 	int n_agents = 0, opt, i;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:E:T:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:E:T:Bo:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n_agents = (int)strtol(optarg, NULL, 10);
@@ -525,6 +527,9 @@ main(int argc, char **argv)
 		case 'E':
 			ag_errstat = (int)strtol(optarg, NULL, 10) & 0x7f;
 			break;
+		case 'B':
+			ag_nobulk = 1;
+			break;
 		case 'T':
 			ag_toobig = (int)strtol(optarg, NULL, 10);
 			break;
@@ -540,7 +545,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "usage: snmpagent -n AGENTS [-d DELAY_MS] "
 		    "[-l LOSS_PERCENT] [-r REBOOT_S] [-R ROWS] [-L K] "
-		    "[-E STATUS] [-T N] -o PORTFILE\n");
+		    "[-E STATUS] [-T N] [-B] -o PORTFILE\n");
 		return 2;
 	}
 	signal(SIGTERM, ag_on_signal);

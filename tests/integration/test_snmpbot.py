@@ -842,7 +842,7 @@ class SnmpbotRestartTest(BotTestCase):
             "job %d (v3): still running when its next run was due" % eid])
 
 
-class SnmpbotRebootTest(BotTestCase):
+class SnmpbotAgentQuirkTest(BotTestCase):
 
     def test_restart_seen_by_another_sensor_gives_no_bogus_rate(self):
         """The agent reboots every 9 s (sysUpTime and its Counter32 start
@@ -878,3 +878,30 @@ class SnmpbotRebootTest(BotTestCase):
         self.assertTrue(len(rates) >= 4, rates)
         for r in rates:
             self.assertTrue(5e5 < r < 2e6, rates)
+
+    def test_v2c_agent_without_getbulk_is_walked_with_getnext(self):
+        """A v2c agent that answers GET and GETNEXT but never GETBULK:
+        after one unanswered GETBULK (the poll's GET was answered) the
+        device is walked with GETNEXT, with one log line."""
+        agent = Agent(["-n", "1", "-R", "3", "-B"])
+        self.addCleanup(agent.stop)
+        walk = {"name": "walk", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [{"oid": IF_DESCR,
+                                      "fetch_method": "walk"}],
+                            "expression": "1", "output_path": "if.{$index}"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [walk],
+            "entities": [entity("nobulk", agent.ports[0], "@snmp_credential",
+                                ["@walk"])]}]})
+        eid = acc["accounts"][0]["entities"]["nobulk"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0",
+                                             "SNMP_TIMEOUT_MS": "300"})
+        for i in range(1, 4):
+            self.wait_values("entity.%d.snmp.if.%d" % (eid, i), 2)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual({v["p"] for v in self.values("entity.%d." % eid)},
+                         {"entity.%d.snmp.if.%d" % (eid, i)
+                          for i in range(1, 4)})
+        err = bot.stderr()
+        self.assertEqual(err.count("job %d (127.0.0.1): no answer to GETBULK, "
+                                   "walking with GETNEXT" % eid), 1, err)
