@@ -86,7 +86,7 @@ class Snmpd(object):
     addr:port, telling itself apart by its sysServices)."""
 
     def __init__(self, addr="127.0.0.1", port=None, services=72,
-                 engine_id=None):
+                 engine_id=None, communities=()):
         need("snmpd", "snmpget", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-it-")
         self.addr = addr
@@ -96,6 +96,8 @@ class Snmpd(object):
             f.write("agentAddress udp:%s:%d\n" % (addr, self.port))
             f.write("rocommunity public 127.0.0.0/8\n")
             f.write("rocommunity oldv1 127.0.0.0/8\n")
+            for c in communities:
+                f.write('rocommunity "%s" 127.0.0.0/8\n' % c)
             f.write("load 12 10 5\n")
             f.write("sysservices %d\n" % services)
             if engine_id is not None:
@@ -843,6 +845,7 @@ class SnmpbotRestartTest(BotTestCase):
 
 
 class SnmpbotAgentQuirkTest(BotTestCase):
+    load = SnmpbotTest.load
 
     def test_restart_seen_by_another_sensor_gives_no_bogus_rate(self):
         """The agent reboots every 9 s (sysUpTime and its Counter32 start
@@ -905,3 +908,32 @@ class SnmpbotAgentQuirkTest(BotTestCase):
         err = bot.stderr()
         self.assertEqual(err.count("job %d (127.0.0.1): no answer to GETBULK, "
                                    "walking with GETNEXT" % eid), 1, err)
+
+    def test_community_with_special_characters(self):
+        """A community with spaces, quotes' neighbours, '@', ':', '/',
+        '#', '%' and a non-ASCII letter works over v1 and v2c and never
+        appears in the bot's output."""
+        comm = "p@ss w:rd/#1%s\u00e9!"
+        agent = Snmpd(communities=[comm])
+        self.addCleanup(agent.stop)
+        creds = [{"name": v, "protocol": "snmp",
+                  "details": {"version": "snmp" + v,
+                              "snmpv12_community": comm}}
+                 for v in ("v1", "v2c")]
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services"),
+                   sensor("names", [(LA_NAMES, "walk")], "1",
+                          "la.{$index}")]
+        acc = self.load([entity(v, agent.port, "@" + v,
+                                ["@services", "@names"])
+                         for v in ("v1", "v2c")], creds, sensors)
+        ids = acc["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0",
+                                             "LOG_LEVEL": "debug"})
+        for v in ("v1", "v2c"):
+            self.wait_values("entity.%d.snmp.sys.services" % ids[v])
+            self.wait_values("entity.%d.snmp.la.3" % ids[v])
+        self.assertEqual(bot.stop(), 0)
+        out = bot.stderr() + bot.stdout()
+        for part in (comm, "p@ss", "rd/#1"):
+            self.assertNotIn(part, out)
