@@ -268,8 +268,26 @@ snmpdev_session_template(struct snmpdev *d, netsnmp_session *s, char *peer,
 	                                          : SNMP_SEC_LEVEL_NOAUTH;
 	if (d->cred.level == SNMPCFG_NOAUTH)
 		return 0;
-	s->securityAuthProto =
-	    d->cred.auth_sha ? usmHMACSHA1AuthProtocol : usmHMACMD5AuthProtocol;
+	switch (d->cred.auth_sha) {
+	case 0:
+		s->securityAuthProto = usmHMACMD5AuthProtocol;
+		break;
+	case 224:
+		s->securityAuthProto = usmHMAC128SHA224AuthProtocol;
+		break;
+	case 256:
+		s->securityAuthProto = usmHMAC192SHA256AuthProtocol;
+		break;
+	case 384:
+		s->securityAuthProto = usmHMAC256SHA384AuthProtocol;
+		break;
+	case 512:
+		s->securityAuthProto = usmHMAC384SHA512AuthProtocol;
+		break;
+	default:
+		s->securityAuthProto = usmHMACSHA1AuthProtocol;
+		break;
+	}
 	s->securityAuthProtoLen =
 	    d->cred.auth_sha ? USM_AUTH_PROTO_SHA_LEN : USM_AUTH_PROTO_MD5_LEN;
 	s->securityAuthKeyLen = USM_AUTH_KU_LEN;

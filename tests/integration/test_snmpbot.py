@@ -86,7 +86,7 @@ class Snmpd(object):
     addr:port, telling itself apart by its sysServices)."""
 
     def __init__(self, addr="127.0.0.1", port=None, services=72,
-                 engine_id=None, communities=()):
+                 engine_id=None, communities=(), v3_users=()):
         need("snmpd", "snmpget", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-it-")
         self.addr = addr
@@ -104,6 +104,10 @@ class Snmpd(object):
                 f.write("engineID %s\n" % engine_id)
             for user, auth, priv in (V3_USER, V3_OTHER):
                 f.write('createUser %s SHA "%s" AES "%s"\n' % (user, auth, priv))
+                f.write("rouser %s priv\n" % user)
+            for user, proto, auth, priv in v3_users:
+                f.write('createUser %s %s "%s" AES "%s"\n'
+                        % (user, proto, auth, priv))
                 f.write("rouser %s priv\n" % user)
         self.conf = conf
         self.keep = engine_id is not None
@@ -937,3 +941,31 @@ class SnmpbotAgentQuirkTest(BotTestCase):
         out = bot.stderr() + bot.stdout()
         for part in (comm, "p@ss", "rd/#1"):
             self.assertNotIn(part, out)
+
+    def test_v3_sha2_auth_protocols(self):
+        """authPriv users with SHA-224/256/384/512 auth and AES privacy
+        (net-snmp names, as its own tools and snmpd take them) give
+        values; the keys never appear in the output."""
+        protos = ("SHA-224", "SHA-256", "SHA-384", "SHA-512")
+        users = [("u%s" % p[4:], p, "auth%spass" % p[4:],
+                  "priv%spass" % p[4:]) for p in protos]
+        agent = Snmpd(v3_users=users)
+        self.addCleanup(agent.stop)
+        creds = []
+        for user, proto, auth, priv in users:
+            c = v3cred(user, user, auth, priv)
+            c["details"]["snmpv3_authProtocol"] = proto
+            creds.append(c)
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity(u[0], agent.port, "@" + u[0], ["@services"])
+                         for u in users], creds, sensors)
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for user in users:
+            self.wait_values("entity.%d.snmp.sys.services"
+                             % acc["entities"][user[0]])
+        self.assertEqual(bot.stop(), 0)
+        out = bot.stderr() + bot.stdout()
+        for user in users:
+            self.assertNotIn(user[2], out)
+            self.assertNotIn(user[3], out)
