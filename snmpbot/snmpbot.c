@@ -142,6 +142,7 @@ struct snmpdev {
 	int64_t account_id;
 	uint64_t up_prev;
 	int have_up_prev;
+	int nobulk; /* a v2c/v3 agent that never answers GETBULK */
 
 	void *sess;  /* net-snmp single session, or NULL */
 	int fd;      /* its socket, watched by the loop */
@@ -156,6 +157,7 @@ struct snmpdev {
 	struct snmpfetch_col *req[SNMPCFG_MAX_OIDS * 8];
 	size_t n_req;
 	int maxrep;
+	size_t maxvb; /* most varbinds per request this poll */
 	struct snmpdev_event ev;
 	char fail[BOT_ERRLEN];               /* why the poll failed, or "" */
 	struct log_limit lim;                /* the poll failed */
@@ -266,8 +268,26 @@ snmpdev_session_template(struct snmpdev *d, netsnmp_session *s, char *peer,
 	                                          : SNMP_SEC_LEVEL_NOAUTH;
 	if (d->cred.level == SNMPCFG_NOAUTH)
 		return 0;
-	s->securityAuthProto =
-	    d->cred.auth_sha ? usmHMACSHA1AuthProtocol : usmHMACMD5AuthProtocol;
+	switch (d->cred.auth_sha) {
+	case 0:
+		s->securityAuthProto = usmHMACMD5AuthProtocol;
+		break;
+	case 224:
+		s->securityAuthProto = usmHMAC128SHA224AuthProtocol;
+		break;
+	case 256:
+		s->securityAuthProto = usmHMAC192SHA256AuthProtocol;
+		break;
+	case 384:
+		s->securityAuthProto = usmHMAC256SHA384AuthProtocol;
+		break;
+	case 512:
+		s->securityAuthProto = usmHMAC384SHA512AuthProtocol;
+		break;
+	default:
+		s->securityAuthProto = usmHMACSHA1AuthProtocol;
+		break;
+	}
 	s->securityAuthProtoLen =
 	    d->cred.auth_sha ? USM_AUTH_PROTO_SHA_LEN : USM_AUTH_PROTO_MD5_LEN;
 	s->securityAuthKeyLen = USM_AUTH_KU_LEN;
@@ -493,6 +513,18 @@ snmpdev_absorb_event(struct snmpdev *d)
 	size_t i;
 
 	memset(&d->ev, 0, sizeof(d->ev));
+	/* An agent that answered this poll's GETs but not its GETBULK does
+	 * not do GETBULK (old printers and UPS cards): it is walked with
+	 * GETNEXT from now on, starting with this step. */
+	if (ev.timed_out && d->req_walk && !d->nobulk &&
+	    d->cred.version != SNMPCFG_V1 && d->up_f.end == SNMPFETCH_DONE &&
+	    d->up_cur.n == 1 && d->up_cur.ents[0].type != SNMPCOL_NONE) {
+		d->nobulk = 1;
+		log_info("job %lld (%s): no answer to GETBULK, walking with "
+		         "GETNEXT",
+		    (long long)d->job_id, snmpdev_host(d));
+		return;
+	}
 	if (ev.timed_out) {
 		snprintf(buf, sizeof(buf), "%lld ms, %d retries",
 		    (long long)sset.timeout_ms, sset.retries);
@@ -528,6 +560,12 @@ snmpdev_absorb_event(struct snmpdev *d)
 		d->maxrep /= 2;
 		return; /* the same step again, smaller */
 	}
+	/* A GET (or a walk at one repetition) too big for the agent: the
+	 * same step again with half the varbinds per request. */
+	if (ev.errstat == SNMP_ERR_TOOBIG && d->n_req > 1) {
+		d->maxvb = d->n_req / 2;
+		return;
+	}
 	snprintf(buf, sizeof(buf), "error-status %ld (%s) at varbind %ld",
 	    ev.errstat, snmp_errstring(ev.errstat), ev.errindex);
 	for (i = 0; i < d->n_req; i++)
@@ -549,8 +587,7 @@ snmpdev_step(struct snmpdev *d)
 	d->n_req = 0;
 	if (d->up_f.end == SNMPFETCH_RUNNING)
 		d->req[d->n_req++] = &d->up_f;
-	for (i = 0; i < d->n_cols && d->n_req < (size_t)sset.max_varbinds;
-	     i++) {
+	for (i = 0; i < d->n_cols && d->n_req < d->maxvb; i++) {
 		struct snmpdev_col *c = &d->cols[i];
 
 		if (c->needed && !c->walk && c->f.end == SNMPFETCH_RUNNING)
@@ -564,8 +601,7 @@ snmpdev_step(struct snmpdev *d)
 		return 1;
 	}
 	/* Then the walks, every running column together. */
-	for (i = 0; i < d->n_cols && d->n_req < (size_t)sset.max_varbinds;
-	     i++) {
+	for (i = 0; i < d->n_cols && d->n_req < d->maxvb; i++) {
 		struct snmpdev_col *c = &d->cols[i];
 
 		if (c->needed && c->walk && c->f.end == SNMPFETCH_RUNNING)
@@ -574,7 +610,8 @@ snmpdev_step(struct snmpdev *d)
 	if (d->n_req > 0) {
 		d->req_walk = 1;
 		if (snmpdev_send(d, d->sess,
-		        v1 ? SNMP_MSG_GETNEXT : SNMP_MSG_GETBULK) == 0)
+		        v1 || d->nobulk ? SNMP_MSG_GETNEXT
+		                        : SNMP_MSG_GETBULK) == 0)
 			return 0;
 	}
 	snmpdev_finish(d);
@@ -1032,6 +1069,12 @@ snmpdev_finish(struct snmpdev *d)
 	if (d->fail[0] != '\0')
 		log_warnx_limited(&d->lim, SNMPBOT_WARN_MS, "job %lld (%s): %s",
 		    (long long)d->job_id, snmpdev_host(d), d->fail);
+	/* An SNMPv3 session keeps the engine ID (and its boots and time) it
+	 * learnt: an agent that restarted with a new engine ID never answers
+	 * it again.  After a failed v3 poll the next one opens a fresh
+	 * session, which discovers the engine again. */
+	if (d->fail[0] != '\0' && d->cred.version == SNMPCFG_V3)
+		snmpdev_close(d);
 	snmpdev_log_col_ends(d);
 	if (d->up_f.end == SNMPFETCH_DONE && d->up_cur.n == 1 &&
 	    d->up_cur.ents[0].type == SNMPCOL_UINT) {
@@ -1042,6 +1085,15 @@ snmpdev_finish(struct snmpdev *d)
 			log_info("job %lld (%s): sysUpTime went back: the "
 			         "agent restarted, counters start over",
 			    (long long)d->job_id, snmpdev_host(d));
+			/* Samples of columns this poll does not replace
+			 * are from before the restart: their next sample
+			 * is a first one (else a sensor not due now would
+			 * compare against them later: a bogus rate). */
+			for (i = 0; i < d->n_cols; i++)
+				if (!d->cols[i].needed ||
+				    d->cols[i].f.end == SNMPFETCH_FAILED ||
+				    d->cols[i].f.end == SNMPFETCH_RUNNING)
+					d->cols[i].have_prev = 0;
 		}
 		d->up_prev = up;
 		d->have_up_prev = 1;
@@ -1091,6 +1143,7 @@ snmpdev_start(struct snmpdev *d)
 	sb.active = d;
 	d->fail[0] = '\0';
 	d->maxrep = sset.max_repetitions;
+	d->maxvb = (size_t)sset.max_varbinds;
 	memset(&d->ev, 0, sizeof(d->ev));
 	for (i = 0; i < d->n_cols; i++)
 		d->cols[i].needed = 0;

@@ -118,10 +118,18 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 		c->auth_sha = 0;
 	} else if (strcasecmp(s, "SHA") == 0) {
 		c->auth_sha = 1;
+	} else if (strcasecmp(s, "SHA-224") == 0) {
+		c->auth_sha = 224;
+	} else if (strcasecmp(s, "SHA-256") == 0) {
+		c->auth_sha = 256;
+	} else if (strcasecmp(s, "SHA-384") == 0) {
+		c->auth_sha = 384;
+	} else if (strcasecmp(s, "SHA-512") == 0) {
+		c->auth_sha = 512;
 	} else {
 		snprintf(err, errlen,
 		    "credential snmpv3_authProtocol \"%.20s\" is not MD5 or "
-		    "SHA",
+		    "SHA (or SHA-224, SHA-256, SHA-384, SHA-512)",
 		    s);
 		return -1;
 	}

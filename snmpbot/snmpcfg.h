@@ -40,7 +40,7 @@ struct snmpcfg_cred {
 	char community[SNMPCFG_SECRET_LEN]; /* v1, v2c */
 	char sec_name[SNMPCFG_SECRET_LEN];  /* v3 */
 	enum snmpcfg_level level;
-	int auth_sha; /* 0 MD5, 1 SHA */
+	int auth_sha; /* 0 MD5, 1 SHA-1, 224, 256, 384 or 512: SHA-2 */
 	char auth_key[SNMPCFG_SECRET_LEN];
 	int priv_aes; /* 0 DES, 1 AES */
 	char priv_key[SNMPCFG_SECRET_LEN];

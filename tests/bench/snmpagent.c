@@ -9,11 +9,14 @@
  * (sysUpTime and the counters start over); with -L K a walk never gets
  * past the K-th object (the agent answers it again: a non-increasing
  * OID, as broken agents do); with -E S every GETNEXT and GETBULK gets
- * error-status S at varbind 1.  Only what a poller needs:
+ * error-status S at varbind 1; with -T N a request whose answer would
+ * hold more than N varbinds gets tooBig (as agents with a small message
+ * size do); with -B GETBULK is never answered (agents without it).
+ * Only what a poller needs:
  * community is not checked, no SETs, no v1/v3.
  *
  *   snmpagent -n AGENTS [-d DELAY_MS] [-l LOSS_PERCENT] [-r REBOOT_S]
- *             [-R ROWS] [-L K] [-E STATUS] -o PORTFILE
+ *             [-R ROWS] [-L K] [-E STATUS] [-T N] [-B] -o PORTFILE
  */
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -59,6 +62,8 @@ static int ag_loss_pct;
 static int ag_reboot_s;
 static int ag_loop_at;
 static int ag_errstat;
+static int ag_toobig;
+static int ag_nobulk;
 static int64_t ag_start_ms;
 static volatile sig_atomic_t ag_stop;
 static struct ag_pending *ag_queue;
@@ -393,8 +398,8 @@ ag_answer(int agent, const unsigned char *req, size_t reqlen,
 			return -1;
 		n++;
 	}
-	if (ptag == 0xa5 && version == 0)
-		return -1; /* no GETBULK in v1 */
+	if (ptag == 0xa5 && (version == 0 || ag_nobulk))
+		return -1; /* no GETBULK in v1 (nor with -B) */
 	if (ptag != 0xa5) {
 		nonrep = (long)n;
 		maxrep = 0;
@@ -405,6 +410,26 @@ ag_answer(int agent, const unsigned char *req, size_t reqlen,
 		nonrep = (long)n;
 	if (maxrep < 0)
 		maxrep = 0;
+	if (ag_toobig > 0 &&
+	    (size_t)nonrep + (size_t)maxrep * (n - (size_t)nonrep) >
+	        (size_t)ag_toobig) {
+		/* tooBig (1), error-index 0 and no varbinds. */
+		seq = ag_open(&w, 0x30);
+		ag_uint(&w, 0x02, (uint64_t)version);
+		ag_prim(&w, 0x04, community, community_len);
+		p = ag_open(&w, 0xa2);
+		ag_uint(&w, 0x02, (uint64_t)reqid & 0x7fffffff);
+		ag_uint(&w, 0x02, 1);
+		ag_uint(&w, 0x02, 0);
+		l = ag_open(&w, 0x30);
+		ag_close(&w, l);
+		ag_close(&w, p);
+		ag_close(&w, seq);
+		if (w.full)
+			return -1;
+		*len = w.n;
+		return 0;
+	}
 
 	seq = ag_open(&w, 0x30);
 	ag_uint(&w, 0x02, (uint64_t)version);
@@ -479,7 +504,7 @@ main(int argc, char **argv)
 	int n_agents = 0, opt, i;
 	FILE *f;
 
-	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:E:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:d:l:r:R:L:E:T:Bo:")) != -1) {
 		switch (opt) {
 		case 'n':
 			n_agents = (int)strtol(optarg, NULL, 10);
@@ -502,6 +527,12 @@ main(int argc, char **argv)
 		case 'E':
 			ag_errstat = (int)strtol(optarg, NULL, 10) & 0x7f;
 			break;
+		case 'B':
+			ag_nobulk = 1;
+			break;
+		case 'T':
+			ag_toobig = (int)strtol(optarg, NULL, 10);
+			break;
 		case 'o':
 			portfile = optarg;
 			break;
@@ -514,7 +545,7 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		    "usage: snmpagent -n AGENTS [-d DELAY_MS] "
 		    "[-l LOSS_PERCENT] [-r REBOOT_S] [-R ROWS] [-L K] "
-		    "-o PORTFILE\n");
+		    "[-E STATUS] [-T N] [-B] -o PORTFILE\n");
 		return 2;
 	}
 	signal(SIGTERM, ag_on_signal);

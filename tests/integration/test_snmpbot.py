@@ -85,7 +85,8 @@ class Snmpd(object):
     """snmpd on a random loopback port with a config of its own (or on
     addr:port, telling itself apart by its sysServices)."""
 
-    def __init__(self, addr="127.0.0.1", port=None, services=72):
+    def __init__(self, addr="127.0.0.1", port=None, services=72,
+                 engine_id=None, communities=(), v3_users=()):
         need("snmpd", "snmpget", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-it-")
         self.addr = addr
@@ -95,16 +96,35 @@ class Snmpd(object):
             f.write("agentAddress udp:%s:%d\n" % (addr, self.port))
             f.write("rocommunity public 127.0.0.0/8\n")
             f.write("rocommunity oldv1 127.0.0.0/8\n")
+            for c in communities:
+                f.write('rocommunity "%s" 127.0.0.0/8\n' % c)
             f.write("load 12 10 5\n")
             f.write("sysservices %d\n" % services)
+            if engine_id is not None:
+                f.write("engineID %s\n" % engine_id)
             for user, auth, priv in (V3_USER, V3_OTHER):
                 f.write('createUser %s SHA "%s" AES "%s"\n' % (user, auth, priv))
                 f.write("rouser %s priv\n" % user)
+            for user, proto, auth, priv in v3_users:
+                f.write('createUser %s %s "%s" AES "%s"\n'
+                        % (user, proto, auth, priv))
+                f.write("rouser %s priv\n" % user)
+        self.conf = conf
+        self.keep = engine_id is not None
+        self.start()
+
+    def start(self):
         env = dict(os.environ, SNMP_PERSISTENT_DIR=os.path.join(self.dir, "p"),
                    MIBS="")
+        conf = ["-C", "-c", self.conf]
+        if self.keep:
+            # Only the test's config and the persistent file (engineBoots
+            # and the engine ID are kept there; -C would skip it).
+            env["SNMPCONFPATH"] = "%s:%s" % (self.dir, env["SNMP_PERSISTENT_DIR"])
+            conf = []
         self.proc = subprocess.Popen(
-            ["snmpd", "-f", "-Lf", os.path.join(self.dir, "log"), "-C", "-c",
-             conf, "-p", os.path.join(self.dir, "pid"), "-M", "/nonexistent",
+            ["snmpd", "-f", "-Lf", os.path.join(self.dir, "log")] + conf +
+            ["-p", os.path.join(self.dir, "pid"), "-M", "/nonexistent",
              "-m", ""], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -115,6 +135,13 @@ class Snmpd(object):
             except subprocess.CalledProcessError:
                 return None
         wait_until(up, 20, 0.2, "snmpd on %s:%d" % (self.addr, self.port))
+
+    def restart(self):
+        """The agent restarts on the same port: sysUpTime from 0; a new
+        engine ID unless one was named, and then engineBoots one more."""
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.start()
 
     def stop(self):
         if self.proc.poll() is None:
@@ -127,7 +154,7 @@ class Snmpsim(object):
     """snmpsimd serving public.snmprec: a recorded device with counters
     that grow at known rates (its numeric variation module)."""
 
-    def __init__(self):
+    def __init__(self, extra=()):
         need("snmpsimd", "snmpbulkwalk")
         self.dir = tempfile.mkdtemp(prefix="snmp-sim-")
         os.chmod(self.dir, 0o755)
@@ -151,6 +178,7 @@ class Snmpsim(object):
             recs.append(("%s.%d" % (LM_DEV, idx), "4x", dev.hex()))
             if val is not None:
                 recs.append(("%s.%d" % (LM_VAL, idx), "66", str(val)))
+        recs.extend(extra)
         recs.sort(key=lambda r: [int(x) for x in r[0].split(".")])
         with open(os.path.join(data, "public.snmprec"), "w") as f:
             for oid, tag, value in recs:
@@ -183,6 +211,26 @@ class Snmpsim(object):
                 self.proc.kill()
                 self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# Values as real devices send them (snmpsim records: tag|value): a
+# net-snmp UCD float (Opaque holding 0x9f78, a 4-byte IEEE float 23.5),
+# a printer's or UPS's number as an OCTET STRING, Gauge32, TimeTicks,
+# and an ipNetToMedia-like table (index ifIndex.a.b.c.d) whose IpAddress
+# column misses one row.
+QUIRK = "1.3.6.1.4.1.99999.1"
+ARP = "1.3.6.1.2.1.4.22.1"
+QUIRK_RECS = [
+    (QUIRK + ".1.0", "68x", "9f780441bc0000"),
+    (QUIRK + ".2.0", "4", "23.5"),
+    (QUIRK + ".3.0", "66", "7"),
+    (QUIRK + ".4.0", "67", "12345"),
+    (ARP + ".3.2.10.0.0.1", "64", "10.0.0.1"),
+    (ARP + ".3.3.192.168.1.1", "64", "192.168.1.1"),
+    (ARP + ".4.2.10.0.0.1", "2", "3"),
+    (ARP + ".4.2.10.0.0.2", "2", "4"),
+    (ARP + ".4.3.192.168.1.1", "2", "5"),
+]
 
 
 def sensor(name, oids, expression, output_path, interval=None):
@@ -641,3 +689,283 @@ class SnmpbotWalkEndTest(BotTestCase):
         for l in err.splitlines():
             if " WARN " in l:
                 self.assertIn(line, l)
+
+    def test_too_big_answers_split_the_request(self):
+        """An agent that answers tooBig to any request asking for more
+        than one varbind (v1 and v2c): GETs are split and a walk of two
+        columns is asked one column at a time, so every value still
+        arrives; no error-status line."""
+        agent = Agent(["-n", "1", "-R", "3", "-T", "1"])
+        self.addCleanup(agent.stop)
+        up = "1.3.6.1.2.1.1.3.0"
+        get = {"name": "get", "protocol": "snmp", "default_interval": 2,
+               "details": {"oids": [
+                   {"oid": IF_DESCR + ".2", "fetch_method": "get"},
+                   {"oid": up, "fetch_method": "get"},
+                   {"oid": IF_DESCR + ".3", "fetch_method": "get"}],
+                   "expression": "$2 >= 0",
+                   "output_path": "up.{$1}.{$3}"}}
+        walk = {"name": "walk", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [
+                    {"oid": IF_DESCR, "fetch_method": "walk"},
+                    {"oid": IF_IN, "fetch_method": "walk"}],
+                    "expression": "$2 >= 0",
+                    "output_path": "if.{$index}.{$1}"}}
+        v1 = {"name": "v1", "protocol": "snmp",
+              "details": {"version": "snmpv1", "snmpv12_community": "public"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [get, walk],
+            "credentials": [v1],
+            "entities": [
+                entity("big2", agent.ports[0], "@snmp_credential",
+                       ["@get", "@walk"]),
+                entity("big1", agent.ports[0], "@v1", ["@get", "@walk"])]}]})
+        ids = acc["accounts"][0]["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for name in ("big2", "big1"):
+            eid = ids[name]
+            self.wait_values("entity.%d.snmp.up.eth0-2.eth0-3" % eid)
+            for i in range(1, 4):
+                self.wait_values("entity.%d.snmp.if.%d.eth0-%d" % (eid, i, i))
+        self.assertEqual(bot.stop(), 0)
+        self.assertNotIn("error-status", bot.stderr())
+
+
+class SnmpbotValueTypesTest(BotTestCase):
+    load = SnmpbotTest.load
+    by_path = SnmpbotTest.by_path
+    assert_clean_log = SnmpbotTest.assert_clean_log
+
+    def test_value_types_and_multi_part_indexes(self):
+        """What real devices send, through snmpsim: an Opaque-wrapped
+        float, a number in an OCTET STRING, Gauge32 + TimeTicks, and a
+        table indexed by ifIndex.a.b.c.d with an IpAddress column
+        missing on one row: {$index} is the whole index, the IpAddress
+        value goes into the path, and the row without it is skipped
+        alone."""
+        sim = Snmpsim(QUIRK_RECS)
+        self.addCleanup(sim.stop)
+        got = snmp_cmd("snmpget", sim.port, QUIRK + ".1.0")
+        self.assertEqual(float(got[QUIRK + ".1.0"]), 23.5)  # a float
+        sensors = [
+            sensor("float", [(QUIRK + ".1.0", "get")], "$1 * 2", "f"),
+            sensor("str", [(QUIRK + ".2.0", "get")], "$1", "s"),
+            sensor("gt", [(QUIRK + ".3.0", "get"), (QUIRK + ".4.0", "get")],
+                   "$1 + $2", "g"),
+            sensor("arp", [(ARP + ".4", "walk"), (ARP + ".3", "walk")],
+                   "$1", "arp.{$index}.{$2}")]
+        acc = self.load([entity("quirks", sim.port, "@snmp_credential",
+                                ["@float", "@str", "@gt", "@arp"])],
+                        sensors=sensors)
+        eid = acc["entities"]["quirks"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        pre = "entity.%d.snmp." % eid
+        self.wait_values(pre + "arp.3.192.168.1.1")
+        self.wait_values(pre + "f")
+        self.wait_values(pre + "s")
+        self.wait_values(pre + "g")
+        self.assertEqual(bot.stop(), 0)
+        vals = self.by_path(pre)
+        self.assertEqual(set(vals), {
+            pre + "f", pre + "s", pre + "g",
+            pre + "arp.2.10.0.0.1.10-0-0-1",
+            pre + "arp.3.192.168.1.1.192-168-1-1"})
+        self.assertEqual({v for _, v in vals[pre + "arp.2.10.0.0.1.10-0-0-1"]},
+                         {3})
+        self.assertEqual(
+            {v for _, v in vals[pre + "arp.3.192.168.1.1.192-168-1-1"]}, {5})
+        self.assertEqual({v for _, v in vals[pre + "f"]}, {47})
+        self.assertEqual({v for _, v in vals[pre + "s"]}, {23.5})
+        self.assertEqual({v for _, v in vals[pre + "g"]}, {12352})
+
+
+class SnmpbotRestartTest(BotTestCase):
+    load = SnmpbotTest.load
+    by_path = SnmpbotTest.by_path
+    assert_clean_log = SnmpbotTest.assert_clean_log
+
+    def test_agent_restart_v2c_and_v3(self):
+        """snmpd restarts between polls with a new engine ID (this
+        snmpd does not keep it): the open v3 session, bound to the old
+        engine ID, gets no answer, so after a failed poll the next one
+        opens a fresh session that discovers the engine again.  Over
+        v2c, sysUpTime going back is logged as a restart; values keep
+        coming over both."""
+        agent = Snmpd()
+        self.addCleanup(agent.stop)
+        creds = [
+            {"name": "v2", "protocol": "snmp",
+             "details": {"version": "snmpv2c", "snmpv12_community": "public"}},
+            v3cred("v3", *V3_USER)]
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity(n, agent.port, "@" + n, ["@services"])
+                         for n in ("v2", "v3")], creds, sensors)
+        ids = acc["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for n in ("v2", "v3"):
+            self.wait_values("entity.%d.snmp.sys.services" % ids[n], 2)
+        before = {n: len(self.values("entity.%d." % ids[n]))
+                  for n in ("v2", "v3")}
+        agent.restart()
+        bot.wait_log("job %d (127.0.0.1): sysUpTime went back: the agent "
+                     "restarted, counters start over" % ids["v2"])
+        for n in ("v2", "v3"):
+            self.wait_values("entity.%d.snmp.sys.services" % ids[n],
+                             before[n] + 2)
+        self.assertEqual(bot.stop(), 0)
+        # The v3 request in flight across the restart times out (and the
+        # next run may find it still running); nothing else.
+        self.assert_clean_log(bot, allowed=[
+            "job %d (127.0.0.1): no answer (timeout" % ids["v3"],
+            "job %d (v3): still running when its next run was due"
+            % ids["v3"]])
+
+    def test_agent_restart_same_engine_id(self):
+        """snmpd keeps its engine ID across the restart and counts one
+        more engineBoots (as devices do): the v3 session's next request
+        is outside the time window; values keep coming."""
+        agent = Snmpd(engine_id="snmp-audit-engine")
+        self.addCleanup(agent.stop)
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity("v3", agent.port, "@v3", ["@services"])],
+                        [v3cred("v3", *V3_USER)], sensors)
+        eid = acc["entities"]["v3"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        self.wait_values("entity.%d.snmp.sys.services" % eid, 2)
+        boots = snmp_cmd("snmpget", agent.port, "1.3.6.1.6.3.10.2.1.2.0")
+        agent.restart()
+        self.assertEqual(
+            int(snmp_cmd("snmpget", agent.port, "1.3.6.1.6.3.10.2.1.2.0")
+                ["1.3.6.1.6.3.10.2.1.2.0"]),
+            int(boots["1.3.6.1.6.3.10.2.1.2.0"]) + 1)
+        n = len(self.values("entity.%d." % eid))
+        self.wait_values("entity.%d.snmp.sys.services" % eid, n + 2)
+        self.assertEqual(bot.stop(), 0)
+        self.assert_clean_log(bot, allowed=[
+            "job %d (127.0.0.1): no answer (timeout" % eid,
+            "job %d (v3): still running when its next run was due" % eid])
+
+
+class SnmpbotAgentQuirkTest(BotTestCase):
+    load = SnmpbotTest.load
+
+    def test_restart_seen_by_another_sensor_gives_no_bogus_rate(self):
+        """The agent reboots every 9 s (sysUpTime and its Counter32 start
+        over; the counter wraps 5 s after boot, so a sample from before
+        the reboot can be below the next one).  The counter's sensor is
+        due every 4 s, another every 1 s: the poll that sees sysUpTime go
+        back is mostly not the counter's, and the counter's next rate
+        must still be no bogus one (the agent's slope is 1,000,000/s)."""
+        agent = Agent(["-n", "1", "-R", "2", "-r", "9"])
+        self.addCleanup(agent.stop)
+        sensors = [
+            {"name": "ctr", "protocol": "snmp", "default_interval": 4,
+             "details": {"oids": [{"oid": IF_IN, "fetch_method": "walk"}],
+                         "expression": "$1", "output_path": "in.{$index}"}},
+            {"name": "up", "protocol": "snmp", "default_interval": 1,
+             "details": {"oids": [{"oid": "1.3.6.1.2.1.1.3.0",
+                                   "fetch_method": "get"}],
+                         "expression": "$1 >= 0", "output_path": "up"}}]
+        ent = entity("boot", agent.ports[0], "@snmp_credential", [])
+        ent["protocols"]["snmp"]["sensors"] = [
+            {"sensor": "@ctr", "interval": 4}, {"sensor": "@up", "interval": 1}]
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": sensors,
+            "entities": [ent]}]})
+        eid = acc["accounts"][0]["entities"]["boot"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        line = ("job %d (127.0.0.1): sysUpTime went back: the agent "
+                "restarted, counters start over" % eid)
+        wait_until(lambda: bot.stderr().count(line) >= 4, 60, 0.5,
+                   "four agent restarts")
+        self.assertEqual(bot.stop(), 0)
+        rates = [v["v"] for v in self.values("entity.%d.snmp.in." % eid)]
+        self.assertTrue(len(rates) >= 4, rates)
+        for r in rates:
+            self.assertTrue(5e5 < r < 2e6, rates)
+
+    def test_v2c_agent_without_getbulk_is_walked_with_getnext(self):
+        """A v2c agent that answers GET and GETNEXT but never GETBULK:
+        after one unanswered GETBULK (the poll's GET was answered) the
+        device is walked with GETNEXT, with one log line."""
+        agent = Agent(["-n", "1", "-R", "3", "-B"])
+        self.addCleanup(agent.stop)
+        walk = {"name": "walk", "protocol": "snmp", "default_interval": 2,
+                "details": {"oids": [{"oid": IF_DESCR,
+                                      "fetch_method": "walk"}],
+                            "expression": "1", "output_path": "if.{$index}"}}
+        acc = self.fake.load_fixtures({"accounts": [{
+            "id": ACCOUNT, "name": "Test account", "sensors": [walk],
+            "entities": [entity("nobulk", agent.ports[0], "@snmp_credential",
+                                ["@walk"])]}]})
+        eid = acc["accounts"][0]["entities"]["nobulk"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0",
+                                             "SNMP_TIMEOUT_MS": "300"})
+        for i in range(1, 4):
+            self.wait_values("entity.%d.snmp.if.%d" % (eid, i), 2)
+        self.assertEqual(bot.stop(), 0)
+        self.assertEqual({v["p"] for v in self.values("entity.%d." % eid)},
+                         {"entity.%d.snmp.if.%d" % (eid, i)
+                          for i in range(1, 4)})
+        err = bot.stderr()
+        self.assertEqual(err.count("job %d (127.0.0.1): no answer to GETBULK, "
+                                   "walking with GETNEXT" % eid), 1, err)
+
+    def test_community_with_special_characters(self):
+        """A community with spaces, quotes' neighbours, '@', ':', '/',
+        '#', '%' and a non-ASCII letter works over v1 and v2c and never
+        appears in the bot's output."""
+        comm = "p@ss w:rd/#1%s\u00e9!"
+        agent = Snmpd(communities=[comm])
+        self.addCleanup(agent.stop)
+        creds = [{"name": v, "protocol": "snmp",
+                  "details": {"version": "snmp" + v,
+                              "snmpv12_community": comm}}
+                 for v in ("v1", "v2c")]
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services"),
+                   sensor("names", [(LA_NAMES, "walk")], "1",
+                          "la.{$index}")]
+        acc = self.load([entity(v, agent.port, "@" + v,
+                                ["@services", "@names"])
+                         for v in ("v1", "v2c")], creds, sensors)
+        ids = acc["entities"]
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0",
+                                             "LOG_LEVEL": "debug"})
+        for v in ("v1", "v2c"):
+            self.wait_values("entity.%d.snmp.sys.services" % ids[v])
+            self.wait_values("entity.%d.snmp.la.3" % ids[v])
+        self.assertEqual(bot.stop(), 0)
+        out = bot.stderr() + bot.stdout()
+        for part in (comm, "p@ss", "rd/#1"):
+            self.assertNotIn(part, out)
+
+    def test_v3_sha2_auth_protocols(self):
+        """authPriv users with SHA-224/256/384/512 auth and AES privacy
+        (net-snmp names, as its own tools and snmpd take them) give
+        values; the keys never appear in the output."""
+        protos = ("SHA-224", "SHA-256", "SHA-384", "SHA-512")
+        users = [("u%s" % p[4:], p, "auth%spass" % p[4:],
+                  "priv%spass" % p[4:]) for p in protos]
+        agent = Snmpd(v3_users=users)
+        self.addCleanup(agent.stop)
+        creds = []
+        for user, proto, auth, priv in users:
+            c = v3cred(user, user, auth, priv)
+            c["details"]["snmpv3_authProtocol"] = proto
+            creds.append(c)
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity(u[0], agent.port, "@" + u[0], ["@services"])
+                         for u in users], creds, sensors)
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for user in users:
+            self.wait_values("entity.%d.snmp.sys.services"
+                             % acc["entities"][user[0]])
+        self.assertEqual(bot.stop(), 0)
+        out = bot.stderr() + bot.stdout()
+        for user in users:
+            self.assertNotIn(user[2], out)
+            self.assertNotIn(user[3], out)

@@ -86,6 +86,29 @@ T_TEST(cfg_credentials)
 	T_EQ_INT(c.level, SNMPCFG_NOAUTH);
 }
 
+T_TEST(cfg_v3_sha2_auth_protocols)
+{
+	static const struct {
+		const char *name;
+		int want;
+	} protos[] = {{"SHA-224", 224}, {"SHA-256", 256}, {"sha-384", 384},
+	    {"SHA-512", 512}};
+	struct snmpcfg_cred c;
+	char json[512], err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		snprintf(json, sizeof(json),
+		    "{\"version\": \"snmpv3\", \"snmpv3_securityName\": "
+		    "\"u\", \"snmpv3_securityLevel\": \"authNoPriv\", "
+		    "\"snmpv3_authProtocol\": \"%s\", "
+		    "\"snmpv3_authKey\": \"authpass1\"}",
+		    protos[i].name);
+		T_EQ_INT(t_cfg_cred(json, &c, err, sizeof(err)), 0);
+		T_EQ_INT(c.auth_sha, protos[i].want);
+	}
+}
+
 T_TEST(cfg_bad_credentials_say_why_without_secrets)
 {
 	static const struct {
