@@ -142,7 +142,8 @@ struct snmpdev {
 	int64_t account_id;
 	uint64_t up_prev;
 	int have_up_prev;
-	int nobulk; /* a v2c/v3 agent that never answers GETBULK */
+	int64_t nobulk_until_ms; /* walk with GETNEXT until then: GETBULK
+	                          * went unanswered (see absorb_event) */
 
 	void *sess;  /* net-snmp single session, or NULL */
 	int fd;      /* its socket, watched by the loop */
@@ -504,6 +505,15 @@ snmpbot_oid_text(const uint32_t *ids, size_t len, char *buf, size_t buflen)
 	return buf;
 }
 
+#define SNMPDEV_NOBULK_MS (3600 * 1000)
+
+/* Walks of this device use GETNEXT for now (GETBULK went unanswered). */
+static int
+snmpdev_nobulk(const struct snmpdev *d)
+{
+	return d->nobulk_until_ms != 0 && timer_now_ms() < d->nobulk_until_ms;
+}
+
 /* Handles a recorded answer: errors, v1's noSuchName, SNMPv3 reports. */
 static void
 snmpdev_absorb_event(struct snmpdev *d)
@@ -514,14 +524,16 @@ snmpdev_absorb_event(struct snmpdev *d)
 
 	memset(&d->ev, 0, sizeof(d->ev));
 	/* An agent that answered this poll's GETs but not its GETBULK does
-	 * not do GETBULK (old printers and UPS cards): it is walked with
-	 * GETNEXT from now on, starting with this step. */
-	if (ev.timed_out && d->req_walk && !d->nobulk &&
+	 * not do GETBULK (old printers and UPS cards), or its large answers
+	 * are lost on the way (fragments dropped): it is walked with GETNEXT,
+	 * starting with this step, and GETBULK is tried again an hour later
+	 * (a lost answer from a healthy agent does not slow it for good). */
+	if (ev.timed_out && d->req_walk && !snmpdev_nobulk(d) &&
 	    d->cred.version != SNMPCFG_V1 && d->up_f.end == SNMPFETCH_DONE &&
 	    d->up_cur.n == 1 && d->up_cur.ents[0].type != SNMPCOL_NONE) {
-		d->nobulk = 1;
+		d->nobulk_until_ms = timer_now_ms() + SNMPDEV_NOBULK_MS;
 		log_info("job %lld (%s): no answer to GETBULK, walking with "
-		         "GETNEXT",
+		         "GETNEXT for an hour",
 		    (long long)d->job_id, snmpdev_host(d));
 		return;
 	}
@@ -610,8 +622,8 @@ snmpdev_step(struct snmpdev *d)
 	if (d->n_req > 0) {
 		d->req_walk = 1;
 		if (snmpdev_send(d, d->sess,
-		        v1 || d->nobulk ? SNMP_MSG_GETNEXT
-		                        : SNMP_MSG_GETBULK) == 0)
+		        v1 || snmpdev_nobulk(d) ? SNMP_MSG_GETNEXT
+		                                : SNMP_MSG_GETBULK) == 0)
 			return 0;
 	}
 	snmpdev_finish(d);
