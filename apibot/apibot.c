@@ -363,6 +363,7 @@ apibot_start(struct apireq *q)
 	o.n_headers = n;
 	o.username = c->username;
 	o.password = c->password;
+	o.digest = c->digest;
 	o.timeout_ms = c->timeout_ms;
 	o.ca_file = c->ca_file;
 	o.no_verify_tls = !c->verify_tls;

@@ -180,11 +180,55 @@ apicfg_header(struct apicred *c, const char *name, struct json_object *v,
 	return 0;
 }
 
+/* Reads "basic_auth" or "digest_auth" (at most one) into c's username,
+ * password and digest.  0, or -1 with err (never quoting the password). */
+static int
+apicfg_auth(
+    struct json_object *details, struct apicred *c, char *err, size_t errlen)
+{
+	struct json_object *b = NULL, *d = NULL, *v, *u, *p;
+	const char *key;
+	char what[32];
+
+	if (!json_object_object_get_ex(details, "basic_auth", &b))
+		b = NULL;
+	if (!json_object_object_get_ex(details, "digest_auth", &d))
+		d = NULL;
+	if (b != NULL && d != NULL) {
+		snprintf(err, errlen,
+		    "credential has both \"basic_auth\" and \"digest_auth\"");
+		return -1;
+	}
+	if (b == NULL && d == NULL)
+		return 0;
+	v = b != NULL ? b : d;
+	key = b != NULL ? "basic_auth" : "digest_auth";
+	if (!json_object_is_type(v, json_type_object) ||
+	    !json_object_object_get_ex(v, "username", &u) ||
+	    !json_object_is_type(u, json_type_string)) {
+		snprintf(err, errlen,
+		    "credential \"%s\" needs a \"username\" string", key);
+		return -1;
+	}
+	c->digest = d != NULL;
+	c->username = xstrdup(json_object_get_string(u));
+	if (json_object_object_get_ex(v, "password", &p) && p != NULL) {
+		snprintf(what, sizeof(what), "%s password", key);
+		c->password =
+		    apicfg_secret(p, what, &c->password_src, err, errlen);
+		if (c->password == NULL)
+			return -1;
+	} else {
+		c->password = xstrdup("");
+	}
+	return 0;
+}
+
 int
 apicfg_cred_parse(
     struct json_object *details, struct apicred *c, char *err, size_t errlen)
 {
-	struct json_object *v, *u, *p;
+	struct json_object *v;
 	const char *ca;
 	char e2[BOT_ERRLEN];
 	double t;
@@ -213,25 +257,8 @@ apicfg_cred_parse(
 				goto fail;
 		}
 	}
-	if (json_object_object_get_ex(details, "basic_auth", &v) && v != NULL) {
-		if (!json_object_is_type(v, json_type_object) ||
-		    !json_object_object_get_ex(v, "username", &u) ||
-		    !json_object_is_type(u, json_type_string)) {
-			snprintf(err, errlen,
-			    "credential \"basic_auth\" needs "
-			    "a \"username\" string");
-			goto fail;
-		}
-		c->username = xstrdup(json_object_get_string(u));
-		if (json_object_object_get_ex(v, "password", &p) && p != NULL) {
-			c->password = apicfg_secret(p, "basic_auth password",
-			    &c->password_src, err, errlen);
-			if (c->password == NULL)
-				goto fail;
-		} else {
-			c->password = xstrdup("");
-		}
-	}
+	if (apicfg_auth(details, c, err, errlen) == -1)
+		goto fail;
 	if (jsonx_number(details, "timeout", APICFG_DEF_TIMEOUT_S, 0,
 	        APICFG_MAX_TIMEOUT_S, 0, &t, err, errlen) == -1 ||
 	    t <= 0) {
@@ -311,8 +338,9 @@ apicfg_cred_reload(struct apicred *c, char *err, size_t errlen)
 	}
 	if (c->password != NULL && c->password_src.kind != APICFG_SRC_LITERAL &&
 	    c->password_src.ref != NULL) {
-		val = apicfg_src_read(
-		    &c->password_src, "basic_auth password", err, errlen);
+		val = apicfg_src_read(&c->password_src,
+		    c->digest ? "digest_auth password" : "basic_auth password",
+		    err, errlen);
 		if (val == NULL) {
 			rc = -1;
 		} else {

@@ -2,6 +2,7 @@
  * apibot's job configuration, parsed from the credential, the entity and
  * each sensor's details into compact structs (no json-c references kept):
  *   credential {"headers": {...}, "basic_auth": {"username", "password"},
+ *               or "digest_auth": {"username", "password"},
  *               "timeout": 10, "ca_file": "/path", "verify_tls": true}
  *   entity     {"url": "https://host:port/base"} or ipv4/ipv6/host
  *   sensor     {"path": "/stats", "method": "GET", "body": null,
@@ -47,8 +48,9 @@ struct apicred {
 	char **header_names;
 	struct apicfg_src *header_src; /* parallel to headers */
 	struct apicfg_src password_src;
-	char *username; /* basic auth when not NULL */
+	char *username; /* basic or digest auth when not NULL */
 	char *password;
+	int digest; /* 1: "digest_auth" (after a 401), 0: "basic_auth" */
 	long timeout_ms;
 	char *ca_file; /* NULL: the system's CAs */
 	int verify_tls;

@@ -306,7 +306,10 @@ http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 		x->headers = curl_slist_append(x->headers, o->headers[i]);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	if (o->username != NULL) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		/* Basic goes out with the first request; Digest answers
+		 * the server's 401 challenge inside the same transfer. */
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH,
+		    o->digest ? (long)CURLAUTH_DIGEST : (long)CURLAUTH_BASIC);
 		curl_easy_setopt(e, CURLOPT_USERNAME, o->username);
 		curl_easy_setopt(
 		    e, CURLOPT_PASSWORD, o->password ? o->password : "");

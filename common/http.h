@@ -50,6 +50,7 @@ struct http_opts {
 	size_t n_headers;
 	const char *username; /* basic auth when not NULL */
 	const char *password;
+	int digest;          /* 1: Digest (RFC 7616) after a 401, not Basic */
 	long timeout_ms;     /* total timeout */
 	const char *ca_file; /* CA bundle instead of the client's */
 	int no_verify_tls;   /* 1: TLS peer and host not verified */

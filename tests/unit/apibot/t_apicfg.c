@@ -1,6 +1,7 @@
 /*
  * Unit tests for apibot's config parsing: credential details (headers and
- * basic auth, secrets from a file or the environment, timeout, CA file,
+ * basic or digest auth, secrets from a file or the environment, timeout,
+ * CA file,
  * TLS verification), the entity's base URL, sensor details (path joining,
  * method, body, extract list) and the same-origin check for redirects.
  * Error texts must never quote a secret.
@@ -64,6 +65,7 @@ T_TEST(apicfg_credential_defaults_and_all_keys)
 	T_EQ_STR(c.headers[1], "X-A: b");
 	T_EQ_STR(c.username, "u");
 	T_EQ_STR(c.password, "from-file");
+	T_EQ_INT(c.digest, 0);
 	T_EQ_INT(c.timeout_ms, 2500);
 	T_EQ_STR(c.ca_file, "/ca.pem");
 	T_EQ_INT(c.verify_tls, 0);
@@ -120,6 +122,54 @@ T_TEST(apicfg_credential_secrets_read_again)
 	apicfg_cred_release(&c);
 }
 
+T_TEST(apicfg_credential_digest_auth)
+{
+	struct apicred c;
+	struct json_object *o;
+	char err[256];
+
+	setenv("T_APICFG_DPW", "digest-one", 1);
+	o = t_json("{\"digest_auth\": {\"username\": \"admin\", "
+	           "\"password\": {\"env\": \"T_APICFG_DPW\"}}}");
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), 0);
+	json_object_put(o);
+	T_EQ_STR(c.username, "admin");
+	T_EQ_STR(c.password, "digest-one");
+	T_EQ_INT(c.digest, 1);
+	T_EQ_INT(c.n_headers, 0);
+	/* Read again at refresh, as for basic_auth; the error names the
+	 * digest_auth password, never its value. */
+	setenv("T_APICFG_DPW", "digest-two", 1);
+	T_EQ_INT(apicfg_cred_reload(&c, err, sizeof(err)), 0);
+	T_EQ_STR(c.password, "digest-two");
+	T_EQ_INT(c.digest, 1);
+	unsetenv("T_APICFG_DPW");
+	err[0] = '\0';
+	T_EQ_INT(apicfg_cred_reload(&c, err, sizeof(err)), -1);
+	T_ASSERT(strstr(err, "digest_auth password") != NULL);
+	T_ASSERT(strstr(err, "digest-two") == NULL);
+	T_EQ_STR(c.password, "digest-two");
+	apicfg_cred_release(&c);
+	T_EQ_INT(c.digest, 0);
+
+	/* No password: empty, as for basic_auth; null means absent. */
+	o = t_json("{\"digest_auth\": {\"username\": \"u\"}, "
+	           "\"basic_auth\": null}");
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), 0);
+	json_object_put(o);
+	T_EQ_STR(c.password, "");
+	T_EQ_INT(c.digest, 1);
+	apicfg_cred_release(&c);
+
+	/* Both kinds at once is an error naming both keys. */
+	o = t_json("{\"basic_auth\": {\"username\": \"u\"}, "
+	           "\"digest_auth\": {\"username\": \"u\"}}");
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), -1);
+	json_object_put(o);
+	T_ASSERT(strstr(err, "basic_auth") != NULL);
+	T_ASSERT(strstr(err, "digest_auth") != NULL);
+}
+
 T_TEST(apicfg_credential_errors_never_quote_secrets)
 {
 	static const char *bad[] = {
@@ -131,6 +181,14 @@ T_TEST(apicfg_credential_errors_never_quote_secrets)
 	    "{\"headers\": {\"X\": 5}}",
 	    "{\"headers\": []}",
 	    "{\"basic_auth\": {\"password\": \"pw-secret\"}}",
+	    "{\"digest_auth\": {\"password\": \"pw-secret\"}}",
+	    "{\"digest_auth\": {\"username\": 5, \"password\": \"secret\"}}",
+	    "{\"digest_auth\": \"u:secret\"}",
+	    "{\"digest_auth\": {\"username\": \"u\", \"password\": 5}}",
+	    "{\"digest_auth\": {\"username\": \"u\", \"password\": "
+	    "{\"env\": \"T_APICFG_UNSET\"}}}",
+	    "{\"basic_auth\": {\"username\": \"u\", \"password\": \"secret\"}, "
+	    "\"digest_auth\": {\"username\": \"u\", \"password\": \"secret\"}}",
 	    "{\"timeout\": 0}",
 	    "{\"timeout\": 301}",
 	    "{\"timeout\": \"soon\"}",
