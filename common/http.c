@@ -279,6 +279,12 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 	size_t len = size * nitems;
 	static const char name[] = "retry-after:";
 
+	/* A new status line (after a 401 answered by Digest auth, or a
+	 * 100 Continue): what an earlier answer said no longer counts. */
+	if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+		free(x->retry_after);
+		x->retry_after = NULL;
+	}
 	if (len > sizeof(name) - 1 && len < 256 &&
 	    strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
 		size_t start = sizeof(name) - 1, end = len;

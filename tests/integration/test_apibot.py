@@ -2,7 +2,8 @@
 test (Python standard library): fixtures read by jq filters into exact
 paths and values, tables, booleans and numeric strings, delta and rate
 modes on a counter that resets, sensors sharing one request, POST bodies,
-credentials (headers from the environment, basic auth from a file), and
+credentials (headers from the environment, basic auth from a file, HTTP
+Digest auth answering the server's MD5/qop=auth challenge), and
 bad answers (non-JSON, 4xx/5xx, slow, over the body cap, too deep,
 trailing garbage, redirects to file:// and to another host, redirect
 loops) that each cost only their own sensor.  A filter that never ends is
@@ -11,6 +12,7 @@ Requests to one host never exceed API_MAX_HOST_CONNECTIONS at once (the
 others wait their turn, none lost), and a TLS server offering HTTP/2
 (nghttpd, which speaks nothing else) is polled over HTTP/2."""
 
+import hashlib
 import http.server
 import json
 import os
@@ -31,6 +33,7 @@ import test_security
 SECRET_HEADER = "Bearer s3cr3t-header-value"
 SECRET_PASSWORD = "pa55-from-file"
 SECRET_USERINFO = "url-pw-9876"
+DIGEST_PASSWORD = "d1gest-pw-from-env"
 
 STATS = {
     "queue": {"depth": 42},
@@ -39,6 +42,69 @@ STATS = {
     "uptime_s": "86400",
     "workers": [{"name": "web 1", "busy": 3}, {"name": "web/2.x", "busy": 7}],
 }
+
+
+def md5hex(text):
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class DigestRoute(object):
+    """A route behind HTTP Digest auth (RFC 7616, MD5, qop=auth): a request
+    without a valid answer to a nonce it issued gets a 401 challenge with a
+    fresh nonce; the client's response hash is recomputed from the known
+    password, so a wrong password never passes."""
+
+    REALM = "apibot-test@127.0.0.1"
+
+    def __init__(self, lock, user, password, answer):
+        self.lock = lock
+        self.user = user
+        self.password = password
+        self.answer = answer
+        self.nonces = set()
+        self.verdicts = []      # (client port, "none" | "ok" | "bad")
+
+    @staticmethod
+    def params(header):
+        return {m.group(1): m.group(2) if m.group(2) is not None
+                else m.group(3)
+                for m in re.finditer(r'(\w+)=(?:"([^"]*)"|([^,\s]*))',
+                                     header)}
+
+    def verdict(self, h):
+        auth = h.headers.get("Authorization")
+        if auth is None:
+            return "none"
+        if not auth.startswith("Digest "):
+            return "bad"
+        p = self.params(auth[len("Digest "):])
+        with self.lock:
+            known = p.get("nonce") in self.nonces
+        if not known or p.get("username") != self.user or \
+                p.get("realm") != self.REALM or p.get("uri") != h.path or \
+                p.get("qop") != "auth" or p.get("opaque") != "op4que" or \
+                p.get("algorithm", "MD5") != "MD5" or \
+                not p.get("cnonce") or not p.get("nc"):
+            return "bad"
+        ha1 = md5hex("%s:%s:%s" % (self.user, self.REALM, self.password))
+        ha2 = md5hex("%s:%s" % (h.command, p["uri"]))
+        want = md5hex(":".join((ha1, p["nonce"], p["nc"], p["cnonce"],
+                                "auth", ha2)))
+        return "ok" if p.get("response") == want else "bad"
+
+    def __call__(self, k, h, body):
+        v = self.verdict(h)
+        with self.lock:
+            self.verdicts.append((h.client_address[1], v))
+        if v == "ok":
+            return self.answer()
+        nonce = os.urandom(16).hex()
+        with self.lock:
+            self.nonces.add(nonce)
+        return 401, {"WWW-Authenticate":
+                     'Digest realm="%s", qop="auth", algorithm=MD5, '
+                     'nonce="%s", opaque="op4que"' % (self.REALM, nonce),
+                     "Content-Type": "application/json"}, b'{"detail": "auth"}'
 
 
 class ApiServer(object):
@@ -172,7 +238,7 @@ class ApibotTest(BotTestCase):
             for b in self.bots:
                 err = b.stderr()
                 for secret in (SECRET_HEADER, SECRET_PASSWORD,
-                               SECRET_USERINFO):
+                               SECRET_USERINFO, DIGEST_PASSWORD):
                     self.assertNotIn(secret, err + b.stdout())
             # The bot token never reaches a polled URL.
             for r in self.api.requests():
@@ -329,6 +395,66 @@ class ApibotTest(BotTestCase):
             if r["path"] in ("/stats", "/counter", "/echo"):
                 self.assertNotIn("Authorization", r["headers"])
         self.assertNotIn(" WARN ", bot.stderr())
+
+    def test_digest_auth_answers_the_challenge(self):
+        """A credential's "digest_auth" answers the server's Digest
+        challenge (the 401 round trip inside one admitted request, on the
+        kept-alive connection): values arrive with the right password;
+        with a wrong one the sensor reports http.status 401 and no values.
+        Basic is never sent and the password never logged."""
+        good = DigestRoute(self.api.lock, "admin", DIGEST_PASSWORD,
+                           lambda: js({"v": 7}))
+        self.api.routes["/digest"] = good
+        creds = [
+            {"name": "right", "protocol": "api", "details": {
+                "digest_auth": {"username": "admin",
+                                "password": {"env": "API_TEST_DIGEST"}}}},
+            {"name": "wrong", "protocol": "api", "details": {
+                "digest_auth": {"username": "admin",
+                                "password": DIGEST_PASSWORD + "x"}}},
+        ]
+        sensors = [sensor("dig", {"path": "/digest", "extract": [
+            {"jq": ".v", "path": "dig.v"}]})]
+        ents = [api_entity("right", {"url": self.api.base}, "@right",
+                           ["dig"]),
+                api_entity("wrong", {"url": self.api.base}, "@wrong",
+                           ["dig"])]
+        acc = self.load(ents, creds, sensors)
+        sid = acc["sensors"]["dig"]
+        er, ew = acc["entities"]["right"], acc["entities"]["wrong"]
+        st_w = "entity.%d.api.%d.http.status" % (ew, sid)
+        st_r = "entity.%d.api.%d.http.status" % (er, sid)
+        bot = self.start_bot("apibot", env={
+            "API_TEST_DIGEST": DIGEST_PASSWORD,
+            "API_MAX_HOST_CONNECTIONS": "1"})
+        self.wait_values("entity.%d.api.dig.v" % er, 3, timeout=40)
+        wait_until(lambda: len(self.series(st_w)) >= 3, timeout=40,
+                   what="3 statuses of the wrong password")
+        self.assertEqual(bot.stop(), 0)
+
+        vals = self.series("entity.%d.api.dig.v" % er)
+        self.assertTrue(vals and all(v == 7 for _, v in vals), vals)
+        self.assertTrue(all(v == 200 for _, v in self.series(st_r)))
+        self.assertTrue(all(v == 401 for _, v in self.series(st_w)),
+                        self.series(st_w))
+        self.assertEqual(self.values("entity.%d.api.dig." % ew), [])
+        # Every request began unauthenticated (no preemptive Basic) and was
+        # answered with a Digest response: ok with the right password, bad
+        # with the wrong one.
+        for r in self.api.requests():
+            self.assertFalse(r["headers"].get("Authorization", "")
+                             .startswith("Basic"), r)
+        with self.api.lock:
+            verdicts = list(good.verdicts)
+        kinds = [v for _, v in verdicts]
+        self.assertGreaterEqual(kinds.count("ok"), 3, kinds)
+        self.assertGreaterEqual(kinds.count("bad"), 3, kinds)
+        # Each answer followed its own challenge (a 401 round trip).
+        self.assertGreaterEqual(kinds.count("none"),
+                                kinds.count("ok") + kinds.count("bad"), kinds)
+        # One host, a cap of one connection: challenges and answers all
+        # went over the same kept-alive connection.
+        self.assertEqual(len({port for port, _ in verdicts}), 1, verdicts)
 
     def test_bad_answers_cost_only_their_sensor(self):
         api = self.api
