@@ -232,6 +232,44 @@ snmpdev_peer(const struct snmpdev *d, char *peer, size_t peerlen)
 	    d->target.family == AF_INET6 ? "udp6" : "udp", hostport);
 }
 
+/* Sets s's privacy protocol OID from c (DES, AES-128, AES-192/256 in
+ * Blumenthal's or Reeder's key extension).  -1 when this net-snmp was
+ * built without AES-192/256 (--enable-blumenthal-aes). */
+static int
+snmpdev_priv_proto(const struct snmpcfg_cred *c, netsnmp_session *s)
+{
+	switch (c->priv_aes) {
+	case 0:
+		s->securityPrivProto = usmDESPrivProtocol;
+		s->securityPrivProtoLen = USM_PRIV_PROTO_DES_LEN;
+		return 0;
+	case 1:
+		s->securityPrivProto = usmAESPrivProtocol;
+		s->securityPrivProtoLen = USM_PRIV_PROTO_AES_LEN;
+		return 0;
+#ifdef NETSNMP_DRAFT_BLUMENTHAL_AES_04
+	case 192:
+		s->securityPrivProto = c->priv_cisco
+		    ? usmAES192CiscoPrivProtocol
+		    : usmAES192PrivProtocol;
+		s->securityPrivProtoLen = c->priv_cisco
+		    ? OID_LENGTH(usmAES192CiscoPrivProtocol)
+		    : OID_LENGTH(usmAES192PrivProtocol);
+		return 0;
+	case 256:
+		s->securityPrivProto = c->priv_cisco
+		    ? usmAES256CiscoPrivProtocol
+		    : usmAES256PrivProtocol;
+		s->securityPrivProtoLen = c->priv_cisco
+		    ? OID_LENGTH(usmAES256CiscoPrivProtocol)
+		    : OID_LENGTH(usmAES256PrivProtocol);
+		return 0;
+#endif
+	default:
+		return -1;
+	}
+}
+
 /* Fills a session template for d.  -1 with err when a v3 key cannot be
  * made. */
 static int
@@ -301,10 +339,16 @@ snmpdev_session_template(struct snmpdev *d, netsnmp_session *s, char *peer,
 	}
 	if (d->cred.level != SNMPCFG_AUTHPRIV)
 		return 0;
-	s->securityPrivProto =
-	    d->cred.priv_aes ? usmAESPrivProtocol : usmDESPrivProtocol;
-	s->securityPrivProtoLen =
-	    d->cred.priv_aes ? USM_PRIV_PROTO_AES_LEN : USM_PRIV_PROTO_DES_LEN;
+	if (snmpdev_priv_proto(&d->cred, s) != 0) {
+		snprintf(err, errlen,
+		    "this net-snmp has no AES-%d privacy protocol",
+		    d->cred.priv_aes);
+		return -1;
+	}
+	/* Ku from the pass phrase, as net-snmp's own tools make it; the
+	 * library localises it and, for AES-192/256, extends the localised
+	 * key to 24 or 32 bytes from the auth hash (Blumenthal or Reeder
+	 * as the protocol says). */
 	s->securityPrivKeyLen = USM_PRIV_KU_LEN;
 	if (generate_Ku(s->securityAuthProto, (u_int)s->securityAuthProtoLen,
 	        (const u_char *)d->cred.priv_key, strlen(d->cred.priv_key),

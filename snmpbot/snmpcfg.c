@@ -147,14 +147,25 @@ snmpcfg_cred_parse(struct json_object *details, struct snmpcfg_cred *c,
 	if (snmpcfg_str(details, "credential", "snmpv3_privProtocol", &s, err,
 	        errlen) != 0)
 		return -1;
+	c->priv_cisco = 0;
 	if (s == NULL || strcasecmp(s, "DES") == 0) {
 		c->priv_aes = 0;
 	} else if (strcasecmp(s, "AES") == 0) {
 		c->priv_aes = 1;
+	} else if (strcasecmp(s, "AES-192") == 0) {
+		c->priv_aes = 192;
+	} else if (strcasecmp(s, "AES-256") == 0) {
+		c->priv_aes = 256;
+	} else if (strcasecmp(s, "AES-192-C") == 0) {
+		c->priv_aes = 192;
+		c->priv_cisco = 1;
+	} else if (strcasecmp(s, "AES-256-C") == 0) {
+		c->priv_aes = 256;
+		c->priv_cisco = 1;
 	} else {
 		snprintf(err, errlen,
 		    "credential snmpv3_privProtocol \"%.20s\" is not DES or "
-		    "AES",
+		    "AES (or AES-192, AES-256, AES-192-C, AES-256-C)",
 		    s);
 		return -1;
 	}

@@ -42,7 +42,8 @@ struct snmpcfg_cred {
 	enum snmpcfg_level level;
 	int auth_sha; /* 0 MD5, 1 SHA-1, 224, 256, 384 or 512: SHA-2 */
 	char auth_key[SNMPCFG_SECRET_LEN];
-	int priv_aes; /* 0 DES, 1 AES */
+	int priv_aes;   /* 0 DES, 1 AES-128, 192 or 256: AES-192/256 */
+	int priv_cisco; /* AES-192/256 key extension: 0 Blumenthal, 1 Reeder */
 	char priv_key[SNMPCFG_SECRET_LEN];
 };
 

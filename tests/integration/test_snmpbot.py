@@ -105,9 +105,12 @@ class Snmpd(object):
             for user, auth, priv in (V3_USER, V3_OTHER):
                 f.write('createUser %s SHA "%s" AES "%s"\n' % (user, auth, priv))
                 f.write("rouser %s priv\n" % user)
-            for user, proto, auth, priv in v3_users:
-                f.write('createUser %s %s "%s" AES "%s"\n'
-                        % (user, proto, auth, priv))
+            for u in v3_users:
+                # (user, auth protocol, auth key, priv key[, priv protocol])
+                user, proto, auth, priv = u[:4]
+                privproto = u[4] if len(u) > 4 else "AES"
+                f.write('createUser %s %s "%s" %s "%s"\n'
+                        % (user, proto, auth, privproto, priv))
                 f.write("rouser %s priv\n" % user)
         self.conf = conf
         self.keep = engine_id is not None
@@ -941,6 +944,42 @@ class SnmpbotAgentQuirkTest(BotTestCase):
         out = bot.stderr() + bot.stdout()
         for part in (comm, "p@ss", "rd/#1"):
             self.assertNotIn(part, out)
+
+    def test_v3_aes_192_256_priv_protocols(self):
+        """authPriv users with AES-192/256 privacy in both key extensions
+        (Blumenthal "AES-256", Reeder/Cisco "AES-256-C"), with SHA-1 auth
+        (its 20-byte hash must be extended to the 24/32-byte key) and with
+        SHA-512, give values; the keys never appear in the output.  With
+        SHA-512 the hash is long enough for a 32-byte key, no extension is
+        made and the two flavours agree (the last user: the bot's AES-256-C
+        against the agent's AES-256)."""
+        protos = (("SHA", "AES-192"), ("SHA", "AES-256"),
+                  ("SHA", "AES-192-C"), ("SHA", "AES-256-C"),
+                  ("SHA-512", "AES-256"), ("MD5", "AES-256-C"),
+                  ("SHA-512", "AES-256", "AES-256-C"))
+        users = [("p%d" % i, p[0], "auth%dpass" % i, "priv%dpass" % i, p[1])
+                 for i, p in enumerate(protos)]
+        agent = Snmpd(v3_users=users)
+        self.addCleanup(agent.stop)
+        creds = []
+        for (user, auth, authkey, privkey, priv), p in zip(users, protos):
+            c = v3cred(user, user, authkey, privkey)
+            c["details"]["snmpv3_authProtocol"] = auth
+            c["details"]["snmpv3_privProtocol"] = p[-1].lower()
+            creds.append(c)
+        sensors = [sensor("services", [(SYS_SERVICES, "get")], "$1",
+                          "sys.services")]
+        acc = self.load([entity(u[0], agent.port, "@" + u[0], ["@services"])
+                         for u in users], creds, sensors)
+        bot = self.start_bot("snmpbot", env={"SNMP_DISCOVERY_INTERVAL": "0"})
+        for user in users:
+            self.wait_values("entity.%d.snmp.sys.services"
+                             % acc["entities"][user[0]])
+        self.assertEqual(bot.stop(), 0)
+        out = bot.stderr() + bot.stdout()
+        for user in users:
+            self.assertNotIn(user[2], out)
+            self.assertNotIn(user[3], out)
 
     def test_v3_sha2_auth_protocols(self):
         """authPriv users with SHA-224/256/384/512 auth and AES privacy
