@@ -835,10 +835,12 @@ class DeliveryTest(BotTestCase):
         never accepted, so that server never sees an HTTP request.  Jobs come
         from a file (--jobs, --output backend)."""
         jobs = self.jobs_file()
+        # A bound socket that never listens: connecting is refused, and no
+        # test running beside this one can take the port meanwhile.
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
+        self.addCleanup(s.close)
         closed_port = s.getsockname()[1]
-        s.close()
         env = {"SEND_RETRY_MAX_MS": "4000", "LOG_LEVEL": "debug",
                "BACKEND_CONNECT_TIMEOUT": "2", "SHUTDOWN_FLUSH_TIMEOUT": "1"}
         for url, err in (("http://nonexistent.invalid/api", "resol"),
