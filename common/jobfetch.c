@@ -539,10 +539,9 @@ jf_candidate(struct jf *jf, struct json_object *e)
 {
 	struct json_object *v, *protocols, *proto;
 
-	if (!json_object_is_type(e, json_type_object) ||
-	    !json_object_object_get_ex(e, "entity_type", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "device") != 0 ||
+	const char *type = jsonx_str(e, "entity_type");
+
+	if (type == NULL || strcmp(type, "device") != 0 ||
 	    !json_object_object_get_ex(e, "protocols", &protocols) ||
 	    !json_object_is_type(protocols, json_type_object) ||
 	    !json_object_object_get_ex(protocols, jf->protocol, &proto) ||

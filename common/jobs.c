@@ -399,6 +399,7 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
     char *err, size_t errlen)
 {
 	struct json_object *v, *protocols, *proto, *cred, *sensors;
+	const char *type, *name;
 	struct job *job = NULL;
 	int64_t id, assigned;
 
@@ -411,9 +412,8 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 		snprintf(err, errlen, "entity has no valid id");
 		return JOBS_INVALID;
 	}
-	if (!json_object_object_get_ex(entity, "entity_type", &v) ||
-	    !json_object_is_type(v, json_type_string) ||
-	    strcmp(json_object_get_string(v), "device") != 0)
+	type = jsonx_str(entity, "entity_type");
+	if (type == NULL || strcmp(type, "device") != 0)
 		return JOBS_SKIP;
 	if (!json_object_object_get_ex(entity, "protocols", &protocols) ||
 	    !json_object_is_type(protocols, json_type_object) ||
@@ -450,11 +450,8 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 		return JOBS_INVALID;
 	}
 
-	job = job_new(id, account_id,
-	    json_object_object_get_ex(entity, "name", &v) &&
-	            json_object_is_type(v, json_type_string)
-	        ? json_object_get_string(v)
-	        : "");
+	name = jsonx_str(entity, "name");
+	job = job_new(id, account_id, name != NULL ? name : "");
 	job->details = jsonx_object(entity, "details");
 	job->credential = jsonx_object(cred, "details");
 	if (job->details == NULL || job->credential == NULL) {
