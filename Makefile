@@ -25,7 +25,14 @@ BOTS_ALL := pingbot snmpbot netflowbot apibot
 BOTS := $(foreach b,$(BOTS_ALL),$(if $(wildcard $(b)/main.c),$(b)))
 
 PKG_CFLAGS := $(shell pkg-config --cflags libcurl json-c libmicrohttpd 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs libcurl json-c libmicrohttpd 2>/dev/null)
+# libmicrohttpd is not linked: common/mhdlib.c opens it by its soname when
+# the Prometheus endpoint starts (see mhdlib.h).
+PKG_LIBS   := $(shell pkg-config --libs libcurl json-c 2>/dev/null) -ldl
+MHD_SONAME := $(shell objdump -p "$$(pkg-config --variable=libdir libmicrohttpd \
+	2>/dev/null)/libmicrohttpd.so" 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+ifneq ($(MHD_SONAME),)
+PKG_CFLAGS += -DMHDLIB_SONAME='"$(MHD_SONAME)"'
+endif
 
 WARN := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual \
 	-Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations \

@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <microhttpd.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "metricname.h"
+#include "mhdlib.h"
 #include "timer.h"
 #include "values.h"
 #include "xmalloc.h"
@@ -35,6 +35,9 @@
 #define PROMEXP_CONNECTION_TIMEOUT_S 10
 /* How often stale series are swept between scrapes. */
 #define PROMEXP_SWEEP_MS 30000
+
+/* libmicrohttpd's functions, set by the first promexp_new. */
+static const struct mhdlib *lib;
 
 struct promexp_series {
 	struct promexp_series *next; /* hash chain */
@@ -260,17 +263,17 @@ promexp_reply(struct MHD_Connection *c, unsigned code, const char *type,
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = lib->create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
 		free(body);
 		return MHD_NO;
 	}
-	if (MHD_add_response_header(r, "Content-Type", type) == MHD_NO) {
-		MHD_destroy_response(r);
+	if (lib->add_response_header(r, "Content-Type", type) == MHD_NO) {
+		lib->destroy_response(r);
 		return MHD_NO;
 	}
-	ret = MHD_queue_response(c, code, r);
-	MHD_destroy_response(r);
+	ret = lib->queue_response(c, code, r);
+	lib->destroy_response(r);
 	return ret;
 }
 
@@ -347,9 +350,9 @@ promexp_run(struct promexp *p)
 {
 	MHD_UNSIGNED_LONG_LONG to;
 
-	(void)MHD_run(p->mhd);
+	(void)lib->run(p->mhd);
 	loop_timer_stop(p->loop, &p->mhd_timer);
-	if (MHD_get_timeout(p->mhd, &to) == MHD_YES)
+	if (lib->get_timeout(p->mhd, &to) == MHD_YES)
 		loop_timer_start(p->loop, &p->mhd_timer,
 		    to > 3600000 ? 3600000 : (int64_t)to);
 }
@@ -394,6 +397,8 @@ promexp_new(struct loop *l, const char *addr, int port, int64_t ttl_ms,
 		    "\"%s\" is not a numeric IPv4 or IPv6 address", addr);
 		return NULL;
 	}
+	if (lib == NULL && (lib = mhdlib_get(err, errlen)) == NULL)
+		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->loop = l;
 	p->ttl_ms = ttl_ms;
@@ -402,7 +407,7 @@ promexp_new(struct loop *l, const char *addr, int port, int64_t ttl_ms,
 	timer_init(&p->mhd_timer, promexp_on_timer, p);
 	timer_init(&p->sweep_timer, promexp_on_sweep, p);
 	errno = 0;
-	p->mhd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	p->mhd = lib->start_daemon(flags, (uint16_t)port, NULL, NULL,
 	    promexp_handle, p, MHD_OPTION_EXTERNAL_LOGGER, promexp_mhd_log,
 	    NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)PROMEXP_MAX_CONNECTIONS,
@@ -415,9 +420,9 @@ promexp_new(struct loop *l, const char *addr, int port, int64_t ttl_ms,
 		promexp_free(p);
 		return NULL;
 	}
-	info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = lib->get_daemon_info(p->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	p->epoll_fd = info != NULL ? info->epoll_fd : -1;
-	info = MHD_get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	info = lib->get_daemon_info(p->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	p->port = info != NULL ? info->port : port;
 	if (p->epoll_fd < 0) {
 		snprintf(err, errlen, "libmicrohttpd gave no epoll descriptor");
@@ -441,7 +446,7 @@ promexp_free(struct promexp *p)
 	if (p->mhd != NULL) {
 		if (p->epoll_fd >= 0)
 			loop_unwatch(p->loop, p->epoll_fd);
-		MHD_stop_daemon(p->mhd);
+		lib->stop_daemon(p->mhd);
 	}
 	loop_timer_stop(p->loop, &p->mhd_timer);
 	loop_timer_stop(p->loop, &p->sweep_timer);

@@ -359,6 +359,29 @@ class ImageTest(unittest.TestCase):
             self.skipTest("%s has no BotSpec with fixtures: healthy and clean "
                           "stop tested, delivery not" % self.spec.name)
 
+    def test_prometheus_endpoint_serves_from_the_image(self):
+        """The image carries libmicrohttpd, which bots open themselves
+        (not linked: runtime_pkgs.sh must find it in the binary)."""
+        import socket
+        import urllib.request
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        name = self.start(extra_env={
+            "OUTPUTS": "grafolean,prometheus://127.0.0.1:%d" % port})
+        url = "http://127.0.0.1:%d/metrics" % port
+
+        def scrape():
+            try:
+                return urllib.request.urlopen(url, timeout=5).read().decode()
+            except OSError:
+                return ""
+        wait_until(lambda: "grafolean_bot_runs_total" in scrape(), 60,
+                   what="/metrics from the container; logs:\n%s"
+                   % self.logs(name)[-3000:])
+        self.assert_no_token(self.logs(name))
+
     def test_unhealthy_when_the_backend_goes_away(self):
         name = self.start()
         wait_until(lambda: self.health(name) == "healthy", 60,

@@ -272,6 +272,21 @@ class OutputsTest(BotTestCase):
         with self.assertRaises(urllib.error.HTTPError) as cm:
             urllib.request.urlopen("http://127.0.0.1:%d/nope" % prom, timeout=5)
         self.assertEqual(cm.exception.code, 404)
+        self.assertIn("libmicrohttpd", self.mapped(bot))
+        self.assertEqual(bot.stop(), 0)
+
+    def mapped(self, bot):
+        with open("/proc/%d/maps" % bot.proc.pid) as f:
+            return f.read()
+
+    def test_libmicrohttpd_is_opened_only_for_the_prometheus_endpoint(self):
+        """Bots are not linked with libmicrohttpd (its constructor starts
+        GnuTLS, which no bot uses otherwise): a bot without the endpoint
+        never maps it (the scrape test above checks that one with it does)."""
+        path = self.jobs_file([entity(33)])
+        bot = self.start_local(path, ["stdout"], env={"TESTBOT_VALUES": "1"})
+        wait_until(lambda: "entity.33." in bot.stdout(), what="a value on stdout")
+        self.assertNotIn("libmicrohttpd", self.mapped(bot))
         self.assertEqual(bot.stop(), 0)
 
     def test_prometheus_removes_series_after_two_intervals(self):
