@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfnsel.h"
 #include "nftpl.h"
 #include "nfv5.h"
 
@@ -149,6 +150,51 @@ nfmsg_v4_unused(const struct nftpl_rec *r)
 	return 1;
 }
 
+/* Cisco ASA NSEL event codes (firewallEvent). */
+#define NFMSG_FW_DELETED 2
+#define NFMSG_FW_UPDATED 5
+
+/* A record that counts both directions of a connection (Cisco ASA NSEL:
+ * initiator/responder octets and packets, IEs 231/232 and 298/299): the
+ * initiator's side is the flow from source to destination, the
+ * responder's the reverse one (addresses, ports and interfaces swapped;
+ * an ICMP type and code stay).  An ASA teardown repeats the totals of a
+ * connection that had flow-update events: it is counted only for the
+ * others (nfnsel.h).  Sides with no bytes and no packets are left out. */
+static void
+nfmsg_biflow(
+    struct nfmsg *m, const struct nftpl_rec *r, struct nfflow *f, uint64_t rate)
+{
+	const struct nfdecode *d = m->d;
+	uint64_t event = VAL(r, NFW_FW_EVENT);
+	struct nfflow rev = *f;
+
+	if (HAS(r, NFW_CONN_ID)) {
+		if (event == NFMSG_FW_UPDATED)
+			nfnsel_updated(
+			    &m->src->nsel, r->v[NFW_CONN_ID], d->now_s);
+		else if (event == NFMSG_FW_DELETED &&
+		    nfnsel_torn_down(m->src->nsel, r->v[NFW_CONN_ID]))
+			return;
+	}
+	f->bytes = VAL(r, NFW_INIT_BYTES) * rate;
+	f->packets = VAL(r, NFW_INIT_PKTS) * rate;
+	if (f->bytes > 0 || f->packets > 0)
+		d->cb(f, d->arg);
+	memcpy(rev.src, f->dst, sizeof(rev.src));
+	memcpy(rev.dst, f->src, sizeof(rev.dst));
+	if (f->proto != 1 && f->proto != 58) {
+		rev.sport = f->dport;
+		rev.dport = f->sport;
+	}
+	rev.in_if = f->out_if;
+	rev.out_if = f->in_if;
+	rev.bytes = VAL(r, NFW_RESP_BYTES) * rate;
+	rev.packets = VAL(r, NFW_RESP_PKTS) * rate;
+	if (rev.bytes > 0 || rev.packets > 0)
+		d->cb(&rev, d->arg);
+}
+
 static void
 nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 {
@@ -176,8 +222,13 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 	f.proto = (uint8_t)VAL(r, NFW_PROTO);
 	f.sport = (uint16_t)VAL(r, NFW_SPORT);
 	/* ICMP type and code as the destination port, as nfdump does */
-	f.dport =
-	    (uint16_t)(HAS(r, NFW_DPORT) ? r->v[NFW_DPORT] : VAL(r, NFW_ICMP));
+	if (HAS(r, NFW_DPORT))
+		f.dport = (uint16_t)r->v[NFW_DPORT];
+	else if (HAS(r, NFW_ICMP))
+		f.dport = (uint16_t)r->v[NFW_ICMP];
+	else
+		f.dport = (uint16_t)((VAL(r, NFW_ICMP_TYPE) & 0xff) << 8 |
+		    (VAL(r, NFW_ICMP_CODE) & 0xff));
 	/* the physical interfaces when the template has no logical ones */
 	f.in_if = (uint32_t)(HAS(r, NFW_INIF) ? r->v[NFW_INIF]
 	                                      : VAL(r, NFW_INIF_PHYS));
@@ -203,11 +254,16 @@ nfmsg_flow(struct nfmsg *m, const struct nftpl_rec *r)
 	if (d->sampling_override > 0)
 		rate = d->sampling_override;
 	f.sampling = rate;
-	f.bytes *= rate;
-	f.packets *= rate;
 	m->flows++;
 	if (d->st != NULL)
 		d->st->flows++;
+	if (!HAS(r, NFW_BYTES) && !HAS(r, NFW_BYTES_TOT) &&
+	    (HAS(r, NFW_INIT_BYTES) || HAS(r, NFW_RESP_BYTES))) {
+		nfmsg_biflow(m, r, &f, rate);
+		return;
+	}
+	f.bytes *= rate;
+	f.packets *= rate;
 	d->cb(&f, d->arg);
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfnsel.h"
 #include "xmalloc.h"
 
 #define NFTPL_SRC_BUCKETS 1024
@@ -234,6 +235,7 @@ nftpl_cache_free(struct nftpl_cache *c)
 			struct nftpl_src *s = c->srcs[i];
 
 			c->srcs[i] = s->next;
+			nfnsel_free(s->nsel);
 			free(s);
 		}
 	}
@@ -387,6 +389,33 @@ nftpl_what(uint16_t ie, uint16_t len)
 	case 32:  /* icmpTypeCodeIPv4 */
 	case 139: /* icmpTypeCodeIPv6 */
 		w = NFW_ICMP;
+		break;
+	case 231: /* initiatorOctets (ASA NF_F_FWD_FLOW_DELTA_BYTES) */
+		w = NFW_INIT_BYTES;
+		break;
+	case 232: /* responderOctets (NF_F_REV_FLOW_DELTA_BYTES) */
+		w = NFW_RESP_BYTES;
+		break;
+	case 298: /* initiatorPackets */
+		w = NFW_INIT_PKTS;
+		break;
+	case 299: /* responderPackets */
+		w = NFW_RESP_PKTS;
+		break;
+	case 233:   /* firewallEvent (NF_F_FW_EVENT) */
+	case 40005: /* ASA 8.4's NF_F_FW_EVENT_84 (v9 only) */
+		w = NFW_FW_EVENT;
+		break;
+	case 148: /* flowId (NF_F_CONN_ID) */
+		w = NFW_CONN_ID;
+		break;
+	case 176: /* icmpTypeIPv4 */
+	case 178: /* icmpTypeIPv6 */
+		w = NFW_ICMP_TYPE;
+		break;
+	case 177: /* icmpCodeIPv4 */
+	case 179: /* icmpCodeIPv6 */
+		w = NFW_ICMP_CODE;
 		break;
 	case 8:
 		w = NFW_SRC4;
@@ -598,6 +627,7 @@ nftpl_expire(struct nftpl_cache *c, int64_t now_s, struct nfstats *st)
 			if (s->n_tpl == 0 && now_s - s->seen_s > c->lim.ttl_s) {
 				*pp = s->next;
 				nftpl_pend_drop(c, s, now_s);
+				nfnsel_free(s->nsel);
 				free(s);
 				c->n_srcs--;
 			} else {

@@ -57,6 +57,14 @@ enum nftpl_what {
 	NFW_ICMP,
 	NFW_INIF_PHYS,
 	NFW_OUTIF_PHYS,
+	NFW_INIT_BYTES, /* NSEL and RFC 5103 style: initiator/responder */
+	NFW_RESP_BYTES,
+	NFW_INIT_PKTS,
+	NFW_RESP_PKTS,
+	NFW_FW_EVENT,  /* firewallEvent (ASA NF_F_FW_EVENT) */
+	NFW_CONN_ID,   /* flowId (ASA NF_F_CONN_ID) */
+	NFW_ICMP_TYPE, /* icmpTypeIPv4/IPv6 (ASA sends these, not 32/139) */
+	NFW_ICMP_CODE,
 	NFW_N
 };
 
@@ -97,6 +105,8 @@ struct nftpl_rec {
 	const uint8_t *addr[4]; /* NFW_SRC4..NFW_DST6 point into the data */
 };
 
+struct nfnsel;
+
 /* An (exporter, version, domain) source and its sampling state. */
 struct nftpl_src {
 	struct nftpl_src *next;
@@ -109,6 +119,7 @@ struct nftpl_src {
 	uint64_t samp_id[NFTPL_MAX_SAMPLERS], samp_rate[NFTPL_MAX_SAMPLERS];
 	size_t n_samp;
 	int64_t sys_init_ms; /* IPFIX systemInitTimeMilliseconds, 0 = unset */
+	struct nfnsel *nsel; /* ASA connections with updates (nfnsel.h) */
 };
 
 struct nftpl;

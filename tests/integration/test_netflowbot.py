@@ -595,6 +595,50 @@ class NetflowbotTest(BotTestCase):
         self.assertEqual(v(ent2 + ".topprotocol.UDP"), 2200)
         self.assertIn("without template", bot.stderr())
 
+    def test_cisco_asa_nsel_events(self):
+        """A Cisco ASA (NSEL, NetFlow v9) counts both directions of a
+        connection in one record (initiator/responder octets, IEs 231/232)
+        and reports it in events: create (no counts), flow-update (bytes
+        since the last one) and teardown (the connection's total).  Each
+        direction is counted once, with its own source, ports and
+        interfaces; a teardown after updates is not counted again."""
+        asa = [(148, 4), (8, 4), (7, 2), (10, 2), (12, 4), (11, 2), (14, 2),
+               (4, 1), (233, 1), (231, 4), (232, 4), (298, 4), (299, 4)]
+
+        def rec(conn, src, sport, dst, dport, proto, event, ib, rb):
+            return struct.pack("!I4sHH4sHHBBIIII", conn, bytes(src), sport,
+                               3, bytes(dst), dport, 4, proto, event, ib, rb,
+                               max(1, ib // 100), max(1, rb // 100))
+
+        a, b, c = [10, 0, 0, 1], [10, 0, 0, 2], [10, 0, 0, 9]
+        t = T0 + 10
+        dgs = [
+            (t, gc.v9([gc.fs(0, gc.tmpl9(263, asa)),
+                       gc.fs(263, rec(100, a, 40000, b, 443, 6, 1, 0, 0) +
+                             rec(100, a, 40000, b, 443, 6, 5, 1000, 5000))])),
+            (t + 1, gc.v9([gc.fs(263,
+                                 rec(100, a, 40000, b, 443, 6, 5, 10, 20) +
+                                 rec(100, a, 40000, b, 443, 6, 2, 1010, 5020) +
+                                 rec(200, c, 40001, b, 53, 17, 2, 60, 120))]))]
+        vals, bot = self.run_pcap(dgs, [(701, {"ipv4": "127.0.0.1"})])
+        end = float(T0 + 40)
+        ent = "netflow.1min.ingress.entity.701"
+
+        def v(path):
+            return vals.get((path, end))
+
+        self.assertEqual(v(ent), 1010 + 5020 + 60 + 120)
+        self.assertEqual(v(ent + ".if.3"), 1010 + 60)
+        self.assertEqual(v(ent + ".if.4"), 5020 + 120)
+        self.assertEqual(v(ent + ".topip.10%2e0%2e0%2e1"), 1010)
+        self.assertEqual(v(ent + ".topip.10%2e0%2e0%2e2"), 5020 + 120)
+        self.assertEqual(v(ent + ".topip.10%2e0%2e0%2e9"), 60)
+        self.assertEqual(v(ent + ".topdstports.443"), 1010)
+        self.assertEqual(v(ent + ".topdstports.40000"), 5020)
+        self.assertEqual(v(ent + ".topdstports.40001"), 120)
+        self.assertEqual(v(ent + ".topprotocol.TCP"), 6030)
+        self.assertEqual(v(ent + ".topprotocol.UDP"), 180)
+
     def test_bad_input_logged_and_nothing_else_lost(self):
         recs = []
         bad = sorted(os.listdir(os.path.join(ROOT, "tests", "data",

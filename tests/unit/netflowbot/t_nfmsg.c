@@ -784,3 +784,151 @@ T_TEST(nfmsg_dual_stack_template)
 	T_EQ_INT(c.f[0].src[3], 1);
 	T_EQ_INT(c.f[0].dst[3], 2);
 }
+
+/* One Cisco ASA NSEL record (the fields of its teardown and update
+ * templates that we read). */
+struct t_asa {
+	uint32_t conn, src, dst;
+	uint16_t sport, dport, in_if, out_if;
+	uint8_t proto, event;
+	uint32_t ibytes, rbytes, ipkts, rpkts;
+};
+
+/* Builds a NetFlow v9 datagram as an ASA sends it: template 263 whose
+ * event field is IE event_ie (233, or 40005 on ASA 8.4), then one data
+ * flowset of the n records. */
+static size_t
+t_v9_asa(uint8_t *b, uint16_t event_ie, const struct t_asa *r, size_t n)
+{
+	static const uint16_t f[13][2] = {{148, 4}, {8, 4}, {7, 2}, {10, 2},
+	    {12, 4}, {11, 2}, {14, 2}, {4, 1}, {0, 1}, {231, 4}, {232, 4},
+	    {298, 4}, {299, 4}};
+	size_t p = 0, i, tl = 8 + 4 * 13, dl = 4 + 38 * n;
+
+	p += t_be(b + p, 9, 2);
+	p += t_be(b + p, 1 + n, 2);
+	p += t_be(b + p, 5000, 4);       /* sysUptime */
+	p += t_be(b + p, 1700000000, 4); /* export time */
+	p += t_be(b + p, 1, 4);          /* sequence */
+	p += t_be(b + p, 0, 4);          /* source id */
+	p += t_be(b + p, 0, 2);          /* template flowset */
+	p += t_be(b + p, tl, 2);
+	p += t_be(b + p, 263, 2);
+	p += t_be(b + p, 13, 2);
+	for (i = 0; i < 13; i++) {
+		p += t_be(b + p, i == 8 ? event_ie : f[i][0], 2);
+		p += t_be(b + p, f[i][1], 2);
+	}
+	p += t_be(b + p, 263, 2);
+	p += t_be(b + p, dl, 2);
+	for (i = 0; i < n; i++) {
+		p += t_be(b + p, r[i].conn, 4);
+		p += t_be(b + p, r[i].src, 4);
+		p += t_be(b + p, r[i].sport, 2);
+		p += t_be(b + p, r[i].in_if, 2);
+		p += t_be(b + p, r[i].dst, 4);
+		p += t_be(b + p, r[i].dport, 2);
+		p += t_be(b + p, r[i].out_if, 2);
+		p += t_be(b + p, r[i].proto, 1);
+		p += t_be(b + p, r[i].event, 1);
+		p += t_be(b + p, r[i].ibytes, 4);
+		p += t_be(b + p, r[i].rbytes, 4);
+		p += t_be(b + p, r[i].ipkts, 4);
+		p += t_be(b + p, r[i].rpkts, 4);
+	}
+	return p;
+}
+
+static uint32_t
+t_ip4(const uint8_t *a)
+{
+	return (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 |
+	    (uint32_t)a[2] << 8 | a[3];
+}
+
+T_TEST(nfmsg_asa_nsel_two_directions_and_no_double_count)
+{
+	/* initiator bytes are a flow src -> dst (in 3, out 4), responder
+	 * bytes the reverse flow (in 4, out 3, ports swapped); a create
+	 * event (no counts) gives nothing; a teardown of a connection that
+	 * had updates repeats their totals and is not counted, one without
+	 * updates is */
+	struct t_asa d1[3] = {
+	    {100, 0x0a000001, 0x0a000002, 40000, 443, 3, 4, 6, 1, 0, 0, 0, 0},
+	    {100, 0x0a000001, 0x0a000002, 40000, 443, 3, 4, 6, 5, 1000, 5000,
+	        10, 8},
+	    {200, 0x0a000009, 0x0a000002, 40001, 53, 3, 4, 17, 2, 60, 120, 1,
+	        1}};
+	struct t_asa d2[2] = {
+	    {100, 0x0a000001, 0x0a000002, 40000, 443, 3, 4, 6, 5, 10, 20, 1, 1},
+	    {100, 0x0a000001, 0x0a000002, 40000, 443, 3, 4, 6, 2, 1010, 5020,
+	        11, 9}};
+	struct nftpl_limits lim;
+	struct nftpl_cache *cache;
+	uint8_t b[512];
+	struct t_nf c;
+	uint64_t total = 0;
+	size_t len, i;
+
+	nftpl_limits_defaults(&lim);
+	cache = nftpl_cache_new(&lim);
+	t_nf_init(&c, cache, 1);
+	len = t_v9_asa(b, 233, d1, 3);
+	T_EQ_INT(nfmsg_decode(b, len, &c.d), 3); /* records */
+	T_EQ_INT(c.n, 4);
+	T_EQ_INT(t_ip4(c.f[0].src), 0x0a000001);
+	T_EQ_INT(t_ip4(c.f[0].dst), 0x0a000002);
+	T_EQ_INT(c.f[0].sport, 40000);
+	T_EQ_INT(c.f[0].dport, 443);
+	T_EQ_INT(c.f[0].in_if, 3);
+	T_EQ_INT(c.f[0].out_if, 4);
+	T_EQ_INT(c.f[0].bytes, 1000);
+	T_EQ_INT(c.f[0].packets, 10);
+	T_EQ_INT(t_ip4(c.f[1].src), 0x0a000002);
+	T_EQ_INT(t_ip4(c.f[1].dst), 0x0a000001);
+	T_EQ_INT(c.f[1].sport, 443);
+	T_EQ_INT(c.f[1].dport, 40000);
+	T_EQ_INT(c.f[1].in_if, 4);
+	T_EQ_INT(c.f[1].out_if, 3);
+	T_EQ_INT(c.f[1].bytes, 5000);
+	T_EQ_INT(c.f[1].packets, 8);
+	T_EQ_INT(c.f[2].bytes, 60);
+	T_EQ_INT(c.f[3].bytes, 120);
+	T_EQ_INT(c.st.flows, 3);
+	/* the next datagram: the last update, then the teardown */
+	t_nf_init(&c, cache, 1);
+	len = t_v9_asa(b, 233, d2, 2);
+	T_EQ_INT(nfmsg_decode(b, len, &c.d), 2);
+	T_EQ_INT(c.n, 2);
+	for (i = 0; i < c.n && i < T_NF_MAX; i++)
+		total += c.f[i].bytes;
+	T_EQ_INT(total, 30);
+	nftpl_cache_free(cache);
+}
+
+T_TEST(nfmsg_asa_84_event_field_and_icmp)
+{
+	/* ASA 8.4 names the event 40005; its ICMP flows carry type and code
+	 * as IEs 176/177, which become the destination port as 32 does */
+	static const uint16_t icmp[5][2] = {
+	    {8, 4}, {12, 4}, {176, 1}, {177, 1}, {1, 4}};
+	struct t_asa r[2] = {
+	    {7, 0x0a000001, 0x0a000002, 0, 0, 1, 2, 6, 5, 10, 20, 1, 1},
+	    {7, 0x0a000001, 0x0a000002, 0, 0, 1, 2, 6, 2, 10, 20, 1, 1}};
+	uint8_t b[512], rec[16];
+	struct t_nf c;
+	size_t len;
+
+	len = t_v9_asa(b, 40005, r, 2);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 2);
+	T_EQ_INT(c.n, 2); /* the teardown repeats the update: left out */
+	T_EQ_INT(c.f[0].bytes + c.f[1].bytes, 30);
+	t_be(rec, 0x0a000001, 4);
+	t_be(rec + 4, 0x0a000002, 4);
+	rec[8] = 8; /* echo request */
+	rec[9] = 0;
+	t_be(rec + 10, 84, 4);
+	len = t_ipfix_one(b, icmp, 5, rec, 14, 1);
+	T_EQ_INT(t_decode_fresh(&c, b, len), 1);
+	T_EQ_INT(c.f[0].dport, 8 << 8);
+}
