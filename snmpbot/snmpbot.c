@@ -76,6 +76,9 @@ static const struct setting snmpbot_settings[] = {
         "most devices polled at once; the others wait their turn"},
     {"SNMP_POLL_DEADLINE_MS", "30000", 100, 3600 * 1000,
         "a device poll ends by then, with what arrived"},
+    {"SNMP_GETBULK_RETRY", "3600", 1, 604800,
+        "seconds an agent that left a GETBULK unanswered is walked with "
+        "GETNEXT before GETBULK is tried again"},
     {"SNMP_DISCOVERY_INTERVAL", "300", 0, 86400,
         "seconds between interface discoveries per device (0 turns it "
         "off): ifDescr and ifSpeed kept as \"interface\" child entities "
@@ -92,7 +95,8 @@ static struct {
 	size_t max_inflight;
 	int64_t deadline_ms;
 	int64_t discovery_ms; /* 0: off */
-} sset = {2000, 1, 25, 32, 10000, 1000, 30000, 300000};
+	int64_t nobulk_ms;    /* GETNEXT only for this long */
+} sset = {2000, 1, 25, 32, 10000, 1000, 30000, 300000, 3600000};
 
 /* A distinct OID the device's sensors fetch. */
 struct snmpdev_col {
@@ -549,8 +553,6 @@ snmpbot_oid_text(const uint32_t *ids, size_t len, char *buf, size_t buflen)
 	return buf;
 }
 
-#define SNMPDEV_NOBULK_MS (3600 * 1000)
-
 /* Walks of this device use GETNEXT for now (GETBULK went unanswered). */
 static int
 snmpdev_nobulk(const struct snmpdev *d)
@@ -570,15 +572,17 @@ snmpdev_absorb_event(struct snmpdev *d)
 	/* An agent that answered this poll's GETs but not its GETBULK does
 	 * not do GETBULK (old printers and UPS cards), or its large answers
 	 * are lost on the way (fragments dropped): it is walked with GETNEXT,
-	 * starting with this step, and GETBULK is tried again an hour later
+	 * starting with this step, and GETBULK is tried again after
+	 * SNMP_GETBULK_RETRY (an hour)
 	 * (a lost answer from a healthy agent does not slow it for good). */
 	if (ev.timed_out && d->req_walk && !snmpdev_nobulk(d) &&
 	    d->cred.version != SNMPCFG_V1 && d->up_f.end == SNMPFETCH_DONE &&
 	    d->up_cur.n == 1 && d->up_cur.ents[0].type != SNMPCOL_NONE) {
-		d->nobulk_until_ms = timer_now_ms() + SNMPDEV_NOBULK_MS;
+		d->nobulk_until_ms = timer_now_ms() + sset.nobulk_ms;
 		log_info("job %lld (%s): no answer to GETBULK, walking with "
-		         "GETNEXT for an hour",
-		    (long long)d->job_id, snmpdev_host(d));
+		         "GETNEXT for %lld s (SNMP_GETBULK_RETRY)",
+		    (long long)d->job_id, snmpdev_host(d),
+		    (long long)(sset.nobulk_ms / 1000));
 		return;
 	}
 	if (ev.timed_out) {
@@ -1473,6 +1477,7 @@ snmpbot_init(void)
 	sset.max_inflight = (size_t)settings_int(t, "SNMP_MAX_INFLIGHT");
 	sset.deadline_ms = settings_int(t, "SNMP_POLL_DEADLINE_MS");
 	sset.discovery_ms = settings_int(t, "SNMP_DISCOVERY_INTERVAL") * 1000;
+	sset.nobulk_ms = settings_int(t, "SNMP_GETBULK_RETRY") * 1000;
 
 	/* One socket per device: take every descriptor we may. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
