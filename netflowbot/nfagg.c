@@ -387,30 +387,67 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	return s;
 }
 
+/* A flow's top-list keys, built and hashed once for both of its scopes. */
+struct nfagg_keys {
+	uint8_t ip[1 + 16];       /* [af][the address on the flow's side] */
+	uint8_t conn[1 + 2 * 16]; /* [af][source][destination] */
+	uint8_t port[2];          /* destination port, big-endian */
+	uint8_t ip_len, conn_len; /* 0: the flow had no addresses */
+	uint32_t h_ip, h_conn, h_port, h_proto;
+};
+
 static void
-nfagg_scope_add(struct nfagg_scope *s, const struct nfflow *f)
+nfagg_keys(struct nfagg_keys *k, const struct nfflow *f)
 {
 	const uint8_t *ip = f->dir == NFFLOW_INGRESS ? f->src : f->dst;
 	size_t al = f->af == 4 ? 4 : 16;
-	uint8_t k[NFTOP_KEY_MAX];
 
-	s->bytes += f->bytes;
-	nftop_add(&s->proto, &f->proto, 1, f->bytes);
+	k->ip_len = k->conn_len = 0;
 	if (f->af != 0) {
-		k[0] = f->af;
-		memcpy(k + 1, ip, al);
-		nftop_add(&s->ip, k, 1 + al, f->bytes);
+		k->ip[0] = k->conn[0] = f->af;
+		memcpy(k->ip + 1, ip, al);
+		memcpy(k->conn + 1, f->src, al);
+		memcpy(k->conn + 1 + al, f->dst, al);
+		k->ip_len = (uint8_t)(1 + al);
+		k->conn_len = (uint8_t)(1 + 2 * al);
+		k->h_ip = nftop_key_hash(k->ip, k->ip_len);
+		k->h_conn = nftop_key_hash(k->conn, k->conn_len);
 	}
+	k->port[0] = (uint8_t)(f->dport >> 8);
+	k->port[1] = (uint8_t)f->dport;
+	k->h_port = nftop_key_hash(k->port, 2);
+	k->h_proto = nftop_key_hash(&f->proto, 1);
+}
+
+/* Starts the loads of the buckets s's tables will read for k, so that
+ * the cache misses of all of a flow's tables overlap. */
+static void
+nfagg_scope_prefetch(const struct nfagg_scope *s, const struct nfagg_keys *k)
+{
+	nftop_prefetch(&s->proto, k->h_proto);
+	if (k->ip_len != 0)
+		nftop_prefetch(&s->ip, k->h_ip);
 	if (s->has_if)
 		return;
-	if (f->af != 0) {
-		memcpy(k + 1, f->src, al);
-		memcpy(k + 1 + al, f->dst, al);
-		nftop_add(&s->conn, k, 1 + 2 * al, f->bytes);
-	}
-	k[0] = (uint8_t)(f->dport >> 8);
-	k[1] = (uint8_t)f->dport;
-	nftop_add(&s->port, k, 2, f->bytes);
+	if (k->ip_len != 0)
+		nftop_prefetch(&s->conn, k->h_conn);
+	nftop_prefetch(&s->port, k->h_port);
+}
+
+static void
+nfagg_scope_add(
+    struct nfagg_scope *s, const struct nfflow *f, const struct nfagg_keys *k)
+{
+	s->bytes += f->bytes;
+	nftop_add_hashed(&s->proto, &f->proto, 1, k->h_proto, f->bytes);
+	if (k->ip_len != 0)
+		nftop_add_hashed(&s->ip, k->ip, k->ip_len, k->h_ip, f->bytes);
+	if (s->has_if)
+		return;
+	if (k->conn_len != 0)
+		nftop_add_hashed(
+		    &s->conn, k->conn, k->conn_len, k->h_conn, f->bytes);
+	nftop_add_hashed(&s->port, k->port, 2, k->h_port, f->bytes);
 }
 
 void
@@ -418,7 +455,8 @@ nfagg_add(
     struct nfagg *a, int64_t entity, const struct nfflow *f, int64_t now_s)
 {
 	struct nfagg_win *w = &a->win[0];
-	struct nfagg_scope *s;
+	struct nfagg_scope *s, *si;
+	struct nfagg_keys k;
 	uint32_t ifx = f->dir == NFFLOW_INGRESS ? f->in_if : f->out_if;
 
 	/* only the minute: the longer windows add up minutes as they close */
@@ -426,10 +464,14 @@ nfagg_add(
 	w->flows++;
 	w->total[f->dir] += f->bytes;
 	s = nfagg_scope(a, w, entity, 0, 0, f->dir);
-	nfagg_scope_add(s, f);
-	s = nfagg_scope(a, w, entity, 1, ifx, f->dir);
-	if (s != NULL)
-		nfagg_scope_add(s, f);
+	si = nfagg_scope(a, w, entity, 1, ifx, f->dir);
+	nfagg_keys(&k, f);
+	nfagg_scope_prefetch(s, &k);
+	if (si != NULL)
+		nfagg_scope_prefetch(si, &k);
+	nfagg_scope_add(s, f, &k);
+	if (si != NULL)
+		nfagg_scope_add(si, f, &k);
 }
 
 size_t

@@ -1,11 +1,12 @@
 /*
  * Space-Saving over a chained hash (entry indices) and a binary min-heap
  * of entry indices.  Arrays grow on demand up to cap, so the many small
- * tables of a window stay small.  The per-flow cost is memory traffic:
- * each entry keeps its key's hash (a chain walk compares hashes before
- * keys, an eviction unlinks without rehashing), and the heap positions
- * live in their own small array so a sift-down touches two compact
- * arrays, not one 64-byte entry per level.
+ * tables of a window stay small.  The per-flow cost is memory traffic, so
+ * what each step touches is kept compact: hash chains live in their own
+ * array of (hash, next) links (a lookup that misses reads no entry, an
+ * eviction unlinks without rehashing), heap slots carry their counts and
+ * the heap positions live in their own small array, so a sift-down
+ * touches two compact arrays, not one entry per level.
  */
 #include "nftop.h"
 
@@ -27,34 +28,59 @@ void
 nftop_free(struct nftop *t)
 {
 	free(t->ents);
+	free(t->links);
 	free(t->heap);
 	free(t->pos);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
 }
 
-static uint32_t
+/* Keys are 1, 2, 5, 9, 17 or 33 bytes: whole words, then a 4-, 2- and
+ * 1-byte tail, each one load.  Only bucket placement depends on it. */
+static inline uint32_t
 nftop_hash(const uint8_t *k, size_t len)
 {
-	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w = 0;
 	size_t i = 0;
 
 	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
 		memcpy(&w, k + i, 8);
 		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
 		h ^= h >> 32;
 	}
-	if (i < len) {
-		uint64_t w = 0;
+	w = 0;
+	if (len - i >= 4) {
+		uint32_t x;
 
-		for (; i < len; i++)
-			w = (w << 8) | k[i];
-		h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+		memcpy(&x, k + i, 4);
+		w = x;
+		i += 4;
 	}
-	h ^= h >> 29;
+	if (len - i >= 2) {
+		uint16_t x;
+
+		memcpy(&x, k + i, 2);
+		w = (w << 16) | x;
+		i += 2;
+	}
+	if (len - i >= 1)
+		w = (w << 8) | k[i];
+	h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
+	h ^= h >> 32;
 	return (uint32_t)h;
+}
+
+uint32_t
+nftop_key_hash(const void *key, size_t len)
+{
+	return nftop_hash(key, len > NFTOP_KEY_MAX ? NFTOP_KEY_MAX : len);
+}
+
+void
+nftop_prefetch(const struct nftop *t, uint32_t hash)
+{
+	if (t->nb != 0)
+		__builtin_prefetch(&t->buckets[hash & (t->nb - 1)]);
 }
 
 /* Short keys (1 to 33 bytes) compare faster inline than through a call. */
@@ -88,15 +114,17 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 	for (i = 0; i < nb; i++)
 		t->buckets[i] = NFTOP_NIL;
 	for (i = 0; i < t->n; i++) {
-		uint32_t b = t->ents[i].hash & (nb - 1);
+		uint32_t b = t->links[i].hash & (nb - 1);
 
-		t->ents[i].hnext = t->buckets[b];
+		t->links[i].next = t->buckets[b];
 		t->buckets[b] = i;
 	}
 }
 
 /* Sifts slot i down.  The heap has a sentinel slot h[n] of the largest
- * count once built, so a missing right child needs no test. */
+ * count once built, so a missing right child needs no test.  The
+ * grandchildren's slots are asked for one level ahead: on a table that
+ * evicts, every add sifts a new count from the root to near a leaf. */
 static void
 nftop_down(struct nftop *t, uint32_t i)
 {
@@ -105,14 +133,17 @@ nftop_down(struct nftop *t, uint32_t i)
 
 	for (;;) {
 		uint32_t l = 2 * i + 1, m;
+		struct nftop_slot c;
 
 		if (l >= n)
 			break;
-		m = h[l + 1].count < h[l].count ? l + 1 : l;
-		if (h[m].count >= x.count)
+		/* branch-free: which child is smaller is a coin toss */
+		m = l + (uint32_t)(h[l + 1].count < h[l].count);
+		c = h[m];
+		if (c.count >= x.count)
 			break;
-		h[i] = h[m];
-		pos[h[i].idx] = i;
+		h[i] = c;
+		pos[c.idx] = i;
 		i = m;
 	}
 	h[i] = x;
@@ -122,13 +153,13 @@ nftop_down(struct nftop *t, uint32_t i)
 static void
 nftop_unlink(struct nftop *t, uint32_t idx)
 {
-	struct nftop_ent *e = &t->ents[idx];
-	uint32_t *pp = &t->buckets[e->hash & (t->nb - 1)];
+	struct nftop_link *lk = t->links;
+	uint32_t *pp = &t->buckets[lk[idx].hash & (t->nb - 1)];
 
 	while (*pp != NFTOP_NIL && *pp != idx)
-		pp = &t->ents[*pp].hnext;
+		pp = &lk[*pp].next;
 	if (*pp == idx)
-		*pp = e->hnext;
+		*pp = lk[idx].next;
 }
 
 /* Builds the min-heap once the table is full (exact mode needs none). */
@@ -154,25 +185,24 @@ nftop_full(const struct nftop *t)
 	return t->n == t->cap;
 }
 
-/* Adds weight w (an estimate that may over-count by err) to key. */
+/* Adds weight w (an estimate that may over-count by err) to key, whose
+ * hash is h (len already cut to NFTOP_KEY_MAX). */
 static void
-nftop_add_err(
-    struct nftop *t, const void *key, size_t len, uint64_t w, uint64_t err)
+nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
+    uint64_t w, uint64_t err)
 {
-	uint32_t h, idx;
+	uint32_t idx, b;
 	struct nftop_ent *e;
 
-	if (len > NFTOP_KEY_MAX)
-		len = NFTOP_KEY_MAX;
 	t->total += w;
 	if (t->nb == 0)
 		nftop_rehash(t, 8);
-	h = nftop_hash(key, len);
 	for (idx = t->buckets[h & (t->nb - 1)]; idx != NFTOP_NIL;
-	     idx = t->ents[idx].hnext) {
+	     idx = t->links[idx].next) {
+		if (t->links[idx].hash != h)
+			continue;
 		e = &t->ents[idx];
-		if (e->hash == h && e->len == len &&
-		    nftop_key_eq(e->key, key, len)) {
+		if (e->len == len && nftop_key_eq(e->key, key, len)) {
 			e->count += w;
 			e->err += err;
 			if (nftop_full(t)) {
@@ -191,6 +221,8 @@ nftop_add_err(
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
+			t->links =
+			    xreallocarray(t->links, na, sizeof(*t->links));
 			t->heap = xreallocarray(
 			    t->heap, na + 1, sizeof(*t->heap)); /* + sentinel */
 			t->pos = xreallocarray(t->pos, na, sizeof(*t->pos));
@@ -200,10 +232,10 @@ nftop_add_err(
 		e = &t->ents[idx];
 		memset(e, 0, sizeof(*e));
 		e->len = (uint8_t)len;
-		e->hash = h;
 		memcpy(e->key, key, len);
 		e->count = w;
 		e->err = err;
+		t->links[idx].hash = h;
 		if (nftop_full(t))
 			nftop_heapify(t);
 		if (2 * t->n > t->nb) {
@@ -212,29 +244,40 @@ nftop_add_err(
 		}
 	} else {
 		/* Space-Saving: the smallest counter changes hands. */
-		uint64_t min;
+		uint64_t min = t->heap[0].count; /* = its entry's count */
 
 		idx = t->heap[0].idx;
 		e = &t->ents[idx];
 		nftop_unlink(t, idx);
-		min = e->count;
 		e->len = (uint8_t)len;
-		e->hash = h;
 		memcpy(e->key, key, len);
 		e->err = min + err;
 		e->count = min + w;
+		t->links[idx].hash = h;
 		t->replaced++;
 		t->heap[0].count = e->count;
 		nftop_down(t, 0);
 	}
-	e->hnext = t->buckets[h & (t->nb - 1)];
-	t->buckets[h & (t->nb - 1)] = idx;
+	b = h & (t->nb - 1);
+	t->links[idx].next = t->buckets[b];
+	t->buckets[b] = idx;
 }
 
 void
 nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 {
-	nftop_add_err(t, key, len, w, 0);
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, nftop_hash(key, len), w, 0);
+}
+
+void
+nftop_add_hashed(
+    struct nftop *t, const void *key, size_t len, uint32_t hash, uint64_t w)
+{
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, hash, w, 0);
 }
 
 void
@@ -244,7 +287,7 @@ nftop_merge(struct nftop *dst, const struct nftop *src)
 
 	for (i = 0; i < src->n; i++)
 		nftop_add_err(dst, src->ents[i].key, src->ents[i].len,
-		    src->ents[i].count, src->ents[i].err);
+		    src->links[i].hash, src->ents[i].count, src->ents[i].err);
 }
 
 uint64_t
@@ -293,8 +336,8 @@ size_t
 nftop_bytes(const struct nftop *t)
 {
 	return (size_t)t->alloc *
-	    (sizeof(struct nftop_ent) + sizeof(struct nftop_slot) +
-	        sizeof(uint32_t)) +
+	    (sizeof(struct nftop_ent) + sizeof(struct nftop_link) +
+	        sizeof(struct nftop_slot) + sizeof(uint32_t)) +
 	    (size_t)t->nb * 4;
 }
 
@@ -302,5 +345,8 @@ void
 nftop_restore(
     struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err)
 {
-	nftop_add_err(t, key, len, count, err <= count ? err : count);
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, nftop_hash(key, len), count,
+	    err <= count ? err : count);
 }

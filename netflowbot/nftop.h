@@ -22,10 +22,16 @@
 struct nftop_ent {
 	uint64_t count;
 	uint64_t err; /* count - err <= true count <= count */
-	uint32_t hnext;
-	uint32_t hash; /* of the key: chain walks and unlinks rehash nothing */
 	uint8_t len;
 	uint8_t key[NFTOP_KEY_MAX];
+};
+
+/* An entry's hash chain link, apart from the entry: a lookup that misses
+ * (the common case once a table evicts) walks this compact array and
+ * reads no entry, and an eviction unlinks without rehashing. */
+struct nftop_link {
+	uint32_t hash; /* of the entry's key */
+	uint32_t next; /* the next entry in its bucket */
 };
 
 /* A heap slot: the count is copied here so sifting stays in one array. */
@@ -40,8 +46,9 @@ struct nftop {
 	uint32_t alloc;
 	uint32_t nb; /* buckets, a power of two */
 	struct nftop_ent *ents;
-	struct nftop_slot *heap; /* min-heap by count, once full */
-	uint32_t *pos;           /* pos[i]: entry i's heap slot, once full */
+	struct nftop_link *links; /* links[i]: entry i's hash and chain */
+	struct nftop_slot *heap;  /* min-heap by count, once full */
+	uint32_t *pos;            /* pos[i]: entry i's heap slot, once full */
 	uint32_t *buckets;
 	uint64_t total;
 	uint64_t replaced; /* keys that evicted another (approximate mode) */
@@ -53,6 +60,16 @@ void nftop_init(struct nftop *t, uint32_t cap);
 void nftop_free(struct nftop *t);
 /* Adds weight w to key (len <= NFTOP_KEY_MAX bytes). */
 void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
+/* The hash of key as the tables use it (len <= NFTOP_KEY_MAX bytes; longer
+ * keys are cut as nftop_add cuts them).  Computed once, it serves every
+ * table the key goes to (nftop_add_hashed) and nftop_prefetch. */
+uint32_t nftop_key_hash(const void *key, size_t len);
+/* Asks the CPU to start loading key hash's bucket of t, so that the
+ * misses of several tables overlap before their nftop_add_hashed. */
+void nftop_prefetch(const struct nftop *t, uint32_t hash);
+/* nftop_add with hash = nftop_key_hash(key, len) already computed. */
+void nftop_add_hashed(
+    struct nftop *t, const void *key, size_t len, uint32_t hash, uint64_t w);
 /* Adds every entry of src (count and error) to dst: the summary of both
  * streams.  Errors add up: an entry of dst may over-count by its own
  * bound plus src's. */
