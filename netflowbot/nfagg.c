@@ -404,10 +404,11 @@ nfagg_keys(struct nfagg_keys *k, const struct nfflow *f)
 
 	k->ip_len = k->conn_len = 0;
 	if (f->af != 0) {
+		/* whole 16-byte copies (no call): bytes past len are unused */
 		k->ip[0] = k->conn[0] = f->af;
-		memcpy(k->ip + 1, ip, al);
-		memcpy(k->conn + 1, f->src, al);
-		memcpy(k->conn + 1 + al, f->dst, al);
+		memcpy(k->ip + 1, ip, 16);
+		memcpy(k->conn + 1, f->src, 16);
+		memcpy(k->conn + 1 + al, f->dst, 16);
 		k->ip_len = (uint8_t)(1 + al);
 		k->conn_len = (uint8_t)(1 + 2 * al);
 		k->h_ip = nftop_key_hash(k->ip, k->ip_len);

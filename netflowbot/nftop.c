@@ -122,9 +122,12 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 }
 
 /* Sifts slot i down.  The heap has a sentinel slot h[n] of the largest
- * count once built, so a missing right child needs no test.  The
- * grandchildren's slots are asked for one level ahead: on a table that
- * evicts, every add sifts a new count from the root to near a leaf. */
+ * count once built, so a missing right child needs no test.  On a table
+ * that evicts, every add sifts a new count from the root to near a leaf,
+ * so the walk is a chain of dependent loads: two levels are taken per
+ * step, the four grandchildren loaded with the two children (they are
+ * contiguous), and which child is smaller, a coin toss, is picked without
+ * a branch.  Same moves as one level at a time. */
 static void
 nftop_down(struct nftop *t, uint32_t i)
 {
@@ -132,13 +135,39 @@ nftop_down(struct nftop *t, uint32_t i)
 	uint32_t *pos = t->pos, n = t->n;
 
 	for (;;) {
-		uint32_t l = 2 * i + 1, m;
+		uint32_t l = 2 * i + 1, m, r;
+		uint64_t c0, c1, g0, g1, g2, g3, a, b;
 		struct nftop_slot c;
 
 		if (l >= n)
 			break;
-		/* branch-free: which child is smaller is a coin toss */
-		m = l + (uint32_t)(h[l + 1].count < h[l].count);
+		if (2 * l + 4 > n) { /* no grandchildren: one level */
+			m = l + (uint32_t)(h[l + 1].count < h[l].count);
+			c = h[m];
+			if (c.count >= x.count)
+				break;
+			h[i] = c;
+			pos[c.idx] = i;
+			i = m;
+			continue;
+		}
+		c0 = h[l].count;
+		c1 = h[l + 1].count;
+		g0 = h[2 * l + 1].count;
+		g1 = h[2 * l + 2].count;
+		g2 = h[2 * l + 3].count;
+		g3 = h[2 * l + 4].count;
+		r = (uint32_t)(c1 < c0); /* 1: the right child */
+		a = r ? g2 : g0;
+		b = r ? g3 : g1;
+		m = l + r;
+		c = h[m];
+		if (c.count >= x.count)
+			break;
+		h[i] = c;
+		pos[c.idx] = i;
+		i = m;
+		m = 2 * i + 1 + (uint32_t)(b < a);
 		c = h[m];
 		if (c.count >= x.count)
 			break;

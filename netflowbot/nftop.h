@@ -34,10 +34,13 @@ struct nftop_link {
 	uint32_t next; /* the next entry in its bucket */
 };
 
-/* A heap slot: the count is copied here so sifting stays in one array. */
+/* A heap slot: the count is copied here so sifting stays in one array,
+ * and the key's hash (in what was padding) so that the root's bucket, the
+ * one the next eviction unlinks from, can be prefetched. */
 struct nftop_slot {
 	uint64_t count;
 	uint32_t idx;
+	uint32_t hash;
 };
 
 struct nftop {
@@ -64,8 +67,10 @@ void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
  * keys are cut as nftop_add cuts them).  Computed once, it serves every
  * table the key goes to (nftop_add_hashed) and nftop_prefetch. */
 uint32_t nftop_key_hash(const void *key, size_t len);
-/* Asks the CPU to start loading key hash's bucket of t, so that the
- * misses of several tables overlap before their nftop_add_hashed. */
+/* Asks the CPU to start loading what nftop_add_hashed of a key with this
+ * hash will touch in t (its bucket; on a full table also the entry it
+ * would evict and that entry's bucket), so that the cache misses of
+ * several tables overlap. */
 void nftop_prefetch(const struct nftop *t, uint32_t hash);
 /* nftop_add with hash = nftop_key_hash(key, len) already computed. */
 void nftop_add_hashed(
