@@ -15,7 +15,7 @@
 
 #include "xmalloc.h"
 
-#define NFTOP_NIL UINT32_MAX
+#define NFTOP_NIL UINT32_MAX /* no heap slot (the heap's sentinel) */
 
 void
 nftop_init(struct nftop *t, uint32_t cap)
@@ -103,6 +103,19 @@ nftop_key_eq(const uint8_t *a, const uint8_t *b, size_t len)
 	return 1;
 }
 
+/* Puts entry idx (its link's hash set) at the head of its bucket. */
+static void
+nftop_link_in(struct nftop *t, uint32_t idx)
+{
+	struct nftop_link *lk = t->links;
+	uint32_t r = idx + 1, *b = &t->buckets[lk[r].hash & (t->nb - 1)];
+
+	lk[r].next = *b;
+	lk[r].prev = 0;
+	lk[*b].prev = r; /* an empty bucket sets the scratch link's: unused */
+	*b = r;
+}
+
 static void
 nftop_rehash(struct nftop *t, uint32_t nb)
 {
@@ -110,15 +123,9 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 
 	free(t->buckets);
 	t->nb = nb;
-	t->buckets = xreallocarray(NULL, nb, sizeof(uint32_t));
-	for (i = 0; i < nb; i++)
-		t->buckets[i] = NFTOP_NIL;
-	for (i = 0; i < t->n; i++) {
-		uint32_t b = t->links[i].hash & (nb - 1);
-
-		t->links[i].next = t->buckets[b];
-		t->buckets[b] = i;
-	}
+	t->buckets = xcalloc(nb, sizeof(uint32_t));
+	for (i = 0; i < t->n; i++)
+		nftop_link_in(t, i);
 }
 
 /* Sifts slot i down.  The heap has a sentinel slot h[n] of the largest
@@ -179,16 +186,18 @@ nftop_down(struct nftop *t, uint32_t i)
 	pos[x.idx] = i;
 }
 
+/* Takes entry idx out of its chain: no walk, and no branch on whether
+ * it heads its bucket or ends its chain (a missing neighbour is the
+ * scratch link). */
 static void
 nftop_unlink(struct nftop *t, uint32_t idx)
 {
-	struct nftop_link *lk = t->links;
-	uint32_t *pp = &t->buckets[lk[idx].hash & (t->nb - 1)];
+	struct nftop_link *lk = t->links, *e = &lk[idx + 1];
+	uint32_t *pp = e->prev != 0 ? &lk[e->prev].next
+	                            : &t->buckets[e->hash & (t->nb - 1)];
 
-	while (*pp != NFTOP_NIL && *pp != idx)
-		pp = &lk[*pp].next;
-	if (*pp == idx)
-		*pp = lk[idx].next;
+	*pp = e->next;
+	lk[e->next].prev = e->prev;
 }
 
 /* Builds the min-heap once the table is full (exact mode needs none). */
@@ -200,10 +209,12 @@ nftop_heapify(struct nftop *t)
 	for (i = 0; i < t->n; i++) {
 		t->heap[i].count = t->ents[i].count;
 		t->heap[i].idx = i;
+		t->heap[i].hash = t->links[i + 1].hash;
 		t->pos[i] = i;
 	}
 	t->heap[t->n].count = UINT64_MAX; /* the sentinel */
 	t->heap[t->n].idx = NFTOP_NIL;
+	t->heap[t->n].hash = 0;
 	for (i = t->n / 2; i-- > 0;)
 		nftop_down(t, i);
 }
@@ -214,34 +225,57 @@ nftop_full(const struct nftop *t)
 	return t->n == t->cap;
 }
 
+/* The entry holding key (hash h), or NULL.  In a table that evicts most
+ * lookups miss: a chain of at most two links without the hash is decided
+ * with one branch, the scratch link (whose hash is made to differ) standing
+ * in for the missing ones. */
+static struct nftop_ent *
+nftop_find(struct nftop *t, const void *key, size_t len, uint32_t h)
+{
+	struct nftop_link *lk = t->links;
+	uint32_t r = t->buckets[h & (t->nb - 1)], r1;
+
+	lk[0].hash = ~h;
+	lk[0].next = 0;
+	r1 = lk[r].next;
+	if (((lk[r].hash == h) | (lk[r1].hash == h) | (lk[r1].next != 0)) ==
+	    0)
+		return NULL;
+	for (; r != 0; r = lk[r].next) {
+		struct nftop_ent *e = &t->ents[r - 1];
+
+		if (lk[r].hash == h && e->len == len &&
+		    nftop_key_eq(e->key, key, len))
+			return e;
+	}
+	return NULL;
+}
+
 /* Adds weight w (an estimate that may over-count by err) to key, whose
  * hash is h (len already cut to NFTOP_KEY_MAX). */
 static void
 nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
     uint64_t w, uint64_t err)
 {
-	uint32_t idx, b;
+	uint32_t idx;
 	struct nftop_ent *e;
 
 	t->total += w;
-	if (t->nb == 0)
+	if (t->nb == 0) {
+		t->links = xreallocarray(t->links, 1, sizeof(*t->links));
 		nftop_rehash(t, 8);
-	for (idx = t->buckets[h & (t->nb - 1)]; idx != NFTOP_NIL;
-	     idx = t->links[idx].next) {
-		if (t->links[idx].hash != h)
-			continue;
-		e = &t->ents[idx];
-		if (e->len == len && nftop_key_eq(e->key, key, len)) {
-			e->count += w;
-			e->err += err;
-			if (nftop_full(t)) {
-				uint32_t p = t->pos[idx];
+	}
+	e = nftop_find(t, key, len, h);
+	if (e != NULL) {
+		e->count += w;
+		e->err += err;
+		if (nftop_full(t)) {
+			uint32_t p = t->pos[e - t->ents];
 
-				t->heap[p].count = e->count;
-				nftop_down(t, p);
-			}
-			return;
+			t->heap[p].count = e->count;
+			nftop_down(t, p);
 		}
+		return;
 	}
 	if (t->n < t->cap) {
 		if (t->n == t->alloc) {
@@ -250,8 +284,8 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
-			t->links =
-			    xreallocarray(t->links, na, sizeof(*t->links));
+			t->links = xreallocarray(
+			    t->links, na + 1, sizeof(*t->links)); /* + scratch */
 			t->heap = xreallocarray(
 			    t->heap, na + 1, sizeof(*t->heap)); /* + sentinel */
 			t->pos = xreallocarray(t->pos, na, sizeof(*t->pos));
@@ -264,7 +298,7 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 		memcpy(e->key, key, len);
 		e->count = w;
 		e->err = err;
-		t->links[idx].hash = h;
+		t->links[idx + 1].hash = h;
 		if (nftop_full(t))
 			nftop_heapify(t);
 		if (2 * t->n > t->nb) {
@@ -282,14 +316,13 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 		memcpy(e->key, key, len);
 		e->err = min + err;
 		e->count = min + w;
-		t->links[idx].hash = h;
+		t->links[idx + 1].hash = h;
 		t->replaced++;
 		t->heap[0].count = e->count;
+		t->heap[0].hash = h;
 		nftop_down(t, 0);
 	}
-	b = h & (t->nb - 1);
-	t->links[idx].next = t->buckets[b];
-	t->buckets[b] = idx;
+	nftop_link_in(t, idx);
 }
 
 void
@@ -316,7 +349,8 @@ nftop_merge(struct nftop *dst, const struct nftop *src)
 
 	for (i = 0; i < src->n; i++)
 		nftop_add_err(dst, src->ents[i].key, src->ents[i].len,
-		    src->links[i].hash, src->ents[i].count, src->ents[i].err);
+		    src->links[i + 1].hash, src->ents[i].count,
+		    src->ents[i].err);
 }
 
 uint64_t
@@ -367,6 +401,7 @@ nftop_bytes(const struct nftop *t)
 	return (size_t)t->alloc *
 	    (sizeof(struct nftop_ent) + sizeof(struct nftop_link) +
 	        sizeof(struct nftop_slot) + sizeof(uint32_t)) +
+	    (t->links != NULL ? sizeof(struct nftop_link) : 0) +
 	    (size_t)t->nb * 4;
 }
 

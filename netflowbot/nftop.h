@@ -27,11 +27,15 @@ struct nftop_ent {
 };
 
 /* An entry's hash chain link, apart from the entry: a lookup that misses
- * (the common case once a table evicts) walks this compact array and
- * reads no entry, and an eviction unlinks without rehashing. */
+ * (the common case once a table evicts) reads these compact links and no
+ * entry.  Chains are doubly linked and hold references (entry index + 1;
+ * 0 ends a chain and names links[0], a scratch link), so an eviction
+ * unlinks its entry without walking or rehashing, and a short miss is
+ * decided without a branch per link. */
 struct nftop_link {
 	uint32_t hash; /* of the entry's key */
-	uint32_t next; /* the next entry in its bucket */
+	uint32_t next; /* the next entry's reference in its bucket, or 0 */
+	uint32_t prev; /* the previous one's, or 0 at the bucket's head */
 };
 
 /* A heap slot: the count is copied here so sifting stays in one array,
@@ -49,10 +53,10 @@ struct nftop {
 	uint32_t alloc;
 	uint32_t nb; /* buckets, a power of two */
 	struct nftop_ent *ents;
-	struct nftop_link *links; /* links[i]: entry i's hash and chain */
+	struct nftop_link *links; /* links[i + 1]: entry i's hash, chain */
 	struct nftop_slot *heap;  /* min-heap by count, once full */
 	uint32_t *pos;            /* pos[i]: entry i's heap slot, once full */
-	uint32_t *buckets;
+	uint32_t *buckets; /* references, 0: empty */
 	uint64_t total;
 	uint64_t replaced; /* keys that evicted another (approximate mode) */
 };
