@@ -35,45 +35,10 @@ nftop_free(struct nftop *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Keys are 1, 2, 5, 9, 17 or 33 bytes: whole words, then a 4-, 2- and
- * 1-byte tail, each one load.  Only bucket placement depends on it. */
 static inline uint32_t
 nftop_hash(const uint8_t *k, size_t len)
 {
-	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		memcpy(&w, k + i, 8);
-		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-		h ^= h >> 32;
-	}
-	w = 0;
-	if (len - i >= 4) {
-		uint32_t x;
-
-		memcpy(&x, k + i, 4);
-		w = x;
-		i += 4;
-	}
-	if (len - i >= 2) {
-		uint16_t x;
-
-		memcpy(&x, k + i, 2);
-		w = (w << 16) | x;
-		i += 2;
-	}
-	if (len - i >= 1)
-		w = (w << 8) | k[i];
-	h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
-	h ^= h >> 32;
-	return (uint32_t)h;
-}
-
-uint32_t
-nftop_key_hash(const void *key, size_t len)
-{
-	return nftop_hash(key, len > NFTOP_KEY_MAX ? NFTOP_KEY_MAX : len);
+	return nftop_key_hash(k, len);
 }
 
 void
@@ -238,8 +203,7 @@ nftop_find(struct nftop *t, const void *key, size_t len, uint32_t h)
 	lk[0].hash = ~h;
 	lk[0].next = 0;
 	r1 = lk[r].next;
-	if (((lk[r].hash == h) | (lk[r1].hash == h) | (lk[r1].next != 0)) ==
-	    0)
+	if (((lk[r].hash == h) | (lk[r1].hash == h) | (lk[r1].next != 0)) == 0)
 		return NULL;
 	for (; r != 0; r = lk[r].next) {
 		struct nftop_ent *e = &t->ents[r - 1];
@@ -284,8 +248,8 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
-			t->links = xreallocarray(
-			    t->links, na + 1, sizeof(*t->links)); /* + scratch */
+			t->links = xreallocarray(t->links, na + 1,
+			    sizeof(*t->links)); /* + scratch */
 			t->heap = xreallocarray(
 			    t->heap, na + 1, sizeof(*t->heap)); /* + sentinel */
 			t->pos = xreallocarray(t->pos, na, sizeof(*t->pos));
