@@ -17,6 +17,7 @@
 
 struct nftpl_op {
 	uint16_t fi;  /* field index */
+	uint16_t off; /* its offset, fixed-size templates only */
 	uint8_t len;  /* width in bytes, 1..16 */
 	uint8_t what; /* enum nftpl_what */
 };
@@ -31,6 +32,7 @@ struct nftpl {
 	uint16_t n_fields;
 	uint16_t n_ops;
 	uint32_t min_len;
+	uint64_t have; /* bit (1 << what) per op: what every record sets */
 	int64_t updated_s;
 	size_t bytes;
 	uint16_t *lens; /* per field */
@@ -506,10 +508,12 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 			continue;
 		have |= UINT64_C(1) << w;
 		t->ops[t->n_ops].fi = (uint16_t)i;
+		t->ops[t->n_ops].off = t->offs[i];
 		t->ops[t->n_ops].len = (uint8_t)fields[i].len;
 		t->ops[t->n_ops].what = (uint8_t)w;
 		t->n_ops++;
 	}
+	t->have = have;
 	if (old != NULL)
 		nftpl_remove(c, old);
 	{
@@ -642,11 +646,11 @@ nftpl_record(const struct nftpl *t, const uint8_t *b, size_t rem, size_t *used,
 	if (rem < t->min_len)
 		return -1;
 	if (!t->has_var) {
+		r->have = t->have;
 		for (i = 0; i < t->n_ops; i++) {
 			const struct nftpl_op *op = &t->ops[i];
-			const uint8_t *p = b + t->offs[op->fi];
+			const uint8_t *p = b + op->off;
 
-			r->have |= UINT64_C(1) << op->what;
 			if (op->what <= NFW_DST6)
 				r->addr[op->what] = p;
 			else
