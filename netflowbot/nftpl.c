@@ -16,10 +16,11 @@
 #define NFTPL_TPL_BUCKETS 8192
 
 struct nftpl_op {
-	uint16_t fi;  /* field index */
-	uint16_t off; /* its offset, fixed-size templates only */
-	uint8_t len;  /* width in bytes, 1..16 */
-	uint8_t what; /* enum nftpl_what */
+	uint16_t fi;   /* field index */
+	uint16_t off;  /* its offset, fixed-size templates only */
+	uint8_t len;   /* width in bytes, 1..16 */
+	uint8_t what;  /* enum nftpl_what */
+	uint8_t shift; /* values (1..8 bytes): 64 - 8 * len */
 };
 
 struct nftpl {
@@ -511,6 +512,8 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 		t->ops[t->n_ops].off = t->offs[i];
 		t->ops[t->n_ops].len = (uint8_t)fields[i].len;
 		t->ops[t->n_ops].what = (uint8_t)w;
+		t->ops[t->n_ops].shift =
+		    (uint8_t)(w > NFW_DST6 ? 64 - 8 * fields[i].len : 0);
 		t->n_ops++;
 	}
 	t->have = have;
@@ -651,10 +654,18 @@ nftpl_record(const struct nftpl *t, const uint8_t *b, size_t rem, size_t *used,
 			const struct nftpl_op *op = &t->ops[i];
 			const uint8_t *p = b + op->off;
 
-			if (op->what <= NFW_DST6)
+			if (op->what <= NFW_DST6) {
 				r->addr[op->what] = p;
-			else
+			} else if (op->off + 8u <= rem) {
+				/* one 8-byte load and a shift, whatever the
+				 * width: no branch on it */
+				uint64_t x;
+
+				memcpy(&x, p, 8);
+				r->v[op->what] = be64toh(x) >> op->shift;
+			} else {
 				r->v[op->what] = nfflow_be(p, op->len);
+			}
 		}
 		*used = t->min_len;
 		return 0;
