@@ -420,21 +420,6 @@ nfagg_keys(struct nfagg_keys *k, const struct nfflow *f)
 	k->h_proto = nftop_key_hash(&f->proto, 1);
 }
 
-/* Starts the loads of the buckets s's tables will read for k, so that
- * the cache misses of all of a flow's tables overlap. */
-static void
-nfagg_scope_prefetch(const struct nfagg_scope *s, const struct nfagg_keys *k)
-{
-	nftop_prefetch(&s->proto, k->h_proto);
-	if (k->ip_len != 0)
-		nftop_prefetch(&s->ip, k->h_ip);
-	if (s->has_if)
-		return;
-	if (k->ip_len != 0)
-		nftop_prefetch(&s->conn, k->h_conn);
-	nftop_prefetch(&s->port, k->h_port);
-}
-
 static void
 nfagg_scope_add(
     struct nfagg_scope *s, const struct nfflow *f, const struct nfagg_keys *k)
@@ -467,9 +452,6 @@ nfagg_add(
 	s = nfagg_scope(a, w, entity, 0, 0, f->dir);
 	si = nfagg_scope(a, w, entity, 1, ifx, f->dir);
 	nfagg_keys(&k, f);
-	nfagg_scope_prefetch(s, &k);
-	if (si != NULL)
-		nfagg_scope_prefetch(si, &k);
 	nfagg_scope_add(s, f, &k);
 	if (si != NULL)
 		nfagg_scope_add(si, f, &k);

@@ -41,13 +41,6 @@ nftop_hash(const uint8_t *k, size_t len)
 	return nftop_key_hash(k, len);
 }
 
-void
-nftop_prefetch(const struct nftop *t, uint32_t hash)
-{
-	if (t->nb != 0)
-		__builtin_prefetch(&t->buckets[hash & (t->nb - 1)]);
-}
-
 /* Short keys (1 to 33 bytes) compare faster inline than through a call:
  * whole words, then a 4-, 2- and 1-byte tail, differences or-ed so that
  * only the key's length decides the branches. */
@@ -211,12 +204,10 @@ nftop_heapify(struct nftop *t)
 	for (i = 0; i < t->n; i++) {
 		t->heap[i].count = t->ents[i].count;
 		t->heap[i].idx = i;
-		t->heap[i].hash = t->links[i + 1].hash;
 		t->pos[i] = i;
 	}
 	t->heap[t->n].count = UINT64_MAX; /* the sentinel */
 	t->heap[t->n].idx = NFTOP_NIL;
-	t->heap[t->n].hash = 0;
 	for (i = t->n / 2; i-- > 0;)
 		nftop_down(t, i);
 }
@@ -320,7 +311,6 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 		t->links[idx + 1].hash = h;
 		t->replaced++;
 		t->heap[0].count = e->count;
-		t->heap[0].hash = h;
 		nftop_down(t, 0);
 	}
 	nftop_link_in(t, idx);

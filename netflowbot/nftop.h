@@ -39,13 +39,10 @@ struct nftop_link {
 	uint32_t prev; /* the previous one's, or 0 at the bucket's head */
 };
 
-/* A heap slot: the count is copied here so sifting stays in one array,
- * and the key's hash (in what was padding) so that the root's bucket, the
- * one the next eviction unlinks from, can be prefetched. */
+/* A heap slot: the count is copied here so sifting stays in one array. */
 struct nftop_slot {
 	uint64_t count;
 	uint32_t idx;
-	uint32_t hash;
 };
 
 struct nftop {
@@ -70,7 +67,7 @@ void nftop_free(struct nftop *t);
 void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
 /* The hash of key as the tables use it (len <= NFTOP_KEY_MAX bytes; longer
  * keys are cut as nftop_add cuts them).  Computed once, it serves every
- * table the key goes to (nftop_add_hashed) and nftop_prefetch.  Inline so
+ * table the key goes to (nftop_add_hashed).  Inline so
  * a constant len folds: whole words, then a 4-, 2- and 1-byte tail, each
  * one load (keys are 1, 2, 5, 9, 17 or 33 bytes). */
 static inline uint32_t
@@ -109,11 +106,6 @@ nftop_key_hash(const void *key, size_t len)
 	h ^= h >> 32;
 	return (uint32_t)h;
 }
-/* Asks the CPU to start loading what nftop_add_hashed of a key with this
- * hash will touch in t (its bucket; on a full table also the entry it
- * would evict and that entry's bucket), so that the cache misses of
- * several tables overlap. */
-void nftop_prefetch(const struct nftop *t, uint32_t hash);
 /* nftop_add with hash = nftop_key_hash(key, len) already computed. */
 void nftop_add_hashed(
     struct nftop *t, const void *key, size_t len, uint32_t hash, uint64_t w);
