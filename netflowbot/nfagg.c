@@ -47,6 +47,7 @@ struct nfagg_win {
 	uint64_t total[2];
 	uint64_t flows;
 	struct nfagg_scope *scopes[NFAGG_SCOPE_BUCKETS];
+	struct nfagg_scope *hot[2]; /* the last found, [has_if] */
 	struct nfagg_ent_ifs *ifs;
 	size_t n_ifs;
 };
@@ -347,13 +348,16 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	size_t b =
 	    ((uint64_t)entity * 31 + ifx * 7 + dir * 3 + (size_t)has_if) %
 	    NFAGG_SCOPE_BUCKETS;
-	struct nfagg_scope *s;
+	struct nfagg_scope *s = w->hot[has_if != 0];
 	size_t i;
 
+	/* consecutive flows mostly share their exporter's scope */
+	if (s != NULL && s->entity == entity && s->ifx == ifx && s->dir == dir)
+		return s;
 	for (s = w->scopes[b]; s != NULL; s = s->hnext)
 		if (s->entity == entity && s->has_if == has_if &&
 		    s->ifx == ifx && s->dir == dir)
-			return s;
+			return w->hot[has_if != 0] = s;
 	if (has_if) {
 		for (i = 0; i < w->n_ifs; i++)
 			if (w->ifs[i].entity == entity)
@@ -384,7 +388,7 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	}
 	s->hnext = w->scopes[b];
 	w->scopes[b] = s;
-	return s;
+	return w->hot[has_if != 0] = s;
 }
 
 /* A flow's top-list keys, built and hashed once for both of its scopes. */
@@ -446,7 +450,8 @@ nfagg_add(
 	uint32_t ifx = f->dir == NFFLOW_INGRESS ? f->in_if : f->out_if;
 
 	/* only the minute: the longer windows add up minutes as they close */
-	nfagg_advance(a, now_s);
+	if (a->next_close == 0 || now_s >= a->next_close)
+		nfagg_advance(a, now_s);
 	w->flows++;
 	w->total[f->dir] += f->bytes;
 	s = nfagg_scope(a, w, entity, 0, 0, f->dir);
