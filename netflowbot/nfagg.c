@@ -408,11 +408,26 @@ nfagg_keys(struct nfagg_keys *k, const struct nfflow *f)
 
 	k->ip_len = k->conn_len = 0;
 	if (f->af != 0) {
-		/* whole 16-byte copies (no call): bytes past len are unused */
+		/* fixed-size copies (no call), an IPv4 pair as one 8-byte
+		 * store, reading only what the decoder wrote: each load of
+		 * nftop_key_hash or here then takes what one store wrote */
 		k->ip[0] = k->conn[0] = f->af;
-		memcpy(k->ip + 1, ip, 16);
-		memcpy(k->conn + 1, f->src, 16);
-		memcpy(k->conn + 1 + al, f->dst, 16);
+		if (f->af == 4) {
+			uint32_t s4, d4;
+			uint64_t sd;
+
+			memcpy(&s4, f->src, 4);
+			memcpy(&d4, f->dst, 4);
+			memcpy(k->ip + 1, ip, 4);
+			sd = (uint64_t)s4 | (uint64_t)d4 << 32;
+			if (htonl(1) == 1) /* big-endian: source first */
+				sd = (uint64_t)d4 | (uint64_t)s4 << 32;
+			memcpy(k->conn + 1, &sd, 8);
+		} else {
+			memcpy(k->ip + 1, ip, 16);
+			memcpy(k->conn + 1, f->src, 16);
+			memcpy(k->conn + 17, f->dst, 16);
+		}
 		k->ip_len = (uint8_t)(1 + al);
 		k->conn_len = (uint8_t)(1 + 2 * al);
 		k->h_ip = nftop_key_hash(k->ip, k->ip_len);

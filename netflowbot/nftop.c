@@ -42,14 +42,19 @@ nftop_hash(const uint8_t *k, size_t len)
 }
 
 /* Short keys (1 to 33 bytes) compare faster inline than through a call:
- * whole words, then a 4-, 2- and 1-byte tail, differences or-ed so that
- * only the key's length decides the branches. */
+ * byte 0, then the rest in words and a 4-, 2- and 1-byte tail as
+ * nftop_key_hash reads them (so a key just written is forwarded from the
+ * stores that wrote it), differences or-ed so that only the key's length
+ * decides the branches. */
 static inline int
 nftop_key_eq(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	uint64_t d = 0;
-	size_t i = 0;
+	uint64_t d;
+	size_t i = 1;
 
+	if (len == 0)
+		return 1;
+	d = (uint8_t)(a[0] ^ b[0]);
 	for (; i + 8 <= len; i += 8) {
 		uint64_t x, y;
 
@@ -82,8 +87,11 @@ nftop_key_eq(const uint8_t *a, const uint8_t *b, size_t len)
 static inline void
 nftop_key_copy(uint8_t *d, const uint8_t *s, size_t len)
 {
-	size_t i = 0;
+	size_t i = 1;
 
+	if (len == 0)
+		return;
+	d[0] = s[0];
 	for (; i + 8 <= len; i += 8)
 		memcpy(d + i, s + i, 8);
 	if (len - i >= 4) {

@@ -67,19 +67,26 @@ void nftop_free(struct nftop *t);
 void nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w);
 /* The hash of key as the tables use it (len <= NFTOP_KEY_MAX bytes; longer
  * keys are cut as nftop_add cuts them).  Computed once, it serves every
- * table the key goes to (nftop_add_hashed).  Inline so
- * a constant len folds: whole words, then a 4-, 2- and 1-byte tail, each
- * one load (keys are 1, 2, 5, 9, 17 or 33 bytes). */
+ * table the key goes to (nftop_add_hashed).  Inline so a constant len
+ * folds.  Keys are a first byte (address family, protocol, port's high
+ * byte) and then the rest (1, 4, 8, 16 or 32 bytes): byte 0 alone, then
+ * words, then a 4-, 2- and 1-byte tail, each one load.  A caller that has
+ * just written the key should write its rest from byte 1 in one store
+ * per 8- or 16-byte piece, so that every load here is forwarded from one
+ * store (a load spanning two stores waits for both to reach the cache). */
 static inline uint32_t
 nftop_key_hash(const void *key, size_t len)
 {
 	const uint8_t *k = key;
 	uint64_t h, w;
-	size_t i = 0;
+	size_t i = 1;
 
 	if (len > NFTOP_KEY_MAX)
 		len = NFTOP_KEY_MAX;
 	h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
+	if (len == 0)
+		return (uint32_t)(h ^ (h >> 32));
+	h ^= (uint64_t)k[0] << 8;
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&w, k + i, 8);
 		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
@@ -106,6 +113,7 @@ nftop_key_hash(const void *key, size_t len)
 	h ^= h >> 32;
 	return (uint32_t)h;
 }
+
 /* nftop_add with hash = nftop_key_hash(key, len) already computed. */
 void nftop_add_hashed(
     struct nftop *t, const void *key, size_t len, uint32_t hash, uint64_t w);
