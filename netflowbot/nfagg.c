@@ -47,7 +47,9 @@ struct nfagg_win {
 	uint64_t total[2];
 	uint64_t flows;
 	struct nfagg_scope *scopes[NFAGG_SCOPE_BUCKETS];
-	struct nfagg_scope *hot[2]; /* the last found, [has_if] */
+	/* the last scope found: the entity's, and per ifx % 8 the
+	 * interface's (consecutive flows mostly share their exporter) */
+	struct nfagg_scope *hot, *hot_if[8];
 	struct nfagg_ent_ifs *ifs;
 	size_t n_ifs;
 };
@@ -348,16 +350,16 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	size_t b =
 	    ((uint64_t)entity * 31 + ifx * 7 + dir * 3 + (size_t)has_if) %
 	    NFAGG_SCOPE_BUCKETS;
-	struct nfagg_scope *s = w->hot[has_if != 0];
+	struct nfagg_scope **hot = has_if ? &w->hot_if[ifx % 8] : &w->hot;
+	struct nfagg_scope *s = *hot;
 	size_t i;
 
-	/* consecutive flows mostly share their exporter's scope */
 	if (s != NULL && s->entity == entity && s->ifx == ifx && s->dir == dir)
 		return s;
 	for (s = w->scopes[b]; s != NULL; s = s->hnext)
 		if (s->entity == entity && s->has_if == has_if &&
 		    s->ifx == ifx && s->dir == dir)
-			return w->hot[has_if != 0] = s;
+			return *hot = s;
 	if (has_if) {
 		for (i = 0; i < w->n_ifs; i++)
 			if (w->ifs[i].entity == entity)
@@ -388,7 +390,7 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	}
 	s->hnext = w->scopes[b];
 	w->scopes[b] = s;
-	return w->hot[has_if != 0] = s;
+	return *hot = s;
 }
 
 /* A flow's top-list keys, built and hashed once for both of its scopes. */
