@@ -343,19 +343,19 @@ nfagg_flush(struct nfagg *a)
 	a->next_close = 0; /* windows closed: the next advance opens them */
 }
 
+/* nfagg_scope when the remembered scope is another: the window's hash,
+ * then a new scope. */
 static struct nfagg_scope *
-nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
-    uint32_t ifx, uint8_t dir)
+nfagg_scope_find(struct nfagg *a, struct nfagg_win *w, int64_t entity,
+    int has_if, uint32_t ifx, uint8_t dir)
 {
 	size_t b =
 	    ((uint64_t)entity * 31 + ifx * 7 + dir * 3 + (size_t)has_if) %
 	    NFAGG_SCOPE_BUCKETS;
 	struct nfagg_scope **hot = has_if ? &w->hot_if[ifx % 8] : &w->hot;
-	struct nfagg_scope *s = *hot;
+	struct nfagg_scope *s;
 	size_t i;
 
-	if (s != NULL && s->entity == entity && s->ifx == ifx && s->dir == dir)
-		return s;
 	for (s = w->scopes[b]; s != NULL; s = s->hnext)
 		if (s->entity == entity && s->has_if == has_if &&
 		    s->ifx == ifx && s->dir == dir)
@@ -391,6 +391,21 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	s->hnext = w->scopes[b];
 	w->scopes[b] = s;
 	return *hot = s;
+}
+
+/* The scope (entity, direction) or, with has_if, (entity, direction,
+ * interface ifx) of window w, made when new; NULL beyond the interface
+ * cap.  The last one found is checked first: consecutive flows mostly
+ * share their exporter's. */
+static inline struct nfagg_scope *
+nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
+    uint32_t ifx, uint8_t dir)
+{
+	struct nfagg_scope *s = has_if ? w->hot_if[ifx % 8] : w->hot;
+
+	if (s != NULL && s->entity == entity && s->ifx == ifx && s->dir == dir)
+		return s;
+	return nfagg_scope_find(a, w, entity, has_if, ifx, dir);
 }
 
 /* A flow's top-list keys, built and hashed once for both of its scopes. */
