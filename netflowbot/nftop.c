@@ -301,7 +301,7 @@ nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
 		t->links[idx + 1].hash = h;
 		if (nftop_full(t))
 			nftop_heapify(t);
-		if (2 * t->n > t->nb) {
+		if (4 * t->n > t->nb) { /* load <= 1/4: mostly empty */
 			nftop_rehash(t, t->nb * 2);
 			return;
 		}
