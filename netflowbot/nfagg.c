@@ -47,6 +47,9 @@ struct nfagg_win {
 	uint64_t total[2];
 	uint64_t flows;
 	struct nfagg_scope *scopes[NFAGG_SCOPE_BUCKETS];
+	/* the last scope found: the entity's, and per ifx % 8 the
+	 * interface's (consecutive flows mostly share their exporter) */
+	struct nfagg_scope *hot, *hot_if[8];
 	struct nfagg_ent_ifs *ifs;
 	size_t n_ifs;
 };
@@ -340,20 +343,23 @@ nfagg_flush(struct nfagg *a)
 	a->next_close = 0; /* windows closed: the next advance opens them */
 }
 
+/* nfagg_scope when the remembered scope is another: the window's hash,
+ * then a new scope. */
 static struct nfagg_scope *
-nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
-    uint32_t ifx, uint8_t dir)
+nfagg_scope_find(struct nfagg *a, struct nfagg_win *w, int64_t entity,
+    int has_if, uint32_t ifx, uint8_t dir)
 {
 	size_t b =
 	    ((uint64_t)entity * 31 + ifx * 7 + dir * 3 + (size_t)has_if) %
 	    NFAGG_SCOPE_BUCKETS;
+	struct nfagg_scope **hot = has_if ? &w->hot_if[ifx % 8] : &w->hot;
 	struct nfagg_scope *s;
 	size_t i;
 
 	for (s = w->scopes[b]; s != NULL; s = s->hnext)
 		if (s->entity == entity && s->has_if == has_if &&
 		    s->ifx == ifx && s->dir == dir)
-			return s;
+			return *hot = s;
 	if (has_if) {
 		for (i = 0; i < w->n_ifs; i++)
 			if (w->ifs[i].entity == entity)
@@ -384,33 +390,86 @@ nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
 	}
 	s->hnext = w->scopes[b];
 	w->scopes[b] = s;
-	return s;
+	return *hot = s;
 }
 
+/* The scope (entity, direction) or, with has_if, (entity, direction,
+ * interface ifx) of window w, made when new; NULL beyond the interface
+ * cap.  The last one found is checked first: consecutive flows mostly
+ * share their exporter's. */
+static inline struct nfagg_scope *
+nfagg_scope(struct nfagg *a, struct nfagg_win *w, int64_t entity, int has_if,
+    uint32_t ifx, uint8_t dir)
+{
+	struct nfagg_scope *s = has_if ? w->hot_if[ifx % 8] : w->hot;
+
+	if (s != NULL && s->entity == entity && s->ifx == ifx && s->dir == dir)
+		return s;
+	return nfagg_scope_find(a, w, entity, has_if, ifx, dir);
+}
+
+/* A flow's top-list keys, built and hashed once for both of its scopes. */
+struct nfagg_keys {
+	uint8_t ip[1 + 16];       /* [af][the address on the flow's side] */
+	uint8_t conn[1 + 2 * 16]; /* [af][source][destination] */
+	uint8_t port[2];          /* destination port, big-endian */
+	uint8_t ip_len, conn_len; /* 0: the flow had no addresses */
+	uint32_t h_ip, h_conn, h_port, h_proto;
+};
+
 static void
-nfagg_scope_add(struct nfagg_scope *s, const struct nfflow *f)
+nfagg_keys(struct nfagg_keys *k, const struct nfflow *f)
 {
 	const uint8_t *ip = f->dir == NFFLOW_INGRESS ? f->src : f->dst;
 	size_t al = f->af == 4 ? 4 : 16;
-	uint8_t k[NFTOP_KEY_MAX];
 
-	s->bytes += f->bytes;
-	nftop_add(&s->proto, &f->proto, 1, f->bytes);
+	k->ip_len = k->conn_len = 0;
 	if (f->af != 0) {
-		k[0] = f->af;
-		memcpy(k + 1, ip, al);
-		nftop_add(&s->ip, k, 1 + al, f->bytes);
+		/* fixed-size copies (no call), an IPv4 pair as one 8-byte
+		 * store, reading only what the decoder wrote: each load of
+		 * nftop_key_hash or here then takes what one store wrote */
+		k->ip[0] = k->conn[0] = f->af;
+		if (f->af == 4) {
+			uint32_t s4, d4;
+			uint64_t sd;
+
+			memcpy(&s4, f->src, 4);
+			memcpy(&d4, f->dst, 4);
+			memcpy(k->ip + 1, ip, 4);
+			sd = (uint64_t)s4 | (uint64_t)d4 << 32;
+			if (htonl(1) == 1) /* big-endian: source first */
+				sd = (uint64_t)d4 | (uint64_t)s4 << 32;
+			memcpy(k->conn + 1, &sd, 8);
+		} else {
+			memcpy(k->ip + 1, ip, 16);
+			memcpy(k->conn + 1, f->src, 16);
+			memcpy(k->conn + 17, f->dst, 16);
+		}
+		k->ip_len = (uint8_t)(1 + al);
+		k->conn_len = (uint8_t)(1 + 2 * al);
+		k->h_ip = nftop_key_hash(k->ip, k->ip_len);
+		k->h_conn = nftop_key_hash(k->conn, k->conn_len);
 	}
+	k->port[0] = (uint8_t)(f->dport >> 8);
+	k->port[1] = (uint8_t)f->dport;
+	k->h_port = nftop_key_hash(k->port, 2);
+	k->h_proto = nftop_key_hash(&f->proto, 1);
+}
+
+static void
+nfagg_scope_add(
+    struct nfagg_scope *s, const struct nfflow *f, const struct nfagg_keys *k)
+{
+	s->bytes += f->bytes;
+	nftop_add_hashed(&s->proto, &f->proto, 1, k->h_proto, f->bytes);
+	if (k->ip_len != 0)
+		nftop_add_hashed(&s->ip, k->ip, k->ip_len, k->h_ip, f->bytes);
 	if (s->has_if)
 		return;
-	if (f->af != 0) {
-		memcpy(k + 1, f->src, al);
-		memcpy(k + 1 + al, f->dst, al);
-		nftop_add(&s->conn, k, 1 + 2 * al, f->bytes);
-	}
-	k[0] = (uint8_t)(f->dport >> 8);
-	k[1] = (uint8_t)f->dport;
-	nftop_add(&s->port, k, 2, f->bytes);
+	if (k->conn_len != 0)
+		nftop_add_hashed(
+		    &s->conn, k->conn, k->conn_len, k->h_conn, f->bytes);
+	nftop_add_hashed(&s->port, k->port, 2, k->h_port, f->bytes);
 }
 
 void
@@ -418,18 +477,21 @@ nfagg_add(
     struct nfagg *a, int64_t entity, const struct nfflow *f, int64_t now_s)
 {
 	struct nfagg_win *w = &a->win[0];
-	struct nfagg_scope *s;
+	struct nfagg_scope *s, *si;
+	struct nfagg_keys k;
 	uint32_t ifx = f->dir == NFFLOW_INGRESS ? f->in_if : f->out_if;
 
 	/* only the minute: the longer windows add up minutes as they close */
-	nfagg_advance(a, now_s);
+	if (a->next_close == 0 || now_s >= a->next_close)
+		nfagg_advance(a, now_s);
 	w->flows++;
 	w->total[f->dir] += f->bytes;
 	s = nfagg_scope(a, w, entity, 0, 0, f->dir);
-	nfagg_scope_add(s, f);
-	s = nfagg_scope(a, w, entity, 1, ifx, f->dir);
-	if (s != NULL)
-		nfagg_scope_add(s, f);
+	si = nfagg_scope(a, w, entity, 1, ifx, f->dir);
+	nfagg_keys(&k, f);
+	nfagg_scope_add(s, f, &k);
+	if (si != NULL)
+		nfagg_scope_add(si, f, &k);
 }
 
 size_t

@@ -1,11 +1,12 @@
 /*
  * Space-Saving over a chained hash (entry indices) and a binary min-heap
  * of entry indices.  Arrays grow on demand up to cap, so the many small
- * tables of a window stay small.  The per-flow cost is memory traffic:
- * each entry keeps its key's hash (a chain walk compares hashes before
- * keys, an eviction unlinks without rehashing), and the heap positions
- * live in their own small array so a sift-down touches two compact
- * arrays, not one 64-byte entry per level.
+ * tables of a window stay small.  The per-flow cost is memory traffic, so
+ * what each step touches is kept compact: hash chains live in their own
+ * array of (hash, next) links (a lookup that misses reads no entry, an
+ * eviction unlinks without rehashing), heap slots carry their counts and
+ * the heap positions live in their own small array, so a sift-down
+ * touches two compact arrays, not one entry per level.
  */
 #include "nftop.h"
 
@@ -14,7 +15,7 @@
 
 #include "xmalloc.h"
 
-#define NFTOP_NIL UINT32_MAX
+#define NFTOP_NIL UINT32_MAX /* no heap slot (the heap's sentinel) */
 
 void
 nftop_init(struct nftop *t, uint32_t cap)
@@ -27,54 +28,95 @@ void
 nftop_free(struct nftop *t)
 {
 	free(t->ents);
+	free(t->links);
 	free(t->heap);
 	free(t->pos);
 	free(t->buckets);
 	memset(t, 0, sizeof(*t));
 }
 
-static uint32_t
+static inline uint32_t
 nftop_hash(const uint8_t *k, size_t len)
 {
-	uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len;
-	size_t i = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, k + i, 8);
-		h = (h ^ w) * UINT64_C(0xff51afd7ed558ccd);
-		h ^= h >> 32;
-	}
-	if (i < len) {
-		uint64_t w = 0;
-
-		for (; i < len; i++)
-			w = (w << 8) | k[i];
-		h = (h ^ w) * UINT64_C(0xc4ceb9fe1a85ec53);
-	}
-	h ^= h >> 29;
-	return (uint32_t)h;
+	return nftop_key_hash(k, len);
 }
 
-/* Short keys (1 to 33 bytes) compare faster inline than through a call. */
-static int
+/* Short keys (1 to 33 bytes) compare faster inline than through a call:
+ * byte 0, then the rest in words and a 4-, 2- and 1-byte tail as
+ * nftop_key_hash reads them (so a key just written is forwarded from the
+ * stores that wrote it), differences or-ed so that only the key's length
+ * decides the branches. */
+static inline int
 nftop_key_eq(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	size_t i = 0;
+	uint64_t d;
+	size_t i = 1;
 
+	if (len == 0)
+		return 1;
+	d = (uint8_t)(a[0] ^ b[0]);
 	for (; i + 8 <= len; i += 8) {
 		uint64_t x, y;
 
 		memcpy(&x, a + i, 8);
 		memcpy(&y, b + i, 8);
-		if (x != y)
-			return 0;
+		d |= x ^ y;
 	}
-	for (; i < len; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
+	if (len - i >= 4) {
+		uint32_t x, y;
+
+		memcpy(&x, a + i, 4);
+		memcpy(&y, b + i, 4);
+		d |= x ^ y;
+		i += 4;
+	}
+	if (len - i >= 2) {
+		uint16_t x, y;
+
+		memcpy(&x, a + i, 2);
+		memcpy(&y, b + i, 2);
+		d |= (uint16_t)(x ^ y);
+		i += 2;
+	}
+	if (len - i >= 1)
+		d |= (uint8_t)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+/* Copies a short key the same way (a call to memcpy costs more). */
+static inline void
+nftop_key_copy(uint8_t *d, const uint8_t *s, size_t len)
+{
+	size_t i = 1;
+
+	if (len == 0)
+		return;
+	d[0] = s[0];
+	for (; i + 8 <= len; i += 8)
+		memcpy(d + i, s + i, 8);
+	if (len - i >= 4) {
+		memcpy(d + i, s + i, 4);
+		i += 4;
+	}
+	if (len - i >= 2) {
+		memcpy(d + i, s + i, 2);
+		i += 2;
+	}
+	if (len - i >= 1)
+		d[i] = s[i];
+}
+
+/* Puts entry idx (its link's hash set) at the head of its bucket. */
+static void
+nftop_link_in(struct nftop *t, uint32_t idx)
+{
+	struct nftop_link *lk = t->links;
+	uint32_t r = idx + 1, *b = &t->buckets[lk[r].hash & (t->nb - 1)];
+
+	lk[r].next = *b;
+	lk[r].prev = 0;
+	lk[*b].prev = r; /* an empty bucket sets the scratch link's: unused */
+	*b = r;
 }
 
 static void
@@ -84,19 +126,18 @@ nftop_rehash(struct nftop *t, uint32_t nb)
 
 	free(t->buckets);
 	t->nb = nb;
-	t->buckets = xreallocarray(NULL, nb, sizeof(uint32_t));
-	for (i = 0; i < nb; i++)
-		t->buckets[i] = NFTOP_NIL;
-	for (i = 0; i < t->n; i++) {
-		uint32_t b = t->ents[i].hash & (nb - 1);
-
-		t->ents[i].hnext = t->buckets[b];
-		t->buckets[b] = i;
-	}
+	t->buckets = xcalloc(nb, sizeof(uint32_t));
+	for (i = 0; i < t->n; i++)
+		nftop_link_in(t, i);
 }
 
 /* Sifts slot i down.  The heap has a sentinel slot h[n] of the largest
- * count once built, so a missing right child needs no test. */
+ * count once built, so a missing right child needs no test.  On a table
+ * that evicts, every add sifts a new count from the root to near a leaf,
+ * so the walk is a chain of dependent loads: two levels are taken per
+ * step, the four grandchildren loaded with the two children (they are
+ * contiguous), and which child is smaller, a coin toss, is picked without
+ * a branch.  Same moves as one level at a time. */
 static void
 nftop_down(struct nftop *t, uint32_t i)
 {
@@ -104,31 +145,62 @@ nftop_down(struct nftop *t, uint32_t i)
 	uint32_t *pos = t->pos, n = t->n;
 
 	for (;;) {
-		uint32_t l = 2 * i + 1, m;
+		uint32_t l = 2 * i + 1, m, r;
+		uint64_t c0, c1, g0, g1, g2, g3, a, b;
+		struct nftop_slot c;
 
 		if (l >= n)
 			break;
-		m = h[l + 1].count < h[l].count ? l + 1 : l;
-		if (h[m].count >= x.count)
+		if (2 * l + 4 > n) { /* no grandchildren: one level */
+			m = l + (uint32_t)(h[l + 1].count < h[l].count);
+			c = h[m];
+			if (c.count >= x.count)
+				break;
+			h[i] = c;
+			pos[c.idx] = i;
+			i = m;
+			continue;
+		}
+		c0 = h[l].count;
+		c1 = h[l + 1].count;
+		g0 = h[2 * l + 1].count;
+		g1 = h[2 * l + 2].count;
+		g2 = h[2 * l + 3].count;
+		g3 = h[2 * l + 4].count;
+		r = (uint32_t)(c1 < c0); /* 1: the right child */
+		a = r ? g2 : g0;
+		b = r ? g3 : g1;
+		m = l + r;
+		c = h[m];
+		if (c.count >= x.count)
 			break;
-		h[i] = h[m];
-		pos[h[i].idx] = i;
+		h[i] = c;
+		pos[c.idx] = i;
+		i = m;
+		m = 2 * i + 1 + (uint32_t)(b < a);
+		c = h[m];
+		if (c.count >= x.count)
+			break;
+		h[i] = c;
+		pos[c.idx] = i;
 		i = m;
 	}
 	h[i] = x;
 	pos[x.idx] = i;
 }
 
+/* Takes entry idx out of its chain: no walk, and no branch on whether
+ * it heads its bucket or ends its chain (a missing neighbour is the
+ * scratch link). */
 static void
 nftop_unlink(struct nftop *t, uint32_t idx)
 {
-	struct nftop_ent *e = &t->ents[idx];
-	uint32_t *pp = &t->buckets[e->hash & (t->nb - 1)];
+	struct nftop_link *lk = t->links, *e = &lk[idx + 1];
+	uint32_t *pp = e->prev != 0 ? &lk[e->prev].next
+	                            : &t->buckets[e->hash & (t->nb - 1)];
 
-	while (*pp != NFTOP_NIL && *pp != idx)
-		pp = &t->ents[*pp].hnext;
-	if (*pp == idx)
-		*pp = e->hnext;
+	*pp = e->next;
+	lk[e->next].prev = e->prev;
 }
 
 /* Builds the min-heap once the table is full (exact mode needs none). */
@@ -154,35 +226,56 @@ nftop_full(const struct nftop *t)
 	return t->n == t->cap;
 }
 
-/* Adds weight w (an estimate that may over-count by err) to key. */
-static void
-nftop_add_err(
-    struct nftop *t, const void *key, size_t len, uint64_t w, uint64_t err)
+/* The entry holding key (hash h), or NULL.  In a table that evicts most
+ * lookups miss: a chain of at most two links without the hash is decided
+ * with one branch, the scratch link (whose hash is made to differ) standing
+ * in for the missing ones. */
+static struct nftop_ent *
+nftop_find(struct nftop *t, const void *key, size_t len, uint32_t h)
 {
-	uint32_t h, idx;
+	struct nftop_link *lk = t->links;
+	uint32_t r = t->buckets[h & (t->nb - 1)], r1;
+
+	lk[0].hash = ~h;
+	lk[0].next = 0;
+	r1 = lk[r].next;
+	if (((lk[r].hash == h) | (lk[r1].hash == h) | (lk[r1].next != 0)) == 0)
+		return NULL;
+	for (; r != 0; r = lk[r].next) {
+		struct nftop_ent *e = &t->ents[r - 1];
+
+		if (lk[r].hash == h && e->len == len &&
+		    nftop_key_eq(e->key, key, len))
+			return e;
+	}
+	return NULL;
+}
+
+/* Adds weight w (an estimate that may over-count by err) to key, whose
+ * hash is h (len already cut to NFTOP_KEY_MAX). */
+static void
+nftop_add_err(struct nftop *t, const void *key, size_t len, uint32_t h,
+    uint64_t w, uint64_t err)
+{
+	uint32_t idx;
 	struct nftop_ent *e;
 
-	if (len > NFTOP_KEY_MAX)
-		len = NFTOP_KEY_MAX;
 	t->total += w;
-	if (t->nb == 0)
+	if (t->nb == 0) {
+		t->links = xreallocarray(t->links, 1, sizeof(*t->links));
 		nftop_rehash(t, 8);
-	h = nftop_hash(key, len);
-	for (idx = t->buckets[h & (t->nb - 1)]; idx != NFTOP_NIL;
-	     idx = t->ents[idx].hnext) {
-		e = &t->ents[idx];
-		if (e->hash == h && e->len == len &&
-		    nftop_key_eq(e->key, key, len)) {
-			e->count += w;
-			e->err += err;
-			if (nftop_full(t)) {
-				uint32_t p = t->pos[idx];
+	}
+	e = nftop_find(t, key, len, h);
+	if (e != NULL) {
+		e->count += w;
+		e->err += err;
+		if (nftop_full(t)) {
+			uint32_t p = t->pos[e - t->ents];
 
-				t->heap[p].count = e->count;
-				nftop_down(t, p);
-			}
-			return;
+			t->heap[p].count = e->count;
+			nftop_down(t, p);
 		}
+		return;
 	}
 	if (t->n < t->cap) {
 		if (t->n == t->alloc) {
@@ -191,6 +284,8 @@ nftop_add_err(
 			if (na > t->cap)
 				na = t->cap;
 			t->ents = xreallocarray(t->ents, na, sizeof(*t->ents));
+			t->links = xreallocarray(t->links, na + 1,
+			    sizeof(*t->links)); /* + scratch */
 			t->heap = xreallocarray(
 			    t->heap, na + 1, sizeof(*t->heap)); /* + sentinel */
 			t->pos = xreallocarray(t->pos, na, sizeof(*t->pos));
@@ -200,41 +295,50 @@ nftop_add_err(
 		e = &t->ents[idx];
 		memset(e, 0, sizeof(*e));
 		e->len = (uint8_t)len;
-		e->hash = h;
-		memcpy(e->key, key, len);
+		nftop_key_copy(e->key, key, len);
 		e->count = w;
 		e->err = err;
+		t->links[idx + 1].hash = h;
 		if (nftop_full(t))
 			nftop_heapify(t);
-		if (2 * t->n > t->nb) {
+		if (4 * t->n > t->nb) { /* load <= 1/4: mostly empty */
 			nftop_rehash(t, t->nb * 2);
 			return;
 		}
 	} else {
 		/* Space-Saving: the smallest counter changes hands. */
-		uint64_t min;
+		uint64_t min = t->heap[0].count; /* = its entry's count */
 
 		idx = t->heap[0].idx;
 		e = &t->ents[idx];
 		nftop_unlink(t, idx);
-		min = e->count;
 		e->len = (uint8_t)len;
-		e->hash = h;
-		memcpy(e->key, key, len);
+		nftop_key_copy(e->key, key, len);
 		e->err = min + err;
 		e->count = min + w;
+		t->links[idx + 1].hash = h;
 		t->replaced++;
 		t->heap[0].count = e->count;
 		nftop_down(t, 0);
 	}
-	e->hnext = t->buckets[h & (t->nb - 1)];
-	t->buckets[h & (t->nb - 1)] = idx;
+	nftop_link_in(t, idx);
 }
 
 void
 nftop_add(struct nftop *t, const void *key, size_t len, uint64_t w)
 {
-	nftop_add_err(t, key, len, w, 0);
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, nftop_hash(key, len), w, 0);
+}
+
+void
+nftop_add_hashed(
+    struct nftop *t, const void *key, size_t len, uint32_t hash, uint64_t w)
+{
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, hash, w, 0);
 }
 
 void
@@ -244,7 +348,8 @@ nftop_merge(struct nftop *dst, const struct nftop *src)
 
 	for (i = 0; i < src->n; i++)
 		nftop_add_err(dst, src->ents[i].key, src->ents[i].len,
-		    src->ents[i].count, src->ents[i].err);
+		    src->links[i + 1].hash, src->ents[i].count,
+		    src->ents[i].err);
 }
 
 uint64_t
@@ -293,8 +398,9 @@ size_t
 nftop_bytes(const struct nftop *t)
 {
 	return (size_t)t->alloc *
-	    (sizeof(struct nftop_ent) + sizeof(struct nftop_slot) +
-	        sizeof(uint32_t)) +
+	    (sizeof(struct nftop_ent) + sizeof(struct nftop_link) +
+	        sizeof(struct nftop_slot) + sizeof(uint32_t)) +
+	    (t->links != NULL ? sizeof(struct nftop_link) : 0) +
 	    (size_t)t->nb * 4;
 }
 
@@ -302,5 +408,8 @@ void
 nftop_restore(
     struct nftop *t, const void *key, size_t len, uint64_t count, uint64_t err)
 {
-	nftop_add_err(t, key, len, count, err <= count ? err : count);
+	if (len > NFTOP_KEY_MAX)
+		len = NFTOP_KEY_MAX;
+	nftop_add_err(t, key, len, nftop_hash(key, len), count,
+	    err <= count ? err : count);
 }

@@ -17,9 +17,11 @@
 #define NFTPL_TPL_BUCKETS 8192
 
 struct nftpl_op {
-	uint16_t fi;  /* field index */
-	uint8_t len;  /* width in bytes, 1..16 */
-	uint8_t what; /* enum nftpl_what */
+	uint16_t fi;   /* field index */
+	uint16_t off;  /* its offset, fixed-size templates only */
+	uint8_t len;   /* width in bytes, 1..16 */
+	uint8_t what;  /* enum nftpl_what */
+	uint8_t shift; /* values (1..8 bytes): 64 - 8 * len */
 };
 
 struct nftpl {
@@ -32,6 +34,9 @@ struct nftpl {
 	uint16_t n_fields;
 	uint16_t n_ops;
 	uint32_t min_len;
+	uint64_t have; /* bit (1 << what) per op: what every record sets */
+	uint16_t n_addr_ops; /* ops[0 .. n_addr_ops) are addresses */
+	uint32_t max_end8;   /* largest value op offset + 8 */
 	int64_t updated_s;
 	size_t bytes;
 	uint16_t *lens; /* per field */
@@ -464,7 +469,7 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 	struct nftpl *t, *old;
 	uint64_t have = 0, min_len = 0;
 	size_t i, n_ops = 0, size;
-	int has_var = 0;
+	int has_var = 0, pass;
 	char *p;
 
 	if (n == 0 || n > NFTPL_MAX_FIELDS) {
@@ -519,26 +524,42 @@ nftpl_add(struct nftpl_cache *c, struct nftpl_src *src, uint16_t id,
 	t->min_len = (uint32_t)min_len;
 	t->updated_s = now_s;
 	t->bytes = size;
-	have = 0;
 	min_len = 0;
 	for (i = 0; i < n; i++) {
-		int w;
-
 		t->lens[i] = fields[i].len;
 		t->offs[i] = (uint16_t)min_len;
 		min_len += fields[i].len == NFTPL_VARLEN ? 1 : fields[i].len;
-		if (fields[i].len == NFTPL_VARLEN || fields[i].pen != 0 ||
-		    nftpl_v9_scope_type(src, i, n_scope, fields[i].ie))
-			continue;
-		w = nftpl_what(fields[i].ie, fields[i].len);
-		if (w < 0 || (have & (UINT64_C(1) << w)))
-			continue;
-		have |= UINT64_C(1) << w;
-		t->ops[t->n_ops].fi = (uint16_t)i;
-		t->ops[t->n_ops].len = (uint8_t)fields[i].len;
-		t->ops[t->n_ops].what = (uint8_t)w;
-		t->n_ops++;
 	}
+	/* address ops first, then values: a record's loop then has no
+	 * branch on the kind (each value is set once either way) */
+	have = 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			struct nftpl_op *op = &t->ops[t->n_ops];
+			int w;
+
+			if (fields[i].len == NFTPL_VARLEN ||
+			    fields[i].pen != 0 ||
+			    nftpl_v9_scope_type(src, i, n_scope, fields[i].ie))
+				continue;
+			w = nftpl_what(fields[i].ie, fields[i].len);
+			if (w < 0 || (have & (UINT64_C(1) << w)) ||
+			    (w <= NFW_DST6) != (pass == 0))
+				continue;
+			have |= UINT64_C(1) << w;
+			op->fi = (uint16_t)i;
+			op->off = t->offs[i];
+			op->len = (uint8_t)fields[i].len;
+			op->what = (uint8_t)w;
+			op->shift = (uint8_t)(pass == 1 ? 64 - 8 * op->len : 0);
+			if (pass == 0)
+				t->n_addr_ops++;
+			else if (op->off + 8u > t->max_end8)
+				t->max_end8 = op->off + 8u;
+			t->n_ops++;
+		}
+	}
+	t->have = have;
 	if (old != NULL)
 		nftpl_remove(c, old);
 	{
@@ -672,15 +693,26 @@ nftpl_record(const struct nftpl *t, const uint8_t *b, size_t rem, size_t *used,
 	if (rem < t->min_len)
 		return -1;
 	if (!t->has_var) {
-		for (i = 0; i < t->n_ops; i++) {
-			const struct nftpl_op *op = &t->ops[i];
-			const uint8_t *p = b + t->offs[op->fi];
+		r->have = t->have;
+		for (i = 0; i < t->n_addr_ops; i++)
+			r->addr[t->ops[i].what] = b + t->ops[i].off;
+		if (t->max_end8 <= rem) {
+			/* each value: one 8-byte load and a shift, whatever
+			 * its width (no branch on it) */
+			for (; i < t->n_ops; i++) {
+				const struct nftpl_op *op = &t->ops[i];
+				uint64_t x;
 
-			r->have |= UINT64_C(1) << op->what;
-			if (op->what <= NFW_DST6)
-				r->addr[op->what] = p;
-			else
-				r->v[op->what] = nfflow_be(p, op->len);
+				memcpy(&x, b + op->off, 8);
+				r->v[op->what] = be64toh(x) >> op->shift;
+			}
+		} else { /* near the set's end */
+			for (; i < t->n_ops; i++) {
+				const struct nftpl_op *op = &t->ops[i];
+
+				r->v[op->what] =
+				    nfflow_be(b + op->off, op->len);
+			}
 		}
 		*used = t->min_len;
 		return 0;

@@ -91,6 +91,156 @@ T_TEST(nftop_space_saving_bound)
 	nftop_free(&t);
 }
 
+/* A plain Space-Saving to check nftop against: entries in arrival order,
+ * keys found by a linear scan, a binary min-heap sifted one level at a
+ * time.  nftop's chains, two-level sift-down and key tricks must give the
+ * very same entries (ties included), as the values posted depend on it. */
+struct t_ss {
+	uint32_t cap, n;
+	struct nftop_ent e[64];
+	uint32_t heap[64]; /* entry indices, once full */
+};
+
+static void
+t_ss_down(struct t_ss *s, uint32_t i)
+{
+	uint32_t x = s->heap[i];
+
+	for (;;) {
+		uint32_t l = 2 * i + 1, m = l;
+
+		if (l >= s->n)
+			break;
+		if (l + 1 < s->n &&
+		    s->e[s->heap[l + 1]].count < s->e[s->heap[l]].count)
+			m = l + 1;
+		if (s->e[s->heap[m]].count >= s->e[x].count)
+			break;
+		s->heap[i] = s->heap[m];
+		i = m;
+	}
+	s->heap[i] = x;
+}
+
+static void
+t_ss_add(
+    struct t_ss *s, const uint8_t *key, uint8_t len, uint64_t w, uint64_t err)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->n; i++) {
+		if (s->e[i].len == len && memcmp(s->e[i].key, key, len) == 0) {
+			s->e[i].count += w;
+			s->e[i].err += err;
+			if (s->n == s->cap) {
+				uint32_t p = 0;
+
+				while (s->heap[p] != i)
+					p++;
+				t_ss_down(s, p);
+			}
+			return;
+		}
+	}
+	if (s->n < s->cap) {
+		i = s->n++;
+		memset(&s->e[i], 0, sizeof(s->e[i]));
+		s->e[i].len = len;
+		memcpy(s->e[i].key, key, len);
+		s->e[i].count = w;
+		s->e[i].err = err;
+		if (s->n == s->cap) {
+			for (i = 0; i < s->n; i++)
+				s->heap[i] = i;
+			for (i = s->n / 2; i-- > 0;)
+				t_ss_down(s, i);
+		}
+		return;
+	}
+	i = s->heap[0];
+	s->e[i].len = len;
+	memcpy(s->e[i].key, key, len);
+	s->e[i].err = s->e[i].count + err;
+	s->e[i].count += w;
+	t_ss_down(s, 0);
+}
+
+static int
+t_ss_same(const struct t_ss *s, const struct nftop *t)
+{
+	uint32_t i;
+
+	if (t->n != s->n)
+		return 0;
+	for (i = 0; i < s->n; i++)
+		if (t->ents[i].len != s->e[i].len ||
+		    memcmp(t->ents[i].key, s->e[i].key, s->e[i].len) != 0 ||
+		    t->ents[i].count != s->e[i].count ||
+		    t->ents[i].err != s->e[i].err)
+			return 0;
+	return 1;
+}
+
+T_TEST(nftop_matches_a_plain_space_saving)
+{
+	static const uint8_t lens[] = {1, 2, 5, 9, 17, 33};
+	static const uint32_t caps[] = {1, 2, 7, 16, 64};
+	uint32_t seed = 777;
+	size_t c;
+
+	for (c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct t_ss ref, ref2;
+		struct nftop t, t2;
+		size_t i;
+
+		memset(&ref, 0, sizeof(ref));
+		ref.cap = caps[c];
+		nftop_init(&t, caps[c]);
+		for (i = 0; i < 20000; i++) {
+			uint8_t key[NFTOP_KEY_MAX];
+			uint8_t len;
+			uint64_t w;
+			size_t j;
+
+			seed = seed * 1103515245u + 12345u;
+			len = lens[(seed >> 8) % 6];
+			/* few distinct values per byte: hits, long chains */
+			for (j = 0; j < len; j++) {
+				seed = seed * 1103515245u + 12345u;
+				key[j] = (uint8_t)((seed >> 16) % 3);
+			}
+			/* small weights: many equal counts, so ties decide */
+			w = 1 + (seed >> 4) % 3;
+			if (i % 2)
+				nftop_add(&t, key, len, w);
+			else
+				nftop_add_hashed(
+				    &t, key, len, nftop_key_hash(key, len), w);
+			t_ss_add(&ref, key, len, w, 0);
+			if (i % 997 == 0)
+				T_ASSERT(t_ss_same(&ref, &t));
+		}
+		T_ASSERT(t_ss_same(&ref, &t));
+		T_EQ_INT(nftop_error_bound(&t),
+		    ref.n == ref.cap ? ref.e[ref.heap[0]].count : 0);
+		/* a merge into a table holding part of the same keys */
+		memset(&ref2, 0, sizeof(ref2));
+		ref2.cap = caps[c];
+		nftop_init(&t2, caps[c]);
+		for (i = 0; i < ref.n / 2 + 1 && i < ref.n; i++) {
+			nftop_add(&t2, ref.e[i].key, ref.e[i].len, 5);
+			t_ss_add(&ref2, ref.e[i].key, ref.e[i].len, 5, 0);
+		}
+		nftop_merge(&t2, &t);
+		for (i = 0; i < ref.n; i++)
+			t_ss_add(&ref2, ref.e[i].key, ref.e[i].len,
+			    ref.e[i].count, ref.e[i].err);
+		T_ASSERT(t_ss_same(&ref2, &t2));
+		nftop_free(&t);
+		nftop_free(&t2);
+	}
+}
+
 static struct nfflow
 t_flow(uint8_t src_last, uint8_t proto, uint16_t dport, uint64_t bytes)
 {
