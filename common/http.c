@@ -40,9 +40,32 @@ struct http {
 	struct http_xfer *xfers;
 	size_t pending;
 	const struct http_opts *next_opts; /* for http_request_opts */
+	/* What CURLOPT_ACCEPT_ENCODING "" would offer, and the header line
+	 * saying it: sent as our own header, libcurl skips building its own
+	 * (twice through its formatter, per request). */
+	char encodings[64];
+	char accept_encoding[96];
 };
 
 static int http_global_refs;
+
+/* The encodings this libcurl decodes, in the order of its own list
+ * (libcurl's content_encoding.c): "deflate, gzip, br, zstd" at most. */
+static void
+http_encodings(char *out, size_t outlen)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (v->features & CURL_VERSION_LIBZ)
+		n += (size_t)snprintf(out + n, outlen - n, "deflate, gzip");
+	if ((v->features & CURL_VERSION_BROTLI) && n < outlen)
+		n += (size_t)snprintf(
+		    out + n, outlen - n, "%sbr", n > 0 ? ", " : "");
+	if ((v->features & CURL_VERSION_ZSTD) && n < outlen)
+		snprintf(out + n, outlen - n, "%szstd", n > 0 ? ", " : "");
+}
 
 void
 http_config_defaults(struct http_config *c)
@@ -208,6 +231,10 @@ http_new(struct loop *l, const struct http_config *c)
 	h = xcalloc(1, sizeof(*h));
 	h->loop = l;
 	h->cfg = *c;
+	http_encodings(h->encodings, sizeof(h->encodings));
+	if (h->encodings[0] != '\0')
+		snprintf(h->accept_encoding, sizeof(h->accept_encoding),
+		    "Accept-Encoding: %s", h->encodings);
 	timer_init(&h->timer, http_on_timer, h);
 	h->multi = curl_multi_init();
 	if (h->multi == NULL)
@@ -306,10 +333,16 @@ static void
 http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 {
 	CURL *e = x->easy;
+	const char *ae = x->h->accept_encoding;
 	size_t i;
 
-	for (i = 0; i < o->n_headers; i++)
+	for (i = 0; i < o->n_headers; i++) {
 		x->headers = curl_slist_append(x->headers, o->headers[i]);
+		if (strncasecmp(o->headers[i], "Accept-Encoding:", 16) == 0)
+			ae = NULL; /* the caller's own replaces the offer */
+	}
+	if (o->decode && ae != NULL && ae[0] != '\0')
+		x->headers = curl_slist_append(x->headers, ae);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	if (o->username != NULL) {
 		/* Basic goes out with the first request; Digest answers
@@ -328,10 +361,13 @@ http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	/* "" offers every encoding this libcurl decodes; servers that
-	 * compress regardless of Accept-Encoding are decoded too. */
+	/* Every encoding this libcurl decodes is offered (the list ""
+	 * stands for, named here so curl need not build it per request);
+	 * servers that compress regardless of Accept-Encoding are decoded
+	 * too. */
 	if (o->decode)
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING,
+		    x->h->encodings[0] != '\0' ? x->h->encodings : "");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 }
 
