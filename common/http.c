@@ -308,12 +308,12 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 
 	/* A new status line (after a 401 answered by Digest auth, or a
 	 * 100 Continue): what an earlier answer said no longer counts. */
-	if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+	if (len > 5 && ptr[0] == 'H' && strncmp(ptr, "HTTP/", 5) == 0) {
 		free(x->retry_after);
 		x->retry_after = NULL;
 	}
-	if (len > sizeof(name) - 1 && len < 256 &&
-	    strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+	if ((ptr[0] == 'R' || ptr[0] == 'r') && len > sizeof(name) - 1 &&
+	    len < 256 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
 		size_t start = sizeof(name) - 1, end = len;
 
 		while (start < end && (ptr[start] == ' ' || ptr[start] == '\t'))
@@ -419,9 +419,10 @@ http_request(struct http *h, const char *method, const char *url,
 	if (h->cfg.user_agent != NULL)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, h->cfg.user_agent);
 
-	/* No 100-continue round trip before every batch. */
-	x->headers = curl_slist_append(x->headers, "Expect:");
 	if (body != NULL) {
+		/* No 100-continue round trip before every batch (curl
+		 * asks only when there is a body). */
+		x->headers = curl_slist_append(x->headers, "Expect:");
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
 		    content_type ? content_type : "application/json");
 		x->headers = curl_slist_append(x->headers, ct);
