@@ -18,6 +18,8 @@
 #include "loop.h"
 #include "xmalloc.h"
 
+#define HTTP_IDLE_MAX 32
+
 struct http_xfer {
 	struct http *h;
 	CURL *easy;
@@ -45,6 +47,10 @@ struct http {
 	 * (twice through its formatter, per request). */
 	char encodings[64];
 	char accept_encoding[96];
+	/* Easy handles of finished transfers, reset (curl_easy_reset) for
+	 * the next: creating and destroying one per request cost more. */
+	CURL *idle[HTTP_IDLE_MAX];
+	size_t n_idle;
 };
 
 static int http_global_refs;
@@ -93,10 +99,23 @@ http_xfer_unlink(struct http *h, struct http_xfer *x)
 	h->pending--;
 }
 
+/* e is out of the multi handle: kept for the next request when there is
+ * room (every option back to its default), else destroyed. */
+static void
+http_easy_done(struct http *h, CURL *e)
+{
+	if (h->n_idle < HTTP_IDLE_MAX) {
+		curl_easy_reset(e);
+		h->idle[h->n_idle++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
 static void
 http_xfer_free(struct http_xfer *x)
 {
-	curl_easy_cleanup(x->easy);
+	http_easy_done(x->h, x->easy);
 	curl_slist_free_all(x->headers);
 	buf_release(&x->body);
 	free(x->retry_after);
@@ -281,6 +300,8 @@ http_free(struct http *h)
 	}
 	loop_timer_stop(h->loop, &h->timer);
 	curl_multi_cleanup(h->multi);
+	while (h->n_idle > 0)
+		curl_easy_cleanup(h->idle[--h->n_idle]);
 	free(h);
 	if (--http_global_refs == 0)
 		curl_global_cleanup();
@@ -380,7 +401,7 @@ http_request(struct http *h, const char *method, const char *url,
 	char ct[128];
 	CURL *e;
 
-	e = curl_easy_init();
+	e = h->n_idle > 0 ? h->idle[--h->n_idle] : curl_easy_init();
 	if (e == NULL) {
 		log_warnx("http: curl_easy_init failed");
 		return -1;
@@ -440,7 +461,7 @@ http_request(struct http *h, const char *method, const char *url,
 		http_apply_opts(x, h->next_opts);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		log_warnx("http: cannot start a %s request", method);
-		curl_easy_cleanup(e);
+		http_easy_done(h, e);
 		curl_slist_free_all(x->headers);
 		buf_release(&x->body);
 		free(x);
