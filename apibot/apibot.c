@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "apicfg.h"
 #include "apifilter.h"
@@ -337,30 +336,15 @@ apibot_start(struct apireq *q)
 	struct apijob *aj = run_job(q->ar->run)->priv;
 	const struct apisensor *s = &aj->sensors[q->sensors[0]];
 	const struct apicred *c = &aj->cred;
-	const char *ctype = "application/json";
-	const char **hdr;
+	/* The credential's Content-Type replaces the POST's default
+	 * instead of going out twice; Accept is in c->send (apicfg). */
+	const char *ctype =
+	    c->content_type != NULL ? c->content_type : "application/json";
 	struct http_opts o;
-	size_t i, n = 0;
-	int accept = 0, rc;
 
-	/* An Accept of JSON unless the credential names its own; the
-	 * credential's Content-Type replaces the POST's default instead of
-	 * going out twice. */
-	hdr = xcalloc(c->n_headers + 1, sizeof(*hdr));
-	for (i = 0; i < c->n_headers; i++) {
-		if (strcasecmp(c->header_names[i], "Content-Type") == 0) {
-			ctype = c->headers[i] + strlen(c->header_names[i]) + 2;
-			continue;
-		}
-		if (strcasecmp(c->header_names[i], "Accept") == 0)
-			accept = 1;
-		hdr[n++] = c->headers[i];
-	}
-	if (!accept)
-		hdr[n++] = "Accept: application/json";
 	memset(&o, 0, sizeof(o));
-	o.headers = hdr;
-	o.n_headers = n;
+	o.headers = c->send;
+	o.n_headers = c->n_send;
 	o.username = c->username;
 	o.password = c->password;
 	o.digest = c->digest;
@@ -372,14 +356,11 @@ apibot_start(struct apireq *q)
 	 * and curl do); 307 and 308 keep it. */
 	if (s->post &&
 	    (q->redirects == 0 || q->status == 307 || q->status == 308))
-		rc = http_request_opts(ab.http, "POST", q->url,
+		return http_request_opts(ab.http, "POST", q->url,
 		    s->body ? s->body : "", s->body ? strlen(s->body) : 0,
 		    ctype, &o, apibot_on_answer, q);
-	else
-		rc = http_request_opts(ab.http, "GET", q->url, NULL, 0, NULL,
-		    &o, apibot_on_answer, q);
-	free(hdr);
-	return rc;
+	return http_request_opts(
+	    ab.http, "GET", q->url, NULL, 0, NULL, &o, apibot_on_answer, q);
 }
 
 static struct apireq *

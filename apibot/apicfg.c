@@ -224,6 +224,31 @@ apicfg_auth(
 	return 0;
 }
 
+/* c->send, n_send and content_type from c->headers (see apicfg.h). */
+static void
+apicfg_cred_lines(struct apicred *c)
+{
+	int accept = 0;
+	size_t i;
+
+	free(c->send);
+	c->send = xcalloc(c->n_headers + 1, sizeof(*c->send));
+	c->n_send = 0;
+	c->content_type = NULL;
+	for (i = 0; i < c->n_headers; i++) {
+		if (strcasecmp(c->header_names[i], "Content-Type") == 0) {
+			c->content_type =
+			    c->headers[i] + strlen(c->header_names[i]) + 2;
+			continue;
+		}
+		if (strcasecmp(c->header_names[i], "Accept") == 0)
+			accept = 1;
+		c->send[c->n_send++] = c->headers[i];
+	}
+	if (!accept)
+		c->send[c->n_send++] = "Accept: application/json";
+}
+
 int
 apicfg_cred_parse(
     struct json_object *details, struct apicred *c, char *err, size_t errlen)
@@ -236,8 +261,10 @@ apicfg_cred_parse(
 	memset(c, 0, sizeof(*c));
 	c->verify_tls = 1;
 	c->timeout_ms = APICFG_DEF_TIMEOUT_S * 1000L;
-	if (details == NULL)
+	if (details == NULL) {
+		apicfg_cred_lines(c);
 		return 0;
+	}
 	if (!json_object_is_type(details, json_type_object)) {
 		snprintf(err, errlen, "credential details are not an object");
 		return -1;
@@ -282,6 +309,7 @@ apicfg_cred_parse(
 		snprintf(err, errlen, "credential %s", e2);
 		goto fail;
 	}
+	apicfg_cred_lines(c);
 	return 0;
 fail:
 	apicfg_cred_release(c);
@@ -302,6 +330,7 @@ apicfg_cred_release(struct apicred *c)
 	free(c->headers);
 	free(c->header_src);
 	free(c->header_names);
+	free(c->send);
 	apicfg_src_release(&c->password_src);
 	if (c->password != NULL)
 		explicit_bzero(c->password, strlen(c->password));
@@ -349,6 +378,7 @@ apicfg_cred_reload(struct apicred *c, char *err, size_t errlen)
 			c->password = val;
 		}
 	}
+	apicfg_cred_lines(c); /* headers[] may point elsewhere now */
 	return rc;
 }
 

@@ -54,6 +54,14 @@ struct apicred {
 	long timeout_ms;
 	char *ca_file; /* NULL: the system's CAs */
 	int verify_tls;
+	/* What every request sends, derived once from headers (not per
+	 * request): its lines but Content-Type, and "Accept:
+	 * application/json" unless it names an Accept; content_type is
+	 * the credential's Content-Type value (for POST) or NULL.  Rebuilt
+	 * by apicfg_cred_reload; pointers into headers. */
+	const char **send;
+	size_t n_send;
+	const char *content_type;
 };
 
 struct apiextract {

@@ -18,6 +18,8 @@
 #include "loop.h"
 #include "xmalloc.h"
 
+#define HTTP_IDLE_MAX 32
+
 struct http_xfer {
 	struct http *h;
 	CURL *easy;
@@ -40,9 +42,36 @@ struct http {
 	struct http_xfer *xfers;
 	size_t pending;
 	const struct http_opts *next_opts; /* for http_request_opts */
+	/* What CURLOPT_ACCEPT_ENCODING "" would offer, and the header line
+	 * saying it: sent as our own header, libcurl skips building its own
+	 * (twice through its formatter, per request). */
+	char encodings[64];
+	char accept_encoding[96];
+	/* Easy handles of finished transfers, reset (curl_easy_reset) for
+	 * the next: creating and destroying one per request cost more. */
+	CURL *idle[HTTP_IDLE_MAX];
+	size_t n_idle;
 };
 
 static int http_global_refs;
+
+/* The encodings this libcurl decodes, in the order of its own list
+ * (libcurl's content_encoding.c): "deflate, gzip, br, zstd" at most. */
+static void
+http_encodings(char *out, size_t outlen)
+{
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (v->features & CURL_VERSION_LIBZ)
+		n += (size_t)snprintf(out + n, outlen - n, "deflate, gzip");
+	if ((v->features & CURL_VERSION_BROTLI) && n < outlen)
+		n += (size_t)snprintf(
+		    out + n, outlen - n, "%sbr", n > 0 ? ", " : "");
+	if ((v->features & CURL_VERSION_ZSTD) && n < outlen)
+		snprintf(out + n, outlen - n, "%szstd", n > 0 ? ", " : "");
+}
 
 void
 http_config_defaults(struct http_config *c)
@@ -70,10 +99,23 @@ http_xfer_unlink(struct http *h, struct http_xfer *x)
 	h->pending--;
 }
 
+/* e is out of the multi handle: kept for the next request when there is
+ * room (every option back to its default), else destroyed. */
+static void
+http_easy_done(struct http *h, CURL *e)
+{
+	if (h->n_idle < HTTP_IDLE_MAX) {
+		curl_easy_reset(e);
+		h->idle[h->n_idle++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
 static void
 http_xfer_free(struct http_xfer *x)
 {
-	curl_easy_cleanup(x->easy);
+	http_easy_done(x->h, x->easy);
 	curl_slist_free_all(x->headers);
 	buf_release(&x->body);
 	free(x->retry_after);
@@ -208,6 +250,10 @@ http_new(struct loop *l, const struct http_config *c)
 	h = xcalloc(1, sizeof(*h));
 	h->loop = l;
 	h->cfg = *c;
+	http_encodings(h->encodings, sizeof(h->encodings));
+	if (h->encodings[0] != '\0')
+		snprintf(h->accept_encoding, sizeof(h->accept_encoding),
+		    "Accept-Encoding: %s", h->encodings);
 	timer_init(&h->timer, http_on_timer, h);
 	h->multi = curl_multi_init();
 	if (h->multi == NULL)
@@ -254,6 +300,8 @@ http_free(struct http *h)
 	}
 	loop_timer_stop(h->loop, &h->timer);
 	curl_multi_cleanup(h->multi);
+	while (h->n_idle > 0)
+		curl_easy_cleanup(h->idle[--h->n_idle]);
 	free(h);
 	if (--http_global_refs == 0)
 		curl_global_cleanup();
@@ -281,12 +329,12 @@ http_header_cb(char *ptr, size_t size, size_t nitems, void *userdata)
 
 	/* A new status line (after a 401 answered by Digest auth, or a
 	 * 100 Continue): what an earlier answer said no longer counts. */
-	if (len > 5 && strncmp(ptr, "HTTP/", 5) == 0) {
+	if (len > 5 && ptr[0] == 'H' && strncmp(ptr, "HTTP/", 5) == 0) {
 		free(x->retry_after);
 		x->retry_after = NULL;
 	}
-	if (len > sizeof(name) - 1 && len < 256 &&
-	    strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
+	if ((ptr[0] == 'R' || ptr[0] == 'r') && len > sizeof(name) - 1 &&
+	    len < 256 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
 		size_t start = sizeof(name) - 1, end = len;
 
 		while (start < end && (ptr[start] == ' ' || ptr[start] == '\t'))
@@ -306,10 +354,16 @@ static void
 http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 {
 	CURL *e = x->easy;
+	const char *ae = x->h->accept_encoding;
 	size_t i;
 
-	for (i = 0; i < o->n_headers; i++)
+	for (i = 0; i < o->n_headers; i++) {
 		x->headers = curl_slist_append(x->headers, o->headers[i]);
+		if (strncasecmp(o->headers[i], "Accept-Encoding:", 16) == 0)
+			ae = NULL; /* the caller's own replaces the offer */
+	}
+	if (o->decode && ae != NULL && ae[0] != '\0')
+		x->headers = curl_slist_append(x->headers, ae);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
 	if (o->username != NULL) {
 		/* Basic goes out with the first request; Digest answers
@@ -328,10 +382,13 @@ http_apply_opts(struct http_xfer *x, const struct http_opts *o)
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	/* "" offers every encoding this libcurl decodes; servers that
-	 * compress regardless of Accept-Encoding are decoded too. */
+	/* Every encoding this libcurl decodes is offered (the list ""
+	 * stands for, named here so curl need not build it per request);
+	 * servers that compress regardless of Accept-Encoding are decoded
+	 * too. */
 	if (o->decode)
-		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+		curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING,
+		    x->h->encodings[0] != '\0' ? x->h->encodings : "");
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 }
 
@@ -344,7 +401,7 @@ http_request(struct http *h, const char *method, const char *url,
 	char ct[128];
 	CURL *e;
 
-	e = curl_easy_init();
+	e = h->n_idle > 0 ? h->idle[--h->n_idle] : curl_easy_init();
 	if (e == NULL) {
 		log_warnx("http: curl_easy_init failed");
 		return -1;
@@ -383,9 +440,10 @@ http_request(struct http *h, const char *method, const char *url,
 	if (h->cfg.user_agent != NULL)
 		curl_easy_setopt(e, CURLOPT_USERAGENT, h->cfg.user_agent);
 
-	/* No 100-continue round trip before every batch. */
-	x->headers = curl_slist_append(x->headers, "Expect:");
 	if (body != NULL) {
+		/* No 100-continue round trip before every batch (curl
+		 * asks only when there is a body). */
+		x->headers = curl_slist_append(x->headers, "Expect:");
 		snprintf(ct, sizeof(ct), "Content-Type: %s",
 		    content_type ? content_type : "application/json");
 		x->headers = curl_slist_append(x->headers, ct);
@@ -403,7 +461,7 @@ http_request(struct http *h, const char *method, const char *url,
 		http_apply_opts(x, h->next_opts);
 	if (curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		log_warnx("http: cannot start a %s request", method);
-		curl_easy_cleanup(e);
+		http_easy_done(h, e);
 		curl_slist_free_all(x->headers);
 		buf_release(&x->body);
 		free(x);

@@ -12,7 +12,10 @@
 # Usage: scripts/bench_api.sh [BUILD_DIR]; BENCH_API_URLS=1000,
 # BENCH_API_SECONDS=20, BENCH_API_LOOPS=20; BENCH_API_TOOLS picks some of
 # apibot,spread,collectd,loops,shared (default all), e.g. to compare two
-# builds quickly.
+# builds quickly.  BENCH_API_CALLGRIND=DIR runs the apibot rows under
+# valgrind's callgrind (profiles in DIR; use BENCH_API_URLS=200, which it
+# keeps up with) and prints instructions per request: user-space work,
+# steady enough to compare builds where CPU time is too noisy.
 set -eu
 O=${1:-build}
 export BENCH_BOT="$O/apibot"
@@ -35,6 +38,7 @@ SECS = int(os.environ.get("BENCH_API_SECONDS", "20"))
 LOOPS = int(os.environ.get("BENCH_API_LOOPS", "20"))
 TOOLS = os.environ.get("BENCH_API_TOOLS",
                        "apibot,spread,collectd,loops,shared").split(",")
+CALLGRIND = os.environ.get("BENCH_API_CALLGRIND")
 WARM = 5
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -124,17 +128,37 @@ def stop(proc):
             proc.wait()
 
 
-def measure(proc, port, ua, polls_per_s=1.0):
-    """CPU and requests of one long-running poller over SECS after WARM."""
-    time.sleep(WARM)
+def callgrind_instr(proc, cg_out, dump):
+    """Zeroes (dump False) or dumps the counts of a callgrind run; returns
+    the instructions of the dump."""
+    subprocess.run(["callgrind_control", "-d" if dump else "-z",
+                    str(proc.pid)], stdout=subprocess.DEVNULL, check=True)
+    if not dump:
+        return 0
+    with open(cg_out + ".1") as f:
+        for line in f:
+            if line.startswith(("totals:", "summary:")):
+                return int(line.split()[1])
+    return 0
+
+
+def measure(proc, port, ua, polls_per_s=1.0, cg_out=None):
+    """CPU and requests of one long-running poller over SECS after WARM;
+    under callgrind (cg_out) also its instructions per request."""
+    time.sleep(WARM if cg_out is None else WARM + 5)
+    if cg_out is not None:
+        callgrind_instr(proc, cg_out, False)
     c0, r0 = cpu_s(proc.pid), counts(port).get(ua, 0)
     t0 = time.monotonic()
     time.sleep(SECS)
     c1, r1 = cpu_s(proc.pid), counts(port).get(ua, 0)
     dt = time.monotonic() - t0
     req = r1 - r0
-    return {"cpu_us": 1e6 * (c1 - c0) / max(req, 1), "req": req,
-            "req_per_s": req / dt, "rss_kb": peak_kb(proc.pid)}
+    res = {"cpu_us": 1e6 * (c1 - c0) / max(req, 1), "req": req,
+           "req_per_s": req / dt, "rss_kb": peak_kb(proc.pid)}
+    if cg_out is not None:
+        res["instr"] = callgrind_instr(proc, cg_out, True) / max(req, 1)
+    return res
 
 
 def jobs_file(path, port, n, sensors_per_url=1):
@@ -165,11 +189,22 @@ def bench_apibot(port, tmp, spread="0"):
     jf = os.path.join(tmp, "jobs.json")
     jobs_file(jf, port, N)
     env = dict(os.environ, LOG_LEVEL="warn", JOBS_FIRST_RUN_SPREAD_MS=spread)
-    proc = subprocess.Popen([BOT, "--jobs", jf, "--output", "stdout"],
+    cmd = [BOT, "--jobs", jf, "--output", "stdout"]
+    cg_out = None
+    if CALLGRIND:
+        os.makedirs(CALLGRIND, exist_ok=True)
+        cg_out = os.path.join(os.path.abspath(CALLGRIND), "callgrind.apibot-%s"
+                              % ("spread" if spread != "0" else "together"))
+        for old in (cg_out, cg_out + ".1"):
+            if os.path.exists(old):
+                os.unlink(old)
+        cmd = ["valgrind", "--tool=callgrind",
+               "--callgrind-out-file=" + cg_out] + cmd
+    proc = subprocess.Popen(cmd,
                             env=env, stdout=subprocess.DEVNULL,
                             stderr=open(os.path.join(tmp, "apibot.log"), "w"))
     try:
-        return measure(proc, port, "grafolean-apibot")
+        return measure(proc, port, "grafolean-apibot", cg_out=cg_out)
     finally:
         stop(proc)
 
@@ -274,6 +309,10 @@ def main():
               ("%.1f MiB per process (largest)" % (r["rss_kb"] / 1024.0))
         print("| %s | %d | %.0f | %.1f | %s |" % (
             name, r.get("urls", N), r["req_per_s"], r["cpu_us"], rss))
+    for name, r in res.items():
+        if "instr" in r:
+            print("%s under callgrind: %.0f instructions per request "
+                  "(profile in %s)" % (name, r["instr"], CALLGRIND))
     for base in ("apibot", "apibot, jobs spread over 1 s"):
         if base not in res:
             continue

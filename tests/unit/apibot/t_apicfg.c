@@ -39,6 +39,10 @@ T_TEST(apicfg_credential_defaults_and_all_keys)
 	T_EQ_INT(c.verify_tls, 1);
 	T_EQ_INT(c.n_headers, 0);
 	T_ASSERT(c.username == NULL);
+	/* Requests still ask for JSON. */
+	T_EQ_INT(c.n_send, 1);
+	T_EQ_STR(c.send[0], "Accept: application/json");
+	T_ASSERT(c.content_type == NULL);
 	apicfg_cred_release(&c);
 
 	snprintf(path, sizeof(path), "%s/pw", t_tmpdir());
@@ -63,6 +67,10 @@ T_TEST(apicfg_credential_defaults_and_all_keys)
 	T_EQ_INT(c.n_headers, 2);
 	T_EQ_STR(c.headers[0], "Authorization: Bearer env-secret");
 	T_EQ_STR(c.headers[1], "X-A: b");
+	T_EQ_INT(c.n_send, 3);
+	T_EQ_STR(c.send[0], "Authorization: Bearer env-secret");
+	T_EQ_STR(c.send[1], "X-A: b");
+	T_EQ_STR(c.send[2], "Accept: application/json");
 	T_EQ_STR(c.username, "u");
 	T_EQ_STR(c.password, "from-file");
 	T_EQ_INT(c.digest, 0);
@@ -112,6 +120,9 @@ T_TEST(apicfg_credential_secrets_read_again)
 	T_EQ_STR(c.headers[0], "X-Token: two");
 	T_EQ_STR(c.headers[1], "X-Lit: lit");
 	T_EQ_STR(c.password, "pw2");
+	/* What requests send follows the new value. */
+	T_EQ_INT(c.n_send, 3);
+	T_EQ_STR(c.send[0], "X-Token: two");
 	/* Unreadable now: the previous values stay. */
 	T_EQ_INT(unlink(path), 0);
 	unsetenv("T_APICFG_PW");
@@ -120,6 +131,27 @@ T_TEST(apicfg_credential_secrets_read_again)
 	T_EQ_STR(c.password, "pw2");
 	T_ASSERT(strstr(err, "two") == NULL && strstr(err, "pw2") == NULL);
 	apicfg_cred_release(&c);
+}
+
+/* The lines every request sends, derived once per credential: its own
+ * Accept replaces the JSON one, its Content-Type is kept for POSTs only,
+ * whatever their case. */
+T_TEST(apicfg_credential_request_lines)
+{
+	struct apicred c;
+	struct json_object *o;
+	char err[256];
+
+	o = t_json("{\"headers\": {\"content-type\": \"text/csv\", "
+	           "\"ACCEPT\": \"text/x\", \"X-K\": \"v\"}}");
+	T_EQ_INT(apicfg_cred_parse(o, &c, err, sizeof(err)), 0);
+	json_object_put(o);
+	T_EQ_INT(c.n_send, 2);
+	T_EQ_STR(c.send[0], "ACCEPT: text/x");
+	T_EQ_STR(c.send[1], "X-K: v");
+	T_EQ_STR(c.content_type, "text/csv");
+	apicfg_cred_release(&c);
+	T_ASSERT(c.send == NULL && c.n_send == 0);
 }
 
 T_TEST(apicfg_credential_digest_auth)
