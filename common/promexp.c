@@ -36,7 +36,7 @@
 /* How often stale series are swept between scrapes. */
 #define PROMEXP_SWEEP_MS 30000
 
-/* libmicrohttpd's functions, set by the first promexp_new. */
+/* libmicrohttpd's functions (mhdlib_get), for the callbacks too. */
 static const struct mhdlib *lib;
 
 struct promexp_series {
@@ -397,7 +397,8 @@ promexp_new(struct loop *l, const char *addr, int port, int64_t ttl_ms,
 		    "\"%s\" is not a numeric IPv4 or IPv6 address", addr);
 		return NULL;
 	}
-	if (lib == NULL && (lib = mhdlib_get(err, errlen)) == NULL)
+	lib = mhdlib_get(err, errlen); /* opened once, then the same */
+	if (lib == NULL)
 		return NULL;
 	p = xcalloc(1, sizeof(*p));
 	p->loop = l;

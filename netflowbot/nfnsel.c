@@ -135,10 +135,9 @@ nfnsel_room(struct nfnsel *ns, int64_t now_s)
 		nfnsel_rehash(ns, ns->cap * 2, INT64_MIN);
 		return;
 	}
+	/* keeps those newer than the median: at most half */
 	cut = nfnsel_median_s(ns);
 	nfnsel_rehash(ns, ns->cap, cut);
-	if ((ns->n + 1) * 4 > ns->cap * 3) /* every member at one time */
-		nfnsel_rehash(ns, ns->cap, INT64_MAX);
 }
 
 void
