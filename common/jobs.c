@@ -326,62 +326,68 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 	}
 }
 
-/* Appends the plain JSON text of obj (NULL: null) to the string *out. */
-static void
-jobs_fp_add(char **out, size_t *len, size_t *cap, const char *text)
+/* The 64-bit hash of obj's plain JSON text (NULL: of "null"). */
+static uint64_t
+jobs_fp_text(struct json_object *obj)
 {
-	size_t n = strlen(text);
+	size_t n = 4;
+	const char *text = obj == NULL
+	    ? "null"
+	    : json_object_to_json_string_length(
+	          obj, JSON_C_TO_STRING_PLAIN, &n);
 
-	if (*len + n + 1 > *cap) {
-		*cap = (*len + n + 1) * 2;
-		*out = xreallocarray(*out, *cap, 1);
-	}
-	memcpy(*out + *len, text, n + 1);
-	*len += n;
+	return texthash(text, n, 0x6a736f6eULL);
 }
 
-static const char *
-jobs_fp_json(struct json_object *obj)
+/* The same for an object many jobs share (a credential's or a sensor's
+ * details: jobfetch parses each record once per account and refresh),
+ * remembered on the object as its json-c userdata so that it is written
+ * once, not once per job.  Only plain objects carry it (json-c keeps
+ * userdata of its own on doubles), and nothing changes such an object
+ * once jobs refer to it.  (json_object_deep_copy would refuse to copy an
+ * object that carries it; no code copies one.) */
+static uint64_t
+jobs_fp_shared(struct json_object *obj)
 {
-	return obj == NULL
-	    ? "null"
-	    : json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	uint64_t h;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return jobs_fp_text(obj);
+	h = (uint64_t)(uintptr_t)json_object_get_userdata(obj);
+	if (h == 0) {
+		h = jobs_fp_text(obj) | 1; /* never 0: 0 is "not yet" */
+		json_object_set_userdata(obj, (void *)(uintptr_t)h, NULL);
+	}
+	return h;
 }
 
 void
 job_fingerprint(struct job *job)
 {
-	struct json_object *name = json_object_new_string(job->name);
-	char num[64], *out = NULL;
-	size_t len = 0, cap = 0, i;
-	uint64_t h[2];
+	uint64_t head[16], one[3], *words = head, h[2];
+	size_t n = 4 + 3 * job->n_sensors, i;
 
-	/* The text of {"name", "details", "credential", "sensors": [[id,
-	 * interval, details], ...]}, written piece by piece: no temporary
-	 * tree per job. */
-	jobs_fp_add(&out, &len, &cap, "{\"name\":");
-	jobs_fp_add(&out, &len, &cap, jobs_fp_json(name));
-	jobs_fp_add(&out, &len, &cap, ",\"details\":");
-	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->details));
-	jobs_fp_add(&out, &len, &cap, ",\"credential\":");
-	jobs_fp_add(&out, &len, &cap, jobs_fp_json(job->credential));
-	jobs_fp_add(&out, &len, &cap, ",\"sensors\":[");
+	/* Every part hashed on its own (the name's bytes, the details'
+	 * text, the shared credential's and sensors' remembered hashes),
+	 * then the words hashed twice: 128 bits, kept instead of the text
+	 * (16 bytes a job instead of hundreds; texthash.h on collisions). */
+	if (n > sizeof(head) / sizeof(head[0]))
+		words = xcalloc(n, sizeof(*words));
+	words[0] = texthash(job->name, strlen(job->name), 0x6e616d65ULL);
+	words[1] = jobs_fp_text(job->details);
+	words[2] = jobs_fp_shared(job->credential);
+	words[3] = (uint64_t)job->n_sensors;
 	for (i = 0; i < job->n_sensors; i++) {
-		snprintf(num, sizeof(num), "%s[%lld,%d,", i ? "," : "",
-		    (long long)job->sensors[i].id, job->sensors[i].interval_s);
-		jobs_fp_add(&out, &len, &cap, num);
-		jobs_fp_add(
-		    &out, &len, &cap, jobs_fp_json(job->sensors[i].details));
-		jobs_fp_add(&out, &len, &cap, "]");
+		one[0] = (uint64_t)job->sensors[i].id;
+		one[1] = (uint64_t)(int64_t)job->sensors[i].interval_s;
+		one[2] = jobs_fp_shared(job->sensors[i].details);
+		memcpy(words + 4 + 3 * i, one, sizeof(one));
 	}
-	jobs_fp_add(&out, &len, &cap, "]}");
-	json_object_put(name);
-	/* Kept as 128 bits of hash, not the text: 16 bytes inside the job
-	 * instead of hundreds (texthash.h on collisions). */
-	h[0] = texthash(out, len, 0x6a6f6266ULL);
-	h[1] = texthash(out, len, 0x70726e74ULL);
+	h[0] = texthash(words, n * sizeof(*words), 0x6a6f6266ULL);
+	h[1] = texthash(words, n * sizeof(*words), 0x70726e74ULL);
 	memcpy(job->fingerprint, h, JOB_FP_LEN);
-	free(out);
+	if (words != head)
+		free(words);
 }
 
 enum jobs_verdict
