@@ -457,6 +457,65 @@ T_TEST(jobs_fingerprint)
 	free(a);
 }
 
+/* The job of snmp_entity with its credential record replaced by cred (a
+ * reference is taken), so that several jobs share one record object. */
+static struct job *
+job_with_credential(struct json_object *cred)
+{
+	char err[BOT_ERRLEN];
+	struct json_object *e = json_tokener_parse(snmp_entity), *proto;
+	struct job *job = NULL;
+
+	if (e == NULL)
+		return NULL;
+	proto = json_object_object_get(
+	    json_object_object_get(e, "protocols"), "snmp");
+	json_object_object_add(proto, "credential", json_object_get(cred));
+	if (jobs_from_entity(e, 1, "snmp", -1, &job, err, sizeof(err)) !=
+	    JOBS_OK)
+		job = NULL;
+	json_object_put(e);
+	return job;
+}
+
+T_TEST(jobs_fingerprint_of_a_shared_record)
+{
+	static const char a_text[] =
+	    "{\"id\": 1, \"details\": {\"snmpv12_community\": \"a\"}}";
+	static const char b_text[] =
+	    "{\"id\": 1, \"details\": {\"snmpv12_community\": \"b\"}}";
+	struct json_object *a = json_tokener_parse(a_text);
+	struct json_object *b = json_tokener_parse(b_text);
+	struct json_object *a2 = json_tokener_parse(a_text);
+	struct job *j1, *j2, *j3, *j4;
+
+	T_ASSERT(a != NULL && b != NULL && a2 != NULL);
+	/* Two jobs of one record object; the record's hash is remembered
+	 * on it after the first. */
+	j1 = job_with_credential(a);
+	j2 = job_with_credential(a);
+	/* Another object: its own text counts, not the first's hash. */
+	j3 = job_with_credential(b);
+	/* An equal text in a third object gives the same fingerprint. */
+	j4 = job_with_credential(a2);
+	T_ASSERT(j1 != NULL && j2 != NULL && j3 != NULL && j4 != NULL);
+	T_ASSERT(json_object_get_userdata(j1->credential) != NULL);
+	T_EQ_INT(memcmp(j1->fingerprint, j2->fingerprint, JOB_FP_LEN), 0);
+	T_ASSERT(memcmp(j1->fingerprint, j3->fingerprint, JOB_FP_LEN) != 0);
+	T_EQ_INT(memcmp(j1->fingerprint, j4->fingerprint, JOB_FP_LEN), 0);
+	/* The details object serialises as before: userdata is not text. */
+	T_EQ_STR(json_object_to_json_string_ext(
+	             j1->credential, JSON_C_TO_STRING_PLAIN),
+	    "{\"snmpv12_community\":\"a\"}");
+	job_unref(j1);
+	job_unref(j2);
+	job_unref(j3);
+	job_unref(j4);
+	json_object_put(a);
+	json_object_put(b);
+	json_object_put(a2);
+}
+
 static int priv_freed;
 
 static void
