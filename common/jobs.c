@@ -256,6 +256,68 @@ job_alloc_sensors(struct job *job, size_t n)
 	}
 }
 
+/* Adds the sensor of record sensor (a resolved record, #i of the entity's
+ * resolved list) with the entity's interval (0: none) to job; a broken
+ * one only warns. */
+static void
+jobs_add_sensor(struct job *job, size_t i, struct json_object *sensor,
+    int interval, unsigned flags)
+{
+	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
+	struct json_object *details;
+	int64_t sid = 0;
+	int def = 0;
+
+	err[0] = '\0';
+	if (!json_object_is_type(sensor, json_type_object) ||
+	    jsonx_id(sensor, "id", &sid) == -1) {
+		snprintf(msg, sizeof(msg),
+		    "sensor #%zu skipped: not a resolved sensor record", i);
+		jobs_warn(job, msg);
+		return;
+	}
+	if (jobs_get_interval(sensor, "default_interval", &def, err,
+	        sizeof(err)) == -1) {
+		snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
+		    (long long)sid, err);
+		jobs_warn(job, msg);
+		return;
+	}
+	if (interval == 0)
+		interval = def;
+	if (interval == 0 && !(flags & JOBS_SENSOR_INTERVAL_OPTIONAL)) {
+		snprintf(msg, sizeof(msg),
+		    "sensor %lld skipped: no interval on the entity "
+		    "and no default interval",
+		    (long long)sid);
+		jobs_warn(job, msg);
+		return;
+	}
+	details = jsonx_object(sensor, "details");
+	if (details == NULL) {
+		snprintf(msg, sizeof(msg),
+		    "sensor %lld skipped: details is not an object",
+		    (long long)sid);
+		jobs_warn(job, msg);
+		return;
+	}
+	if (jobs_too_deep(details, JOBS_MAX_DEPTH)) {
+		snprintf(msg, sizeof(msg),
+		    "sensor %lld skipped: details nest deeper than %d "
+		    "levels",
+		    (long long)sid, JOBS_MAX_DEPTH);
+		jobs_warn(job, msg);
+		json_object_put(details);
+		return;
+	}
+	job->sensors[job->n_sensors].id = sid;
+	job->sensors[job->n_sensors].interval_s = interval;
+	job->sensors[job->n_sensors].details = details;
+	job->n_sensors++;
+	if (interval > 0)
+		job_add_interval(job, interval);
+}
+
 /* Adds the sensors of proto to job; a broken sensor only warns. */
 static void
 jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
@@ -266,8 +328,8 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 	job_alloc_sensors(job, n);
 	for (i = 0; i < n; i++) {
 		struct json_object *item = json_object_array_get_idx(list, i);
-		struct json_object *sensor, *details;
-		int interval = 0, def = 0;
+		struct json_object *sensor;
+		int interval = 0;
 		int64_t sid = 0;
 
 		err[0] = '\0';
@@ -282,47 +344,13 @@ jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 			continue;
 		}
 		if (jobs_get_interval(
-		        item, "interval", &interval, err, sizeof(err)) == -1 ||
-		    jobs_get_interval(sensor, "default_interval", &def, err,
-		        sizeof(err)) == -1) {
+		        item, "interval", &interval, err, sizeof(err)) == -1) {
 			snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
 			    (long long)sid, err);
 			jobs_warn(job, msg);
 			continue;
 		}
-		if (interval == 0)
-			interval = def;
-		if (interval == 0 && !(flags & JOBS_SENSOR_INTERVAL_OPTIONAL)) {
-			snprintf(msg, sizeof(msg),
-			    "sensor %lld skipped: no interval on the entity "
-			    "and no default interval",
-			    (long long)sid);
-			jobs_warn(job, msg);
-			continue;
-		}
-		details = jsonx_object(sensor, "details");
-		if (details == NULL) {
-			snprintf(msg, sizeof(msg),
-			    "sensor %lld skipped: details is not an object",
-			    (long long)sid);
-			jobs_warn(job, msg);
-			continue;
-		}
-		if (jobs_too_deep(details, JOBS_MAX_DEPTH)) {
-			snprintf(msg, sizeof(msg),
-			    "sensor %lld skipped: details nest deeper than %d "
-			    "levels",
-			    (long long)sid, JOBS_MAX_DEPTH);
-			jobs_warn(job, msg);
-			json_object_put(details);
-			continue;
-		}
-		job->sensors[job->n_sensors].id = sid;
-		job->sensors[job->n_sensors].interval_s = interval;
-		job->sensors[job->n_sensors].details = details;
-		job->n_sensors++;
-		if (interval > 0)
-			job_add_interval(job, interval);
+		jobs_add_sensor(job, i, sensor, interval, flags);
 	}
 }
 
@@ -388,6 +416,44 @@ job_fingerprint(struct job *job)
 	memcpy(job->fingerprint, h, JOB_FP_LEN);
 	if (words != head)
 		free(words);
+}
+
+/* Checks a new job's details and credential details: 0, or -1 with err
+ * (the job is then unusable). */
+static int
+jobs_check_json(struct job *job, char *err, size_t errlen)
+{
+	if (job->details == NULL || job->credential == NULL) {
+		snprintf(err, errlen, "%s is not an object",
+		    job->details == NULL ? "details" : "credential details");
+		return -1;
+	}
+	if (jobs_too_deep(job->details, JOBS_MAX_DEPTH) ||
+	    jobs_too_deep(job->credential, JOBS_MAX_DEPTH)) {
+		snprintf(err, errlen, "%s nest deeper than %d levels",
+		    jobs_too_deep(job->details, JOBS_MAX_DEPTH)
+		        ? "details"
+		        : "credential details",
+		    JOBS_MAX_DEPTH);
+		return -1;
+	}
+	return 0;
+}
+
+/* A job whose sensors are added: JOBS_OK with *out, or JOBS_INVALID when
+ * none was usable (the job is freed). */
+static enum jobs_verdict
+jobs_finish(struct job *job, struct job **out, char *err, size_t errlen)
+{
+	if (job->n_sensors == 0) {
+		snprintf(err, errlen, "no usable sensors (%s)",
+		    job->warnings ? job->warnings : "none");
+		job_unref(job);
+		return JOBS_INVALID;
+	}
+	job_fingerprint(job);
+	*out = job;
+	return JOBS_OK;
 }
 
 enum jobs_verdict
@@ -460,32 +526,50 @@ jobs_from_entity_flags(struct json_object *entity, int64_t account_id,
 	job = job_new(id, account_id, name != NULL ? name : "");
 	job->details = jsonx_object(entity, "details");
 	job->credential = jsonx_object(cred, "details");
-	if (job->details == NULL || job->credential == NULL) {
-		snprintf(err, errlen, "%s is not an object",
-		    job->details == NULL ? "details" : "credential details");
+	if (jobs_check_json(job, err, errlen) == -1)
 		goto fail;
-	}
-	if (jobs_too_deep(job->details, JOBS_MAX_DEPTH) ||
-	    jobs_too_deep(job->credential, JOBS_MAX_DEPTH)) {
-		snprintf(err, errlen, "%s nest deeper than %d levels",
-		    jobs_too_deep(job->details, JOBS_MAX_DEPTH)
-		        ? "details"
-		        : "credential details",
-		    JOBS_MAX_DEPTH);
-		goto fail;
-	}
 	jobs_add_sensors(job, sensors, flags);
-	if (job->n_sensors == 0) {
-		snprintf(err, errlen, "no usable sensors (%s)",
-		    job->warnings ? job->warnings : "none");
-		goto fail;
-	}
-	job_fingerprint(job);
-	*out = job;
-	return JOBS_OK;
+	return jobs_finish(job, out, err, errlen);
 fail:
 	job_unref(job);
 	return JOBS_INVALID;
+}
+
+enum jobs_verdict
+jobs_from_parts(const struct jobs_parts *p, int64_t account_id,
+    const char *protocol, unsigned flags, struct job **out, char *err,
+    size_t errlen)
+{
+	struct job *job;
+	size_t i;
+
+	*out = NULL;
+	if (p->credential == NULL) {
+		snprintf(err, errlen, "no %s credential is set", protocol);
+		return JOBS_INVALID;
+	}
+	if (!json_object_is_type(p->credential, json_type_object)) {
+		snprintf(err, errlen, "credential is not a resolved record");
+		return JOBS_INVALID;
+	}
+	if (p->n_sensors == 0) {
+		snprintf(err, errlen, "no %s sensors are set", protocol);
+		return JOBS_INVALID;
+	}
+	job = job_new(p->id, account_id, p->name);
+	job->details = json_object_is_type(p->details, json_type_object)
+	    ? json_object_get(p->details)
+	    : NULL;
+	job->credential = jsonx_object(p->credential, "details");
+	if (jobs_check_json(job, err, errlen) == -1) {
+		job_unref(job);
+		return JOBS_INVALID;
+	}
+	job_alloc_sensors(job, p->n_sensors);
+	for (i = 0; i < p->n_sensors; i++)
+		jobs_add_sensor(
+		    job, i, p->sensors[i], p->intervals[i], flags);
+	return jobs_finish(job, out, err, errlen);
 }
 
 int
