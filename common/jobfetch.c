@@ -970,22 +970,38 @@ jf_lx_int(const char *p, const char *end, int64_t *out)
 	return 1;
 }
 
-int
-jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
-    int64_t bot_id, int64_t **ids, uint32_t *n)
+/* Reads an entity's interval on a sensor (already walked, NULL: absent)
+ * as jobs.c would: 0 (none) or 1..JOBS_MAX_INTERVAL_S, or -1 when it is
+ * anything else (jobs.c then words the problem). */
+static int
+jf_lx_interval(const char *p, const char *end)
 {
-	static const char *const ent_keys[] = {"entity_type", "protocols"};
+	int64_t v;
+
+	if (p == NULL || *p == 'n')
+		return 0;
+	if (jf_lx_int(p, end, &v) != 1 || v < 1 || v > JOBS_MAX_INTERVAL_S)
+		return -1;
+	return (int)v;
+}
+
+int
+jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, struct jobfetch_scan *out)
+{
+	static const char *const ent_keys[] = {
+	    "entity_type", "protocols", "id", "name", "details"};
 	static const char *const proto_keys[] = {
 	    "bot", "credential", "sensors"};
-	static const char *const sensor_keys[] = {"sensor"};
-	const char *end = text + len, *p, *v[3], *s;
-	int plain, rc;
-	int64_t id, *out = NULL;
+	static const char *const sensor_keys[] = {"sensor", "interval"};
+	const char *end = text + len, *p, *v[5], *pv[3], *s;
+	int plain, rc, complete = 1;
+	int64_t id, *ids = NULL;
+	int *iv = NULL;
 	size_t k = 0, cap = 0;
 
-	*ids = NULL;
-	*n = 0;
-	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 2, v);
+	memset(out, 0, sizeof(*out));
+	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 5, v);
 	if (p == NULL || jf_ws(p, end) != end)
 		return -1;
 	/* entity_type "device" (jf_candidate) */
@@ -999,65 +1015,132 @@ jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
 	/* protocols[P], an object */
 	if (v[1] == NULL || *v[1] != '{')
 		return 0;
-	if (jf_lx_object(v[1], end, JF_LX_DEPTH, &protocol, 1, v) == NULL)
+	if (jf_lx_object(v[1], end, JF_LX_DEPTH, &protocol, 1, pv) == NULL)
 		return -1;
-	if (v[0] == NULL || *v[0] != '{')
+	if (pv[0] == NULL || *pv[0] != '{')
 		return 0;
-	if (jf_lx_object(v[0], end, JF_LX_DEPTH, proto_keys, 3, v) == NULL)
+	if (jf_lx_object(pv[0], end, JF_LX_DEPTH, proto_keys, 3, pv) == NULL)
 		return -1;
 	/* bot: absent, null or ours */
-	if (v[0] != NULL && *v[0] != 'n') {
-		rc = jf_lx_int(v[0], end, &id);
+	if (pv[0] != NULL && *pv[0] != 'n') {
+		rc = jf_lx_int(pv[0], end, &id);
 		if (rc == -1)
 			return -1;
 		if (rc == 0 || id != bot_id)
 			return 0;
 	}
+	/* What the build needs besides: a valid id, a name without escapes,
+	 * details that are an object, an integer credential id and
+	 * sensors, each an object with an integer id and a valid interval
+	 * or none.  Anything else is left to json-c and jobs.c. */
+	rc = jf_lx_int(v[2], end, &out->id);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || out->id <= 0 || out->id > JSONX_MAX_ID)
+		complete = 0;
+	if (v[3] != NULL && *v[3] == '"') {
+		p = jf_lx_string(v[3], end, &plain);
+		out->name = v[3] + 1;
+		out->name_len = (size_t)(p - 1 - out->name);
+		if (!plain)
+			complete = 0;
+	} else {
+		complete = 0;
+	}
+	if (v[4] != NULL && *v[4] == '{') {
+		out->details = v[4];
+		out->details_len = (size_t)(jf_lx_value(v[4], end,
+		                                JF_LX_DEPTH) -
+		    v[4]);
+	} else {
+		complete = 0;
+	}
 	/* jf_ids_of: the credential's id, then each sensor's */
 	cap = 4;
-	out = xcalloc(cap, sizeof(*out));
-	out[k++] = -1;
-	rc = jf_lx_int(v[1], end, &out[0]);
+	ids = xcalloc(cap, sizeof(*ids));
+	iv = xcalloc(cap, sizeof(*iv));
+	ids[k++] = -1;
+	rc = jf_lx_int(pv[1], end, &ids[0]);
 	if (rc == -1)
 		goto unsure;
-	if (rc == 0)
-		out[0] = -1;
-	if (v[2] != NULL && *v[2] == '[') {
-		p = jf_ws(v[2] + 1, end);
+	if (rc == 0) {
+		ids[0] = -1;
+		complete = 0;
+	}
+	if (pv[2] == NULL || *pv[2] != '[')
+		complete = 0;
+	else {
+		p = jf_ws(pv[2] + 1, end);
 		while (p < end && *p != ']') {
-			const char *sv[1];
+			const char *sv[2];
 
 			if (k == cap) {
 				cap *= 2;
-				out = xreallocarray(out, cap, sizeof(*out));
+				ids = xreallocarray(ids, cap, sizeof(*ids));
+				iv = xreallocarray(iv, cap, sizeof(*iv));
 			}
-			out[k] = -1;
+			ids[k] = -1;
+			iv[k] = 0;
 			s = p;
 			p = jf_lx_value(p, end, JF_LX_DEPTH);
 			if (p == NULL)
 				goto unsure;
 			if (*s == '{') {
 				if (jf_lx_object(s, end, JF_LX_DEPTH,
-				        sensor_keys, 1, sv) == NULL)
+				        sensor_keys, 2, sv) == NULL)
 					goto unsure;
-				rc = jf_lx_int(sv[0], end, &out[k]);
+				rc = jf_lx_int(sv[0], end, &ids[k]);
 				if (rc == -1)
 					goto unsure;
-				if (rc == 0)
-					out[k] = -1;
+				if (rc == 0) {
+					ids[k] = -1;
+					complete = 0;
+				}
+				iv[k] = jf_lx_interval(sv[1], end);
+				if (iv[k] == -1)
+					complete = 0;
+			} else {
+				complete = 0;
 			}
 			k++;
 			p = jf_ws(p, end);
 			if (p < end && *p == ',')
 				p = jf_ws(p + 1, end);
 		}
+		if (k == 1)
+			complete = 0; /* no sensors */
 	}
-	*ids = out;
-	*n = (uint32_t)k;
+	out->ids = ids;
+	out->n_ids = (uint32_t)k;
+	out->intervals = iv;
+	out->complete = complete;
 	return 1;
 unsure:
-	free(out);
+	free(ids);
+	free(iv);
+	memset(out, 0, sizeof(*out));
 	return -1;
+}
+
+void
+jobfetch_scan_release(struct jobfetch_scan *scan)
+{
+	free(scan->ids);
+	free(scan->intervals);
+	memset(scan, 0, sizeof(*scan));
+}
+
+int
+jobfetch_scan_ids(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, int64_t **ids, uint32_t *n)
+{
+	struct jobfetch_scan scan;
+	int rc = jobfetch_scan_entity(text, len, protocol, bot_id, &scan);
+
+	*ids = scan.ids;
+	*n = scan.n_ids;
+	free(scan.intervals);
+	return rc;
 }
 
 static void
@@ -1411,10 +1494,89 @@ jf_resolve(struct jf *jf, int64_t account, struct json_object *e,
 	return e;
 }
 
-/* Builds the job of entity e (span k of acc) and, with JOBFETCH_REUSE,
- * remembers what it gave for the next refresh. */
+/* jf_resolve and jobs_from_parts for an entity the scan read whole (see
+ * jobfetch_scan): the same notes, job or err, without json-c parsing
+ * more of the entity than its details.  JF_KEEP when a record it names
+ * could not be fetched this time. */
+#define JF_KEEP (-2)
+
+static int
+jf_build_scanned(struct jf *jf, int64_t account, const struct jobfetch_scan *sc,
+    struct job **job, char *err, size_t errlen)
+{
+	struct json_object *recs_one[2], **recs = recs_one;
+	int iv_one[2], *iv = iv_one, rc = JF_KEEP;
+	struct jobs_parts parts;
+	struct jf_record *r;
+	char name_one[128], *name = name_one;
+	uint32_t k;
+
+	memset(&parts, 0, sizeof(parts));
+	if (sc->n_ids > 2) {
+		recs = xcalloc(sc->n_ids, sizeof(*recs));
+		iv = xcalloc(sc->n_ids, sizeof(*iv));
+	}
+	r = jf_find(jf, JF_CREDENTIAL, account, sc->ids[0]);
+	if (r != NULL && r->state == JF_FAILED)
+		goto out;
+	if (r != NULL && r->state == JF_MISSING)
+		jf_note("job %lld: credential %lld does not exist",
+		    (long long)sc->id, (long long)r->id);
+	if (r != NULL && r->state == JF_OK)
+		parts.credential = json_object_get(jf_rec_obj(r));
+	for (k = 1; k < sc->n_ids; k++) {
+		r = jf_find(jf, JF_SENSOR, account, sc->ids[k]);
+		if (r == NULL)
+			jf_note("job %lld: sensor #%lu has no valid sensor id",
+			    (long long)sc->id, (unsigned long)(k - 1));
+		else if (r->state == JF_FAILED)
+			goto out;
+		else if (r->state == JF_MISSING)
+			jf_note("job %lld: sensor %lld does not exist",
+			    (long long)sc->id, (long long)r->id);
+		if (r == NULL || r->state != JF_OK)
+			continue;
+		recs[parts.n_sensors] = json_object_get(jf_rec_obj(r));
+		iv[parts.n_sensors] = sc->intervals[k];
+		parts.n_sensors++;
+	}
+	/* The details alone are parsed: one object, not the entity's five.
+	 * The scan walked them, so json-c takes them (entities nest at most
+	 * JOBS_LIST_MAX_DEPTH). */
+	json_tokener_reset(jf->tok);
+	parts.details = json_tokener_parse_ex(
+	    jf->tok, sc->details, (int)sc->details_len);
+	if (sc->name_len >= sizeof(name_one))
+		name = xmalloc(sc->name_len + 1);
+	memcpy(name, sc->name, sc->name_len);
+	name[sc->name_len] = '\0';
+	parts.id = sc->id;
+	parts.name = name;
+	parts.sensors = recs;
+	parts.intervals = iv;
+	rc = jobs_from_parts(
+	    &parts, account, jf->protocol, jf->flags, job, err, errlen);
+out:
+	json_object_put(parts.details);
+	json_object_put(parts.credential);
+	for (k = 0; k < parts.n_sensors; k++)
+		json_object_put(recs[k]);
+	if (recs != recs_one) {
+		free(recs);
+		free(iv);
+	}
+	if (name != name_one)
+		free(name);
+	return rc;
+}
+
+/* Builds the job of span k of acc: from the scan's reading sc when it
+ * read the entity whole (sc->complete), else from e, the entity parsed
+ * (NULL: not ours, as the scan found).  With JOBFETCH_REUSE, remembers
+ * what it gave for the next refresh. */
 static void
-jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
+jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e,
+    struct jobfetch_scan *sc)
 {
 	char err[BOT_ERRLEN];
 	struct json_object *proto, *resolved = NULL;
@@ -1422,19 +1584,35 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	struct job *job = NULL;
 	int64_t eid, *ids = NULL;
 	uint32_t n_ids = 0;
+	int verdict;
 
 	memset(&seen, 0, sizeof(seen));
 	jf->notes_len = 0;
 	jf->capture = jf->reuse;
-	proto = jf_candidate(jf, e);
-	if (proto == NULL)
-		goto remember;
-	seen.ours = 1;
-	seen.who.id = eid = jsonx_int(e, "id");
-	ids = jf_ids_of(proto, &n_ids);
-	resolved = jf_resolve(jf, acc->id, e, proto, eid);
+	if (sc != NULL && sc->complete) {
+		seen.ours = 1;
+		seen.who.id = eid = sc->id;
+		verdict = jf_build_scanned(
+		    jf, acc->id, sc, &job, err, sizeof(err));
+		ids = sc->ids; /* now ours */
+		n_ids = sc->n_ids;
+		sc->ids = NULL;
+	} else {
+		proto = e != NULL ? jf_candidate(jf, e) : NULL;
+		if (proto == NULL)
+			goto remember;
+		seen.ours = 1;
+		seen.who.id = eid = jsonx_int(e, "id");
+		ids = jf_ids_of(proto, &n_ids);
+		resolved = jf_resolve(jf, acc->id, e, proto, eid);
+		verdict = resolved == NULL
+		    ? JF_KEEP
+		    : (int)jobs_from_entity_flags(resolved, acc->id,
+		          jf->protocol, jf->bot_id, jf->flags, &job, err,
+		          sizeof(err));
+	}
 	jf_recs_used(jf, acc->id, ids, n_ids);
-	if (resolved == NULL) {
+	if (verdict == JF_KEEP) {
 		job_update_keep(&jf->u, acc->id, eid);
 		/* Its previous job stays, and so does what it was made of. */
 		if (jf->reuse)
@@ -1442,8 +1620,7 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 			    jf, jf_seen_by_id(&jf_seen_prev, acc->id, eid));
 		goto out;
 	}
-	switch (jobs_from_entity_flags(resolved, acc->id, jf->protocol,
-	    jf->bot_id, jf->flags, &job, err, sizeof(err))) {
+	switch (verdict) {
 	case JOBS_OK:
 		if (job->warnings != NULL)
 			jf_note("job %lld (%s): %s", (long long)job->id,
@@ -1468,7 +1645,7 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e)
 	case JOBS_INVALID:
 		jf_note("job %lld: not polled: %s", (long long)eid, err);
 		break;
-	case JOBS_SKIP:
+	default:
 		break;
 	}
 remember:
@@ -1605,11 +1782,27 @@ jf_accounts_some(struct jf *jf, int64_t t0)
 		while (acc->built < acc->n_spans) {
 			struct json_object *e;
 
-			if (jf_build_seen(jf, acc, acc->built++))
+			struct jobfetch_scan sc;
+			size_t k = acc->built++, at = acc->spans[3 * k];
+			int rc;
+
+			if (jf_build_seen(jf, acc, k))
 				goto built;
-			e = jf_entity(jf, acc, acc->built - 1);
+			/* Read by the scan's reader again (cheaper than
+			 * json-c) and built from that when it read all the
+			 * build needs; not ours: nothing to parse. */
+			rc = jobfetch_scan_entity(acc->body + at,
+			    acc->spans[3 * k + 1] - at, jf->protocol,
+			    jf->bot_id, &sc);
+			if (rc == 0 || (rc == 1 && sc.complete)) {
+				jf_build_entity(jf, acc, NULL, &sc);
+				jobfetch_scan_release(&sc);
+				goto built;
+			}
+			jobfetch_scan_release(&sc);
+			e = jf_entity(jf, acc, k);
 			if (e != NULL) /* it parsed when scanned */
-				jf_build_entity(jf, acc, e);
+				jf_build_entity(jf, acc, e, NULL);
 			json_object_put(e);
 		built:
 			if (jf_slice_over(t0))

@@ -46,6 +46,36 @@ int jobfetch_start(struct backend *b, const char *protocol, unsigned flags,
 typedef int jobfetch_prepare_cb(struct job *job, void *arg);
 void jobfetch_set_prepare(jobfetch_prepare_cb *prepare, void *arg);
 
+/* What jobfetch_scan_entity reads of an entity of ours. */
+struct jobfetch_scan {
+	int64_t *ids; /* the credential's id, then each sensor's (-1: none) */
+	uint32_t n_ids;
+	/* 1: the rest holds all the build needs (jobs_from_parts), so the
+	 * entity need not be parsed: a valid id, a name without escapes,
+	 * details that are an object, an integer credential id, and at least
+	 * one sensor, each an object with an integer id and an interval of
+	 * 1..JOBS_MAX_INTERVAL_S or none. */
+	int complete;
+	int64_t id;
+	const char *name; /* in the text, name_len bytes, no escapes */
+	size_t name_len;
+	const char *details; /* the details object's text */
+	size_t details_len;
+	int *intervals; /* n_ids entries, [k] for ids[k] (k >= 1); 0: none */
+};
+
+/* Reads the entity text (one JSON object) for protocol and bot bot_id as
+ * jobfetch's scan does, without json-c: 1 when the entity is a device
+ * with protocols[protocol] for that bot (*out filled; release it with
+ * jobfetch_scan_release), 0 when it is not, -1 when the text is beyond
+ * this reader (json-c then decides).  Whatever it accepts json-c accepts
+ * and reads the same way (fuzz_jobscan checks ids, verdicts and the
+ * built jobs against json-c's reading). */
+int jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
+    int64_t bot_id, struct jobfetch_scan *out) BOT_WUR;
+/* Frees what jobfetch_scan_entity put in scan. */
+void jobfetch_scan_release(struct jobfetch_scan *scan);
+
 /* The record ids the entity text (one JSON object) names for protocol and
  * bot bot_id, read as jobfetch's scan reads them without json-c: 1 when
  * the entity is a device with protocols[protocol] for that bot (*ids: a
