@@ -1049,9 +1049,8 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 	}
 	if (v[4] != NULL && *v[4] == '{') {
 		out->details = v[4];
-		out->details_len = (size_t)(jf_lx_value(v[4], end,
-		                                JF_LX_DEPTH) -
-		    v[4]);
+		out->details_len =
+		    (size_t)(jf_lx_value(v[4], end, JF_LX_DEPTH) - v[4]);
 	} else {
 		complete = 0;
 	}
@@ -1544,8 +1543,8 @@ jf_build_scanned(struct jf *jf, int64_t account, const struct jobfetch_scan *sc,
 	 * The scan walked them, so json-c takes them (entities nest at most
 	 * JOBS_LIST_MAX_DEPTH). */
 	json_tokener_reset(jf->tok);
-	parts.details = json_tokener_parse_ex(
-	    jf->tok, sc->details, (int)sc->details_len);
+	parts.details =
+	    json_tokener_parse_ex(jf->tok, sc->details, (int)sc->details_len);
 	if (sc->name_len >= sizeof(name_one))
 		name = xmalloc(sc->name_len + 1);
 	memcpy(name, sc->name, sc->name_len);
@@ -1592,8 +1591,8 @@ jf_build_entity(struct jf *jf, struct jf_account *acc, struct json_object *e,
 	if (sc != NULL && sc->complete) {
 		seen.ours = 1;
 		seen.who.id = eid = sc->id;
-		verdict = jf_build_scanned(
-		    jf, acc->id, sc, &job, err, sizeof(err));
+		verdict =
+		    jf_build_scanned(jf, acc->id, sc, &job, err, sizeof(err));
 		ids = sc->ids; /* now ours */
 		n_ids = sc->n_ids;
 		sc->ids = NULL;

@@ -276,8 +276,8 @@ jobs_add_sensor(struct job *job, size_t i, struct json_object *sensor,
 		jobs_warn(job, msg);
 		return;
 	}
-	if (jobs_get_interval(sensor, "default_interval", &def, err,
-	        sizeof(err)) == -1) {
+	if (jobs_get_interval(
+	        sensor, "default_interval", &def, err, sizeof(err)) == -1) {
 		snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
 		    (long long)sid, err);
 		jobs_warn(job, msg);
@@ -359,10 +359,9 @@ static uint64_t
 jobs_fp_text(struct json_object *obj)
 {
 	size_t n = 4;
-	const char *text = obj == NULL
-	    ? "null"
-	    : json_object_to_json_string_length(
-	          obj, JSON_C_TO_STRING_PLAIN, &n);
+	const char *text = obj == NULL ? "null"
+	                               : json_object_to_json_string_length(
+	                                     obj, JSON_C_TO_STRING_PLAIN, &n);
 
 	return texthash(text, n, 0x6a736f6eULL);
 }
@@ -567,8 +566,7 @@ jobs_from_parts(const struct jobs_parts *p, int64_t account_id,
 	}
 	job_alloc_sensors(job, p->n_sensors);
 	for (i = 0; i < p->n_sensors; i++)
-		jobs_add_sensor(
-		    job, i, p->sensors[i], p->intervals[i], flags);
+		jobs_add_sensor(job, i, p->sensors[i], p->intervals[i], flags);
 	return jobs_finish(job, out, err, errlen);
 }
 

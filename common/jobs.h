@@ -96,19 +96,19 @@ enum jobs_verdict jobs_from_entity_flags(struct json_object *entity,
  * is valid and whose sensors' intervals on the entity are valid. */
 struct jobs_parts {
 	int64_t id;
-	const char *name;              /* "" when it has none */
-	struct json_object *details;   /* the entity's details (borrowed) */
+	const char *name;               /* "" when it has none */
+	struct json_object *details;    /* the entity's details (borrowed) */
 	struct json_object *credential; /* the credential record, NULL: none */
-	struct json_object **sensors;  /* the sensor records that exist */
-	const int *intervals;          /* each one's interval, 0: none */
+	struct json_object **sensors;   /* the sensor records that exist */
+	const int *intervals;           /* each one's interval, 0: none */
 	size_t n_sensors;
 };
 
 /* Builds the job of p: the same verdict, job, warnings and err as
  * jobs_from_entity_flags gives for the resolved entity p describes. */
 enum jobs_verdict jobs_from_parts(const struct jobs_parts *p,
-    int64_t account_id, const char *protocol, unsigned flags,
-    struct job **out, char *err, size_t errlen) BOT_WUR;
+    int64_t account_id, const char *protocol, unsigned flags, struct job **out,
+    char *err, size_t errlen) BOT_WUR;
 
 /* A new, empty job with one reference (details and credential NULL, no
  * sensors or intervals); for code that builds jobs of its own.  The job and
