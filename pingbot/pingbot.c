@@ -100,6 +100,7 @@ static struct {
 	struct pinger *pinger;           /* shared by the workers */
 	struct pingpool *pool;           /* the workers */
 	struct target_resolver *targets; /* host names' lookups */
+	struct pingcfg_memo cred_memo;   /* the last credential parsed */
 	struct log_limit send_lim;
 	struct log_limit busy_lim;
 } pb;
@@ -499,7 +500,8 @@ pingbot_job_prepare(struct job *job, char *err, size_t errlen)
 	char msg[BOT_ERRLEN];
 
 	pj = xcalloc(1, sizeof(*pj));
-	if (pingcfg_parse(job->credential, &pj->cfg, err, errlen) != 0 ||
+	if (pingcfg_parse_memo(
+	        &pb.cred_memo, job->credential, &pj->cfg, err, errlen) != 0 ||
 	    target_from_details(
 	        &pj->target, job->id, job->details, "ping", err, errlen) != 0) {
 		free(pj);
@@ -603,6 +605,7 @@ pingbot_shutdown(void)
 	pb.pinger = NULL;
 	target_resolver_free(pb.targets);
 	pb.targets = NULL;
+	pingcfg_memo_clear(&pb.cred_memo);
 	pb.loop = NULL;
 }
 

@@ -57,6 +57,32 @@ pingcfg_parse(
 	return 0;
 }
 
+int
+pingcfg_parse_memo(struct pingcfg_memo *m, struct json_object *cred,
+    struct pingcfg *cfg, char *err, size_t errlen)
+{
+	/* m->cred is held, so no other object can have its address. */
+	if (cred != NULL && cred == m->cred) {
+		*cfg = m->cfg;
+		return 0;
+	}
+	if (pingcfg_parse(cred, cfg, err, errlen) != 0)
+		return -1;
+	if (cred != NULL) {
+		pingcfg_memo_clear(m);
+		m->cred = json_object_get(cred);
+		m->cfg = *cfg;
+	}
+	return 0;
+}
+
+void
+pingcfg_memo_clear(struct pingcfg_memo *m)
+{
+	json_object_put(m->cred);
+	memset(m, 0, sizeof(*m));
+}
+
 double
 pingcfg_duration_s(const struct pingcfg *cfg)
 {

@@ -38,6 +38,25 @@ struct pingcfg {
 int pingcfg_parse(struct json_object *cred, struct pingcfg *cfg, char *err,
     size_t errlen) BOT_WUR;
 
+/* The last credential details parsed, and what they gave: the jobs of an
+ * account share one credential object, so each is parsed once.  Zeroed
+ * (or pingcfg_memo_clear) before first use. */
+struct pingcfg_memo {
+	struct json_object *cred; /* own reference, or NULL */
+	struct pingcfg cfg;       /* what pingcfg_parse gave for it */
+};
+
+/* pingcfg_parse through m: for the very object m holds (json-c objects
+ * are never changed once a job holds them) the remembered result, else a
+ * parse that m then remembers when it succeeds (failures are parsed again
+ * each time: they are rare, and err says the same).  cred is borrowed; m
+ * takes a reference to it.  Returns 0, or -1 with err. */
+int pingcfg_parse_memo(struct pingcfg_memo *m, struct json_object *cred,
+    struct pingcfg *cfg, char *err, size_t errlen) BOT_WUR;
+
+/* Drops m's reference and result (m may be zeroed already). */
+void pingcfg_memo_clear(struct pingcfg_memo *m);
+
 /* The longest a run with cfg takes: rounds start sleep_s apart, or back to
  * back when a round waits out its timeout, and the last round waits at
  * most timeout_s (retries share the timeout). */

@@ -3,12 +3,17 @@
  * backend (or a job file), and apibot hands it a URL's host.  The input is
  * tried as a details object, as one text under each key family, and each
  * numeric result is checked: canonical text round-trips, formats fit, and
- * a refused address never comes out as usable.
+ * a refused address never comes out as usable.  A text is also read the
+ * way target.c did before its shortcuts for literal addresses
+ * (getaddrinfo AI_NUMERICHOST, then getnameinfo NI_NUMERICHOST), which
+ * must give the same address.
  */
 #include <sys/socket.h>
 
 #include <json-c/json.h>
+#include <netdb.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +47,51 @@ fuzz_target_check(const struct target *t)
 		abort();
 }
 
+/* The old reading of text against what target_from_text made of it (rc,
+ * t): a numeric text gives getnameinfo's canonical address (IPv4-mapped
+ * IPv6 as IPv4), or a refusal; any other text is never a numeric target. */
+static void
+fuzz_target_as_before(
+    const char *text, int rc, const struct target *t, const char *err)
+{
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_in sin;
+	const struct sockaddr *sa;
+	socklen_t salen;
+	char addr[TARGET_ADDRLEN], want[TARGET_ADDRLEN + 32];
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(text, NULL, &hints, &res) != 0 || res == NULL) {
+		if (rc == 0 && !t->is_name)
+			abort();
+		return;
+	}
+	sa = res->ai_addr;
+	salen = res->ai_addrlen;
+	if (sa->sa_family == AF_INET6 &&
+	    IN6_IS_ADDR_V4MAPPED(
+	        &((const struct sockaddr_in6 *)sa)->sin6_addr)) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		memcpy(&sin.sin_addr,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr[12],
+		    4);
+		sa = (const struct sockaddr *)&sin;
+		salen = sizeof(sin);
+	}
+	if (getnameinfo(
+	        sa, salen, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST) != 0)
+		addr[0] = '\0';
+	if (rc == 0 &&
+	    (t->is_name || strcmp(t->addr, addr) != 0 ||
+	        t->family != sa->sa_family))
+		abort();
+	freeaddrinfo(res);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -60,8 +110,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
-		if (target_from_text(
-		        &t, 1, "url", s, families[i], err, sizeof(err)) == 0) {
+		int rc = target_from_text(
+		    &t, 1, "url", s, families[i], err, sizeof(err));
+
+		if (i == 0 && size < TARGET_TEXTLEN)
+			fuzz_target_as_before(s, rc, &t, err);
+		if (rc == 0) {
 			fuzz_target_check(&t);
 			target_release(&t);
 		} else if (err[0] == '\0')

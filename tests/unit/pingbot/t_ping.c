@@ -222,6 +222,8 @@ T_TEST(t_ping_prepare)
 	T_ASSERT(job.priv == NULL);
 	json_object_put(job.details);
 	json_object_put(job.credential);
+	/* What the bot still holds (the last credential parsed) goes. */
+	pingbot_ops.shutdown();
 
 	T_EQ_STR(pingbot_ops.protocol, "ping");
 	T_EQ_STR(pingbot_ops.name, "pingbot");
