@@ -813,7 +813,20 @@ jf_lx_string(const char *p, const char *end, int *plain)
 static int
 jf_lx_delim(const char *p, const char *end)
 {
-	return p >= end || (*p != '\0' && strchr(" \t\r\n,]}", *p) != NULL);
+	if (p >= end)
+		return 1;
+	switch (*p) {
+	case ' ':
+	case '\t':
+	case '\r':
+	case '\n':
+	case ',':
+	case ']':
+	case '}':
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 /* After the number at p (JSON's grammar, no exponent, at most 18 integer
@@ -847,6 +860,55 @@ jf_lx_number(const char *p, const char *end, int *is_int)
 
 static const char *jf_lx_value(const char *p, const char *end, int depth);
 
+/* The index of the key k (len bytes, no escapes) in keys[0..n), or n. */
+static size_t
+jf_lx_key(const char *k, size_t len, const char *const *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (keys[i][0] == (len ? k[0] : '\0') &&
+		    strncmp(k, keys[i], len) == 0 && keys[i][len] == '\0')
+			return i;
+	return n;
+}
+
+/* jf_lx_object for an object the reader has already walked (inside an
+ * entity it took): the same values, found without checking again. */
+static const char *
+jf_lx_object_walked(const char *p, const char *end, const char *const *keys,
+    size_t n, const char **val)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		val[i] = NULL;
+	p = jf_ws(p + 1, end);
+	if (p < end && *p == '}')
+		return p + 1;
+	for (;;) {
+		const char *k = p + 1, *v;
+
+		p = jf_skip_string(p, end);
+		if (p == NULL)
+			return NULL; /* not reached: it was walked */
+		i = jf_lx_key(k, (size_t)(p - 1 - k), keys, n);
+		p = jf_ws(p, end);
+		v = p = jf_ws(p + 1, end); /* after the ':' */
+		p = jf_skip(p, end, JF_LX_DEPTH);
+		if (p == NULL)
+			return NULL;
+		if (i < n)
+			val[i] = v;
+		p = jf_ws(p, end);
+		if (p < end && *p == ',') {
+			p = jf_ws(p + 1, end);
+			continue;
+		}
+		return p < end && *p == '}' ? p + 1 : NULL;
+	}
+}
+
 /* Walks the object at p; the last value of each of keys[0..n) goes into
  * val[i] (NULL: absent).  The end of the object, or NULL (unsure). */
 static const char *
@@ -869,10 +931,7 @@ jf_lx_object(const char *p, const char *end, int depth, const char *const *keys,
 		p = jf_lx_string(p, end, &plain);
 		if (p == NULL || !plain)
 			return NULL;
-		for (i = 0; i < n; i++)
-			if ((size_t)(p - 1 - k) == strlen(keys[i]) &&
-			    memcmp(k, keys[i], (size_t)(p - 1 - k)) == 0)
-				break;
+		i = jf_lx_key(k, (size_t)(p - 1 - k), keys, n);
 		p = jf_ws(p, end);
 		if (p >= end || *p != ':')
 			return NULL;
@@ -1015,11 +1074,12 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 	/* protocols[P], an object */
 	if (v[1] == NULL || *v[1] != '{')
 		return 0;
-	if (jf_lx_object(v[1], end, JF_LX_DEPTH, &protocol, 1, pv) == NULL)
+	/* (what lies inside the entity was walked: checked once) */
+	if (jf_lx_object_walked(v[1], end, &protocol, 1, pv) == NULL)
 		return -1;
 	if (pv[0] == NULL || *pv[0] != '{')
 		return 0;
-	if (jf_lx_object(pv[0], end, JF_LX_DEPTH, proto_keys, 3, pv) == NULL)
+	if (jf_lx_object_walked(pv[0], end, proto_keys, 3, pv) == NULL)
 		return -1;
 	/* bot: absent, null or ours */
 	if (pv[0] != NULL && *pv[0] != 'n') {
@@ -1050,7 +1110,7 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 	if (v[4] != NULL && *v[4] == '{') {
 		out->details = v[4];
 		out->details_len =
-		    (size_t)(jf_lx_value(v[4], end, JF_LX_DEPTH) - v[4]);
+		    (size_t)(jf_skip(v[4], end, JF_LX_DEPTH) - v[4]);
 	} else {
 		complete = 0;
 	}
@@ -1081,12 +1141,12 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 			ids[k] = -1;
 			iv[k] = 0;
 			s = p;
-			p = jf_lx_value(p, end, JF_LX_DEPTH);
+			p = jf_skip(p, end, JF_LX_DEPTH);
 			if (p == NULL)
 				goto unsure;
 			if (*s == '{') {
-				if (jf_lx_object(s, end, JF_LX_DEPTH,
-				        sensor_keys, 2, sv) == NULL)
+				if (jf_lx_object_walked(
+				        s, end, sensor_keys, 2, sv) == NULL)
 					goto unsure;
 				rc = jf_lx_int(sv[0], end, &ids[k]);
 				if (rc == -1)
