@@ -873,47 +873,13 @@ jf_lx_key(const char *k, size_t len, const char *const *keys, size_t n)
 	return n;
 }
 
-/* jf_lx_object for an object the reader has already walked (inside an
- * entity it took): the same values, found without checking again. */
-static const char *
-jf_lx_object_walked(const char *p, const char *end, const char *const *keys,
-    size_t n, const char **val)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		val[i] = NULL;
-	p = jf_ws(p + 1, end);
-	if (p < end && *p == '}')
-		return p + 1;
-	for (;;) {
-		const char *k = p + 1, *v;
-
-		p = jf_skip_string(p, end);
-		if (p == NULL)
-			return NULL; /* not reached: it was walked */
-		i = jf_lx_key(k, (size_t)(p - 1 - k), keys, n);
-		p = jf_ws(p, end);
-		v = p = jf_ws(p + 1, end); /* after the ':' */
-		p = jf_skip(p, end, JF_LX_DEPTH);
-		if (p == NULL)
-			return NULL;
-		if (i < n)
-			val[i] = v;
-		p = jf_ws(p, end);
-		if (p < end && *p == ',') {
-			p = jf_ws(p + 1, end);
-			continue;
-		}
-		return p < end && *p == '}' ? p + 1 : NULL;
-	}
-}
-
 /* Walks the object at p; the last value of each of keys[0..n) goes into
- * val[i] (NULL: absent).  The end of the object, or NULL (unsure). */
+ * val[i] (NULL: absent).  The end of the object, or NULL (unsure).  An
+ * object inside an entity the reader already walked (walked) is read
+ * again without checking again. */
 static const char *
-jf_lx_object(const char *p, const char *end, int depth, const char *const *keys,
-    size_t n, const char **val)
+jf_lx_object(const char *p, const char *end, int depth, int walked,
+    const char *const *keys, size_t n, const char **val)
 {
 	size_t i;
 
@@ -926,17 +892,19 @@ jf_lx_object(const char *p, const char *end, int depth, const char *const *keys,
 		return p + 1;
 	for (;;) {
 		const char *k = p + 1, *v;
-		int plain;
+		int plain = 1;
 
-		p = jf_lx_string(p, end, &plain);
-		if (p == NULL || !plain)
+		p = walked ? jf_skip_string(p, end)
+		           : jf_lx_string(p, end, &plain);
+		if (p == NULL || (!walked && !plain))
 			return NULL;
 		i = jf_lx_key(k, (size_t)(p - 1 - k), keys, n);
 		p = jf_ws(p, end);
 		if (p >= end || *p != ':')
 			return NULL;
 		v = p = jf_ws(p + 1, end);
-		p = jf_lx_value(p, end, depth - 1);
+		p = walked ? jf_skip(p, end, depth - 1)
+		           : jf_lx_value(p, end, depth - 1);
 		if (p == NULL)
 			return NULL;
 		if (i < n)
@@ -962,7 +930,7 @@ jf_lx_value(const char *p, const char *end, int depth)
 	case '"':
 		return jf_lx_string(p, end, &x);
 	case '{':
-		return jf_lx_object(p, end, depth, NULL, 0, NULL);
+		return jf_lx_object(p, end, depth, 0, NULL, 0, NULL);
 	case '[':
 		if (depth <= 0)
 			return NULL;
@@ -1060,7 +1028,7 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 	size_t k = 0, cap = 0;
 
 	memset(out, 0, sizeof(*out));
-	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, ent_keys, 5, v);
+	p = jf_lx_object(jf_ws(text, end), end, JF_LX_DEPTH, 0, ent_keys, 5, v);
 	if (p == NULL || jf_ws(p, end) != end)
 		return -1;
 	/* entity_type "device" (jf_candidate) */
@@ -1075,11 +1043,11 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 	if (v[1] == NULL || *v[1] != '{')
 		return 0;
 	/* (what lies inside the entity was walked: checked once) */
-	if (jf_lx_object_walked(v[1], end, &protocol, 1, pv) == NULL)
+	if (jf_lx_object(v[1], end, JF_LX_DEPTH, 1, &protocol, 1, pv) == NULL)
 		return -1;
 	if (pv[0] == NULL || *pv[0] != '{')
 		return 0;
-	if (jf_lx_object_walked(pv[0], end, proto_keys, 3, pv) == NULL)
+	if (jf_lx_object(pv[0], end, JF_LX_DEPTH, 1, proto_keys, 3, pv) == NULL)
 		return -1;
 	/* bot: absent, null or ours */
 	if (pv[0] != NULL && *pv[0] != 'n') {
@@ -1145,8 +1113,8 @@ jobfetch_scan_entity(const char *text, size_t len, const char *protocol,
 			if (p == NULL)
 				goto unsure;
 			if (*s == '{') {
-				if (jf_lx_object_walked(
-				        s, end, sensor_keys, 2, sv) == NULL)
+				if (jf_lx_object(s, end, JF_LX_DEPTH, 1,
+				        sensor_keys, 2, sv) == NULL)
 					goto unsure;
 				rc = jf_lx_int(sv[0], end, &ids[k]);
 				if (rc == -1)

@@ -256,12 +256,13 @@ job_alloc_sensors(struct job *job, size_t n)
 	}
 }
 
-/* Adds the sensor of record sensor (a resolved record, #i of the entity's
- * resolved list) with the entity's interval (0: none) to job; a broken
- * one only warns. */
+/* Adds the sensor of record sensor (#i of the entity's resolved list;
+ * anything but a resolved record only warns) to job, with the entity's
+ * interval read from item (its sensors[i]) or, without one, interval
+ * (0: none); a broken one only warns. */
 static void
 jobs_add_sensor(struct job *job, size_t i, struct json_object *sensor,
-    int interval, unsigned flags)
+    struct json_object *item, int interval, unsigned flags)
 {
 	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	struct json_object *details;
@@ -276,7 +277,10 @@ jobs_add_sensor(struct job *job, size_t i, struct json_object *sensor,
 		jobs_warn(job, msg);
 		return;
 	}
-	if (jobs_get_interval(
+	if ((item != NULL &&
+	        jobs_get_interval(
+	            item, "interval", &interval, err, sizeof(err)) == -1) ||
+	    jobs_get_interval(
 	        sensor, "default_interval", &def, err, sizeof(err)) == -1) {
 		snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
 		    (long long)sid, err);
@@ -322,35 +326,18 @@ jobs_add_sensor(struct job *job, size_t i, struct json_object *sensor,
 static void
 jobs_add_sensors(struct job *job, struct json_object *list, unsigned flags)
 {
-	char err[BOT_ERRLEN], msg[BOT_ERRLEN + 64];
 	size_t i, n = json_object_array_length(list);
 
 	job_alloc_sensors(job, n);
 	for (i = 0; i < n; i++) {
 		struct json_object *item = json_object_array_get_idx(list, i);
-		struct json_object *sensor;
-		int interval = 0;
-		int64_t sid = 0;
+		struct json_object *sensor = NULL;
 
-		err[0] = '\0';
-		if (!json_object_is_type(item, json_type_object) ||
-		    !json_object_object_get_ex(item, "sensor", &sensor) ||
-		    !json_object_is_type(sensor, json_type_object) ||
-		    jsonx_id(sensor, "id", &sid) == -1) {
-			snprintf(msg, sizeof(msg),
-			    "sensor #%zu skipped: not a resolved sensor record",
-			    i);
-			jobs_warn(job, msg);
-			continue;
-		}
-		if (jobs_get_interval(
-		        item, "interval", &interval, err, sizeof(err)) == -1) {
-			snprintf(msg, sizeof(msg), "sensor %lld skipped: %s",
-			    (long long)sid, err);
-			jobs_warn(job, msg);
-			continue;
-		}
-		jobs_add_sensor(job, i, sensor, interval, flags);
+		if (!json_object_is_type(item, json_type_object))
+			item = NULL; /* not a resolved sensor: it warns */
+		else
+			json_object_object_get_ex(item, "sensor", &sensor);
+		jobs_add_sensor(job, i, sensor, item, 0, flags);
 	}
 }
 
@@ -566,7 +553,8 @@ jobs_from_parts(const struct jobs_parts *p, int64_t account_id,
 	}
 	job_alloc_sensors(job, p->n_sensors);
 	for (i = 0; i < p->n_sensors; i++)
-		jobs_add_sensor(job, i, p->sensors[i], p->intervals[i], flags);
+		jobs_add_sensor(
+		    job, i, p->sensors[i], NULL, p->intervals[i], flags);
 	return jobs_finish(job, out, err, errlen);
 }
 

@@ -21,6 +21,9 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 extern int t_failed;
 /* A scratch directory for the current run, created on first use. */
 const char *t_tmpdir(void);
+/* json-c's parse of a test's own JSON text (a new reference); a text that
+ * does not parse is a broken test: it says so and exits 2. */
+struct json_object *t_json(const char *text);
 
 #define T_TEST(name)                                                           \
 	static void name(void);                                                \

@@ -5,6 +5,7 @@
  */
 #include <sys/stat.h>
 
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,4 +112,16 @@ main(int argc, char **argv)
 	}
 	printf("%zu passed, %zu failed\n", passed, failed);
 	return failed ? 1 : (passed ? 0 : 1);
+}
+
+struct json_object *
+t_json(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+
+	if (o == NULL) {
+		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
+		exit(2);
+	}
+	return o;
 }

@@ -24,13 +24,9 @@
 static int
 t_target_parse(const char *text, struct target *t, char *err, size_t errlen)
 {
-	struct json_object *o = json_tokener_parse(text);
+	struct json_object *o = t_json(text);
 	int rc;
 
-	if (o == NULL) {
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
-		exit(2);
-	}
 	err[0] = '\0';
 	target_release(t); /* what the test parsed into t before */
 	rc = target_from_details(t, 7, o, "ping", err, errlen);

@@ -15,18 +15,6 @@
 #include "../../../apibot/apicfg.h"
 #include "../t.h"
 
-static struct json_object *
-t_json(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-
-	if (o == NULL) {
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
-		exit(2);
-	}
-	return o;
-}
-
 T_TEST(apicfg_credential_defaults_and_all_keys)
 {
 	struct apicred c;

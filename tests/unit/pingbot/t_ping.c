@@ -17,23 +17,11 @@
 #include "jobs.h"
 #include "path.h"
 
-static struct json_object *
-t_ping_json(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-
-	if (o == NULL) {
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
-		exit(2);
-	}
-	return o;
-}
-
 /* Parses a credential; returns the parser's result, cfg and err filled. */
 static int
 t_ping_cred(const char *text, struct pingcfg *cfg, char *err, size_t errlen)
 {
-	struct json_object *o = t_ping_json(text);
+	struct json_object *o = t_json(text);
 	int rc;
 
 	err[0] = '\0';
@@ -198,8 +186,8 @@ T_TEST(t_ping_prepare)
 
 	memset(&job, 0, sizeof(job));
 	job.id = 42;
-	job.details = t_ping_json("{\"ipv4\": \"127.0.0.1\"}");
-	job.credential = t_ping_json("{\"n_packets\": \"2\"}");
+	job.details = t_json("{\"ipv4\": \"127.0.0.1\"}");
+	job.credential = t_json("{\"n_packets\": \"2\"}");
 	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), 0);
 	T_ASSERT(job.priv != NULL && job.priv_free != NULL);
 	job.priv_free(job.priv);
@@ -208,7 +196,7 @@ T_TEST(t_ping_prepare)
 	/* A name that does not resolve keeps the job (it is reported down
 	 * each run); RFC 6761 reserves .invalid for exactly this. */
 	json_object_put(job.details);
-	job.details = t_ping_json("{\"host\": \"no-such-host.invalid\"}");
+	job.details = t_json("{\"host\": \"no-such-host.invalid\"}");
 	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), 0);
 	T_ASSERT(job.priv != NULL);
 	job.priv_free(job.priv);
@@ -216,7 +204,7 @@ T_TEST(t_ping_prepare)
 
 	/* A bad credential drops the job, with the reason. */
 	json_object_put(job.credential);
-	job.credential = t_ping_json("{\"timeout\": \"soon\"}");
+	job.credential = t_json("{\"timeout\": \"soon\"}");
 	T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), -1);
 	T_EQ_STR(err, "credential: timeout must be a number, got \"soon\"");
 	T_ASSERT(job.priv == NULL);

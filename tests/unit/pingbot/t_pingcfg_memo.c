@@ -15,18 +15,6 @@
 #include "../t.h"
 #include "jobs.h"
 
-static struct json_object *
-t_memo_json(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-
-	if (o == NULL) {
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
-		exit(2);
-	}
-	return o;
-}
-
 /* Checks the memo's answer for cred against a fresh parse of the same
  * object; returns 0 (t_fail said what differs otherwise). */
 static int
@@ -79,7 +67,7 @@ T_TEST(t_pingcfg_memo_same_as_fresh)
 
 	memset(&m, 0, sizeof(m));
 	for (i = 0; i < T_MEMO_N; i++)
-		o[i] = t_memo_json(t_memo_texts[i]);
+		o[i] = t_json(t_memo_texts[i]);
 	/* Each object three times in a row, then in turns: every pair
 	 * alternating (a hit, a miss, a failure between two hits). */
 	for (i = 0; i < T_MEMO_N; i++)
@@ -123,7 +111,7 @@ T_TEST(t_pingcfg_memo_reference)
 
 	memset(&m, 0, sizeof(m));
 	t_memo_freed = 0;
-	a = t_memo_json(t_memo_texts[1]);
+	a = t_json(t_memo_texts[1]);
 	json_object_set_userdata(a, NULL, t_memo_on_free);
 	T_EQ_INT(pingcfg_parse_memo(&m, a, &first, err, sizeof(err)), 0);
 	T_EQ_INT(first.n_packets, 10);
@@ -141,8 +129,8 @@ T_TEST(t_pingcfg_memo_reference)
 		/* Alternating values in one shape, so that an object made
 		 * where the one before was (freed but for the memo's hold)
 		 * would show. */
-		b = t_memo_json(i % 2 == 0 ? "{\"n_packets\": \"4\"}"
-		                           : "{\"n_packets\": \"5\"}");
+		b = t_json(i % 2 == 0 ? "{\"n_packets\": \"4\"}"
+		                      : "{\"n_packets\": \"5\"}");
 		if (i == 0)
 			T_ASSERT(b != a);
 		if (t_memo_same(&m, b) != 0) {
@@ -157,10 +145,10 @@ T_TEST(t_pingcfg_memo_reference)
 	T_EQ_INT(t_memo_freed, 1);
 
 	/* A failure leaves the memo as it was; clearing drops it. */
-	a = t_memo_json(t_memo_texts[0]);
+	a = t_json(t_memo_texts[0]);
 	json_object_set_userdata(a, NULL, t_memo_on_free);
 	T_EQ_INT(pingcfg_parse_memo(&m, a, &cfg, err, sizeof(err)), 0);
-	b = t_memo_json(t_memo_texts[5]);
+	b = t_json(t_memo_texts[5]);
 	T_EQ_INT(pingcfg_parse_memo(&m, b, &cfg, err, sizeof(err)), -1);
 	T_EQ_STR(err, "credential: n_packets must be a number, got \"abc\"");
 	json_object_put(b);
@@ -183,12 +171,12 @@ T_TEST(t_pingcfg_memo_in_prepare)
 	/* Jobs sharing one credential object, as jobfetch makes them; the
 	 * bot's shutdown lets the credential go. */
 	t_memo_freed = 0;
-	cred = t_memo_json("{\"n_packets\": \"2\"}");
+	cred = t_json("{\"n_packets\": \"2\"}");
 	json_object_set_userdata(cred, NULL, t_memo_on_free);
 	for (i = 0; i < 3; i++) {
 		memset(&job, 0, sizeof(job));
 		job.id = 40 + i;
-		job.details = t_memo_json("{\"ipv4\": \"127.0.0.1\"}");
+		job.details = t_json("{\"ipv4\": \"127.0.0.1\"}");
 		job.credential = json_object_get(cred);
 		T_EQ_INT(pingbot_ops.job_prepare(&job, err, sizeof(err)), 0);
 		job.priv_free(job.priv);

@@ -15,22 +15,10 @@
 #include "../t.h"
 #include "target.h"
 
-static struct json_object *
-t_cfg_json(const char *text)
-{
-	struct json_object *o = json_tokener_parse(text);
-
-	if (o == NULL) {
-		t_fail(__FILE__, __LINE__, "bad test JSON: %s", text);
-		exit(2);
-	}
-	return o;
-}
-
 static int
 t_cfg_cred(const char *text, struct snmpcfg_cred *c, char *err, size_t len)
 {
-	struct json_object *o = t_cfg_json(text);
+	struct json_object *o = t_json(text);
 	int rc;
 
 	err[0] = '\0';
@@ -256,7 +244,7 @@ T_TEST(cfg_target_and_port)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct json_object *o = t_cfg_json(cases[i].json);
+		struct json_object *o = t_json(cases[i].json);
 		int rc;
 
 		err[0] = '\0';
@@ -288,7 +276,7 @@ T_TEST(cfg_target_and_port)
 T_TEST(cfg_target_peer_format)
 {
 	struct json_object *o =
-	    t_cfg_json("{\"ipv6\": \"::1\", \"port\": \"1161\"}");
+	    t_json("{\"ipv6\": \"::1\", \"port\": \"1161\"}");
 	struct target t;
 	char err[256], buf[128];
 
@@ -297,7 +285,7 @@ T_TEST(cfg_target_peer_format)
 	T_EQ_INT(target_format(&t, buf, sizeof(buf)), strlen("[::1]:1161"));
 	T_EQ_STR(buf, "[::1]:1161");
 	target_release(&t);
-	o = t_cfg_json("{\"host\": \"192.0.2.9\"}");
+	o = t_json("{\"host\": \"192.0.2.9\"}");
 	T_EQ_INT(snmpcfg_target_parse(o, 7, &t, err, sizeof(err)), 0);
 	json_object_put(o);
 	(void)target_format(&t, buf, sizeof(buf));
@@ -338,7 +326,7 @@ T_TEST(cfg_oids)
 static int
 t_cfg_sensor(const char *text, struct snmpcfg_sensor *s, char *err, size_t len)
 {
-	struct json_object *o = t_cfg_json(text);
+	struct json_object *o = t_json(text);
 	int rc;
 
 	err[0] = '\0';
